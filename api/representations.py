@@ -1,0 +1,41 @@
+"""How links and keys look in JSON responses."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from shortlink.domain.api_keys import ApiKey
+from shortlink.domain.expiry import format_instant
+from shortlink.domain.links import Link
+
+
+def short_url(base_url: str, code: str) -> str:
+    return f"{base_url}/{quote(code)}"
+
+
+def link_json(link: Link, base_url: str) -> dict[str, Any]:
+    return {
+        "short_code": link.code,
+        "short_url": short_url(base_url, link.code),
+        "original_url": link.target,
+        "expires_at": format_instant(link.expires_at) if link.expires_at else None,
+        "created_at": format_instant(link.created_at),
+        "updated_at": format_instant(link.updated_at),
+        "is_custom_alias": link.is_custom_alias,
+        "password_protected": link.password_hash is not None,
+        "redirect_type": link.redirect_type,
+        "is_active": link.is_active,
+    }
+
+
+def api_key_json(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "prefix": key.prefix,
+        "name": key.name,
+        "owner": key.owner,
+        "is_admin": key.is_admin,
+        "created_at": format_instant(key.created_at),
+        "revoked_at": format_instant(key.revoked_at) if key.revoked_at else None,
+    }

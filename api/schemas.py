@@ -1,0 +1,71 @@
+"""Request bodies. Pydantic checks shape and types; the domain checks meaning.
+
+The same models generate the OpenAPI request schemas, so the document can't
+drift from what the server accepts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shortlink.domain.errors import InvalidRequest
+
+_Body = TypeVar("_Body", bound=BaseModel)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CreateUrl(_Strict):
+    original_url: str = Field(description="http(s) URL to redirect to, at most 2048 characters")
+    custom_alias: str | None = Field(
+        None, description="3-20 of [a-zA-Z0-9_-]; a generated 7-character code when absent"
+    )
+    expires_at: str | None = Field(
+        None, description="ISO 8601 instant in the future (UTC when no offset is given)"
+    )
+    password: str | None = Field(None, description="Visitors must enter it (1-72 bytes)")
+    redirect_type: int = Field(302, description="301, 302, 307 or 308")
+
+
+class BulkCreate(_Strict):
+    urls: list[CreateUrl] = Field(description="1 to 1000 links, each as for POST /v1/urls")
+
+
+class UpdateUrl(_Strict):
+    """Fields present are changed; null clears expires_at or password."""
+
+    original_url: str | None = None
+    expires_at: str | None = None
+    password: str | None = None
+    is_active: bool | None = None
+    redirect_type: int | None = None
+
+
+class Unlock(_Strict):
+    password: str
+
+
+class CreateApiKey(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    owner: str | None = Field(
+        None, min_length=1, max_length=200, description="Admins only; default: your own owner"
+    )
+    is_admin: bool = False
+
+
+def parse(model: type[_Body], payload: Any) -> _Body:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+            for err in exc.errors(include_url=False)
+        ]
+        first = problems[0]
+        raise InvalidRequest(
+            f"{first['field'] or 'body'}: {first['message']}", problems=problems
+        ) from None

@@ -1,0 +1,1 @@
+"""Shortlink benchmark suite: `python -m benchmarks [scenario ...]`."""

@@ -1,0 +1,112 @@
+"""``python -m benchmarks [scenario ...]``: one JSON line per scenario on stdout.
+
+Progress and diagnostics go to stderr, so stdout can be piped straight into
+a file of JSON lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.config import SCENARIOS, RunSettings
+from benchmarks.host import ToolMissing, cpu_affinity, ensure_tools, log
+from benchmarks.references import measure_references
+from benchmarks.scenarios import RUNNERS, ScenarioContext, new_run_id
+from benchmarks.stack import shortlink_stack
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Load-test Shortlink against a bare Sanic floor and nginx, all on loopback.",
+    )
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        metavar="scenario",
+        help=f"any of {', '.join(SCENARIOS)} (default: all)",
+    )
+    parser.add_argument("--duration", type=float, default=None, help="seconds per load run (10)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
+    parser.add_argument("--quick", action="store_true", help="short runs, for a CI smoke test")
+    parser.add_argument(
+        "--miss-links",
+        type=int,
+        default=None,
+        help="links created for redirect_miss (100000; 8000 with --quick)",
+    )
+    parser.add_argument(
+        "--bulk-requests",
+        type=int,
+        default=None,
+        help="timed 1000-URL bulk requests (20; 3 with --quick)",
+    )
+    parser.add_argument(
+        "--durable-db",
+        action="store_true",
+        help="run PostgreSQL with fsync and synchronous_commit on (off by default)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs) afterwards")
+    arguments = parser.parse_args(argv)
+    unknown = sorted(set(arguments.scenarios) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    return arguments
+
+
+def run(arguments: argparse.Namespace) -> int:
+    scenarios = [name for name in SCENARIOS if name in arguments.scenarios] or list(SCENARIOS)
+    settings = RunSettings.build(
+        quick=arguments.quick,
+        duration_s=arguments.duration,
+        connections=arguments.connections,
+        miss_links=arguments.miss_links,
+        bulk_requests=arguments.bulk_requests,
+        durable_db=arguments.durable_db,
+    )
+    work_dir = Path(tempfile.mkdtemp(prefix="shortlink-bench-"))
+    log(f"work dir {work_dir}; scenarios {', '.join(scenarios)}")
+    try:
+        # This process (and the sequential bulk client in it) shares the load generator's CPU.
+        with cpu_affinity(settings.cpus.client_cpus):
+            run_scenarios(scenarios, settings, work_dir)
+    except BaseException:
+        log(f"failed; logs kept in {work_dir}")
+        raise
+    if arguments.keep:
+        log(f"kept {work_dir}")
+    else:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return 0
+
+
+def run_scenarios(scenarios: list[str], settings: RunSettings, work_dir: Path) -> None:
+    references = measure_references(scenarios, settings, work_dir)
+    log(f"nginx_302: {references.nginx.rps:.0f} rps")
+    for floor in {reference.name: reference for reference in references.floors.values()}.values():
+        log(f"{floor.name}: {floor.rps:.1f} rps, p50 {floor.p50_ms:.2f} ms")
+    with shortlink_stack(work_dir, settings.cpus, durable_db=settings.durable_db) as stack:
+        context = ScenarioContext(stack, settings, references, work_dir, new_run_id())
+        for scenario in scenarios:
+            log(f"scenario {scenario}")
+            line = RUNNERS[scenario](context)
+            print(json.dumps(line), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    try:
+        ensure_tools()
+    except ToolMissing as missing:
+        log(f"error: {missing}")
+        return 2
+    return run(arguments)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Run settings shared by the references and the scenarios."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchmarks.host import CpuPlan
+
+SCENARIOS = ("redirect_hit", "redirect_miss", "create", "bulk_1000")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    duration_s: float
+    connections: int
+    quick: bool
+    cpus: CpuPlan
+    # Unloaded latency: one connection, so latency is service time, not queueing.
+    unloaded_duration_s: float
+    hit_links: int
+    miss_links: int
+    bulk_requests: int
+    durable_db: bool = False
+
+    @property
+    def miss_duration_s(self) -> float:
+        # Every miss consumes a fresh code; a shorter run keeps the pool from running dry.
+        return max(1.0, self.duration_s / 2)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        quick: bool,
+        duration_s: float | None,
+        connections: int,
+        miss_links: int | None,
+        bulk_requests: int | None,
+        durable_db: bool,
+    ) -> RunSettings:
+        default_duration = 2.0 if quick else 10.0
+        duration = duration_s if duration_s is not None else default_duration
+        return cls(
+            duration_s=duration,
+            connections=connections,
+            quick=quick,
+            cpus=CpuPlan.detect(),
+            unloaded_duration_s=1.0 if quick else max(1.0, min(duration / 2, 5.0)),
+            hit_links=100,
+            miss_links=miss_links if miss_links is not None else (8_000 if quick else 100_000),
+            bulk_requests=bulk_requests if bulk_requests is not None else (3 if quick else 20),
+            durable_db=durable_db,
+        )

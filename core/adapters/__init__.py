@@ -1,0 +1,1 @@
+"""Thin I/O adapters. They translate between storage and domain types; no rules live here."""

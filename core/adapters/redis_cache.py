@@ -1,0 +1,152 @@
+"""Redis adapter for the shared link cache (seed flows 2/3) and its invalidation feed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Final
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from shortlink.adapters.local_cache import MISS
+from shortlink.domain.links import Destination
+
+log = logging.getLogger(__name__)
+
+INVALIDATION_CHANNEL: Final = "shortlink:invalidate"
+_NEGATIVE: Final = b"0"  # "no such servable code", cached briefly
+_FENCE_SECONDS: Final = 5
+
+# A reader fills the cache only if no writer changed the code in the last few
+# seconds: otherwise a read from before the change could be written back after it.
+_FENCED_FILL = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX')
+return 1
+"""
+
+
+def _key(code: str) -> str:
+    return f"short:{code}"
+
+
+def _fence_key(code: str) -> str:
+    return f"short-fence:{code}"
+
+
+def encode(destination: Destination | None) -> bytes:
+    if destination is None:
+        return _NEGATIVE
+    return orjson.dumps(
+        [
+            destination.target,
+            destination.redirect_type,
+            destination.expires_at,
+            destination.password_fingerprint,
+        ]
+    )
+
+
+def decode(raw: bytes) -> Destination | None:
+    if raw == _NEGATIVE:
+        return None
+    target, redirect_type, expires_at, fingerprint = orjson.loads(raw)
+    return Destination(target, redirect_type, expires_at, fingerprint)
+
+
+class LinkCache:
+    def __init__(self, redis: Redis, ttl: int, negative_ttl: int) -> None:
+        self._redis = redis
+        self._ttl = ttl
+        self._negative_ttl = negative_ttl
+        self._fill = redis.register_script(_FENCED_FILL)
+
+    def _ttl_for(self, destination: Destination | None) -> int:
+        return self._ttl if destination is not None else max(1, self._negative_ttl)
+
+    async def get(self, code: str) -> Destination | object | None:
+        """A Destination, None (known unservable), or MISS."""
+        raw = await self._redis.get(_key(code))
+        if raw is None:
+            return MISS
+        return decode(raw.encode() if isinstance(raw, str) else raw)
+
+    async def fill(self, code: str, destination: Destination | None) -> None:
+        """Reader's cache-aside fill: never overwrites, never races a writer."""
+        if destination is None and self._negative_ttl == 0:
+            return
+        await self._fill(
+            keys=[_key(code), _fence_key(code)],
+            args=[encode(destination), self._ttl_for(destination)],
+        )
+
+    async def store(self, entries: Sequence[tuple[str, Destination]]) -> None:
+        """Writer's path for new links: cache them and tell redirectors (which may
+        hold a negative entry for a code that now exists). One round trip."""
+        if not entries:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for code, destination in entries:
+            pipe.set(_key(code), encode(destination), ex=self._ttl)
+        pipe.publish(INVALIDATION_CHANNEL, "\n".join(code for code, _ in entries))
+        await pipe.execute()
+
+    async def invalidate(self, codes: Sequence[str]) -> None:
+        """Writer's path for changed or deleted links: drop, fence, announce."""
+        if not codes:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for code in codes:
+            pipe.delete(_key(code))
+            pipe.set(_fence_key(code), b"1", ex=_FENCE_SECONDS)
+        pipe.publish(INVALIDATION_CHANNEL, "\n".join(codes))
+        await pipe.execute()
+
+
+class InvalidationListener:
+    """Feeds the invalidation channel into callbacks, reconnecting forever.
+
+    ``on_reset(True)`` fires once subscribed (start from a clean slate: messages
+    may have been missed), ``on_reset(False)`` whenever the feed is lost.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        on_codes: Callable[[list[str]], None],
+        on_reset: Callable[[bool], None],
+        retry_seconds: float = 0.5,
+    ) -> None:
+        self._redis = redis
+        self._on_codes = on_codes
+        self._on_reset = on_reset
+        self._retry_seconds = retry_seconds
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("invalidation feed lost", extra={"error": str(exc)})
+            self._on_reset(False)
+            await asyncio.sleep(self._retry_seconds)
+
+    async def _listen(self) -> None:
+        async with self._redis.pubsub() as pubsub:
+            await pubsub.subscribe(INVALIDATION_CHANNEL)
+            while True:
+                # The timeout makes the client ping a silent connection, so a dead
+                # peer is noticed instead of waited on forever.
+                message = await pubsub.get_message(timeout=1.0)
+                if message is None:
+                    await pubsub.ping()
+                    continue
+                if message["type"] == "subscribe":
+                    self._on_reset(True)
+                elif message["type"] == "message":
+                    self._on_codes(message["data"].decode().split("\n"))

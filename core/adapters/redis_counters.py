@@ -1,0 +1,41 @@
+"""Redis fixed-window counters: rate limits and failed-unlock tracking.
+
+One script per hit, so concurrent pods can't read-then-write past the limit.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
+
+
+class WindowCounter:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._hit = redis.register_script(_HIT)
+
+    async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """Count one event; returns (events in this window, ms until it resets)."""
+        count, ttl = await self._hit(keys=[self._prefix + key], args=[window_seconds * 1000])
+        return int(count), int(ttl)
+
+    async def peek(self, key: str) -> tuple[int, int]:
+        """(events in the current window, ms until it resets) without counting."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.get(self._prefix + key)
+        pipe.pttl(self._prefix + key)
+        raw, ttl = await pipe.execute()
+        return (int(raw), max(0, int(ttl))) if raw is not None else (0, 0)
+
+    async def clear(self, key: str) -> None:
+        await self._redis.delete(self._prefix + key)

@@ -1,0 +1,91 @@
+"""The ``shortlink`` command: production processes (configured by environment) and ``dev``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from shortlink.config import ConfigError, Settings
+from shortlink.logs import configure_logging
+
+
+def _api(settings: Settings, args: argparse.Namespace) -> None:
+    from shortlink.api.app import create_app
+    from shortlink.http.server import serve
+
+    serve(create_app, settings, settings.api_port)
+
+
+def _redirector(settings: Settings, args: argparse.Namespace) -> None:
+    from shortlink.http.server import serve
+    from shortlink.redirector.app import create_app
+
+    serve(create_app, settings, settings.redirector_port)
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from shortlink.adapters.migrations import apply_migrations
+
+    applied = asyncio.run(apply_migrations(settings.database_url))
+    print("applied: " + ", ".join(applied) if applied else "database is up to date")
+
+
+def _create_api_key(settings: Settings, args: argparse.Namespace) -> None:
+    from shortlink.adapters.postgres import ApiKeyRepository
+    from shortlink.domain.api_keys import display_prefix, generate_api_key, hash_api_key
+
+    async def create() -> str:
+        import asyncpg
+
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            key = generate_api_key()
+            await ApiKeyRepository(conn).create(
+                hash_api_key(key), display_prefix(key), args.name, args.owner, args.admin
+            )
+            return key
+        finally:
+            await conn.close()
+
+    print(asyncio.run(create()))
+
+
+def _dev(settings: Settings, args: argparse.Namespace) -> None:
+    from shortlink.dev import run_dev
+
+    run_dev(args.data_dir, args.api_port, args.redirector_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shortlink", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("api", help="serve the REST API").set_defaults(run=_api)
+    commands.add_parser("redirector", help="serve short links").set_defaults(run=_redirector)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
+    key = commands.add_parser("create-api-key", help="mint an API key and print it")
+    key.add_argument("--name", required=True)
+    key.add_argument("--owner", required=True, help="links created with the key belong to it")
+    key.add_argument("--admin", action="store_true")
+    key.set_defaults(run=_create_api_key)
+    dev = commands.add_parser(
+        "dev", help="run API + redirector on embedded PostgreSQL and Redis (nothing to install)"
+    )
+    dev.add_argument(
+        "--data-dir", default=None, help="default: $SHORTLINK_DATA_DIR or ./.shortlink"
+    )
+    dev.add_argument("--api-port", type=int, default=None, help="default 8080")
+    dev.add_argument("--redirector-port", type=int, default=None, help="default 8081")
+    dev.set_defaults(run=_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        configure_logging(settings.log_level, settings.log_format)
+        args.run(settings, args)
+    except ConfigError as exc:
+        print(f"shortlink: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,125 @@
+"""Settings from the environment. Every variable and default is listed in the README."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from urllib.parse import urlsplit
+
+from shortlink.domain.errors import InvalidRateLimit
+from shortlink.domain.rate_limits import RateLimit, parse_rate_limit
+from shortlink.domain.urls import UrlPolicy
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "postgresql://shortlink@127.0.0.1:5432/shortlink"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    base_url: str = "http://127.0.0.1:8081"
+    secret_key: str = ""
+    host: str = "0.0.0.0"
+    api_port: int = 8080
+    redirector_port: int = 8081
+    workers: int = 1
+    proxies_count: int = 0
+    rate_limit: RateLimit = field(default_factory=lambda: parse_rate_limit("10/minute"))
+    initial_api_key: str | None = None
+    allow_anonymous: bool = False
+    blocked_domains: tuple[str, ...] = ()
+    cache_ttl: int = 86400
+    negative_cache_ttl: int = 60
+    local_cache_size: int = 100_000
+    local_cache_ttl: int = 30
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        d = cls()
+        try:
+            rate_limit = parse_rate_limit(env.get("SHORTLINK_RATE_LIMIT") or "10/minute")
+        except InvalidRateLimit as exc:
+            raise ConfigError(f"SHORTLINK_RATE_LIMIT: {exc.message}") from None
+        settings = cls(
+            database_url=env.get("DATABASE_URL") or d.database_url,
+            redis_url=env.get("REDIS_URL") or d.redis_url,
+            base_url=(env.get("SHORTLINK_BASE_URL") or d.base_url).rstrip("/"),
+            secret_key=env.get("SHORTLINK_SECRET_KEY", ""),
+            host=env.get("SHORTLINK_HOST") or d.host,
+            api_port=_int(env, "SHORTLINK_API_PORT", d.api_port, 1),
+            redirector_port=_int(env, "SHORTLINK_REDIRECTOR_PORT", d.redirector_port, 1),
+            workers=_int(env, "SHORTLINK_WORKERS", d.workers, 1),
+            proxies_count=_int(env, "SHORTLINK_PROXIES_COUNT", d.proxies_count),
+            rate_limit=rate_limit,
+            initial_api_key=env.get("SHORTLINK_INITIAL_API_KEY") or None,
+            allow_anonymous=_bool(env, "SHORTLINK_ALLOW_ANONYMOUS", d.allow_anonymous),
+            blocked_domains=_list(env, "SHORTLINK_BLOCKED_DOMAINS"),
+            cache_ttl=_int(env, "SHORTLINK_CACHE_TTL", d.cache_ttl, 1),
+            negative_cache_ttl=_int(env, "SHORTLINK_NEGATIVE_CACHE_TTL", d.negative_cache_ttl),
+            local_cache_size=_int(env, "SHORTLINK_LOCAL_CACHE_SIZE", d.local_cache_size),
+            local_cache_ttl=_int(env, "SHORTLINK_LOCAL_CACHE_TTL", d.local_cache_ttl),
+            db_pool_min=_int(env, "SHORTLINK_DB_POOL_MIN", d.db_pool_min, 1),
+            db_pool_max=_int(env, "SHORTLINK_DB_POOL_MAX", d.db_pool_max, 1),
+            log_level=(env.get("SHORTLINK_LOG_LEVEL") or d.log_level).upper(),
+            log_format=env.get("SHORTLINK_LOG_FORMAT") or d.log_format,
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        base = urlsplit(self.base_url)
+        if base.scheme not in {"http", "https"} or not base.hostname:
+            raise ConfigError(f"SHORTLINK_BASE_URL must be an http(s) URL, not {self.base_url!r}")
+        if self.log_format not in {"json", "text"}:
+            raise ConfigError("SHORTLINK_LOG_FORMAT must be 'json' or 'text'")
+        if self.db_pool_min > self.db_pool_max:
+            raise ConfigError("SHORTLINK_DB_POOL_MIN must not exceed SHORTLINK_DB_POOL_MAX")
+
+    def require_secret(self) -> None:
+        # Unlock tokens are signed with it; API and redirector must share one.
+        if len(self.secret_key) < 16:
+            raise ConfigError("SHORTLINK_SECRET_KEY must be set (at least 16 characters)")
+
+    @cached_property
+    def url_policy(self) -> UrlPolicy:
+        return UrlPolicy.build(self.blocked_domains, [urlsplit(self.base_url).hostname or ""])
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]

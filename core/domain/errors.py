@@ -1,0 +1,84 @@
+"""Domain errors. Each carries a stable machine-readable code for API clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A rule was broken. ``code`` is the public error code (e.g. ``INVALID_URL``)."""
+
+    code = "INVALID_REQUEST"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidRequest(DomainError):
+    code = "INVALID_REQUEST"
+
+
+class InvalidUrl(DomainError):
+    code = "INVALID_URL"
+
+
+class InvalidAlias(DomainError):
+    code = "INVALID_ALIAS"
+
+
+class InvalidExpiry(DomainError):
+    code = "INVALID_EXPIRY"
+
+
+class InvalidPassword(DomainError):
+    """The password given when *setting* one is unacceptable (not a failed unlock)."""
+
+    code = "INVALID_PASSWORD_FORMAT"
+
+
+class InvalidRateLimit(DomainError):
+    code = "INVALID_RATE_LIMIT"
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+class AliasTaken(DomainError):
+    code = "ALIAS_TAKEN"
+
+
+class LinkExpired(DomainError):
+    code = "URL_EXPIRED"
+
+
+class NotPasswordProtected(DomainError):
+    code = "NOT_PASSWORD_PROTECTED"
+
+
+class WrongPassword(DomainError):
+    code = "INVALID_PASSWORD"
+
+
+class TooManyAttempts(DomainError):
+    code = "TOO_MANY_ATTEMPTS"
+
+
+class Unauthorized(DomainError):
+    code = "UNAUTHORIZED"
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+
+
+class RateLimited(DomainError):
+    code = "RATE_LIMIT_EXCEEDED"
+
+
+class BulkInvalid(DomainError):
+    """Some bulk items are invalid; ``details['invalid_urls']`` lists them."""
+
+    code = "INVALID_URLS"

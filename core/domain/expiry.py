@@ -1,0 +1,38 @@
+"""Link expiry (seed flow 7)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shortlink.domain.errors import InvalidExpiry
+
+
+def parse_expiry(value: object, now: datetime) -> datetime | None:
+    """ISO 8601 instant in the future, or None. A value without offset is taken as UTC."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidExpiry(
+                "expires_at must be an ISO 8601 date-time, e.g. 2030-01-01T00:00:00Z"
+            ) from None
+    else:
+        raise InvalidExpiry("expires_at must be a string")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment <= now:
+        raise InvalidExpiry("expires_at must be in the future", expires_at=moment.isoformat())
+    return moment
+
+
+def is_expired(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is not None and expires_at <= now
+
+
+def format_instant(moment: datetime) -> str:
+    """RFC 3339 in UTC with a Z, as every JSON body shows instants."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

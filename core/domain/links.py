@@ -1,0 +1,84 @@
+"""The link entity and the redirect decision (seed flows 2, 3, 5, 7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from shortlink.domain.errors import InvalidRequest
+from shortlink.domain.passwords import password_fingerprint
+
+REDIRECT_TYPES = frozenset({301, 302, 307, 308})
+DEFAULT_REDIRECT_TYPE = 302  # browsers cache 301s: edits and click counts would be lost
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A stored link as the API manages it."""
+
+    code: str
+    target: str
+    owner: str | None
+    is_custom_alias: bool
+    password_hash: str | None
+    expires_at: datetime | None
+    redirect_type: int
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewLink:
+    """A validated link about to be stored; ``code`` None means "generate one"."""
+
+    target: str
+    owner: str | None
+    code: str | None = None
+    password_hash: str | None = None
+    expires_at: datetime | None = None
+    redirect_type: int = DEFAULT_REDIRECT_TYPE
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """What the redirector needs to serve a code: small, cacheable, no secrets."""
+
+    target: str
+    redirect_type: int
+    expires_at: float | None  # epoch seconds, cheap to compare on the hot path
+    password_fingerprint: str | None
+
+
+def validate_redirect_type(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in REDIRECT_TYPES:
+        raise InvalidRequest("redirect_type must be one of 301, 302, 307, 308", redirect_type=value)
+    return value
+
+
+Outcome = Literal["redirect", "expired", "password_required"]
+
+
+def decide(destination: Destination, now: float, unlocked: bool) -> Outcome:
+    """What serving this destination at ``now`` means. Unknown and inactive codes
+    never reach here: they have no Destination."""
+    if destination.expires_at is not None and destination.expires_at <= now:
+        return "expired"
+    if destination.password_fingerprint is not None and not unlocked:
+        return "password_required"
+    return "redirect"
+
+
+def destination_of(link: Link) -> Destination | None:
+    """The cacheable view of a link; None when it must not be served at all."""
+    if not link.is_active:
+        return None
+    return Destination(
+        target=link.target,
+        redirect_type=link.redirect_type,
+        expires_at=link.expires_at.timestamp() if link.expires_at else None,
+        password_fingerprint=(
+            password_fingerprint(link.password_hash) if link.password_hash else None
+        ),
+    )

@@ -1,0 +1,74 @@
+"""JSON error bodies: ``{"error": CODE, "message": ..., ...details}``, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sanic import Request
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse, json
+
+from shortlink.domain.errors import DomainError
+from shortlink.http import App
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CODE = {
+    "NOT_FOUND": 404,
+    "ALIAS_TAKEN": 409,
+    "URL_EXPIRED": 410,
+    "INVALID_PASSWORD": 401,
+    "UNAUTHORIZED": 401,
+    "FORBIDDEN": 403,
+    "TOO_MANY_ATTEMPTS": 429,
+    "RATE_LIMIT_EXCEEDED": 429,
+}
+
+# Sanic's own errors (bad route, bad method, bad body) get codes clients can match on.
+_FRAMEWORK_CODES = {
+    400: "INVALID_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    408: "REQUEST_TIMEOUT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
+) -> HTTPResponse:
+    return json({"error": code, "message": message, **details}, status=status, headers=headers)
+
+
+def domain_error_response(exc: DomainError) -> HTTPResponse:
+    """Details become body fields, except ``headers`` (sent as headers); a
+    ``retry_after`` detail is echoed as Retry-After."""
+    details = dict(exc.details)
+    headers: dict[str, str] = dict(details.pop("headers", {}))
+    if "retry_after" in details:
+        headers["Retry-After"] = str(details["retry_after"])
+    if exc.code == "UNAUTHORIZED":
+        headers["WWW-Authenticate"] = "Bearer"
+    status = STATUS_BY_CODE.get(exc.code, 400)
+    return error_response(status, exc.code, exc.message, headers, **details)
+
+
+def install_error_handlers(app: App) -> None:
+    @app.exception(DomainError)
+    async def on_domain_error(request: Request, exc: DomainError) -> HTTPResponse:
+        return domain_error_response(exc)
+
+    @app.exception(SanicException)
+    async def on_framework_error(request: Request, exc: SanicException) -> HTTPResponse:
+        status = exc.status_code
+        code = _FRAMEWORK_CODES.get(
+            status, "INTERNAL_ERROR" if status >= 500 else "INVALID_REQUEST"
+        )
+        return error_response(status, code, str(exc.message or exc), exc.headers or None)
+
+    @app.exception(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> HTTPResponse:
+        log.exception("unhandled error", extra={"path": request.path})
+        return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side")

@@ -1,0 +1,1 @@
+"""Use cases: each wires pure domain rules to the adapters that persist them."""

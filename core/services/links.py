@@ -1,0 +1,371 @@
+"""Link use cases for the API: create (single, alias, bulk), read, list, edit, delete, unlock."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from shortlink.adapters.postgres import LinkRepository
+from shortlink.adapters.redis_cache import LinkCache
+from shortlink.adapters.redis_counters import WindowCounter
+from shortlink.domain import passwords
+from shortlink.domain.aliases import random_suffix, suggestion_candidates, validate_alias
+from shortlink.domain.codes import generate_code, generate_codes
+from shortlink.domain.errors import (
+    AliasTaken,
+    BulkInvalid,
+    DomainError,
+    InvalidAlias,
+    InvalidRequest,
+    LinkExpired,
+    NotFound,
+    NotPasswordProtected,
+    TooManyAttempts,
+    WrongPassword,
+)
+from shortlink.domain.expiry import format_instant, is_expired, parse_expiry
+from shortlink.domain.links import (
+    DEFAULT_REDIRECT_TYPE,
+    Link,
+    NewLink,
+    destination_of,
+    validate_redirect_type,
+)
+from shortlink.domain.unlock_tokens import issue_unlock_token
+from shortlink.domain.urls import UrlPolicy, validate_target_url
+from shortlink.services.clock import Clock, utc_now
+
+log = logging.getLogger(__name__)
+
+_CODE_ATTEMPTS = 5  # 62**7 codes: a second collision in a row means something is wrong
+MAX_BULK_ITEMS = 1000
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class CreateLink:
+    """One create request, as received (validated by the service, not before)."""
+
+    original_url: object
+    custom_alias: str | None = None
+    expires_at: object = None
+    password: object = None
+    redirect_type: object = DEFAULT_REDIRECT_TYPE
+
+
+@dataclass(frozen=True)
+class BulkItemResult:
+    index: int
+    link: Link | None = None
+    error: DomainError | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    links: list[Link]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    token: str
+    link: Link
+
+
+@dataclass
+class _Pending:
+    index: int
+    link: NewLink
+    code: str = field(default="")
+
+
+class LinkService:
+    def __init__(
+        self,
+        repo: LinkRepository,
+        cache: LinkCache,
+        unlock_failures: WindowCounter,
+        policy: UrlPolicy,
+        secret_key: str,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._repo = repo
+        self._cache = cache
+        self._unlock_failures = unlock_failures
+        self._policy = policy
+        self._secret_key = secret_key
+        self._clock = clock
+
+    # -- create ---------------------------------------------------------------
+
+    def _validate(
+        self, owner: str | None, request: CreateLink, now: datetime
+    ) -> tuple[NewLink, str | None]:
+        """Every rule but hashing: returns the link (no password yet) and the plain
+        password, which only ever leaves here through _with_hashed_passwords."""
+        target = validate_target_url(request.original_url, self._policy)
+        code = validate_alias(request.custom_alias) if request.custom_alias is not None else None
+        password = (
+            passwords.validate_password(request.password) if request.password is not None else None
+        )
+        link = NewLink(
+            target=target,
+            owner=owner,
+            code=code,
+            expires_at=parse_expiry(request.expires_at, now),
+            redirect_type=validate_redirect_type(request.redirect_type),
+        )
+        return link, password
+
+    @staticmethod
+    async def _with_hashed_passwords(items: list[tuple[NewLink, str | None]]) -> list[NewLink]:
+        """bcrypt is ~50 ms a hash: off the event loop, all in one thread hop."""
+        if not any(password for _, password in items):
+            return [link for link, _ in items]
+
+        def hash_all() -> list[NewLink]:
+            return [
+                replace(link, password_hash=passwords.hash_password(password)) if password else link
+                for link, password in items
+            ]
+
+        return await asyncio.to_thread(hash_all)
+
+    async def create(self, owner: str | None, request: CreateLink) -> Link:
+        [new] = await self._with_hashed_passwords([self._validate(owner, request, self._clock())])
+        if new.code is not None:
+            link = await self._repo.insert(new, new.code)
+            if link is None:
+                raise AliasTaken(
+                    f"The alias '{new.code}' is already taken",
+                    alias=new.code,
+                    suggestions=await self.suggest(new.code),
+                )
+        else:
+            link = await self._insert_generated(new)
+        await self._announce([link])
+        return link
+
+    async def _insert_generated(self, new: NewLink) -> Link:
+        for _ in range(_CODE_ATTEMPTS):
+            link = await self._repo.insert(new, generate_code())
+            if link is not None:
+                return link
+        raise RuntimeError("could not find a free short code")
+
+    async def create_bulk(
+        self, owner: str | None, requests: Sequence[CreateLink]
+    ) -> list[BulkItemResult]:
+        """All-or-nothing validation, one transaction, one multi-row INSERT per round."""
+        if not requests:
+            raise InvalidRequest("urls must contain at least one item")
+        if len(requests) > MAX_BULK_ITEMS:
+            raise InvalidRequest(f"At most {MAX_BULK_ITEMS} URLs per bulk request")
+        now = self._clock()
+        invalid: list[dict[str, Any]] = []
+        validated: list[tuple[NewLink, str | None]] = []
+        seen_aliases: set[str] = set()
+        for index, request in enumerate(requests):
+            try:
+                new, password = self._validate(owner, request, now)
+                if new.code is not None and new.code in seen_aliases:
+                    raise InvalidAlias(f"Alias '{new.code}' appears more than once in this request")
+            except DomainError as exc:
+                invalid.append({"index": index, "error": exc.code, "message": exc.message})
+                continue
+            if new.code is not None:
+                seen_aliases.add(new.code)
+            validated.append((new, password))
+        if invalid:
+            raise BulkInvalid(
+                f"{len(invalid)} of {len(requests)} URLs are invalid", invalid_urls=invalid
+            )
+
+        hashed = await self._with_hashed_passwords(validated)
+        pending = [_Pending(i, new) for i, new in enumerate(hashed)]
+        results: dict[int, BulkItemResult] = {}
+        async with self._repo.transaction() as tx:
+            for _ in range(_CODE_ATTEMPTS):
+                generated = [p for p in pending if p.link.code is None]
+                for p, code in zip(generated, generate_codes(len(generated)), strict=True):
+                    p.code = code
+                for p in pending:
+                    if p.link.code is not None:
+                        p.code = p.link.code
+                inserted = {
+                    link.code: link
+                    for link in await tx.insert_many([(p.code, p.link) for p in pending])
+                }
+                retry = []
+                for p in pending:
+                    if p.code in inserted:
+                        results[p.index] = BulkItemResult(p.index, link=inserted[p.code])
+                    elif p.link.code is not None:
+                        results[p.index] = BulkItemResult(
+                            p.index,
+                            error=AliasTaken(
+                                f"The alias '{p.code}' is already taken", alias=p.code
+                            ),
+                        )
+                    else:
+                        retry.append(p)  # a generated code collided: draw again
+                pending = retry
+                if not pending:
+                    break
+            else:
+                raise RuntimeError("could not find free short codes")
+        await self._announce([r.link for r in results.values() if r.link is not None])
+        await self._add_suggestions(results)
+        return [results[i] for i in range(len(hashed))]
+
+    async def _add_suggestions(self, results: dict[int, BulkItemResult]) -> None:
+        for result in results.values():
+            if isinstance(result.error, AliasTaken):
+                result.error.details["suggestions"] = await self.suggest(
+                    result.error.details["alias"]
+                )
+
+    async def suggest(self, alias: str, count: int = 3) -> list[str]:
+        """Alternatives to a taken alias that are free right now."""
+        candidates = suggestion_candidates(
+            alias, self._clock().date(), [random_suffix(secrets.choice) for _ in range(2)]
+        )
+        valid = []
+        for candidate in candidates:
+            try:
+                valid.append(validate_alias(candidate))
+            except InvalidAlias:
+                continue
+        taken = await self._repo.taken(valid)
+        return [c for c in valid if c not in taken][:count]
+
+    async def _announce(self, links: Sequence[Link]) -> None:
+        entries = [(link.code, d) for link in links if (d := destination_of(link)) is not None]
+        try:
+            await self._cache.store(entries)
+        except RedisError as exc:
+            # The link exists; redirectors will read it from PostgreSQL.
+            log.warning("cache write failed", extra={"error": str(exc), "count": len(entries)})
+
+    async def _forget(self, code: str) -> None:
+        try:
+            await self._cache.invalidate([code])
+        except RedisError as exc:
+            log.error("cache invalidation failed", extra={"error": str(exc), "code": code})
+
+    # -- read, list, edit, delete ---------------------------------------------------
+
+    async def get(self, owner: str, code: str) -> Link:
+        link = await self._repo.get(code)
+        # Someone else's link looks exactly like a missing one.
+        if link is None or link.owner != owner:
+            raise NotFound(f"No link with code '{code}'")
+        return link
+
+    async def list(self, owner: str, limit: int, cursor: str | None) -> Page:
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        after = decode_cursor(cursor) if cursor else None
+        links = await self._repo.list_by_owner(owner, limit + 1, after)
+        more = len(links) > limit
+        links = links[:limit]
+        next_cursor = encode_cursor(links[-1].created_at, links[-1].code) if more else None
+        return Page(links, next_cursor)
+
+    async def update(self, owner: str, code: str, changes: dict[str, Any]) -> Link:
+        """PATCH semantics: keys present are changed; None clears expiry or password."""
+        if not changes:
+            raise InvalidRequest("Nothing to update")
+        columns: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name == "original_url":
+                columns["target"] = validate_target_url(value, self._policy)
+            elif name == "expires_at":
+                columns["expires_at"] = parse_expiry(value, self._clock())
+            elif name == "password":
+                if value is None:
+                    columns["password_hash"] = None
+                else:
+                    plain = passwords.validate_password(value)
+                    columns["password_hash"] = await asyncio.to_thread(
+                        passwords.hash_password, plain
+                    )
+            elif name == "is_active":
+                if not isinstance(value, bool):
+                    raise InvalidRequest("is_active must be true or false")
+                columns["is_active"] = value
+            elif name == "redirect_type":
+                columns["redirect_type"] = validate_redirect_type(value)
+            else:
+                raise InvalidRequest(f"Field '{name}' cannot be changed")
+        link = await self._repo.update(code, owner, columns)
+        if link is None:
+            raise NotFound(f"No link with code '{code}'")
+        await self._forget(code)
+        return link
+
+    async def delete(self, owner: str, code: str) -> None:
+        if not await self._repo.soft_delete(code, owner):
+            raise NotFound(f"No link with code '{code}'")
+        await self._forget(code)
+
+    # -- unlock ---------------------------------------------------------------
+
+    async def unlock(self, code: str, password: str, client: str) -> Unlocked:
+        """Trade a link's password for an unlock token (seed flow 5).
+
+        Failures are counted per (code, client) before the password is checked,
+        so parallel guesses can't slip past the limit.
+        """
+        link = await self._repo.get(code)
+        if link is None or not link.is_active:
+            raise NotFound(f"No link with code '{code}'")
+        now = self._clock()
+        if is_expired(link.expires_at, now):
+            assert link.expires_at is not None
+            raise LinkExpired(
+                f"This link expired on {link.expires_at.date().isoformat()}",
+                expired_at=format_instant(link.expires_at),
+            )
+        if link.password_hash is None:
+            raise NotPasswordProtected(f"The link '{code}' has no password")
+        attempt_key = f"{code}:{client}"
+        attempts, window_left_ms = await self._unlock_failures.hit(
+            attempt_key, passwords.UNLOCK_LOCKOUT_SECONDS
+        )
+        if attempts > passwords.MAX_UNLOCK_ATTEMPTS:
+            raise TooManyAttempts(
+                "Too many wrong passwords; try again later",
+                retry_after=max(1, -(-window_left_ms // 1000)),
+            )
+        if not await asyncio.to_thread(passwords.check_password, password, link.password_hash):
+            raise WrongPassword(
+                "The password is incorrect",
+                attempts_remaining=passwords.attempts_remaining(attempts),
+            )
+        await self._unlock_failures.clear(attempt_key)
+        token = issue_unlock_token(
+            code, passwords.password_fingerprint(link.password_hash), self._secret_key, now
+        )
+        return Unlocked(token, link)
+
+
+def encode_cursor(created_at: datetime, code: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{code}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created_at, code = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(created_at), code
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidRequest("cursor is not valid; use next_cursor from a previous page") from None

@@ -1,0 +1,50 @@
+"""Code → destination for the redirector: in-process cache, then Redis, then PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+
+from shortlink.adapters.local_cache import MISS, LocalCache
+from shortlink.adapters.postgres import LinkRepository
+from shortlink.adapters.redis_cache import LinkCache
+from shortlink.domain.links import Destination, destination_of
+
+log = logging.getLogger(__name__)
+
+
+class LinkResolver:
+    def __init__(self, local: LocalCache, cache: LinkCache, repo: LinkRepository) -> None:
+        self.local = local
+        self._cache = cache
+        self._repo = repo
+        self.redis_errors = 0
+
+    async def resolve(self, code: str) -> tuple[Destination | None, str]:
+        """(destination or None if unservable, which tier answered: local|redis|db)."""
+        found = self.local.get(code)
+        if found is not MISS:
+            return found, "local"  # type: ignore[return-value]
+        generation = self.local.generation
+        destination, tier = await self._resolve_shared(code)
+        self.local.put(code, destination, generation)
+        return destination, tier
+
+    async def _resolve_shared(self, code: str) -> tuple[Destination | None, str]:
+        try:
+            cached = await self._cache.get(code)
+        except RedisError as exc:
+            # Redis is an accelerator, not a dependency: serve from PostgreSQL.
+            self.redis_errors += 1
+            log.warning("cache read failed", extra={"error": str(exc)})
+            cached = MISS
+        if cached is not MISS:
+            return cached, "redis"  # type: ignore[return-value]
+        link = await self._repo.get(code)
+        destination = destination_of(link) if link is not None else None
+        try:
+            await self._cache.fill(code, destination)
+        except RedisError:
+            self.redis_errors += 1
+        return destination, "db"

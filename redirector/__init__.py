@@ -1,0 +1,1 @@
+"""The redirector: serves GET/HEAD /<code> at the edge."""

@@ -1,0 +1,210 @@
+"""The redirector app: GET/HEAD /<code> → 302 (or 404/410/403), POST /<code> → unlock form."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, html
+
+from shortlink.adapters.click_buffer import BufferedClickSink
+from shortlink.adapters.local_cache import LocalCache
+from shortlink.adapters.redis_cache import InvalidationListener
+from shortlink.config import Settings
+from shortlink.domain.aliases import ALIAS_PATTERN, MAX_LENGTH
+from shortlink.domain.clicks import ClickEvent, ClickSink
+from shortlink.domain.errors import DomainError
+from shortlink.domain.expiry import format_instant
+from shortlink.domain.links import Destination, decide
+from shortlink.domain.unlock_tokens import UNLOCK_TOKEN_TTL, unlock_token_valid
+from shortlink.http import App
+from shortlink.http.errors import domain_error_response, error_response, install_error_handlers
+from shortlink.http.ops import install_ops_routes
+from shortlink.redirector import metrics, pages
+from shortlink.services.links import LinkService
+from shortlink.services.resolver import LinkResolver
+from shortlink.wiring import Backends, link_service, open_backends, redis_client
+
+UNLOCK_COOKIE = "unlock_token"
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _client_ip(request: Request) -> str:
+    return request.remote_addr or request.ip
+
+
+class Redirects:
+    """The request handlers, holding what they need as plain attributes (no
+    per-request lookups through app.ctx on the hot path). Routes are registered
+    at build time; the connections behind them are attached at server start."""
+
+    _resolver: LinkResolver
+    _sink: ClickSink
+    _links: LinkService
+
+    def __init__(self, secret_key: str) -> None:
+        self._secret_key = secret_key
+
+    def attach(self, resolver: LinkResolver, sink: ClickSink, links: LinkService) -> None:
+        self._resolver = resolver
+        self._sink = sink
+        self._links = links
+
+    async def redirect(self, request: Request, code: str) -> HTTPResponse:
+        started = time.perf_counter()
+        if len(code) > MAX_LENGTH or not ALIAS_PATTERN.fullmatch(code):
+            destination, source = None, "local"  # can't exist: don't let it touch the caches
+        else:
+            destination, source = await self._resolver.resolve(code)
+        if destination is None:
+            outcome, response = "not_found", self._not_found(request, code)
+        else:
+            outcome = decide(destination, time.time(), self._unlocked(request, code, destination))
+            if outcome == "redirect":
+                response = HTTPResponse(
+                    status=destination.redirect_type, headers={"Location": destination.target}
+                )
+                self._record_click(request, code)
+            elif outcome == "expired":
+                response = self._expired(request, destination)
+            else:
+                response = self._password_required(request, code)
+        metrics.REDIRECTS[outcome, source].inc()
+        metrics.REDIRECT_SECONDS.observe(time.perf_counter() - started)
+        return response
+
+    def _record_click(self, request: Request, code: str) -> None:
+        headers = request.headers
+        self._sink.emit(
+            ClickEvent(
+                event_id=os.urandom(16).hex(),
+                code=code,
+                timestamp=time.time(),
+                ip=_client_ip(request),
+                user_agent=headers.get("user-agent", ""),
+                referrer=headers.get("referer", ""),
+                method=request.method,
+            )
+        )
+
+    def _unlocked(self, request: Request, code: str, destination: Destination) -> bool:
+        fingerprint = destination.password_fingerprint
+        if fingerprint is None:
+            return True
+        token = request.args.get("unlock_token") or request.cookies.get(UNLOCK_COOKIE)
+        if not token:
+            return False
+        return unlock_token_valid(token, code, fingerprint, self._secret_key, datetime.now(UTC))
+
+    @staticmethod
+    def _not_found(request: Request, code: str) -> HTTPResponse:
+        if _wants_html(request):
+            return html(pages.not_found_page(code), status=404)
+        return error_response(404, "NOT_FOUND", f"No link with code '{code}'")
+
+    @staticmethod
+    def _expired(request: Request, destination: Destination) -> HTTPResponse:
+        assert destination.expires_at is not None
+        moment = datetime.fromtimestamp(destination.expires_at, UTC)
+        if _wants_html(request):
+            return html(pages.expired_page(moment.date().isoformat()), status=410)
+        return error_response(
+            410,
+            "URL_EXPIRED",
+            f"This link expired on {moment.date().isoformat()}",
+            expired_at=format_instant(moment),
+        )
+
+    @staticmethod
+    def _password_required(request: Request, code: str, error: str | None = None) -> HTTPResponse:
+        if _wants_html(request):
+            return html(pages.password_page(code, error), status=403)
+        return error_response(
+            403,
+            "PASSWORD_REQUIRED",
+            "This link is password-protected",
+            action={"method": "POST", "endpoint": f"/v1/urls/{quote(code)}/unlock"},
+        )
+
+    async def unlock_form(self, request: Request, code: str) -> HTTPResponse:
+        """The HTML password form posts here: same rules as the API's unlock."""
+        password = request.form.get("password") if request.form else None
+        if not password:
+            return html(pages.password_page(code, "Enter the password."), status=400)
+        try:
+            unlocked = await self._links.unlock(code, password, _client_ip(request))
+        except DomainError as exc:
+            if exc.code == "INVALID_PASSWORD":
+                left = exc.details.get("attempts_remaining", 0)
+                return html(
+                    pages.password_page(code, f"Wrong password. {left} attempts left."), status=401
+                )
+            if exc.code == "TOO_MANY_ATTEMPTS":
+                response = html(
+                    pages.password_page(code, "Too many wrong passwords. Try again later."),
+                    status=429,
+                )
+                response.headers["Retry-After"] = str(exc.details["retry_after"])
+                return response
+            if exc.code == "NOT_FOUND":
+                return html(pages.not_found_page(code), status=404)
+            return domain_error_response(exc)
+        response = HTTPResponse(status=303, headers={"Location": f"/{quote(code)}"})
+        response.add_cookie(
+            UNLOCK_COOKIE,
+            unlocked.token,
+            path=f"/{quote(code)}",
+            max_age=int(UNLOCK_TOKEN_TTL.total_seconds()),
+            httponly=True,
+            samesite="Lax",
+            secure=request.scheme == "https",
+        )
+        return response
+
+
+def create_app(settings: Settings) -> App:
+    settings.require_secret()
+    app = Sanic("shortlink-redirector", configure_logging=False)
+    app.config.PROXIES_COUNT = settings.proxies_count
+    install_error_handlers(app)
+    install_ops_routes(
+        app,
+        lambda app: {
+            "postgres": app.ctx.backends.ping_postgres,
+            "redis": app.ctx.backends.ping_redis,
+        },
+    )
+
+    handlers = Redirects(settings.secret_key)
+    app.add_route(handlers.redirect, "/<code:str>", methods=["GET", "HEAD"], name="redirect")
+    app.add_route(handlers.unlock_form, "/<code:str>", methods=["POST"], name="unlock_form")
+
+    @app.before_server_start
+    async def start(app: App) -> None:
+        backends: Backends = await open_backends(settings)
+        local = LocalCache(settings.local_cache_size, settings.local_cache_ttl)
+        sink = BufferedClickSink()
+        metrics.watch(sink, local)
+        handlers.attach(
+            LinkResolver(local, backends.cache, backends.links),
+            sink,
+            link_service(backends, settings),
+        )
+        # A connection of its own: pub/sub holds it for good.
+        feed = redis_client(settings.redis_url)
+        listener = InvalidationListener(feed, local.invalidate, local.reset)
+        app.add_task(listener.run(), name="invalidation-feed")
+        app.ctx.backends, app.ctx.feed, app.ctx.clicks = backends, feed, sink
+
+    @app.after_server_stop
+    async def stop(app: App) -> None:
+        await app.ctx.feed.aclose()
+        await app.ctx.backends.close()
+
+    return app

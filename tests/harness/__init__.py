@@ -1,0 +1,17 @@
+"""Real PostgreSQL, Redis and service processes for tests and benchmarks.
+
+Plain Python on purpose: benchmarks import this package without pytest.
+"""
+
+from tests.harness.ports import free_port
+from tests.harness.postgres import PostgresServer
+from tests.harness.processes import HarnessError, ServiceProcess
+from tests.harness.redis import RedisServer
+
+__all__ = [
+    "HarnessError",
+    "PostgresServer",
+    "RedisServer",
+    "ServiceProcess",
+    "free_port",
+]
