@@ -114,8 +114,8 @@ class Settings:
 
     def require_secret(self) -> None:
         # Unlock tokens are signed with it; API and redirector must share one.
-        if len(self.secret_key) < 16:
-            raise ConfigError("SHORTLINK_SECRET_KEY must be set (at least 16 characters)")
+        if len(self.secret_key) < 32:
+            raise ConfigError("SHORTLINK_SECRET_KEY must be set (at least 32 characters)")
 
     @cached_property
     def url_policy(self) -> UrlPolicy:
