@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from shortlink.config import Settings
-from shortlink.wiring import Backends, link_service, open_backends
 from shortlink.services.links import LinkService
+from shortlink.wiring import Backends, link_service, open_backends
 
 SECRET = "integration-test-secret-key-0123456789"
 
