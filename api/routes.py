@@ -13,6 +13,7 @@ from shortlink.api.schemas import BulkCreate, CreateApiKey, CreateUrl, Unlock, U
 from shortlink.domain.api_keys import ApiKey
 from shortlink.domain.errors import DomainError, InvalidRequest, RateLimited, Unauthorized
 from shortlink.domain.rate_limits import RateDecision
+from shortlink.domain.unlock_tokens import UNLOCK_TOKEN_TTL
 from shortlink.services.links import CreateLink
 
 v1 = Blueprint("v1", url_prefix="/v1")
@@ -174,7 +175,7 @@ async def unlock_url(request: Request, code: str) -> HTTPResponse:
             "unlock_token": unlocked.token,
             "redirect_url": f"{short_url(base, code)}?unlock_token={unlocked.token}",
             "original_url": unlocked.link.target,
-            "expires_in": 3600,
+            "expires_in": int(UNLOCK_TOKEN_TTL.total_seconds()),
         }
     )
 

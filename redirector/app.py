@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from sanic import Request, Sanic
+from sanic import Request
 from sanic.response import HTTPResponse, html
 
 from shortlink.adapters.click_buffer import BufferedClickSink
@@ -21,12 +21,12 @@ from shortlink.domain.expiry import format_instant
 from shortlink.domain.links import Destination, decide
 from shortlink.domain.unlock_tokens import UNLOCK_TOKEN_TTL, unlock_token_valid
 from shortlink.http import App
-from shortlink.http.errors import domain_error_response, error_response, install_error_handlers
-from shortlink.http.ops import install_ops_routes
+from shortlink.http.component import component_app
+from shortlink.http.errors import domain_error_response, error_response
 from shortlink.redirector import metrics, pages
 from shortlink.services.links import LinkService
 from shortlink.services.resolver import LinkResolver
-from shortlink.wiring import Backends, link_service, open_backends, redis_client
+from shortlink.wiring import Backends, link_service, redis_client
 
 UNLOCK_COOKIE = "unlock_token"
 
@@ -169,17 +169,7 @@ class Redirects:
 
 
 def create_app(settings: Settings) -> App:
-    settings.require_secret()
-    app = Sanic("shortlink-redirector", configure_logging=False)
-    app.config.PROXIES_COUNT = settings.proxies_count
-    install_error_handlers(app)
-    install_ops_routes(
-        app,
-        lambda app: {
-            "postgres": app.ctx.backends.ping_postgres,
-            "redis": app.ctx.backends.ping_redis,
-        },
-    )
+    app = component_app("shortlink-redirector", settings)
 
     handlers = Redirects(settings.secret_key)
     app.add_route(handlers.redirect, "/<code:str>", methods=["GET", "HEAD"], name="redirect")
@@ -187,7 +177,7 @@ def create_app(settings: Settings) -> App:
 
     @app.before_server_start
     async def start(app: App) -> None:
-        backends: Backends = await open_backends(settings)
+        backends: Backends = app.ctx.backends
         local = LocalCache(settings.local_cache_size, settings.local_cache_ttl)
         sink = BufferedClickSink()
         metrics.watch(sink, local)
@@ -200,11 +190,10 @@ def create_app(settings: Settings) -> App:
         feed = redis_client(settings.redis_url)
         listener = InvalidationListener(feed, local.invalidate, local.reset)
         app.add_task(listener.run(), name="invalidation-feed")
-        app.ctx.backends, app.ctx.feed, app.ctx.clicks = backends, feed, sink
+        app.ctx.feed, app.ctx.clicks = feed, sink
 
     @app.after_server_stop
     async def stop(app: App) -> None:
         await app.ctx.feed.aclose()
-        await app.ctx.backends.close()
 
     return app

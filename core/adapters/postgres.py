@@ -28,18 +28,7 @@ async def create_pool(dsn: str, min_size: int = 2, max_size: int = 10) -> asyncp
 
 
 def _link(row: asyncpg.Record) -> Link:
-    return Link(
-        code=row["code"],
-        target=row["target"],
-        owner=row["owner"],
-        is_custom_alias=row["is_custom_alias"],
-        password_hash=row["password_hash"],
-        expires_at=row["expires_at"],
-        redirect_type=row["redirect_type"],
-        is_active=row["is_active"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return Link(**dict(row.items()))  # _LINK_COLUMNS are Link's fields
 
 
 class LinkRepository:
@@ -157,15 +146,7 @@ class LinkRepository:
 
 
 def _api_key(row: asyncpg.Record) -> ApiKey:
-    return ApiKey(
-        id=row["id"],
-        prefix=row["prefix"],
-        name=row["name"],
-        owner=row["owner"],
-        is_admin=row["is_admin"],
-        created_at=row["created_at"],
-        revoked_at=row["revoked_at"],
-    )
+    return ApiKey(**dict(row.items()))  # _KEY_COLUMNS are ApiKey's fields
 
 
 _KEY_COLUMNS = "id, prefix, name, owner, is_admin, created_at, revoked_at"

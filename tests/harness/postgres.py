@@ -8,16 +8,16 @@ import signal
 import stat
 import subprocess
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from tests.harness.ports import free_port
 from tests.harness.processes import (
     STARTUP_TIMEOUT,
     HarnessError,
+    Managed,
     hermetic_environ,
+    launch,
     stop_process,
-    wait_until_ready,
 )
 
 SUPERUSER = "shortlink"
@@ -44,7 +44,7 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class PostgresServer:
+class PostgresServer(Managed):
     """initdb + postgres in `base_dir`; superuser `shortlink`, trust auth, TCP on 127.0.0.1.
 
     `start()` skips initdb when `base_dir/data` already holds a cluster, so a
@@ -89,26 +89,15 @@ class PostgresServer:
         command += ["-k", str(self.socket_dir), "-c", "listen_addresses=127.0.0.1"]
         for key, value in self.settings.items():
             command += ["-c", f"{key}={value}"]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                **self._owner_kwargs(),
-            )
-        try:
-            wait_until_ready(
-                self.is_ready,
-                process=self.process,
-                log_path=self.log_path,
-                what=f"postgres on port {self.port}",
-                timeout=self.startup_timeout,
-            )
-        except BaseException:
-            self.stop()
-            raise
+        self.process = launch(
+            command,
+            log_path=self.log_path,
+            ready=self.is_ready,
+            what=f"postgres on port {self.port}",
+            timeout=self.startup_timeout,
+            on_failure=self.stop,
+            **self._owner_kwargs(),
+        )
 
     def initdb(self) -> None:
         self._run_as_owner(
@@ -182,15 +171,3 @@ class PostgresServer:
             mode = parent.stat().st_mode
             if not mode & stat.S_IXOTH:
                 parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

