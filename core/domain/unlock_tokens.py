@@ -25,11 +25,16 @@ def unlock_token_valid(token: str, code: str, fingerprint: str, secret: str, now
             token,
             secret,
             algorithms=[_ALGORITHM],
-            options={"require": ["sub", "exp", "typ", "pwf"], "verify_exp": False},
+            options={
+                "require": ["sub", "exp", "typ", "pwf"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
         )
     except jwt.PyJWTError:
         return False
-    # Expiry is checked against the injected clock, not the library's wall clock.
+    # Time is judged by the injected clock only: the library would compare exp and
+    # iat to this machine's wall clock, and pods' clocks drift apart.
     return (
         claims["typ"] == _TYPE
         and claims["sub"] == code

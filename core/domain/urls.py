@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 from shortlink.domain.errors import InvalidUrl
 
 MAX_URL_LENGTH = 2048
 ALLOWED_SCHEMES = frozenset({"http", "https"})
+# Everything URI syntax allows, so quote() only touches non-ASCII characters.
+_URI_SAFE = "/?#[]@!$&'()*+,;=:-._~%"
 
 
 @dataclass(frozen=True)
@@ -34,14 +37,35 @@ def _host_matches(host: str, domains: frozenset[str]) -> bool:
     return any(".".join(labels[i:]) in domains for i in range(len(labels)))
 
 
+def _canonical_host(host: str) -> str:
+    """The host a browser will actually visit: IDNA (with nameprep, which folds
+    fullwidth and other compatibility forms) applied to each label."""
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise InvalidUrl("URL host is not a valid domain name") from None
+
+
+def _as_uri(parts: SplitResult, host: str) -> str:
+    """ASCII form for the Location header: punycode host, %-encoded non-ASCII rest."""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    rest = urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+    return parts.scheme + "://" + netloc + quote(rest, safe=_URI_SAFE)
+
+
 def validate_target_url(raw: object, policy: UrlPolicy) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidUrl("original_url must be a non-empty string")
     url = raw.strip()
     if len(url) > MAX_URL_LENGTH:
         raise InvalidUrl(f"URL is longer than {MAX_URL_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
         raise InvalidUrl("URL must not contain whitespace or control characters")
+    if "\\" in url:
+        # Browsers read '\\' as '/', so the host we'd check isn't the one they'd visit.
+        raise InvalidUrl("URL must not contain backslashes")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -53,8 +77,14 @@ def validate_target_url(raw: object, policy: UrlPolicy) -> str:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise InvalidUrl("URL must have a host")
+    if "%" in host:
+        raise InvalidUrl("URL host must not be percent-encoded")
+    host = _canonical_host(host)
     if _host_matches(host, policy.own_hosts):
         raise InvalidUrl("URLs on this shortener's own domain cannot be shortened")
     if _host_matches(host, policy.blocked_domains):
         raise InvalidUrl(f"The domain '{host}' is blocked", host=host)
-    return url
+    if parts.username is not None or parts.password is not None:
+        # "https://bank.com@evil.example/" reads as bank.com to people: a phishing staple.
+        raise InvalidUrl("URLs with embedded credentials cannot be shortened")
+    return url if url.isascii() else _as_uri(parts, host)

@@ -1,4 +1,4 @@
-"""Running Sanic apps from the CLI: one component, or several in one process (dev)."""
+"""Running one Sanic component from the CLI."""
 
 from __future__ import annotations
 
@@ -32,10 +32,3 @@ def serve(factory: AppFactory, settings: Settings, port: int) -> None:
         Sanic.serve_single(primary=app)
     else:
         Sanic.serve(primary=app, app_loader=loader)
-
-
-def serve_together(apps: list[tuple[App, int]], host: str) -> None:
-    """Several apps on their own ports in this one process (``shortlink dev``)."""
-    for app, port in apps:
-        app.prepare(host=host, port=port, single_process=True, access_log=False, motd=False)
-    Sanic.serve_single(primary=apps[0][0])

@@ -239,14 +239,8 @@ class LinkService:
         candidates = suggestion_candidates(
             alias, self._clock().date(), [random_suffix(secrets.choice) for _ in range(2)]
         )
-        valid = []
-        for candidate in candidates:
-            try:
-                valid.append(validate_alias(candidate))
-            except InvalidAlias:
-                continue
-        taken = await self._repo.taken(valid)
-        return [c for c in valid if c not in taken][:count]
+        taken = await self._repo.taken(candidates)
+        return [c for c in candidates if c not in taken][:count]
 
     async def _announce(self, links: Sequence[Link]) -> None:
         entries = [(link.code, d) for link in links if (d := destination_of(link)) is not None]

@@ -1,0 +1,3 @@
+from shortlink.cli import main
+
+main()

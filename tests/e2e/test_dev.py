@@ -1,0 +1,90 @@
+"""`shortlink dev`: embedded PostgreSQL + Redis, nothing pre-installed, clean Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.harness import free_port
+from tests.harness.processes import hermetic_environ
+
+
+def start_dev(
+    data_dir: Path, api_port: int, redirector_port: int, log: Path
+) -> subprocess.Popen[bytes]:
+    shortlink = str(Path(sys.executable).parent / "shortlink")
+    command = [shortlink, "dev", "--data-dir", str(data_dir)]
+    command += ["--api-port", str(api_port), "--redirector-port", str(redirector_port)]
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command, env=hermetic_environ(("SHORTLINK_",)), stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def wait_healthy(*urls: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90  # first start runs initdb
+    for url in urls:
+        while True:
+            assert process.poll() is None, f"dev exited early:\n{log.read_text()[-3000:]}"
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"{url} never healthy:\n{log.read_text()[-3000:]}"
+            time.sleep(0.2)
+
+
+def stop_with_ctrl_c(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGINT)
+    return process.wait(timeout=60)
+
+
+def processes_using(path: Path) -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(path) in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_dev_runs_everything_and_keeps_data(tmp_path: Path) -> None:
+    data, log = tmp_path / "data", tmp_path / "dev.log"
+    api_port, redirector_port = free_port(), free_port()
+    api, redirector = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{redirector_port}"
+
+    dev = start_dev(data, api_port, redirector_port, log)
+    try:
+        wait_healthy(f"{api}/readyz", f"{redirector}/readyz", process=dev, log=log)
+        key = (data / "api_key").read_text().strip()
+        assert key in log.read_text()  # the banner tells the user which key to use
+        created = httpx.post(
+            f"{api}/v1/urls",
+            json={"original_url": "https://example.com/dev"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert created.status_code == 201
+        code = created.json()["short_code"]
+        assert created.json()["short_url"] == f"{redirector}/{code}"
+        assert httpx.get(f"{redirector}/{code}").headers["location"] == "https://example.com/dev"
+    finally:
+        status = stop_with_ctrl_c(dev)
+    assert status == 0
+    assert processes_using(data) == []  # PostgreSQL, Redis and both components are gone
+
+    again = start_dev(data, api_port, redirector_port, log)
+    try:
+        wait_healthy(f"{redirector}/readyz", process=again, log=log)
+        assert httpx.get(f"{redirector}/{code}").status_code == 302  # data survived
+    finally:
+        assert stop_with_ctrl_c(again) == 0

@@ -1,0 +1,125 @@
+import pytest
+
+from shortlink.config import ConfigError, Settings
+from shortlink.domain.errors import InvalidUrl
+from shortlink.domain.rate_limits import RateLimit
+from shortlink.domain.urls import validate_target_url
+
+
+def test_empty_env_gives_defaults():
+    settings = Settings.from_env({})
+    assert settings == Settings()
+    assert settings.base_url == "http://127.0.0.1:8081"
+    assert settings.rate_limit == RateLimit(10, 60)
+    assert settings.secret_key == ""
+    assert settings.initial_api_key is None
+    assert settings.blocked_domains == ()
+    assert (settings.api_port, settings.redirector_port, settings.workers) == (8080, 8081, 1)
+
+
+def test_empty_strings_fall_back_to_defaults():
+    env = {"SHORTLINK_API_PORT": "", "SHORTLINK_ALLOW_ANONYMOUS": "", "SHORTLINK_RATE_LIMIT": ""}
+    assert Settings.from_env(env) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "field", "value"),
+    [
+        ("DATABASE_URL", "postgresql://u@db/x", "database_url", "postgresql://u@db/x"),
+        ("REDIS_URL", "redis://cache:6379/1", "redis_url", "redis://cache:6379/1"),
+        ("SHORTLINK_BASE_URL", "https://sho.rt/", "base_url", "https://sho.rt"),
+        ("SHORTLINK_SECRET_KEY", "s" * 20, "secret_key", "s" * 20),
+        ("SHORTLINK_HOST", "127.0.0.1", "host", "127.0.0.1"),
+        ("SHORTLINK_API_PORT", "9000", "api_port", 9000),
+        ("SHORTLINK_REDIRECTOR_PORT", "9001", "redirector_port", 9001),
+        ("SHORTLINK_WORKERS", "4", "workers", 4),
+        ("SHORTLINK_PROXIES_COUNT", "2", "proxies_count", 2),
+        ("SHORTLINK_RATE_LIMIT", "100/hour", "rate_limit", RateLimit(100, 3600)),
+        ("SHORTLINK_INITIAL_API_KEY", "sl_x", "initial_api_key", "sl_x"),
+        ("SHORTLINK_ALLOW_ANONYMOUS", "yes", "allow_anonymous", True),
+        ("SHORTLINK_BLOCKED_DOMAINS", " a.com, ,b.org ,", "blocked_domains", ("a.com", "b.org")),
+        ("SHORTLINK_CACHE_TTL", "10", "cache_ttl", 10),
+        ("SHORTLINK_NEGATIVE_CACHE_TTL", "0", "negative_cache_ttl", 0),
+        ("SHORTLINK_LOCAL_CACHE_SIZE", "0", "local_cache_size", 0),
+        ("SHORTLINK_LOCAL_CACHE_TTL", "5", "local_cache_ttl", 5),
+        ("SHORTLINK_DB_POOL_MIN", "1", "db_pool_min", 1),
+        ("SHORTLINK_DB_POOL_MAX", "50", "db_pool_max", 50),
+        ("SHORTLINK_LOG_LEVEL", "debug", "log_level", "DEBUG"),
+        ("SHORTLINK_LOG_FORMAT", "text", "log_format", "text"),
+    ],
+)
+def test_each_variable_is_parsed(name, raw, field, value):
+    assert getattr(Settings.from_env({name: raw}), field) == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("1", True), ("TRUE", True), ("on", True), ("0", False), ("False", False), ("off", False)],
+)
+def test_bool_spellings(raw, value):
+    assert Settings.from_env({"SHORTLINK_ALLOW_ANONYMOUS": raw}).allow_anonymous is value
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"SHORTLINK_API_PORT": "eighty"}, "SHORTLINK_API_PORT"),
+        ({"SHORTLINK_API_PORT": "0"}, "SHORTLINK_API_PORT"),
+        ({"SHORTLINK_WORKERS": "1.5"}, "SHORTLINK_WORKERS"),
+        ({"SHORTLINK_PROXIES_COUNT": "-1"}, "SHORTLINK_PROXIES_COUNT"),
+        ({"SHORTLINK_CACHE_TTL": "0"}, "SHORTLINK_CACHE_TTL"),
+        ({"SHORTLINK_ALLOW_ANONYMOUS": "maybe"}, "SHORTLINK_ALLOW_ANONYMOUS"),
+        ({"SHORTLINK_RATE_LIMIT": "lots"}, "SHORTLINK_RATE_LIMIT"),
+        ({"SHORTLINK_RATE_LIMIT": "0/minute"}, "SHORTLINK_RATE_LIMIT"),
+        ({"SHORTLINK_BASE_URL": "ftp://sho.rt"}, "SHORTLINK_BASE_URL"),
+        ({"SHORTLINK_BASE_URL": "sho.rt"}, "SHORTLINK_BASE_URL"),
+        ({"SHORTLINK_BASE_URL": "https://"}, "SHORTLINK_BASE_URL"),
+        ({"SHORTLINK_LOG_FORMAT": "xml"}, "SHORTLINK_LOG_FORMAT"),
+        ({"SHORTLINK_DB_POOL_MIN": "5", "SHORTLINK_DB_POOL_MAX": "4"}, "SHORTLINK_DB_POOL_MIN"),
+        ({"SHORTLINK_DB_POOL_MAX": "1"}, "SHORTLINK_DB_POOL_MAX"),  # default min 2 > 1
+    ],
+)
+def test_bad_values_raise_config_error_naming_the_variable(env, variable):
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"SHORTLINK_API_PORT": "70000"}, "SHORTLINK_API_PORT"),
+        ({"SHORTLINK_LOG_LEVEL": "verbose"}, "SHORTLINK_LOG_LEVEL"),
+    ],
+)
+def test_out_of_range_port_and_unknown_log_level_are_config_errors(env, variable):
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize("secret", ["", "short", "x" * 31])
+def test_require_secret_refuses_short_secrets(secret):
+    with pytest.raises(ConfigError, match="SHORTLINK_SECRET_KEY"):
+        Settings.from_env({"SHORTLINK_SECRET_KEY": secret}).require_secret()
+
+
+def test_require_secret_accepts_32_characters():
+    assert Settings.from_env({"SHORTLINK_SECRET_KEY": "x" * 32}).require_secret() is None
+
+
+def test_url_policy_refuses_the_base_url_host_and_blocked_domains():
+    settings = Settings.from_env(
+        {"SHORTLINK_BASE_URL": "https://SHO.RT:8443/", "SHORTLINK_BLOCKED_DOMAINS": "bad.com"}
+    )
+    policy = settings.url_policy
+    assert policy.own_hosts == frozenset({"sho.rt"})
+    for url in ["https://sho.rt/abc", "http://go.sho.rt/", "https://bad.com/"]:
+        with pytest.raises(InvalidUrl):
+            validate_target_url(url, policy)
+    assert validate_target_url("https://fine.com/", policy) == "https://fine.com/"
+
+
+def test_with_overrides_returns_a_changed_copy():
+    base = Settings.from_env({})
+    changed = base.with_overrides(workers=8)
+    assert changed.workers == 8
+    assert base.workers == 1

@@ -1,0 +1,27 @@
+import pytest
+
+from shortlink.adapters.redis_cache import decode, encode
+from shortlink.domain.links import Destination
+
+
+@pytest.mark.parametrize(
+    "destination",
+    [
+        Destination("https://example.com/", 302, None, None),
+        Destination('https://exämple.com/ü?q="x"', 308, 1893456000.123456, "0123456789abcdef"),
+        Destination("http://x.io", 301, 0.0, None),
+    ],
+)
+def test_destination_round_trips(destination):
+    raw = encode(destination)
+    assert isinstance(raw, bytes)
+    assert decode(raw) == destination
+
+
+def test_negative_entry_round_trips_as_none():
+    assert encode(None) == b"0"
+    assert decode(encode(None)) is None
+
+
+def test_encoding_is_compact_json_array():
+    assert encode(Destination("https://a.b/", 302, None, None)) == b'["https://a.b/",302,null,null]'
