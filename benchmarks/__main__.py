@@ -14,10 +14,13 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.config import SCENARIOS, RunSettings
-from benchmarks.host import ToolMissing, cpu_affinity, ensure_tools, log
+from benchmarks.context import ScenarioContext, new_run_id
+from benchmarks.host import ToolMissing, cpu_affinity, cpu_busy_percent, ensure_tools, log
 from benchmarks.references import measure_references
-from benchmarks.scenarios import RUNNERS, ScenarioContext, new_run_id
+from benchmarks.scenarios import RUNNERS
 from benchmarks.stack import shortlink_stack
+
+BUSY_WARNING_PERCENT = 10.0
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -31,7 +34,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         metavar="scenario",
         help=f"any of {', '.join(SCENARIOS)} (default: all)",
     )
-    parser.add_argument("--duration", type=float, default=None, help="seconds per load run (10)")
+    parser.add_argument(
+        "--duration", type=float, default=None, help="seconds per load run (10; 2 with --quick)"
+    )
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
     parser.add_argument("--quick", action="store_true", help="short runs, for a CI smoke test")
     parser.add_argument(
@@ -51,8 +56,17 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="run PostgreSQL with fsync and synchronous_commit on (off by default)",
     )
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the services (repeatable), e.g. SHORTLINK_DB_POOL_MAX=64",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs) afterwards")
     arguments = parser.parse_args(argv)
+    if malformed := [item for item in arguments.service_env if "=" not in item]:
+        parser.error(f"--service-env needs NAME=VALUE, not {', '.join(malformed)}")
     unknown = sorted(set(arguments.scenarios) - set(SCENARIOS))
     if unknown:
         parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
@@ -68,6 +82,7 @@ def run(arguments: argparse.Namespace) -> int:
         miss_links=arguments.miss_links,
         bulk_requests=arguments.bulk_requests,
         durable_db=arguments.durable_db,
+        service_overrides=dict(item.split("=", 1) for item in arguments.service_env),
     )
     work_dir = Path(tempfile.mkdtemp(prefix="shortlink-bench-"))
     log(f"work dir {work_dir}; scenarios {', '.join(scenarios)}")
@@ -86,12 +101,20 @@ def run(arguments: argparse.Namespace) -> int:
 
 
 def run_scenarios(scenarios: list[str], settings: RunSettings, work_dir: Path) -> None:
+    busy = cpu_busy_percent()
+    if busy is not None and busy > BUSY_WARNING_PERCENT:
+        log(f"warning: the machine is already {busy:.0f}% busy; figures will be skewed")
     references = measure_references(scenarios, settings, work_dir)
     log(f"nginx_302: {references.nginx.rps:.0f} rps")
     for floor in {reference.name: reference for reference in references.floors.values()}.values():
         log(f"{floor.name}: {floor.rps:.1f} rps, p50 {floor.p50_ms:.2f} ms")
-    with shortlink_stack(work_dir, settings.cpus, durable_db=settings.durable_db) as stack:
-        context = ScenarioContext(stack, settings, references, work_dir, new_run_id())
+    with shortlink_stack(
+        work_dir,
+        settings.cpus,
+        durable_db=settings.durable_db,
+        service_overrides=settings.service_overrides,
+    ) as stack:
+        context = ScenarioContext(stack, settings, references, work_dir, new_run_id(), busy)
         for scenario in scenarios:
             log(f"scenario {scenario}")
             line = RUNNERS[scenario](context)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from benchmarks.host import CpuPlan
 
@@ -21,6 +21,8 @@ class RunSettings:
     miss_links: int
     bulk_requests: int
     durable_db: bool = False
+    # Extra environment for both services, e.g. SHORTLINK_DB_POOL_MAX=64.
+    service_overrides: dict[str, str] = field(default_factory=dict)
 
     @property
     def miss_duration_s(self) -> float:
@@ -37,6 +39,7 @@ class RunSettings:
         miss_links: int | None,
         bulk_requests: int | None,
         durable_db: bool,
+        service_overrides: dict[str, str] | None = None,
     ) -> RunSettings:
         default_duration = 2.0 if quick else 10.0
         duration = duration_s if duration_s is not None else default_duration
@@ -50,4 +53,5 @@ class RunSettings:
             miss_links=miss_links if miss_links is not None else (8_000 if quick else 100_000),
             bulk_requests=bulk_requests if bulk_requests is not None else (3 if quick else 20),
             durable_db=durable_db,
+            service_overrides=service_overrides or {},
         )

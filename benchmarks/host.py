@@ -111,3 +111,22 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> N
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=timeout_s)
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies over all CPUs, from the first line of /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def cpu_busy_percent(interval_s: float = 1.0) -> float | None:
+    """How busy the machine is before we start: other load skews every figure."""
+    try:
+        busy_before, total_before = _cpu_times()
+        time.sleep(interval_s)
+        busy_after, total_after = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return None
+    elapsed = total_after - total_before
+    return round(100 * (busy_after - busy_before) / elapsed, 1) if elapsed else None

@@ -26,6 +26,7 @@ from benchmarks.sequential import BULK_SIZE, bulk_bodies, percentile, run_bulk_s
 from benchmarks.wrk import run_wrk
 
 NGINX_REDIRECT_TARGET = "https://example.com/"
+WARMUP_S = 1.0
 
 _NGINX_CONF = """\
 {user_line}daemon off;
@@ -151,6 +152,7 @@ def measure_references(scenarios: list[str], settings: RunSettings, work_dir: Pa
             connections=settings.connections,
             script=script,
             client_cpus=cpus.client_cpus,
+            warmup_s=WARMUP_S,
         )
         if result.errors or result.non_2xx_3xx:
             raise RuntimeError(f"reference {name} had errors: {result}")

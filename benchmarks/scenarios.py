@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
-
-from benchmarks.config import RunSettings
+from benchmarks.context import ScenarioContext
+from benchmarks.fixtures import (
+    create_links_in_bulk,
+    create_links_one_by_one,
+    follow_each,
+    write_codes,
+)
 from benchmarks.host import log
+from benchmarks.lines import (
+    UNLOADED_CONNECTIONS,
+    base_line,
+    is_clean,
+    unloaded_fields,
+    wrk_fields,
+)
 from benchmarks.lua import (
     write_cycle_paths_script,
     write_each_path_once_script,
     write_post_unique_urls_script,
 )
-from benchmarks.references import Reference, References
-from benchmarks.sequential import (
-    BULK_SIZE,
-    bulk_bodies,
-    created_codes,
-    percentile,
-    run_bulk_sequence,
-)
-from benchmarks.stack import Stack
-from benchmarks.wrk import WrkResult, run_wrk
+from benchmarks.metrics import difference, redirects_by_source
+from benchmarks.references import WARMUP_S
+from benchmarks.sequential import BULK_SIZE, bulk_bodies, percentile, run_bulk_sequence
+from benchmarks.stack import resident_mb
+from benchmarks.wrk import WrkResult
 
-UNLOADED_CONNECTIONS = 1
 HIT_MIN_RATIO = 0.8
 HIT_MAX_P99_MS = 10.0
 MISS_MAX_P50_MS = 3.0
@@ -38,144 +40,20 @@ BULK_MAX_P50_MS = 200.0
 MISS_CHECK_CODES = 20
 
 
-@dataclass(frozen=True)
-class ScenarioContext:
-    stack: Stack
-    settings: RunSettings
-    references: References
-    work_dir: Path
-    # Unique per run, so created URLs never collide with an earlier run's.
-    run_id: str
-
-    def api_client(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.stack.api_url, headers=self.stack.auth_headers, timeout=60.0
-        )
-
-    def scratch_dir(self, name: str) -> Path:
-        directory = self.work_dir / name
-        directory.mkdir(parents=True, exist_ok=True)
-        return directory
-
-    def wrk(self, url: str, script: Path, *, connections: int, duration_s: float) -> WrkResult:
-        return run_wrk(
-            url,
-            duration_s=duration_s,
-            connections=connections,
-            script=script,
-            client_cpus=self.settings.cpus.client_cpus,
-        )
-
-
-def base_line(scenario: str, context: ScenarioContext, rps: float) -> dict[str, Any]:
-    floor: Reference = context.references.floors[scenario]
-    nginx = context.references.nginx
-    return {
-        "scenario": scenario,
-        "rps": round(rps, 1),
-        "reference": floor.name,
-        "reference_rps": round(floor.rps, 1),
-        "ratio": round(rps / floor.rps, 3),
-        "nginx_rps": round(nginx.rps, 1),
-        "nginx_ratio": round(rps / nginx.rps, 4),
-        "reference_p50_ms": round(floor.p50_ms, 3),
-        "reference_p99_ms": round(floor.p99_ms, 3),
-        "server_cpus": context.settings.cpus.server_cpus,
-        "client_cpus": context.settings.cpus.client_cpus,
-        "quick": context.settings.quick,
-    }
-
-
-def wrk_fields(result: WrkResult, connections: int) -> dict[str, Any]:
-    return {
-        "p50_ms": round(result.p50_ms, 3),
-        "p99_ms": round(result.p99_ms, 3),
-        "connections": connections,
-        "duration_s": result.duration_s,
-        "requests": result.requests,
-        "errors": result.errors,
-        "socket_errors": result.socket_errors,
-        "non_2xx_3xx": result.non_2xx_3xx,
-    }
-
-
-def unloaded_fields(result: WrkResult, rps: float) -> dict[str, Any]:
-    return {
-        "unloaded_connections": UNLOADED_CONNECTIONS,
-        "unloaded_rps": round(rps, 1),
-        "unloaded_p50_ms": round(result.p50_ms, 3),
-        "unloaded_p99_ms": round(result.p99_ms, 3),
-        "unloaded_errors": result.errors + result.non_2xx_3xx,
-    }
-
-
-def is_clean(*results: WrkResult) -> bool:
-    return all(result.errors == 0 and result.non_2xx_3xx == 0 for result in results)
-
-
-def write_codes(path: Path, codes: list[str]) -> Path:
-    path.write_text("".join(f"{code}\n" for code in codes))
-    return path
-
-
-def follow_each(redirector_url: str, links: list[tuple[str, str]]) -> list[str]:
-    """GET each code once; return a description of every answer that is not the expected 302."""
-    problems = []
-    with httpx.Client(base_url=redirector_url, timeout=10.0) as client:
-        for code, original_url in links:
-            response = client.get(f"/{code}")
-            location = response.headers.get("location")
-            if response.status_code != 302 or location != original_url:
-                problems.append(f"/{code}: HTTP {response.status_code} location={location!r}")
-    return problems
-
-
-def create_links_one_by_one(context: ScenarioContext, count: int) -> list[tuple[str, str]]:
-    links = []
-    with context.api_client() as client:
-        for index in range(count):
-            original_url = f"https://example.com/{context.run_id}/hit/{index}"
-            response = client.post("/v1/urls", json={"original_url": original_url})
-            if response.status_code != 201:
-                raise RuntimeError(
-                    f"POST /v1/urls answered {response.status_code}: {response.text}"
-                )
-            links.append((response.json()["short_code"], original_url))
-    return links
-
-
-def create_links_in_bulk(context: ScenarioContext, count: int) -> list[tuple[str, str]]:
-    requests = -(-count // BULK_SIZE)
-    url_prefix = f"https://example.com/{context.run_id}/miss/"
-    links: list[tuple[str, str]] = []
-    with context.api_client() as client:
-        for index, body in enumerate(bulk_bodies(url_prefix, requests)):
-            response = client.post(
-                "/v1/urls/bulk",
-                content=body,
-                headers={"Content-Type": "application/json"},
-            )
-            if response.status_code != 201:
-                raise RuntimeError(
-                    f"bulk create answered {response.status_code}: {response.text[:500]}"
-                )
-            links += created_codes(response)
-            if (index + 1) % 20 == 0:
-                log(f"  created {len(links)} links")
-    return links
-
-
 def redirect_hit(context: ScenarioContext) -> dict[str, Any]:
     settings = context.settings
     links = create_links_one_by_one(context, settings.hit_links)
     warmup_problems = follow_each(context.stack.redirector_url, links)
     codes_file = write_codes(context.work_dir / "hit_codes.txt", [code for code, _ in links])
+    url = f"{context.stack.redirector_url}/"
+    script = write_cycle_paths_script(context.scratch_dir("hit"), codes_file)
+    # Warm up first, outside the counters, so answered_by covers the measured run only.
+    context.wrk(url, script, connections=settings.connections, duration_s=WARMUP_S)
+    counted_before = redirects_by_source(context.stack.redirector_url)
     result = context.wrk(
-        f"{context.stack.redirector_url}/",
-        write_cycle_paths_script(context.scratch_dir("hit"), codes_file),
-        connections=settings.connections,
-        duration_s=settings.duration_s,
+        url, script, connections=settings.connections, duration_s=settings.duration_s
     )
+    answered_by = difference(counted_before, redirects_by_source(context.stack.redirector_url))
     line = base_line("redirect_hit", context, result.rps)
     meets = (
         line["ratio"] >= HIT_MIN_RATIO
@@ -187,6 +65,8 @@ def redirect_hit(context: ScenarioContext) -> dict[str, Any]:
         **line,
         **wrk_fields(result, settings.connections),
         "links": len(links),
+        "answered_by": answered_by,
+        "redirector_rss_mb": resident_mb(context.stack.redirector),
         "warmup_problems": warmup_problems[:5],
         "target": (
             f"rps >= {HIT_MIN_RATIO}x bare Sanic 302 and p99 < {HIT_MAX_P99_MS:g} ms "
@@ -201,7 +81,7 @@ def exhausted(result: WrkResult) -> bool:
 
 
 def active_seconds(result: WrkResult) -> float:
-    """wrk's duration stays the full -d even when the script stopped early; use the script's clock."""
+    """Seconds the run really lasted: wrk reports the full -d even after the script stopped."""
     exhausted_after_ms = int(result.script_fields.get("exhausted_after_ms", "0"))
     return exhausted_after_ms / 1000 if exhausted_after_ms > 0 else result.duration_s
 
@@ -240,6 +120,7 @@ def redirect_miss(context: ScenarioContext) -> dict[str, Any]:
     ):
         directory = context.scratch_dir(f"miss_{label}")
         script = write_each_path_once_script(directory, write_codes(directory / "codes.txt", codes))
+        counted_before = redirects_by_source(context.stack.redirector_url)
         runs.append(
             context.wrk(
                 f"{context.stack.redirector_url}/",
@@ -248,7 +129,15 @@ def redirect_miss(context: ScenarioContext) -> dict[str, Any]:
                 duration_s=duration_s,
             )
         )
+    # Of the loaded run: every request should have gone to the database.
+    answered_by = difference(counted_before, redirects_by_source(context.stack.redirector_url))
     unloaded, loaded = runs
+    all_from_db = (
+        None
+        if answered_by is None
+        else answered_by.get("db", 0) >= loaded.requests
+        and answered_by.get("local", 0) == answered_by.get("redis", 0) == 0
+    )
     return {
         **base_line("redirect_miss", context, active_rps(loaded)),
         **wrk_fields(loaded, settings.connections),
@@ -256,16 +145,22 @@ def redirect_miss(context: ScenarioContext) -> dict[str, Any]:
         **unloaded_fields(unloaded, active_rps(unloaded)),
         "unique_misses": loaded.requests + unloaded.requests,
         "codes_available": len(miss_codes),
+        "answered_by": answered_by,
+        "all_answered_from_db": all_from_db,
         "codes_exhausted": exhausted(loaded),
         "unloaded_codes_exhausted": exhausted(unloaded),
         "redis_keys_after": context.stack.redis.command("DBSIZE").lstrip(":"),
+        "redirector_rss_mb": resident_mb(context.stack.redirector),
         "check_problems": check_problems[:5],
         "target": (
             f"p50 < {MISS_MAX_P50_MS:g} ms unloaded ({UNLOADED_CONNECTIONS} connection), "
             "no errors; loaded figures are at the given connections"
         ),
         "meets_target": (
-            unloaded.p50_ms < MISS_MAX_P50_MS and is_clean(unloaded, loaded) and not check_problems
+            unloaded.p50_ms < MISS_MAX_P50_MS
+            and is_clean(unloaded, loaded)
+            and not check_problems
+            and all_from_db is not False
         ),
     }
 
@@ -301,6 +196,7 @@ def create(context: ScenarioContext) -> dict[str, Any]:
         **base_line("create", context, loaded.rps),
         **wrk_fields(loaded, settings.connections),
         **unloaded_fields(unloaded, unloaded.rps),
+        "api_rss_mb": resident_mb(context.stack.api),
         "postgres_fsync": settings.durable_db,
         "target": (
             f"p50 < {CREATE_MAX_P50_MS:g} ms unloaded ({UNLOADED_CONNECTIONS} connection), "
@@ -321,6 +217,7 @@ def bulk_1000(context: ScenarioContext) -> dict[str, Any]:
     failures = warmup.failures + run.failures
     return {
         **base_line("bulk_1000", context, run.rps),
+        "latency_method": "sequential httpx requests, nearest-rank percentiles",
         "p50_ms": round(p50_ms, 3),
         "p99_ms": round(percentile(run.latencies_ms, 99), 3),
         "max_ms": round(max(run.latencies_ms), 3),
@@ -331,6 +228,7 @@ def bulk_1000(context: ScenarioContext) -> dict[str, Any]:
         "duration_s": round(run.elapsed_s, 3),
         "errors": len(failures),
         "failures": failures[:5],
+        "api_rss_mb": resident_mb(context.stack.api),
         "postgres_fsync": settings.durable_db,
         "target": f"p50 < {BULK_MAX_P50_MS:g} ms per {BULK_SIZE}-URL request, all created",
         "meets_target": p50_ms < BULK_MAX_P50_MS and not failures,
@@ -343,7 +241,3 @@ RUNNERS: dict[str, Callable[[ScenarioContext], dict[str, Any]]] = {
     "create": create,
     "bulk_1000": bulk_1000,
 }
-
-
-def new_run_id() -> str:
-    return secrets.token_hex(4)

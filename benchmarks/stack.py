@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,15 +21,37 @@ UNLIMITED_RATE = "100000000/minute"
 
 @dataclass(frozen=True)
 class Stack:
-    api_url: str
-    redirector_url: str
+    api: ServiceProcess
+    redirector: ServiceProcess
     database_url: str
     redis: RedisServer
     api_key: str = API_KEY
 
     @property
+    def api_url(self) -> str:
+        return self.api.base_url
+
+    @property
+    def redirector_url(self) -> str:
+        return self.redirector.base_url
+
+    @property
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
+
+
+def resident_mb(service: ServiceProcess) -> float | None:
+    """The service's resident memory, to spot buffers that grow under load."""
+    if service.process is None:
+        return None
+    try:
+        status = Path(f"/proc/{service.process.pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 def service_environment(
@@ -73,7 +95,13 @@ def migrate(database_url: str, log_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def shortlink_stack(work_dir: Path, cpus: CpuPlan, *, durable_db: bool = False) -> Iterator[Stack]:
+def shortlink_stack(
+    work_dir: Path,
+    cpus: CpuPlan,
+    *,
+    durable_db: bool = False,
+    service_overrides: Mapping[str, str] | None = None,
+) -> Iterator[Stack]:
     """Start everything on the server CPU, yield the URLs, stop everything on exit."""
     log_dir = work_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -89,7 +117,10 @@ def shortlink_stack(work_dir: Path, cpus: CpuPlan, *, durable_db: bool = False) 
         migrate(database_url, log_dir)
 
         api_port, redirector_port = free_port(), free_port()
-        environment = service_environment(database_url, redis.url, api_port, redirector_port)
+        environment = {
+            **service_environment(database_url, redis.url, api_port, redirector_port),
+            **(service_overrides or {}),
+        }
         services = []
         for name, port in (("api", api_port), ("redirector", redirector_port)):
             command = pinned(shortlink_command(name), cpus.server_cpus)
@@ -103,9 +134,4 @@ def shortlink_stack(work_dir: Path, cpus: CpuPlan, *, durable_db: bool = False) 
             services.append(running.enter_context(service))
             log(f"shortlink {name} on {service.base_url}")
         api, redirector = services
-        yield Stack(
-            api_url=api.base_url,
-            redirector_url=redirector.base_url,
-            database_url=database_url,
-            redis=redis,
-        )
+        yield Stack(api=api, redirector=redirector, database_url=database_url, redis=redis)

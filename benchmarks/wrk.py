@@ -89,8 +89,21 @@ def run_wrk(
     connections: int,
     script: Path | None = None,
     client_cpus: str | None = None,
+    warmup_s: float = 0.0,
 ) -> WrkResult:
-    """One bounded wrk run (one thread) against ``url``."""
+    """One bounded wrk run (one thread) against ``url``, after an unrecorded warm-up if asked.
+
+    The warm-up lets a fresh server open its pools and fill its caches, so the
+    measured run is not mostly start-up on short durations.
+    """
+    if warmup_s > 0:
+        run_wrk(
+            url,
+            duration_s=warmup_s,
+            connections=connections,
+            script=script,
+            client_cpus=client_cpus,
+        )
     # wrk's -d takes whole seconds; a hard timeout guards against a hung target.
     seconds = max(1, round(duration_s))
     command = [

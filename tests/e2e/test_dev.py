@@ -46,15 +46,20 @@ def stop_with_ctrl_c(process: subprocess.Popen[bytes]) -> int:
     return process.wait(timeout=60)
 
 
-def processes_using(path: Path) -> list[str]:
-    found = []
+def servers_running() -> dict[str, str]:
+    """pid → command line of every PostgreSQL, Redis and shortlink process alive now
+    (zombies excluded: they are dead, just not yet reaped by their parent)."""
+    found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if str(path) in cmdline:
-            found.append(cmdline)
+        if state != "Z" and any(
+            name in cmdline for name in ("postgres", "redis-server", "shortlink")
+        ):
+            found[pid] = cmdline
     return found
 
 
@@ -63,6 +68,7 @@ def test_dev_runs_everything_and_keeps_data(tmp_path: Path) -> None:
     api_port, redirector_port = free_port(), free_port()
     api, redirector = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{redirector_port}"
 
+    before = servers_running()
     dev = start_dev(data, api_port, redirector_port, log)
     try:
         wait_healthy(f"{api}/readyz", f"{redirector}/readyz", process=dev, log=log)
@@ -80,7 +86,8 @@ def test_dev_runs_everything_and_keeps_data(tmp_path: Path) -> None:
     finally:
         status = stop_with_ctrl_c(dev)
     assert status == 0
-    assert processes_using(data) == []  # PostgreSQL, Redis and both components are gone
+    leftovers = {pid: cmd for pid, cmd in servers_running().items() if pid not in before}
+    assert leftovers == {}  # PostgreSQL, Redis and both components are gone
 
     again = start_dev(data, api_port, redirector_port, log)
     try:
