@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 import os
 import time
 from datetime import UTC, datetime
+from typing import cast
 from urllib.parse import quote
 
 from sanic import Request
 from sanic.response import HTTPResponse, html
 
 from shortlink.adapters.click_buffer import BufferedClickSink
-from shortlink.adapters.local_cache import LocalCache
+from shortlink.adapters.local_cache import MISS, LocalCache
 from shortlink.adapters.redis_cache import InvalidationListener
 from shortlink.config import Settings
 from shortlink.domain.aliases import ALIAS_PATTERN, MAX_LENGTH
@@ -48,8 +52,14 @@ class Redirects:
     _sink: ClickSink
     _links: LinkService
 
-    def __init__(self, secret_key: str) -> None:
+    def __init__(self, secret_key: str, behind_proxies: bool) -> None:
         self._secret_key = secret_key
+        # Without trusted proxies the peer address is the client: skip Sanic's
+        # per-request X-Forwarded-* parsing.
+        self._behind_proxies = behind_proxies
+        # Unique event ids without a syscall per click: random per process, counted within.
+        self._event_prefix = os.urandom(8).hex()
+        self._event_serial = itertools.count()
 
     def attach(self, resolver: LinkResolver, sink: ClickSink, links: LinkService) -> None:
         self._resolver = resolver
@@ -58,7 +68,10 @@ class Redirects:
 
     async def redirect(self, request: Request, code: str) -> HTTPResponse:
         started = time.perf_counter()
-        if len(code) > MAX_LENGTH or not ALIAS_PATTERN.fullmatch(code):
+        found = self._resolver.cached(code)
+        if found is not MISS:
+            destination, source = cast(Destination | None, found), "local"
+        elif len(code) > MAX_LENGTH or not ALIAS_PATTERN.fullmatch(code):
             destination, source = None, "local"  # can't exist: don't let it touch the caches
         else:
             destination, source = await self._resolver.resolve(code)
@@ -83,10 +96,10 @@ class Redirects:
         headers = request.headers
         self._sink.emit(
             ClickEvent(
-                event_id=os.urandom(16).hex(),
+                event_id=f"{self._event_prefix}{next(self._event_serial):016x}",
                 code=code,
                 timestamp=time.time(),
-                ip=_client_ip(request),
+                ip=request.remote_addr if self._behind_proxies else request.ip,
                 user_agent=headers.get("user-agent", ""),
                 referrer=headers.get("referer", ""),
                 method=request.method,
@@ -171,7 +184,7 @@ class Redirects:
 def create_app(settings: Settings) -> App:
     app = component_app("shortlink-redirector", settings)
 
-    handlers = Redirects(settings.secret_key)
+    handlers = Redirects(settings.secret_key, behind_proxies=settings.proxies_count > 0)
     app.add_route(handlers.redirect, "/<code:str>", methods=["GET", "HEAD"], name="redirect")
     app.add_route(handlers.unlock_form, "/<code:str>", methods=["POST"], name="unlock_form")
 
@@ -189,11 +202,16 @@ def create_app(settings: Settings) -> App:
         # A connection of its own: pub/sub holds it for good.
         feed = redis_client(settings.redis_url)
         listener = InvalidationListener(feed, local.invalidate, local.reset)
-        app.add_task(listener.run(), name="invalidation-feed")
+        # Our own task, not app.add_task: Sanic's single-process shutdown spins
+        # forever on registered tasks it has cancelled but can no longer await.
+        app.ctx.feed_task = asyncio.create_task(listener.run(), name="invalidation-feed")
         app.ctx.feed, app.ctx.clicks = feed, sink
 
-    @app.after_server_stop
+    @app.before_server_stop
     async def stop(app: App) -> None:
+        app.ctx.feed_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app.ctx.feed_task
         await app.ctx.feed.aclose()
 
     return app

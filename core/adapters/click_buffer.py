@@ -12,7 +12,7 @@ from shortlink.domain.clicks import ClickEvent
 
 
 class BufferedClickSink:
-    def __init__(self, capacity: int = 100_000) -> None:
+    def __init__(self, capacity: int = 10_000) -> None:
         self._events: deque[ClickEvent] = deque()
         self._capacity = capacity
         self.emitted = 0

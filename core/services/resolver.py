@@ -21,6 +21,10 @@ class LinkResolver:
         self._repo = repo
         self.redis_errors = 0
 
+    def cached(self, code: str) -> Destination | object | None:
+        """The in-process answer, or MISS; synchronous, so a hit costs no coroutine."""
+        return self.local.get(code)
+
     async def resolve(self, code: str) -> tuple[Destination | None, str]:
         """(destination or None if unservable, which tier answered: local|redis|db)."""
         found = self.local.get(code)
