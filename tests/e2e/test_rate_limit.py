@@ -13,27 +13,38 @@ from tests.harness import PostgresServer, RedisServer
 
 
 @pytest.fixture(scope="module")
-def limited_api(
+def limited_stack(
     postgres_server: PostgresServer,
     redis_server: RedisServer,
     migrated_template: str,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[httpx.Client]:
+) -> Iterator[str]:
     api, redirector, _ = start_stack(
         postgres_server,
         redis_server,
         Path(tmp_path_factory.mktemp("rate-logs")),
         SHORTLINK_RATE_LIMIT="3/minute",
+        SHORTLINK_ALLOW_ANONYMOUS="true",
         # Its own Redis database: counters are keyed by API-key id, which the
         # other stack (another PostgreSQL database) numbers the same way.
         REDIS_URL=redis_server.url.removesuffix("/0") + "/1",
     )
-    with httpx.Client(
-        base_url=api.base_url, headers={"Authorization": f"Bearer {API_KEY}"}
-    ) as client:
-        yield client
+    yield api.base_url
     redirector.stop()
     api.stop()
+
+
+@pytest.fixture
+def limited_api(limited_stack: str) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    with httpx.Client(base_url=limited_stack, headers=headers) as client:
+        yield client
+
+
+@pytest.fixture
+def anonymous_api(limited_stack: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=limited_stack) as client:
+        yield client
 
 
 def test_fourth_create_in_a_minute_is_refused(limited_api: httpx.Client) -> None:
@@ -55,3 +66,14 @@ def test_fourth_create_in_a_minute_is_refused(limited_api: httpx.Client) -> None
     assert refused.headers["retry-after"] == str(payload["retry_after"])
     # Bulk requests count against the same budget.
     assert limited_api.post("/v1/urls/bulk", json={"urls": [body]}).status_code == 429
+
+
+def test_anonymous_creates_are_limited_per_client_ip(anonymous_api: httpx.Client) -> None:
+    body = {"original_url": "https://example.com/anon"}
+    first = anonymous_api.post("/v1/urls", json=body)
+    assert first.status_code == 201
+    code = first.json()["short_code"]
+    # An anonymous link has no owner, so no key can manage it.
+    assert anonymous_api.get(f"/v1/urls/{code}").status_code == 401
+    statuses = [anonymous_api.post("/v1/urls", json=body).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
