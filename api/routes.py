@@ -14,13 +14,10 @@ from shortlink.domain.api_keys import ApiKey
 from shortlink.domain.errors import DomainError, InvalidRequest, RateLimited, Unauthorized
 from shortlink.domain.rate_limits import RateDecision
 from shortlink.domain.unlock_tokens import UNLOCK_TOKEN_TTL
+from shortlink.http import client_ip
 from shortlink.services.links import CreateLink
 
 v1 = Blueprint("v1", url_prefix="/v1")
-
-
-def _client_ip(request: Request) -> str:
-    return request.remote_addr or request.ip
 
 
 async def _caller(request: Request, *, anonymous_ok: bool = False) -> ApiKey | None:
@@ -47,7 +44,7 @@ async def _caller_required(request: Request) -> ApiKey:
 async def _rate_limit(request: Request, caller: ApiKey | None) -> dict[str, str]:
     """Count this create against its subject; returns the RateLimit headers."""
     limiter = request.app.ctx.rate_limiter
-    subject = f"key:{caller.id}" if caller else f"ip:{_client_ip(request)}"
+    subject = f"key:{caller.id}" if caller else f"ip:{client_ip(request)}"
     decision: RateDecision = await limiter.check(subject)
     if not decision.allowed:
         metrics.RATE_LIMITED.inc()
@@ -164,7 +161,7 @@ async def unlock_url(request: Request, code: str) -> HTTPResponse:
     """Public: trade the password for a 1-hour unlock token (seed flow 5)."""
     body = parse(Unlock, request.json)
     try:
-        unlocked = await request.app.ctx.links.unlock(code, body.password, _client_ip(request))
+        unlocked = await request.app.ctx.links.unlock(code, body.password, client_ip(request))
     except DomainError as exc:
         metrics.UNLOCKS.labels(exc.code.lower()).inc()
         raise

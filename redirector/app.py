@@ -24,7 +24,7 @@ from shortlink.domain.errors import DomainError
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.links import Destination, decide
 from shortlink.domain.unlock_tokens import UNLOCK_TOKEN_TTL, unlock_token_valid
-from shortlink.http import App
+from shortlink.http import App, client_ip
 from shortlink.http.component import component_app
 from shortlink.http.errors import domain_error_response, error_response
 from shortlink.redirector import metrics, pages
@@ -37,10 +37,6 @@ UNLOCK_COOKIE = "unlock_token"
 
 def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
-
-
-def _client_ip(request: Request) -> str:
-    return request.remote_addr or request.ip
 
 
 class Redirects:
@@ -151,7 +147,7 @@ class Redirects:
         if not password:
             return html(pages.password_page(code, "Enter the password."), status=400)
         try:
-            unlocked = await self._links.unlock(code, password, _client_ip(request))
+            unlocked = await self._links.unlock(code, password, client_ip(request))
         except DomainError as exc:
             if exc.code == "INVALID_PASSWORD":
                 left = exc.details.get("attempts_remaining", 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Collection
 
 ALPHABET = string.digits + string.ascii_letters
 CODE_LENGTH = 7
@@ -18,9 +19,13 @@ def generate_code(length: int = CODE_LENGTH) -> str:
     return "".join(choice(ALPHABET) for _ in range(length))
 
 
-def generate_codes(count: int, length: int = CODE_LENGTH) -> list[str]:
-    """``count`` distinct codes (distinct among themselves, not yet checked against storage)."""
+def generate_codes(
+    count: int, exclude: Collection[str] = (), length: int = CODE_LENGTH
+) -> list[str]:
+    """``count`` distinct codes, none in ``exclude`` (not yet checked against storage)."""
     codes: set[str] = set()
     while len(codes) < count:
-        codes.add(generate_code(length))
+        code = generate_code(length)
+        if code not in exclude:
+            codes.add(code)
     return list(codes)

@@ -193,10 +193,14 @@ class LinkService:
         hashed = await self._with_hashed_passwords(validated)
         pending = [_Pending(i, new) for i, new in enumerate(hashed)]
         results: dict[int, BulkItemResult] = {}
+        # One statement inserts every row, so a generated code must not equal an alias
+        # of the same request: ON CONFLICT would keep one row and report both.
+        aliases = {p.link.code for p in pending if p.link.code is not None}
         async with self._repo.transaction() as tx:
             for _ in range(_CODE_ATTEMPTS):
                 generated = [p for p in pending if p.link.code is None]
-                for p, code in zip(generated, generate_codes(len(generated)), strict=True):
+                fresh = generate_codes(len(generated), exclude=aliases)
+                for p, code in zip(generated, fresh, strict=True):
                     p.code = code
                 for p in pending:
                     if p.link.code is not None:

@@ -46,3 +46,9 @@ def test_character_distribution_is_roughly_uniform():
     expected = len(chars) / 62  # ~1129 each; a 6-sigma band keeps this non-flaky
     counts = {c: chars.count(c) for c in ALPHABET}
     assert all(expected * 0.8 < n < expected * 1.2 for n in counts.values()), counts
+
+
+def test_generate_codes_avoids_excluded_codes():
+    # Length-1 codes have 62 possibilities: excluding 61 leaves exactly one.
+    excluded = set(ALPHABET[:61])
+    assert generate_codes(1, exclude=excluded, length=1) == [ALPHABET[61]]
