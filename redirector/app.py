@@ -189,12 +189,9 @@ def create_app(settings: Settings) -> App:
         backends: Backends = app.ctx.backends
         local = LocalCache(settings.local_cache_size, settings.local_cache_ttl)
         sink = BufferedClickSink()
-        metrics.watch(sink, local)
-        handlers.attach(
-            LinkResolver(local, backends.cache, backends.links),
-            sink,
-            link_service(backends, settings),
-        )
+        resolver = LinkResolver(local, backends.cache, backends.links)
+        metrics.watch(sink, resolver)
+        handlers.attach(resolver, sink, link_service(backends, settings))
         # A connection of its own: pub/sub holds it for good.
         feed = redis_client(settings.redis_url)
         listener = InvalidationListener(feed, local.invalidate, local.reset)

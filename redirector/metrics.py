@@ -10,7 +10,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from shortlink.adapters.click_buffer import BufferedClickSink
-from shortlink.adapters.local_cache import LocalCache
+from shortlink.services.resolver import LinkResolver
 
 OUTCOMES = ("redirect", "not_found", "expired", "password_required")
 SOURCES = ("local", "redis", "db")
@@ -33,33 +33,39 @@ LOCAL_CACHE_ENTRIES = Gauge("shortlink_local_cache_entries", "Entries in the in-
 LOCAL_CACHE_ENABLED = Gauge(
     "shortlink_local_cache_enabled", "1 while the invalidation feed is live and L1 is in use"
 )
-CACHE_ERRORS = Counter("shortlink_cache_errors_total", "Redis errors the redirector rode out")
 
 
-class _ClickSinkCollector(Collector):
-    """Reads the sink's own tallies at scrape time: zero cost per click."""
+class _TallyCollector(Collector):
+    """Reads tallies the sink and resolver keep anyway, at scrape time: zero cost per request."""
 
-    def __init__(self, sink: BufferedClickSink) -> None:
+    def __init__(self, sink: BufferedClickSink, resolver: LinkResolver) -> None:
         self._sink = sink
+        self._resolver = resolver
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        family = CounterMetricFamily(
+        clicks = CounterMetricFamily(
             "shortlink_click_events", "Click events by fate", labels=["result"]
         )
-        family.add_metric(["emitted"], self._sink.emitted)
-        family.add_metric(["dropped"], self._sink.dropped)
-        yield family
+        clicks.add_metric(["emitted"], self._sink.emitted)
+        clicks.add_metric(["dropped"], self._sink.dropped)
+        yield clicks
+        yield CounterMetricFamily(
+            "shortlink_cache_errors",
+            "Redis errors the redirector rode out by falling back to PostgreSQL",
+            value=self._resolver.redis_errors,
+        )
 
 
-_collector: _ClickSinkCollector | None = None
+_collector: _TallyCollector | None = None
 
 
-def watch(sink: BufferedClickSink, local: LocalCache) -> None:
-    """Point the scrape-time metrics at this process's sink and cache."""
+def watch(sink: BufferedClickSink, resolver: LinkResolver) -> None:
+    """Point the scrape-time metrics at this process's sink, resolver and cache."""
     global _collector
     if _collector is not None:
         REGISTRY.unregister(_collector)
-    _collector = _ClickSinkCollector(sink)
+    _collector = _TallyCollector(sink, resolver)
+    local = resolver.local
     REGISTRY.register(_collector)
     CLICK_BUFFER.set_function(lambda: len(sink))
     LOCAL_CACHE_ENTRIES.set_function(lambda: len(local))

@@ -268,7 +268,15 @@ def test_ops_endpoints(api: ApiClient, visitor: httpx.Client) -> None:
             "postgres": True,
             "redis": True,
         }
-    assert "shortlink_redirects_total" in visitor.get("/metrics").text
+    exposed = visitor.get("/metrics").text
+    for name in (
+        "shortlink_redirects_total",
+        "shortlink_redirect_duration_seconds_bucket",
+        "shortlink_click_events_total",
+        "shortlink_cache_errors_total",
+        "shortlink_local_cache_enabled 1.0",
+    ):
+        assert name in exposed, name
     assert "shortlink_api_requests_total" in api.http.get("/metrics").text
 
 
