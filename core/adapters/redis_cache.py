@@ -65,7 +65,7 @@ class LinkCache:
         self._fill = redis.register_script(_FENCED_FILL)
 
     def _ttl_for(self, destination: Destination | None) -> int:
-        return self._ttl if destination is not None else max(1, self._negative_ttl)
+        return self._ttl if destination is not None else self._negative_ttl
 
     async def get(self, code: str) -> Destination | object | None:
         """A Destination, None (known unservable), or MISS."""

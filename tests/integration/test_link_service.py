@@ -165,6 +165,11 @@ async def test_update_rejects_unknown_and_empty(links: LinkService) -> None:
         await links.update("alice", link.code, {})
     with pytest.raises(InvalidRequest):
         await links.update("alice", link.code, {"owner": "mallory"})
+    # Nulls only clear what may be absent (expiry, password): target and flag stay set.
+    with pytest.raises(InvalidUrl):
+        await links.update("alice", link.code, {"original_url": None})
+    with pytest.raises(InvalidRequest):
+        await links.update("alice", link.code, {"is_active": None})
 
 
 async def test_delete_keeps_code_reserved(links: LinkService, backends: Backends) -> None:
