@@ -11,6 +11,9 @@ import pytest
 
 from tests.harness import PostgresServer, RedisServer
 
+# Fixtures for the heavier real parts live in their own modules.
+pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.kube", "tests.fixtures.clickhouse"]
+
 TEMPLATE_DATABASE = "shortlink_template"
 INTEGRATION_DIRS = ("integration", "e2e")
 _database_numbers = itertools.count(1)

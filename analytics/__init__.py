@@ -1,0 +1,1 @@
+"""Analytics worker: drains click events from Kafka into ClickHouse."""
