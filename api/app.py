@@ -8,15 +8,17 @@ from sanic import Request
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from shortlink.adapters.redis_counters import WindowCounter
+from shortlink.analytics.runner import IngestRunner
 from shortlink.api import metrics
 from shortlink.api.openapi import build_openapi
 from shortlink.api.routes import v1
 from shortlink.config import Settings
 from shortlink.http import App
 from shortlink.http.component import component_app
+from shortlink.http.event_metrics import watch_events
 from shortlink.services.api_keys import ApiKeyService
 from shortlink.services.rate_limiter import RateLimiter
-from shortlink.wiring import link_service
+from shortlink.wiring import click_store, link_service
 
 
 def create_app(settings: Settings) -> App:
@@ -29,11 +31,20 @@ def create_app(settings: Settings) -> App:
     async def start(app: App) -> None:
         backends = app.ctx.backends
         app.ctx.links = link_service(backends, settings)
+        watch_events(backends.events)
         app.ctx.api_keys = ApiKeyService(backends.api_keys)
         app.ctx.rate_limiter = RateLimiter(
             WindowCounter(backends.redis, "rate:create:"), settings.rate_limit
         )
         await app.ctx.api_keys.bootstrap(settings.initial_api_key)
+        await _open_analytics(app, settings)
+
+    @app.before_server_stop
+    async def stop(app: App) -> None:
+        if app.ctx.ingest is not None:
+            await app.ctx.ingest.stop()
+        if app.ctx.clicks is not None:
+            app.ctx.clicks.close()
 
     @app.on_request
     async def start_timer(request: Request) -> None:
@@ -50,3 +61,16 @@ def create_app(settings: Settings) -> App:
     app.register_middleware(observe, "response")
 
     return app
+
+
+async def _open_analytics(app: App, settings: Settings) -> None:
+    """The stats store, if configured; with SHORTLINK_ANALYTICS_EMBEDDED the
+    ingest loop too (for chdb, which one process must own: `shortlink dev`)."""
+    app.ctx.clicks = store = click_store(settings)
+    app.ctx.ingest = None
+    if store is None:
+        return
+    await store.apply_migrations()  # idempotent; the worker applies them too
+    if settings.analytics_embedded:
+        app.ctx.ingest = IngestRunner(settings, store, app.ctx.backends.redis)
+        app.ctx.ingest.start()

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from shortlink import __version__
 from shortlink.api.schemas import BulkCreate, CreateApiKey, CreateUrl, Unlock, UpdateUrl
+from shortlink.domain.analytics import BREAKDOWNS
 
 _REF = "#/components/schemas/{model}"
 
@@ -110,6 +111,38 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["items"],
         "properties": {"items": {"type": "array", "items": {"$ref": _REF.format(model="ApiKey")}}},
+    },
+    "LinkStats": {
+        "type": "object",
+        "required": ["code", "from", "to", "interval", "totals", "series", *BREAKDOWNS],
+        "properties": {
+            "code": {"type": "string"},
+            "from": {**_TIME, "description": "Range start, aligned down to the hour"},
+            "to": {**_TIME, "description": "Range end (exclusive), aligned up to the hour"},
+            "interval": {"type": "string", "enum": ["day", "hour"]},
+            "totals": {
+                "type": "object",
+                "required": ["clicks", "bot_clicks", "unique_visitors"],
+                "properties": {
+                    "clicks": {"type": "integer", "description": "Human GET clicks"},
+                    "bot_clicks": {"type": "integer"},
+                    "unique_visitors": {"type": "integer"},
+                },
+            },
+            "series": {
+                "type": "array",
+                "description": "One point per bucket, zero buckets included",
+                "items": {"type": "object", "required": ["t", "clicks"],
+                          "properties": {"t": _TIME, "clicks": {"type": "integer"}}},
+            },
+            **{name: {"$ref": _REF.format(model="Breakdown")} for name in BREAKDOWNS},
+        },
+    },
+    "Breakdown": {
+        "type": "array",
+        "description": "Human clicks by value, largest first",
+        "items": {"type": "object", "required": ["value", "clicks"],
+                  "properties": {"value": {"type": "string"}, "clicks": {"type": "integer"}}},
     },
     "Error": {
         "type": "object",
@@ -220,6 +253,26 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "summary": "Delete a link (its code is never reused)",
                 "responses": {"204": {"description": "Deleted"},
                               "404": _error("No such link of yours"), **_AUTH_ERRORS},
+            },
+        },
+        "/v1/urls/{code}/stats": {
+            "parameters": [_CODE],
+            "get": {
+                "operationId": "url_stats",
+                "summary": "Click stats of one of your links: totals, series, breakdowns",
+                "parameters": [
+                    {"name": "from", "in": "query", "schema": {"type": "string"},
+                     "description": "ISO 8601 date or date-time (default: 30 days, or 48 "
+                                    "hours by hour, before 'to')"},
+                    {"name": "to", "in": "query", "schema": {"type": "string"},
+                     "description": "ISO 8601 date or date-time (default: now)"},
+                    {"name": "interval", "in": "query",
+                     "schema": {"type": "string", "enum": ["day", "hour"], "default": "day"}},
+                ],
+                "responses": {"200": _json("LinkStats", "Stats"),
+                              "400": _error("Bad range or interval"),
+                              "404": _error("No such link of yours"),
+                              "503": _error("ANALYTICS_UNAVAILABLE"), **_AUTH_ERRORS},
             },
         },
         "/v1/urls/{code}/unlock": {

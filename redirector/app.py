@@ -14,19 +14,20 @@ from urllib.parse import quote
 from sanic import Request
 from sanic.response import HTTPResponse, html
 
-from shortlink.adapters.click_buffer import BufferedClickSink
 from shortlink.adapters.local_cache import MISS, LocalCache
 from shortlink.adapters.redis_cache import InvalidationListener
 from shortlink.config import Settings
 from shortlink.domain.aliases import ALIAS_PATTERN, MAX_LENGTH
 from shortlink.domain.clicks import ClickEvent, ClickSink
 from shortlink.domain.errors import DomainError
+from shortlink.domain.events import DiscardEvents
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.links import Destination, decide
 from shortlink.domain.unlock_tokens import UNLOCK_TOKEN_TTL, unlock_token_valid
 from shortlink.http import App, client_ip
 from shortlink.http.component import component_app
 from shortlink.http.errors import domain_error_response, error_response
+from shortlink.http.event_metrics import watch_events
 from shortlink.redirector import metrics, pages
 from shortlink.services.links import LinkService
 from shortlink.services.resolver import LinkResolver
@@ -95,7 +96,9 @@ class Redirects:
                 event_id=f"{self._event_prefix}{next(self._event_serial):016x}",
                 code=code,
                 timestamp=time.time(),
-                ip=request.remote_addr if self._behind_proxies else request.ip,
+                # remote_addr is the X-Forwarded-For client (trusted proxies only);
+                # empty when a request came without the header.
+                ip=(request.remote_addr or request.ip) if self._behind_proxies else request.ip,
                 user_agent=headers.get("user-agent", ""),
                 referrer=headers.get("referer", ""),
                 method=request.method,
@@ -188,9 +191,10 @@ def create_app(settings: Settings) -> App:
     async def start(app: App) -> None:
         backends: Backends = app.ctx.backends
         local = LocalCache(settings.local_cache_size, settings.local_cache_ttl)
-        sink = BufferedClickSink()
+        sink = backends.events or DiscardEvents()
         resolver = LinkResolver(local, backends.cache, backends.links)
-        metrics.watch(sink, resolver)
+        metrics.watch(resolver)
+        watch_events(backends.events)
         handlers.attach(resolver, sink, link_service(backends, settings))
         # A connection of its own: pub/sub holds it for good.
         feed = redis_client(settings.redis_url)
@@ -198,7 +202,7 @@ def create_app(settings: Settings) -> App:
         # Our own task, not app.add_task: Sanic's single-process shutdown spins
         # forever on registered tasks it has cancelled but can no longer await.
         app.ctx.feed_task = asyncio.create_task(listener.run(), name="invalidation-feed")
-        app.ctx.feed, app.ctx.clicks = feed, sink
+        app.ctx.feed = feed
 
     @app.before_server_stop
     async def stop(app: App) -> None:

@@ -9,7 +9,6 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from shortlink.adapters.click_buffer import BufferedClickSink
 from shortlink.services.resolver import LinkResolver
 
 OUTCOMES = ("redirect", "not_found", "expired", "password_required")
@@ -28,7 +27,6 @@ REDIRECT_SECONDS = Histogram(
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
 
-CLICK_BUFFER = Gauge("shortlink_click_buffer_events", "Click events waiting in the buffer")
 LOCAL_CACHE_ENTRIES = Gauge("shortlink_local_cache_entries", "Entries in the in-process cache")
 LOCAL_CACHE_ENABLED = Gauge(
     "shortlink_local_cache_enabled", "1 while the invalidation feed is live and L1 is in use"
@@ -36,19 +34,12 @@ LOCAL_CACHE_ENABLED = Gauge(
 
 
 class _TallyCollector(Collector):
-    """Reads tallies the sink and resolver keep anyway, at scrape time: zero cost per request."""
+    """Reads the tally the resolver keeps anyway, at scrape time: zero cost per request."""
 
-    def __init__(self, sink: BufferedClickSink, resolver: LinkResolver) -> None:
-        self._sink = sink
+    def __init__(self, resolver: LinkResolver) -> None:
         self._resolver = resolver
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        clicks = CounterMetricFamily(
-            "shortlink_click_events", "Click events by fate", labels=["result"]
-        )
-        clicks.add_metric(["emitted"], self._sink.emitted)
-        clicks.add_metric(["dropped"], self._sink.dropped)
-        yield clicks
         yield CounterMetricFamily(
             "shortlink_cache_errors",
             "Redis errors the redirector rode out by falling back to PostgreSQL",
@@ -59,14 +50,13 @@ class _TallyCollector(Collector):
 _collector: _TallyCollector | None = None
 
 
-def watch(sink: BufferedClickSink, resolver: LinkResolver) -> None:
-    """Point the scrape-time metrics at this process's sink, resolver and cache."""
+def watch(resolver: LinkResolver) -> None:
+    """Point the scrape-time metrics at this process's resolver and cache."""
     global _collector
     if _collector is not None:
         REGISTRY.unregister(_collector)
-    _collector = _TallyCollector(sink, resolver)
+    _collector = _TallyCollector(resolver)
     local = resolver.local
     REGISTRY.register(_collector)
-    CLICK_BUFFER.set_function(lambda: len(sink))
     LOCAL_CACHE_ENTRIES.set_function(lambda: len(local))
     LOCAL_CACHE_ENABLED.set_function(lambda: int(local.enabled))

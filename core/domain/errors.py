@@ -82,3 +82,9 @@ class BulkInvalid(DomainError):
     """Some bulk items are invalid; ``details['invalid_urls']`` lists them."""
 
     code = "INVALID_URLS"
+
+
+class AnalyticsUnavailable(DomainError):
+    """Click analytics is not configured here, or its store did not answer."""
+
+    code = "ANALYTICS_UNAVAILABLE"

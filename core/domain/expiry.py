@@ -7,27 +7,39 @@ from datetime import UTC, datetime
 from shortlink.domain.errors import InvalidExpiry
 
 
+class _OutOfRange(ValueError):
+    pass
+
+
+def parse_instant(value: str | datetime) -> datetime:
+    """An ISO 8601 date or date-time as a UTC instant; no offset means UTC.
+    Raises ValueError if unparseable or outside the representable range."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59-01:00 is past the last representable UTC day
+        raise _OutOfRange("out of range") from None
+
+
 def parse_expiry(value: object, now: datetime) -> datetime | None:
     """ISO 8601 instant in the future, or None. A value without offset is taken as UTC."""
     if value is None:
         return None
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidExpiry(
-                "expires_at must be an ISO 8601 date-time, e.g. 2030-01-01T00:00:00Z"
-            ) from None
-    else:
+    if not isinstance(value, str | datetime):
         raise InvalidExpiry("expires_at must be a string")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     try:
-        moment = moment.astimezone(UTC)
-    except OverflowError:  # e.g. 9999-12-31T23:59-01:00 is past the last representable UTC day
+        moment = parse_instant(value)
+    except _OutOfRange:
         raise InvalidExpiry("expires_at is too far in the future") from None
+    except ValueError:
+        raise InvalidExpiry(
+            "expires_at must be an ISO 8601 date-time, e.g. 2030-01-01T00:00:00Z"
+        ) from None
     if moment <= now:
         raise InvalidExpiry("expires_at must be in the future", expires_at=moment.isoformat())
     return moment

@@ -23,6 +23,7 @@ STATUS_BY_CODE = {
     "FORBIDDEN": 403,
     "TOO_MANY_ATTEMPTS": 429,
     "RATE_LIMIT_EXCEEDED": 429,
+    "ANALYTICS_UNAVAILABLE": 503,
 }
 
 # Sanic's own errors (bad route, bad method, bad body) get codes clients can match on.

@@ -32,6 +32,7 @@ from shortlink.domain.errors import (
     TooManyAttempts,
     WrongPassword,
 )
+from shortlink.domain.events import DiscardEvents, LinkEvent, LinkEventSink, LinkEventType
 from shortlink.domain.expiry import format_instant, is_expired, parse_expiry
 from shortlink.domain.links import (
     DEFAULT_REDIRECT_TYPE,
@@ -97,6 +98,7 @@ class LinkService:
         policy: UrlPolicy,
         secret_key: str,
         clock: Clock = utc_now,
+        events: LinkEventSink | None = None,
     ) -> None:
         self._repo = repo
         self._cache = cache
@@ -104,6 +106,7 @@ class LinkService:
         self._policy = policy
         self._secret_key = secret_key
         self._clock = clock
+        self._events: LinkEventSink = events or DiscardEvents()
 
     # -- create ---------------------------------------------------------------
 
@@ -153,6 +156,7 @@ class LinkService:
         else:
             link = await self._insert_generated(new)
         await self._announce([link])
+        self._notify("url.created", link.owner, [link.code])
         return link
 
     async def _insert_generated(self, new: NewLink) -> Link:
@@ -227,7 +231,10 @@ class LinkService:
                     break
             else:
                 raise RuntimeError("could not find free short codes")
-        await self._announce([r.link for r in results.values() if r.link is not None])
+        created = [r.link for r in results.values() if r.link is not None]
+        await self._announce(created)
+        if created:
+            self._notify("url.bulk_created", created[0].owner, [link.code for link in created])
         await self._add_suggestions(results)
         return [results[i] for i in range(len(hashed))]
 
@@ -253,6 +260,9 @@ class LinkService:
         except RedisError as exc:
             # The link exists; redirectors will read it from PostgreSQL.
             log.warning("cache write failed", extra={"error": str(exc), "count": len(entries)})
+
+    def _notify(self, kind: LinkEventType, owner: str | None, codes: Sequence[str]) -> None:
+        self._events.publish(LinkEvent(kind, owner, tuple(codes), self._clock().timestamp()))
 
     async def _forget(self, code: str) -> None:
         try:
@@ -309,12 +319,14 @@ class LinkService:
         if link is None:
             raise NotFound(f"No link with code '{code}'")
         await self._forget(code)
+        self._notify("url.updated", owner, [code])
         return link
 
     async def delete(self, owner: str, code: str) -> None:
         if not await self._repo.soft_delete(code, owner):
             raise NotFound(f"No link with code '{code}'")
         await self._forget(code)
+        self._notify("url.deleted", owner, [code])
 
     # -- unlock ---------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""`shortlink dev`: embedded PostgreSQL + Redis, nothing pre-installed, clean Ctrl-C."""
+"""`shortlink dev`: embedded PostgreSQL + Redis + chDB, nothing pre-installed, clean Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -39,6 +40,29 @@ def wait_healthy(*urls: str, process: subprocess.Popen[bytes], log: Path) -> Non
                 pass
             assert time.monotonic() < deadline, f"{url} never healthy:\n{log.read_text()[-3000:]}"
             time.sleep(0.2)
+
+
+# A person's browser (httpx's own user agent counts as a bot), from an address in
+# the United Kingdom in every GeoIP database.
+BROWSER_IN_GB = {
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
+    "X-Forwarded-For": "81.2.69.142",
+}
+
+
+def wait_for_clicks(url: str, key: str, clicks: int, within: float = 30.0) -> dict[str, Any]:
+    """Poll the stats API until it counts ``clicks`` (analytics is asynchronous)."""
+    deadline = time.monotonic() + within
+    while True:
+        response = httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=5)
+        assert response.status_code == 200, response.text
+        stats: dict[str, Any] = response.json()
+        if stats["totals"]["clicks"] >= clicks:
+            assert stats["totals"]["clicks"] == clicks
+            return stats
+        assert time.monotonic() < deadline, f"stats never reached {clicks} clicks: {stats}"
+        time.sleep(0.2)
 
 
 def stop_with_ctrl_c(process: subprocess.Popen[bytes]) -> int:
@@ -82,7 +106,10 @@ def test_dev_runs_everything_and_keeps_data(tmp_path: Path) -> None:
         assert created.status_code == 201
         code = created.json()["short_code"]
         assert created.json()["short_url"] == f"{redirector}/{code}"
-        assert httpx.get(f"{redirector}/{code}").headers["location"] == "https://example.com/dev"
+        visit = httpx.get(f"{redirector}/{code}", headers=BROWSER_IN_GB)
+        assert visit.headers["location"] == "https://example.com/dev"
+        stats = wait_for_clicks(f"{api}/v1/urls/{code}/stats", key, clicks=1)
+        assert stats["countries"] == [{"value": "GB", "clicks": 1}]  # loopback trusts XFF
     finally:
         status = stop_with_ctrl_c(dev)
     assert status == 0
@@ -92,6 +119,7 @@ def test_dev_runs_everything_and_keeps_data(tmp_path: Path) -> None:
     again = start_dev(data, api_port, redirector_port, log)
     try:
         wait_healthy(f"{redirector}/readyz", process=again, log=log)
-        assert httpx.get(f"{redirector}/{code}").status_code == 302  # data survived
+        assert httpx.get(f"{redirector}/{code}", headers=BROWSER_IN_GB).status_code == 302
+        wait_for_clicks(f"{api}/v1/urls/{code}/stats", key, clicks=2)  # old clicks kept too
     finally:
         assert stop_with_ctrl_c(again) == 0

@@ -272,7 +272,7 @@ def test_ops_endpoints(api: ApiClient, visitor: httpx.Client) -> None:
     for name in (
         "shortlink_redirects_total",
         "shortlink_redirect_duration_seconds_bucket",
-        "shortlink_click_events_total",
+        "shortlink_events_total",
         "shortlink_cache_errors_total",
         "shortlink_local_cache_enabled 1.0",
     ):

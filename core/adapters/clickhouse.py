@@ -1,0 +1,433 @@
+"""ClickHouse storage for click analytics: schema migrations, inserts, replay lookup, stats.
+
+One client for both worlds: clickhouse-connect over HTTP in production
+(``CLICKHOUSE_URL=http://user:pass@host:8123/shortlink``) and the in-process chDB engine
+in dev and tests (``chdb:///abs/data/dir?database=shortlink``). chDB hosts one data
+directory per process; several stores on that directory are fine.
+
+clickhouse-connect is synchronous. The async methods run it in a worker thread
+(``asyncio.to_thread``): chDB and the HTTP client both release the GIL while the
+engine works, and each client serializes its own calls (chDB with a lock per handle,
+HTTP without a session), so the event loop never waits on ClickHouse.
+
+Stats read the aggregate tables only (see clickhouse_migrations/0001_clicks.sql):
+whole UTC days from ``daily_*``, the ragged hours at either end from ``hourly_*``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, Final
+from urllib.parse import parse_qs, urlsplit
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from shortlink.domain.analytics import (
+    BREAKDOWNS,
+    ClickRow,
+    Count,
+    LinkStats,
+    SeriesPoint,
+    StatsRange,
+    Totals,
+    stats_range,
+)
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_PACKAGE: Final = "clickhouse_migrations"
+COLUMNS: Final = (
+    "event_id",
+    "code",
+    "ts",
+    "method",
+    "ip",
+    "visitor_id",
+    "country",
+    "city",
+    "lat",
+    "lon",
+    "device",
+    "os",
+    "browser",
+    "user_agent",
+    "referrer",
+    "referrer_host",
+    "is_bot",
+    "is_human",
+)
+# breakdown dimension stored in ClickHouse → LinkStats field
+_DIMENSIONS: Final = {
+    "country": "countries",
+    "city": "cities",
+    "device": "devices",
+    "os": "os",
+    "browser": "browsers",
+    "referrer": "referrers",
+}
+_WINDOW_GAP_MS: Final = 2000
+_MAX_WINDOWS: Final = 16
+_STATEMENT_END = re.compile(r";\s*$", re.MULTILINE)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def available_migrations() -> list[tuple[int, str, list[str]]]:
+    """(version, name, statements) sorted by version, from clickhouse_migrations/NNNN_name.sql."""
+    folder = resources.files("shortlink") / MIGRATIONS_PACKAGE
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version, _, rest = entry.name.partition("_")
+            found.append(
+                (int(version), rest.removesuffix(".sql"), split_statements(entry.read_text()))
+            )
+    return sorted(found)
+
+
+def split_statements(sql: str) -> list[str]:
+    """One statement per ClickHouse call: split at semicolons ending a line, drop comments."""
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in _STATEMENT_END.split("\n".join(lines)) if s.strip()]
+
+
+def open_client(url: str) -> Client:
+    """A client for ``url``, its database created if missing.
+
+    ``chdb:///abs/dir?database=name`` (or ``chdb://memory?database=name``) opens the
+    in-process engine; anything else goes to ``clickhouse_connect.get_client(dsn=url)``.
+    """
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    client: Client
+    if parts.scheme == "chdb":
+        database = (query.get("database") or ["default"])[0]
+        location = None if parts.netloc else parts.path  # chdb://memory: in memory
+        client = clickhouse_connect.get_client(interface="chdb", path=location)
+    else:
+        database = (query.get("database") or [""])[0] or parts.path.strip("/") or "default"
+        # No HTTP session: calls come from several threads, a session would serialize
+        # them server-side and fail with SESSION_IS_LOCKED.
+        client = clickhouse_connect.get_client(
+            dsn=url, database="default", autogenerate_session_id=False
+        )
+    if not _IDENTIFIER.match(database):
+        raise ValueError(f"unsupported ClickHouse database name {database!r}")
+    if database != "default":
+        client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+        client.database = database
+    return client
+
+
+_WHOLE_DAYS: Final = (
+    "day >= toDate(toDateTime({day_from:UInt32}, 'UTC'))"
+    " AND day < toDate(toDateTime({day_to:UInt32}, 'UTC'))"
+)
+# Up to two hour ranges outside the whole days; an unused one is empty (from == to).
+_EDGE_HOURS: Final = (
+    "(hour >= toDateTime({e0_from:UInt32}, 'UTC') AND hour < toDateTime({e0_to:UInt32}, 'UTC'))"
+    " OR (hour >= toDateTime({e1_from:UInt32}, 'UTC') AND hour < toDateTime({e1_to:UInt32}, 'UTC'))"
+)
+
+
+class ClickStore:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @classmethod
+    def connect(cls, url: str) -> ClickStore:
+        return cls(open_client(url))
+
+    @property
+    def client(self) -> Client:
+        return self._client
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- migrations ---------------------------------------------------------------------
+
+    async def apply_migrations(self) -> list[str]:
+        return await asyncio.to_thread(self.apply_migrations_sync)
+
+    def apply_migrations_sync(self) -> list[str]:
+        """Apply pending migrations; returns the names applied. ClickHouse has no
+        transactions: every statement is idempotent (IF NOT EXISTS), so a migration
+        cut short, or run by two processes at once, is simply run again."""
+        client = self._client
+        client.command(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version UInt32, name String, applied_at DateTime('UTC') DEFAULT now())"
+            " ENGINE = ReplacingMergeTree ORDER BY version"
+        )
+        done = {row[0] for row in client.query("SELECT version FROM schema_migrations").result_rows}
+        applied = []
+        for version, name, statements in available_migrations():
+            if version in done:
+                continue
+            for statement in statements:
+                client.command(statement)
+            client.insert("schema_migrations", [[version, name]], column_names=["version", "name"])
+            log.info("clickhouse migration applied", extra={"version": version, "migration": name})
+            applied.append(f"{version:04d}_{name}")
+        return applied
+
+    # -- writes -------------------------------------------------------------------------
+
+    async def insert(self, rows: Sequence[ClickRow]) -> list[ClickRow]:
+        return await asyncio.to_thread(self.insert_sync, rows)
+
+    def insert_sync(self, rows: Sequence[ClickRow]) -> list[ClickRow]:
+        """Store the rows not stored before; returns those it stored.
+
+        Replays (at-least-once delivery) are dropped by event_id: duplicates within the
+        batch, and ids already in ``click_ids``. The aggregates are exact as long as one
+        writer handles a given event at a time (Kafka gives a partition to one consumer)."""
+        fresh: dict[str, ClickRow] = {}
+        for row in rows:
+            fresh.setdefault(row.event_id, row)
+        if not fresh:
+            return []
+        stored = self._stored_among(fresh)
+        batch = [row for event_id, row in fresh.items() if event_id not in stored]
+        if batch:
+            self._client.insert(
+                "clicks", _columns(batch), column_names=COLUMNS, column_oriented=True
+            )
+        return batch
+
+    def _stored_among(self, rows: dict[str, ClickRow]) -> set[str]:
+        """Which of these rows' ids are stored. Shipping thousands of ids into a query is
+        slow (~5-10 µs each, as parameters or literals alike), so this reads back every id
+        stored within the batch's time windows instead and intersects here (<1 µs a
+        row): a replay carries its original timestamp. A batch's clicks are dense in
+        time; one scattered over many windows falls back to the id list."""
+        windows = _time_windows(sorted(row.ts for row in rows.values()))
+        if len(windows) > _MAX_WINDOWS:
+            stamps = [row.ts for row in rows.values()]
+            return self.existing_event_ids_sync(rows.keys(), since=min(stamps), until=max(stamps))
+        where = " OR ".join(
+            f"(ts >= fromUnixTimestamp64Milli({lo}, 'UTC')"
+            f" AND ts <= fromUnixTimestamp64Milli({hi}, 'UTC'))"
+            for lo, hi in windows
+        )
+        result = self._client.query(f"SELECT event_id FROM click_ids WHERE {where}")
+        return {row[0] for row in result.result_rows if row[0] in rows}
+
+    async def existing_event_ids(
+        self, event_ids: Collection[str], *, since: float | None = None, until: float | None = None
+    ) -> set[str]:
+        return await asyncio.to_thread(
+            self.existing_event_ids_sync, event_ids, since=since, until=until
+        )
+
+    def existing_event_ids_sync(
+        self, event_ids: Collection[str], *, since: float | None = None, until: float | None = None
+    ) -> set[str]:
+        """Which of ``event_ids`` are stored already. ``since``/``until`` (epoch seconds,
+        inclusive) bound the clicks' timestamps: a replay carries its original one, so
+        the window is exact and keeps the lookup to a few granules. Ids are remembered
+        for 7 days (click_ids TTL)."""
+        if not event_ids:
+            return set()
+        where = ["event_id IN {ids:Array(String)}"]
+        params: dict[str, Any] = {"ids": list(event_ids)}
+        if since is not None:
+            where.append("ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')")
+            params["since"] = math.floor(since * 1000)
+        if until is not None:
+            where.append("ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')")
+            params["until"] = math.ceil(until * 1000)
+        result = self._client.query(
+            f"SELECT DISTINCT event_id FROM click_ids WHERE {' AND '.join(where)}",
+            parameters=params,
+        )
+        return {row[0] for row in result.result_rows}
+
+    # -- reads --------------------------------------------------------------------------
+
+    async def link_total(self, code: str) -> int:
+        return await asyncio.to_thread(self.link_total_sync, code)
+
+    def link_total_sync(self, code: str) -> int:
+        """All-time human clicks of a link."""
+        result = self._client.query(
+            "SELECT sum(clicks) FROM daily_stats WHERE code = {code:String}",
+            parameters={"code": code},
+        )
+        return int(result.result_rows[0][0]) if result.result_rows else 0
+
+    async def link_totals(self, codes: Collection[str], minimum: int = 0) -> dict[str, int]:
+        return await asyncio.to_thread(self.link_totals_sync, codes, minimum)
+
+    def link_totals_sync(self, codes: Collection[str], minimum: int = 0) -> dict[str, int]:
+        """All-time human clicks of those ``codes`` that have more than ``minimum``."""
+        if not codes:
+            return {}
+        result = self._client.query(
+            "SELECT code, sum(clicks) AS total FROM daily_stats"
+            " WHERE code IN {codes:Array(String)} GROUP BY code HAVING total > {minimum:UInt64}",
+            parameters={"codes": list(codes), "minimum": max(0, minimum)},
+        )
+        return {str(code): int(total) for code, total in result.result_rows}
+
+    async def stats(
+        self,
+        code: str,
+        start: datetime | float,
+        end: datetime | float,
+        interval: str = "day",
+        limit: int = 10,
+    ) -> LinkStats:
+        """Stats of one link over ``[start, end)`` (aligned outwards to whole hours; see
+        domain.analytics). Breakdowns keep the ``limit`` largest values each. The
+        three queries run side by side, each in a thread (chdb and the HTTP client
+        both release the GIL while they wait)."""
+        span = stats_range(_epoch(start), _epoch(end), interval)
+        params = _range_params(code, span)
+        (clicks, bots, series), uniques, counts = await asyncio.gather(
+            asyncio.to_thread(self._series, span, params),
+            asyncio.to_thread(self._unique_visitors, params),
+            asyncio.to_thread(self._breakdowns, params, max(1, limit)),
+        )
+        return _link_stats(code, span, Totals(clicks, bots, uniques), series, counts)
+
+    def _series(
+        self, span: StatsRange, params: dict[str, Any]
+    ) -> tuple[int, int, tuple[SeriesPoint, ...]]:
+        """(human clicks, bot clicks, per-bucket human clicks) over the range."""
+        if span.interval == "hour":
+            source = (
+                "SELECT hour AS t, clicks, bot_clicks FROM hourly_stats"
+                " WHERE code = {code:String} AND hour >= toDateTime({start:UInt32}, 'UTC')"
+                " AND hour < toDateTime({end:UInt32}, 'UTC')"
+            )
+        else:
+            source = (
+                "SELECT toDateTime(day, 'UTC') AS t, clicks, bot_clicks FROM daily_stats"
+                f" WHERE code = {{code:String}} AND {_WHOLE_DAYS}"
+                " UNION ALL SELECT toStartOfDay(hour) AS t, clicks, bot_clicks"
+                f" FROM hourly_stats WHERE code = {{code:String}} AND ({_EDGE_HOURS})"
+            )
+        result = self._client.query(
+            f"SELECT toUnixTimestamp(t), sum(clicks), sum(bot_clicks) FROM ({source}) GROUP BY t",
+            parameters=params,
+        )
+        per_bucket: dict[int, int] = {}
+        clicks = bots = 0
+        for t, bucket_clicks, bucket_bots in result.result_rows:
+            per_bucket[int(t)] = int(bucket_clicks)
+            clicks += int(bucket_clicks)
+            bots += int(bucket_bots)
+        series = tuple(SeriesPoint(t, per_bucket.get(t, 0)) for t in span.bucket_starts())
+        return clicks, bots, series
+
+    def _unique_visitors(self, params: dict[str, Any]) -> int:
+        # Visitor states are the costly part (up to 256 KiB each): merged once, over
+        # the fewest states (whole days + edge hours), and not per bucket.
+        uniques = self._client.query(
+            "SELECT uniqMerge(visitors) FROM ("
+            f" SELECT visitors FROM daily_stats WHERE code = {{code:String}} AND {_WHOLE_DAYS}"
+            " UNION ALL SELECT visitors FROM hourly_stats"
+            f" WHERE code = {{code:String}} AND ({_EDGE_HOURS}))",
+            parameters=params,
+        ).result_rows
+        return int(uniques[0][0]) if uniques else 0
+
+    def _breakdowns(self, params: dict[str, Any], limit: int) -> dict[str, list[Count]]:
+        result = self._client.query(
+            "SELECT dimension, value, sum(clicks) AS total FROM ("
+            " SELECT dimension, value, clicks FROM daily_breakdowns"
+            f" WHERE code = {{code:String}} AND {_WHOLE_DAYS}"
+            " UNION ALL SELECT dimension, value, clicks FROM hourly_breakdowns"
+            f" WHERE code = {{code:String}} AND ({_EDGE_HOURS}))"
+            " GROUP BY dimension, value HAVING total > 0"
+            " ORDER BY dimension, total DESC, value LIMIT {limit:UInt32} BY dimension",
+            parameters={**params, "limit": limit},
+        )
+        counts: dict[str, list[Count]] = {}
+        for dimension, value, total in result.result_rows:
+            field = _DIMENSIONS.get(str(dimension))
+            if field is not None:
+                counts.setdefault(field, []).append(Count(str(value), int(total)))
+        return counts
+
+
+def _link_stats(
+    code: str,
+    span: StatsRange,
+    totals: Totals,
+    series: tuple[SeriesPoint, ...],
+    counts: dict[str, list[Count]],
+) -> LinkStats:
+    return LinkStats(
+        code=code,
+        start=span.start,
+        end=span.end,
+        interval=span.interval,
+        totals=totals,
+        series=series,
+        **{field: tuple(counts.get(field, ())) for field in BREAKDOWNS},
+    )
+
+
+def _time_windows(stamps: list[float]) -> list[tuple[int, int]]:
+    """Sorted timestamps → inclusive millisecond windows, split where clicks pause."""
+    windows: list[tuple[int, int]] = []
+    for ts in stamps:
+        ms = round(ts * 1000)
+        if windows and ms - windows[-1][1] <= _WINDOW_GAP_MS:
+            windows[-1] = (windows[-1][0], ms)
+        else:
+            windows.append((ms, ms))
+    return windows
+
+
+def _range_params(code: str, span: StatsRange) -> dict[str, Any]:
+    edges = [*span.edge_hours, (0, 0), (0, 0)][:2]
+    return {
+        "code": code,
+        "start": span.start,
+        "end": span.end,
+        "day_from": span.days[0],
+        "day_to": span.days[1],
+        "e0_from": edges[0][0],
+        "e0_to": edges[0][1],
+        "e1_from": edges[1][0],
+        "e1_to": edges[1][1],
+    }
+
+
+def _epoch(value: datetime | float) -> float:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    return float(value)
+
+
+def _columns(rows: Sequence[ClickRow]) -> list[list[Any]]:
+    return [
+        [r.event_id for r in rows],
+        [r.code for r in rows],
+        [round(r.ts * 1000) for r in rows],
+        [r.method for r in rows],
+        [r.ip for r in rows],
+        [r.visitor_id for r in rows],
+        [r.country for r in rows],
+        [r.city for r in rows],
+        [r.lat for r in rows],
+        [r.lon for r in rows],
+        [r.device for r in rows],
+        [r.os for r in rows],
+        [r.browser for r in rows],
+        [r.user_agent for r in rows],
+        [r.referrer for r in rows],
+        [r.referrer_host for r in rows],
+        [r.is_bot for r in rows],
+        [r.is_human for r in rows],
+    ]

@@ -1,0 +1,87 @@
+"""The wire format of events on the bus: versioned JSON envelopes.
+
+Clicks travel in batches (one record holds many ``url.clicked`` events): a
+record per click would cost the redirector more in producer overhead than the
+redirect itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from shortlink.domain.clicks import ClickEvent
+from shortlink.domain.events import LinkEvent
+
+WIRE_VERSION = 1
+CLICKED = "url.clicked"
+_CLICK_FIELDS = ("event_id", "code", "ip", "user_agent", "referrer", "method")
+
+
+class PoisonMessage(ValueError):
+    """A record that can never be processed: skipped and counted, never retried."""
+
+
+def encode_clicks(events: Sequence[ClickEvent]) -> bytes:
+    # orjson serialises slotted dataclasses natively, field by field.
+    return orjson.dumps({"v": WIRE_VERSION, "type": CLICKED, "events": events})
+
+
+def decode_clicks(value: bytes | None) -> tuple[list[ClickEvent], int]:
+    """The valid events of one record, and how many malformed events it held.
+
+    Raises PoisonMessage when the record as a whole is unusable."""
+    if value is None:
+        raise PoisonMessage("empty record")
+    try:
+        document = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise PoisonMessage("invalid JSON") from None
+    if not isinstance(document, dict):
+        raise PoisonMessage("not a JSON object")
+    if document.get("v") != WIRE_VERSION:
+        raise PoisonMessage(f"unknown version {document.get('v')!r}")
+    if document.get("type") != CLICKED:
+        raise PoisonMessage(f"unexpected type {document.get('type')!r}")
+    raw_events = document.get("events")
+    if not isinstance(raw_events, list):
+        raise PoisonMessage("'events' is not a list")
+    events: list[ClickEvent] = []
+    for raw in raw_events:
+        event = _click_from(raw)
+        if event is not None:
+            events.append(event)
+    return events, len(raw_events) - len(events)
+
+
+def _click_from(raw: Any) -> ClickEvent | None:
+    if not isinstance(raw, dict):
+        return None
+    timestamp = raw.get("timestamp")
+    if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
+        return None
+    fields: list[str] = []
+    for name in _CLICK_FIELDS:
+        value = raw.get(name)
+        if not isinstance(value, str):
+            return None
+        fields.append(value)
+    event_id, code, ip, user_agent, referrer, method = fields
+    if not event_id or not code:
+        return None
+    return ClickEvent(event_id, code, float(timestamp), ip, user_agent, referrer, method)
+
+
+def encode_link_event(event: LinkEvent) -> bytes:
+    return orjson.dumps(
+        {
+            "v": WIRE_VERSION,
+            "type": event.type,
+            "owner": event.owner,
+            "codes": event.codes,
+            "count": len(event.codes),
+            "timestamp": event.timestamp,
+        }
+    )

@@ -1,0 +1,166 @@
+"""Fire-and-forget event publishing: a bounded in-memory buffer drained to a
+transport (Kafka, or a Redis stream in dev) by one background task.
+
+The request path only appends to a deque. A slow or absent broker therefore
+never slows a redirect: the buffer fills, overflow is counted and dropped, and
+what is buffered is delivered once the broker is back (a failed batch goes back
+to the front of the buffer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from shortlink.adapters.event_codec import encode_clicks, encode_link_event
+from shortlink.domain.clicks import ClickEvent
+from shortlink.domain.events import LinkEvent
+
+log = logging.getLogger(__name__)
+
+CLICKS_PER_RECORD = 500
+RECORDS_PER_SEND = 16
+RETRY_BACKOFF_MAX = 5.0
+
+
+class Transport(Protocol):
+    """Delivers whole records to a topic; raises if any record was not accepted."""
+
+    async def start(self) -> None: ...
+
+    async def send(self, topic: str, records: Sequence[bytes]) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class EventPublisher:
+    """Implements both ClickSink and LinkEventSink."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        clicks_topic: str,
+        links_topic: str,
+        capacity: int = 100_000,
+        linger: float = 0.05,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._transport = transport
+        self._clicks_topic = clicks_topic
+        self._links_topic = links_topic
+        self._capacity = capacity
+        self._linger = linger
+        self._monotonic = monotonic
+        self._clicks: deque[ClickEvent] = deque()
+        self._links: deque[LinkEvent] = deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._connected = False
+        self.emitted = 0
+        self.dropped = 0
+        self.delivered = 0
+        self.send_failures = 0
+
+    # -- the request path: O(1), never blocks, never raises -------------------
+
+    def emit(self, event: ClickEvent) -> None:
+        if len(self._clicks) >= self._capacity:
+            self.dropped += 1
+            return
+        self._clicks.append(event)
+        self.emitted += 1
+        if len(self._clicks) == 1:
+            self._wakeup.set()
+
+    def publish(self, event: LinkEvent) -> None:
+        if len(self._links) >= self._capacity:
+            self.dropped += 1
+            return
+        self._links.append(event)
+        self.emitted += 1
+        self._wakeup.set()
+
+    @property
+    def buffered(self) -> int:
+        return len(self._clicks) + len(self._links)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    # -- the background side --------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="event-publisher")
+
+    async def stop(self, flush_timeout: float = 5.0) -> None:
+        """Deliver what is buffered (bounded by ``flush_timeout``), then disconnect."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._connected:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_all(), flush_timeout)
+            if self.buffered:
+                log.warning("events not delivered at shutdown", extra={"count": self.buffered})
+        with contextlib.suppress(Exception):
+            await self._transport.stop()
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                if not self._connected:
+                    await self._transport.start()
+                    self._connected = True
+                    log.info("event transport connected")
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                await asyncio.sleep(self._linger)  # let a batch gather
+                await self._flush_all()
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.send_failures += 1
+                log.warning(
+                    "event delivery failed; retrying",
+                    extra={"error": repr(exc), "buffered": self.buffered, "retry_in": backoff},
+                )
+                self._wakeup.set()  # what is buffered still needs sending
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, RETRY_BACKOFF_MAX)
+
+    async def _flush_all(self) -> None:
+        while self._links:
+            changes = [self._links.popleft() for _ in range(len(self._links))]
+            try:
+                await self._transport.send(
+                    self._links_topic, [encode_link_event(e) for e in changes]
+                )
+            except BaseException:
+                self._links.extendleft(reversed(changes))
+                raise
+            self.delivered += len(changes)
+        while self._clicks:
+            count = min(len(self._clicks), CLICKS_PER_RECORD * RECORDS_PER_SEND)
+            events = [self._clicks.popleft() for _ in range(count)]
+            records = [
+                encode_clicks(events[i : i + CLICKS_PER_RECORD])
+                for i in range(0, count, CLICKS_PER_RECORD)
+            ]
+            try:
+                await self._transport.send(self._clicks_topic, records)
+            except BaseException:
+                # Back to the front: nothing already buffered is lost.
+                self._clicks.extendleft(reversed(events))
+                raise
+            self.delivered += count

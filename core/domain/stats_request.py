@@ -1,0 +1,45 @@
+"""The query of a stats request: ``from``, ``to`` and ``interval``, with defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shortlink.domain.errors import InvalidRequest
+from shortlink.domain.expiry import parse_instant
+
+DEFAULT_SPAN = {"day": timedelta(days=30), "hour": timedelta(hours=48)}
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRequest:
+    start: datetime
+    end: datetime
+    interval: str
+
+
+def parse_stats_request(args: Mapping[str, str], now: datetime) -> StatsRequest:
+    """``to`` defaults to now, ``from`` to 30 days (48 hours by hour) before ``to``.
+    Both take an ISO 8601 date or date-time (UTC when no offset is given)."""
+    interval = args.get("interval") or "day"
+    if interval not in DEFAULT_SPAN:
+        raise InvalidRequest("interval must be 'day' or 'hour'", interval=interval)
+    end = _instant(args, "to") or now
+    start = _instant(args, "from") or end - DEFAULT_SPAN[interval]
+    if end <= start:
+        raise InvalidRequest("'to' must be after 'from'")
+    return StatsRequest(start, end, interval)
+
+
+def _instant(args: Mapping[str, str], name: str) -> datetime | None:
+    raw = args.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_instant(raw)
+    except ValueError:
+        raise InvalidRequest(
+            f"'{name}' must be an ISO 8601 date or date-time, e.g. 2026-01-31T00:00:00Z",
+            parameter=name,
+        ) from None

@@ -1,0 +1,195 @@
+"""The analytics ingest loop: records → click events → enriched rows → store → commit.
+
+Delivery is at-least-once (offsets are committed only after the rows are
+stored); counts are exactly-once in effect because the store drops events whose
+``event_id`` it already holds. That covers a crashed worker's uncommitted batch,
+replayed by the next owner of its partitions, and a producer's retried send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from shortlink.adapters.click_counters import HOT_THRESHOLD
+from shortlink.adapters.event_source import EventSource, SourceRecord
+from shortlink.domain.analytics import ClickRow
+from shortlink.domain.clicks import ClickEvent
+
+log = logging.getLogger(__name__)
+
+_BYTES_PER_EVENT = 160  # rough size of one event in a record, to size batches
+_MAX_BACKOFF = 10.0
+
+
+class ClickStore(Protocol):
+    async def insert(self, rows: Sequence[ClickRow]) -> Sequence[ClickRow]:
+        """Store the rows not stored before; returns those it stored."""
+        ...
+
+    async def link_totals(self, codes: Collection[str], minimum: int) -> dict[str, int]:
+        """All-time human clicks of those ``codes`` that have more than ``minimum``."""
+        ...
+
+
+class HotCounters(Protocol):
+    async def add(self, clicks: Mapping[str, int]) -> set[str]: ...
+
+    async def promote(self, totals: Mapping[str, int]) -> None: ...
+
+
+Decoder = Callable[[bytes | None], tuple[list[ClickEvent], int]]
+
+
+@dataclass
+class IngestTally:
+    records: int = 0
+    events: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    poison_records: int = 0
+    malformed_events: int = 0
+    batches: int = 0
+    failures: int = 0  # batches that failed to store (and were retried)
+    last_lag: float = 0.0  # seconds from the newest stored click to its storage
+
+
+class ClickIngest:
+    def __init__(
+        self,
+        source: EventSource,
+        store: ClickStore,
+        decode: Decoder,
+        enrich: Callable[[ClickEvent], ClickRow],
+        counters: HotCounters,
+        *,
+        batch_events: int = 20_000,
+        flush_interval: float = 1.0,
+        promote_interval: float = 10.0,
+        hot_threshold: int = HOT_THRESHOLD,
+        clock: Callable[[], float] = time.time,
+        observe_lag: Callable[[float], None] = lambda seconds: None,
+    ) -> None:
+        self._source = source
+        self._store = store
+        self._decode = decode
+        self._enrich = enrich
+        self._counters = counters
+        self._batch_events = batch_events
+        self._flush_interval = flush_interval
+        self._promote_interval = promote_interval
+        self._hot_threshold = hot_threshold
+        self._clock = clock
+        self._observe_lag = observe_lag
+        self._cold_seen: set[str] = set()  # clicked links without a hot counter yet
+        self._next_promotion = time.monotonic() + promote_interval
+        self.tally = IngestTally()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Batch after batch until ``stop`` is set; a batch begun is finished."""
+        while not stop.is_set():
+            await self.step(stop)
+
+    async def step(self, stop: asyncio.Event | None = None) -> int:
+        """Gather one batch (full, or what arrived within the flush interval),
+        store it, commit it. Returns the number of events stored.
+
+        A batch that fails to store is retried with backoff (the consumer has
+        moved past it, so dropping it would lose it until the next rebalance),
+        until it succeeds or ``stop`` is set; then it is left uncommitted, for
+        whoever owns the partitions next."""
+        records = await self._gather()
+        if not records:
+            stored = 0
+        else:
+            backoff = 0.2
+            while True:
+                try:
+                    stored = await self._process(records)
+                    break
+                except Exception as exc:
+                    self.tally.failures += 1
+                    log.error(
+                        "storing a batch failed; retrying",
+                        extra={"error": repr(exc), "records": len(records), "retry_in": backoff},
+                    )
+                    if stop is not None and stop.is_set():
+                        return 0
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, _MAX_BACKOFF)
+        if time.monotonic() >= self._next_promotion:
+            await self._promote()
+        return stored
+
+    async def _gather(self) -> list[SourceRecord]:
+        records: list[SourceRecord] = []
+        deadline = time.monotonic() + self._flush_interval
+        estimate = 0
+        while estimate < self._batch_events:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            fetched = await self._source.fetch(1000, remaining)
+            records.extend(fetched)
+            # Records hold many events each; bytes are a cheap proxy for the count.
+            estimate += sum(len(r.value or b"") for r in fetched) // _BYTES_PER_EVENT
+        return records
+
+    async def _process(self, records: list[SourceRecord]) -> int:
+        tally = self.tally
+        positions: dict[str, int] = {}
+        events: list[ClickEvent] = []
+        for record in records:
+            positions[record.stream] = max(record.offset, positions.get(record.stream, -1))
+            try:
+                decoded, malformed = self._decode(record.value)
+            except ValueError as exc:  # PoisonMessage: skipped, never retried
+                tally.poison_records += 1
+                log.warning(
+                    "poison record skipped",
+                    extra={"stream": record.stream, "offset": record.offset, "error": str(exc)},
+                )
+                continue
+            tally.malformed_events += malformed
+            events.extend(decoded)
+        stored = await self._store.insert([self._enrich(event) for event in events])
+        await self._count_hot(Counter(row.code for row in stored if row.is_human))
+        await self._source.commit(positions)
+
+        tally.records += len(records)
+        tally.events += len(events)
+        tally.stored += len(stored)
+        tally.duplicates += len(events) - len(stored)
+        tally.batches += 1
+        if stored:
+            now = self._clock()
+            tally.last_lag = now - max(row.ts for row in stored)
+            # End-to-end lag of the batch's oldest click: an upper bound for all of them.
+            self._observe_lag(now - min(row.ts for row in stored))
+        return len(stored)
+
+    async def _count_hot(self, humans: Mapping[str, int]) -> None:
+        # Hot counters are a convenience (ClickHouse holds the truth): their
+        # outage must not hold up ingestion.
+        try:
+            self._cold_seen |= await self._counters.add(humans)
+        except Exception as exc:
+            log.warning("hot counters not updated", extra={"error": repr(exc)})
+
+    async def _promote(self) -> None:
+        """Give links that crossed the threshold a hot counter, from their stored total."""
+        self._next_promotion = time.monotonic() + self._promote_interval
+        candidates, self._cold_seen = self._cold_seen, set()
+        if not candidates:
+            return
+        try:
+            hot = await self._store.link_totals(candidates, self._hot_threshold)
+            if hot:
+                await self._counters.promote(hot)
+        except Exception as exc:
+            log.warning("hot counter promotion failed", extra={"error": repr(exc)})

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from shortlink.adapters.event_codec import (
+    PoisonMessage,
+    decode_clicks,
+    encode_clicks,
+    encode_link_event,
+)
+from shortlink.domain.clicks import ClickEvent
+from shortlink.domain.events import LinkEvent
+
+
+def _click(n: int) -> ClickEvent:
+    return ClickEvent(f"ev{n}", "abc1234", 1_700_000_000.5 + n, "203.0.113.9", "UA", "", "GET")
+
+
+def test_clicks_round_trip_in_one_record() -> None:
+    events = [_click(n) for n in range(3)]
+    decoded, malformed = decode_clicks(encode_clicks(events))
+    assert decoded == events
+    assert malformed == 0
+
+
+def test_record_is_a_versioned_envelope_with_named_fields() -> None:
+    document = orjson.loads(encode_clicks([_click(1)]))
+    assert document["v"] == 1 and document["type"] == "url.clicked"
+    assert document["events"][0] == {
+        "event_id": "ev1",
+        "code": "abc1234",
+        "timestamp": 1_700_000_001.5,
+        "ip": "203.0.113.9",
+        "user_agent": "UA",
+        "referrer": "",
+        "method": "GET",
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, "empty"),
+        (b"{not json", "invalid JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (b'{"v": 2, "type": "url.clicked", "events": []}', "unknown version"),
+        (b'{"type": "url.clicked", "events": []}', "unknown version"),
+        (b'{"v": 1, "type": "url.created", "events": []}', "unexpected type"),
+        (b'{"v": 1, "type": "url.clicked", "events": {}}', "not a list"),
+    ],
+)
+def test_unusable_records_are_poison(value: bytes | None, reason: str) -> None:
+    with pytest.raises(PoisonMessage, match=reason):
+        decode_clicks(value)
+
+
+def test_malformed_events_are_dropped_and_counted_the_rest_kept() -> None:
+    good = orjson.loads(encode_clicks([_click(1)]))["events"][0]
+    record = orjson.dumps(
+        {
+            "v": 1,
+            "type": "url.clicked",
+            "events": [
+                good,
+                {**good, "timestamp": "yesterday"},
+                {**good, "timestamp": True},
+                {**good, "code": ""},
+                {**good, "event_id": None},
+                {k: v for k, v in good.items() if k != "method"},
+                "not an object",
+            ],
+        }
+    )
+    decoded, malformed = decode_clicks(record)
+    assert decoded == [_click(1)]
+    assert malformed == 6
+
+
+def test_link_events_carry_type_owner_codes_and_count() -> None:
+    event = LinkEvent("url.bulk_created", "team-a", ("a", "b"), 1_700_000_000.0)
+    assert orjson.loads(encode_link_event(event)) == {
+        "v": 1,
+        "type": "url.bulk_created",
+        "owner": "team-a",
+        "codes": ["a", "b"],
+        "count": 2,
+        "timestamp": 1_700_000_000.0,
+    }

@@ -1,0 +1,127 @@
+"""The publisher's buffering and retry logic, over an in-memory transport."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from shortlink.adapters.event_codec import decode_clicks
+from shortlink.adapters.event_publisher import CLICKS_PER_RECORD, EventPublisher
+from shortlink.domain.clicks import ClickEvent
+from shortlink.domain.events import LinkEvent
+from tests.support.waiting import until
+
+
+class FlakyTransport:
+    """Accepts records into ``topics``; refuses to connect or send while ``down``."""
+
+    def __init__(self, down: bool = False) -> None:
+        self.down = down
+        self.topics: dict[str, list[bytes]] = {}
+        self.sends = 0
+
+    async def start(self) -> None:
+        if self.down:
+            raise ConnectionError("broker unreachable")
+
+    async def send(self, topic: str, records: Sequence[bytes]) -> None:
+        self.sends += 1
+        if self.down:
+            raise ConnectionError("broker unreachable")
+        self.topics.setdefault(topic, []).extend(records)
+
+    async def stop(self) -> None:
+        return None
+
+    def click_ids(self) -> list[str]:
+        return [
+            event.event_id
+            for record in self.topics.get("clicks", [])
+            for event in decode_clicks(record)[0]
+        ]
+
+
+def _click(n: int) -> ClickEvent:
+    return ClickEvent(f"ev{n}", "code", float(n), "10.0.0.1", "UA", "", "GET")
+
+
+def _publisher(transport: FlakyTransport, capacity: int = 100) -> EventPublisher:
+    return EventPublisher(
+        transport, clicks_topic="clicks", links_topic="links", capacity=capacity, linger=0
+    )
+
+
+async def test_emit_buffers_until_the_background_task_delivers() -> None:
+    transport = FlakyTransport()
+    publisher = _publisher(transport)
+    for n in range(3):
+        publisher.emit(_click(n))
+    assert publisher.buffered == 3 and transport.sends == 0  # nothing sent inline
+    publisher.start()
+    await until(lambda: publisher.delivered == 3)
+    assert transport.click_ids() == ["ev0", "ev1", "ev2"]
+    assert publisher.buffered == 0
+    await publisher.stop()
+
+
+async def test_overflow_is_dropped_and_counted_never_blocking() -> None:
+    publisher = _publisher(FlakyTransport(), capacity=2)
+    for n in range(5):
+        publisher.emit(_click(n))
+    assert (publisher.emitted, publisher.dropped, publisher.buffered) == (2, 3, 2)
+
+
+async def test_many_clicks_travel_in_few_records() -> None:
+    transport = FlakyTransport()
+    publisher = _publisher(transport, capacity=10_000)
+    count = CLICKS_PER_RECORD * 2 + 7
+    for n in range(count):
+        publisher.emit(_click(n))
+    publisher.start()
+    await until(lambda: publisher.delivered == count)
+    assert len(transport.topics["clicks"]) == 3
+    assert transport.click_ids() == [f"ev{n}" for n in range(count)]
+    await publisher.stop()
+
+
+async def test_broker_down_keeps_events_and_delivers_them_when_back() -> None:
+    transport = FlakyTransport(down=True)
+    publisher = _publisher(transport)
+    publisher.start()
+    publisher.emit(_click(1))
+    publisher.publish(LinkEvent("url.created", "me", ("code",), 1.0))
+    await asyncio.sleep(0.3)  # several failed attempts
+    assert publisher.delivered == 0 and publisher.buffered == 2
+    assert publisher.send_failures >= 1 and not publisher.connected
+    transport.down = False
+    await until(lambda: publisher.delivered == 2)
+    assert transport.click_ids() == ["ev1"] and len(transport.topics["links"]) == 1
+    await publisher.stop()
+
+
+async def test_a_failed_send_puts_the_batch_back_in_order() -> None:
+    transport = FlakyTransport()
+    publisher = _publisher(transport)
+    publisher.start()
+    await until(lambda: publisher.connected)
+    transport.down = True
+    for n in range(3):
+        publisher.emit(_click(n))
+    await until(lambda: publisher.send_failures >= 1)
+    publisher.emit(_click(3))
+    transport.down = False
+    await until(lambda: publisher.delivered == 4)
+    assert transport.click_ids() == ["ev0", "ev1", "ev2", "ev3"]
+    await publisher.stop()
+
+
+async def test_stop_flushes_what_is_buffered() -> None:
+    transport = FlakyTransport()
+    # The loop would linger a minute before sending: stop() must flush anyway.
+    publisher = EventPublisher(transport, clicks_topic="clicks", links_topic="links", linger=60)
+    publisher.start()
+    await until(lambda: publisher.connected)
+    publisher.emit(_click(7))
+    await asyncio.sleep(0.05)
+    await publisher.stop()
+    assert transport.click_ids() == ["ev7"]
