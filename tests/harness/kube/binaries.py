@@ -1,0 +1,188 @@
+"""etcd and kube-apiserver, built from their Go modules on first use.
+
+No release tarballs can be fetched here, only Go modules, so each binary is a
+tiny module of ours (`etcd/`, `apiserver/` beside this file) that calls the
+upstream main. The first build downloads and compiles a few minutes' worth;
+later calls find the binaries and a matching stamp and return at once. A file
+lock makes concurrent pytest or benchmark processes wait for one build.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.harness.processes import HarnessError
+
+MODULES_DIR = Path(__file__).resolve().parent
+REPO_ROOT = MODULES_DIR.parents[2]
+CACHE_DIR = REPO_ROOT / ".cache"
+BIN_DIR = CACHE_DIR / "kube" / "bin"
+GO_MOD_CACHE = CACHE_DIR / "go" / "mod"
+GO_BUILD_CACHE = CACHE_DIR / "go" / "build"
+# The Go toolchain of the machine image; a `go` on PATH wins.
+FALLBACK_GO = Path("/usr/local/go/bin/go")
+SOURCE_FILES = ("go.mod", "go.sum", "main.go")
+HEARTBEAT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class KubeBinaries:
+    etcd: Path
+    kube_apiserver: Path
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    module_dir: Path
+
+    @property
+    def binary(self) -> Path:
+        return BIN_DIR / self.name
+
+    @property
+    def stamp(self) -> Path:
+        return BIN_DIR / f"{self.name}.stamp"
+
+
+TARGETS = (
+    _Target("etcd", MODULES_DIR / "etcd"),
+    _Target("kube-apiserver", MODULES_DIR / "apiserver"),
+)
+
+
+def ensure_kube_binaries() -> KubeBinaries:
+    """Paths of etcd and kube-apiserver, building whichever is missing or stale."""
+    stale = [target for target in TARGETS if not _is_current(target)]
+    if stale:
+        BIN_DIR.mkdir(parents=True, exist_ok=True)
+        with (BIN_DIR / ".build.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            # Another process may have built them while this one waited.
+            for target in stale:
+                if not _is_current(target):
+                    _build(target)
+    return KubeBinaries(etcd=TARGETS[0].binary, kube_apiserver=TARGETS[1].binary)
+
+
+def kubernetes_version() -> str:
+    """The k8s.io/kubernetes release the apiserver module pins, e.g. 'v1.35.4'."""
+    return _required_version(MODULES_DIR / "apiserver" / "go.mod", "k8s.io/kubernetes")
+
+
+def etcd_version() -> str:
+    return _required_version(MODULES_DIR / "etcd" / "go.mod", "go.etcd.io/etcd/server/v3")
+
+
+def _required_version(go_mod: Path, module: str) -> str:
+    match = re.search(rf"^\s*(?:require\s+)?{re.escape(module)}\s+(v\S+)", go_mod.read_text(), re.M)
+    if match is None:
+        raise HarnessError(f"{go_mod} does not require {module}")
+    return match.group(1)
+
+
+def _ldflags(target: _Target) -> list[str]:
+    if target.name != "kube-apiserver":
+        return []
+    # Module builds carry no git metadata: without these the server calls
+    # itself v0.0.0-master, which clients print and some check.
+    version = kubernetes_version()
+    major, minor = version.lstrip("v").split(".")[:2]
+    package = "k8s.io/component-base/version"
+    return [
+        f"-X {package}.gitVersion={version}",
+        f"-X {package}.gitMajor={major}",
+        f"-X {package}.gitMinor={minor}",
+        f"-X {package}.gitTreeState=clean",
+    ]
+
+
+def _command(target: _Target, output: Path) -> list[str]:
+    # Stripped (-s -w), path-free (-trimpath): smaller, and cache hits across checkouts.
+    ldflags = " ".join(["-s", "-w", *_ldflags(target)])
+    return [_go(), "build", "-trimpath", f"-ldflags={ldflags}", "-o", str(output), "."]
+
+
+def _fingerprint(target: _Target) -> str:
+    digest = hashlib.sha256()
+    for name in SOURCE_FILES:
+        digest.update(name.encode() + b"\0" + (target.module_dir / name).read_bytes() + b"\0")
+    digest.update(" ".join(_command(target, Path("OUT"))[1:]).encode())
+    return digest.hexdigest()
+
+
+def _is_current(target: _Target) -> bool:
+    try:
+        stamp = target.stamp.read_text().strip()
+    except FileNotFoundError:
+        return False
+    return target.binary.exists() and stamp == _fingerprint(target)
+
+
+def _go() -> str:
+    found = shutil.which("go")
+    if found is not None:
+        return found
+    if FALLBACK_GO.exists():
+        return str(FALLBACK_GO)
+    raise HarnessError("no Go toolchain: install Go 1.25+ or put `go` on PATH")
+
+
+def _go_environ() -> dict[str, str]:
+    return {
+        **os.environ,
+        "GOTOOLCHAIN": "local",
+        "GOMODCACHE": str(GO_MOD_CACHE),
+        "GOCACHE": str(GO_BUILD_CACHE),
+        # -mod=mod: go.sum is checked in, go.mod may still lag a toolchain's
+        # view of it; -modcacherw: a plain `rm -rf .cache` can delete the
+        # module cache; -buildvcs=false: the repo's git state is not the build's.
+        "GOFLAGS": "-mod=mod -modcacherw -buildvcs=false",
+        # Static binaries without the C parts of net and os/user, as upstream
+        # release builds are: nothing to compile with gcc, nothing to link.
+        "CGO_ENABLED": "0",
+    }
+
+
+def _build(target: _Target) -> None:
+    partial = target.binary.with_name(f".{target.name}.partial")
+    command = _command(target, partial)
+    _say(f"building {target.name} from {target.module_dir} (slow the first time)")
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command,
+        cwd=target.module_dir,
+        env=_go_environ(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    # A heartbeat, so a first build in CI is visibly alive, not hung.
+    while True:
+        try:
+            output, _ = process.communicate(timeout=HEARTBEAT_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            _say(f"  still building {target.name} ({time.monotonic() - started:.0f}s)")
+    if process.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise HarnessError(
+            f"go build of {target.name} failed ({process.returncode}):\n"
+            f"{output.decode(errors='replace')[-8000:]}"
+        )
+    os.replace(partial, target.binary)
+    target.stamp.write_text(_fingerprint(target) + "\n")
+    _say(f"built {target.binary} in {time.monotonic() - started:.0f}s")
+
+
+def _say(message: str) -> None:
+    print(f"[kube harness] {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,346 @@
+"""A real Kubernetes API (etcd + kube-apiserver) on loopback, envtest style.
+
+No kubelet, scheduler or controller-manager: objects are stored, validated
+(OpenAPI schemas, CEL rules), watched and authorized like in a cluster, but
+pods never run and nothing garbage-collects owned objects or finalizes
+namespaces.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import signal
+import ssl
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import yaml  # type: ignore[import-untyped]
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from tests.harness.kube.binaries import KubeBinaries, ensure_kube_binaries
+from tests.harness.ports import free_port
+from tests.harness.processes import HarnessError, Managed, hermetic_environ, launch, stop_process
+
+STARTUP_TIMEOUT = 120.0
+ESTABLISHED_TIMEOUT = 30.0
+ADMIN_USER = "shortlink-admin"
+SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/24"
+SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+CLUSTER_NAME = "shortlink-test"
+# etcd reads any ETCD_* variable as a flag, and a developer's KUBECONFIG is not ours.
+FOREIGN_ENV_PREFIXES = ("ETCD", "KUBE")
+
+
+class KubeControlPlane(Managed):
+    """etcd and kube-apiserver under `base_dir`, with an admin bearer token.
+
+    `kubeconfig` works for `kubernetes.config.load_kube_config` and for kopf
+    (via KUBECONFIG). The admin is in `system:masters`, which RBAC lets do anything.
+    """
+
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        startup_timeout: float = STARTUP_TIMEOUT,
+        binaries: KubeBinaries | None = None,
+    ) -> None:
+        self.base_dir = base_dir.absolute()
+        self.startup_timeout = startup_timeout
+        self.binaries = binaries
+        self.token = secrets.token_urlsafe(32)
+        self.etcd_port = 0
+        self.port = 0
+        self.etcd_process: subprocess.Popen[bytes] | None = None
+        self.apiserver_process: subprocess.Popen[bytes] | None = None
+        self._pki = self.base_dir / "pki"
+
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> Path:
+        return self._pki / "ca.crt"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Trusts the apiserver's serving certificate (for httpx, aiohttp)."""
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.base_dir / "kubeconfig"
+
+    @property
+    def etcd_url(self) -> str:
+        return f"http://127.0.0.1:{self.etcd_port}"
+
+    @property
+    def etcd_log(self) -> Path:
+        return self.base_dir / "etcd.log"
+
+    @property
+    def apiserver_log(self) -> Path:
+        return self.base_dir / "kube-apiserver.log"
+
+    def start(self) -> None:
+        binaries = self.binaries or ensure_kube_binaries()
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self._write_pki()
+        self._start_etcd(binaries.etcd)
+        self._start_apiserver(binaries.kube_apiserver)
+        self._write_kubeconfig()
+
+    def stop(self) -> None:
+        # The apiserver first: it would otherwise spin reconnecting to etcd.
+        if self.apiserver_process is not None:
+            stop_process(self.apiserver_process, signal.SIGTERM, timeout=10.0)
+            self.apiserver_process = None
+        if self.etcd_process is not None:
+            stop_process(self.etcd_process, signal.SIGTERM, timeout=10.0)
+            self.etcd_process = None
+
+    # --- clients -------------------------------------------------------------
+
+    def client_configuration(self) -> client.Configuration:
+        configuration = client.Configuration()
+        # Through the kubeconfig on purpose: every client use re-proves the file.
+        config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=str(self.kubeconfig), client_configuration=configuration
+        )
+        return configuration
+
+    def api_client(self) -> client.ApiClient:
+        """A new synchronous client as the admin; close it (or use `with`) when done."""
+        return client.ApiClient(self.client_configuration())
+
+    def create_namespace(self, name: str) -> str:
+        """Create namespace `name` unless it exists; returns the name."""
+        with self.api_client() as api:
+            try:
+                namespace = client.V1Namespace(metadata=client.V1ObjectMeta(name=name))
+                client.CoreV1Api(api).create_namespace(body=namespace)
+            except ApiException as error:
+                if error.status != 409:
+                    raise
+        return name
+
+    def apply_crds(self, directory: Path, *, timeout: float = ESTABLISHED_TIMEOUT) -> list[str]:
+        """Create or replace every CustomResourceDefinition in `directory`/*.yaml.
+
+        Other kinds of documents are skipped. Returns once each CRD is
+        Established and its resources are served; returns the CRDs' names.
+        """
+        crds = [
+            document
+            for path in sorted(directory.glob("*.yaml"))
+            for document in yaml.safe_load_all(path.read_text())
+            if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition"
+        ]
+        with self.api_client() as api:
+            objects = client.CustomObjectsApi(api)
+            for crd in crds:
+                _create_or_replace_crd(objects, crd)
+            for crd in crds:
+                _wait_until_served(objects, crd, timeout)
+        return [str(crd["metadata"]["name"]) for crd in crds]
+
+    # --- startup -------------------------------------------------------------
+
+    def _write_pki(self) -> None:
+        """A CA, a serving cert for 127.0.0.1/localhost, a service-account key
+        and the static token file (openssl: `cryptography` is not a dependency)."""
+        pki = self._pki
+        pki.mkdir(parents=True, exist_ok=True)
+        _openssl(
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+            "-keyout", pki / "ca.key", "-out", self.ca_file, "-subj", "/CN=shortlink-test-ca",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        )  # fmt: skip
+        _openssl(
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+            "-CA", self.ca_file, "-CAkey", pki / "ca.key",
+            "-keyout", pki / "apiserver.key", "-out", pki / "apiserver.crt",
+            "-subj", "/CN=kube-apiserver",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-addext", "basicConstraints=critical,CA:FALSE",
+            "-addext", "keyUsage=critical,digitalSignature,keyEncipherment",
+            "-addext", "extendedKeyUsage=serverAuth",
+        )  # fmt: skip
+        _openssl(
+            "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+            "-out", pki / "service-account.key",
+        )  # fmt: skip
+        # token,user,uid,"groups"
+        (pki / "tokens.csv").write_text(
+            f'{self.token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n'
+        )
+
+    def _start_etcd(self, executable: Path) -> None:
+        self.etcd_port = free_port()
+        peer_url = f"http://127.0.0.1:{free_port()}"
+        command = [
+            str(executable),
+            "--name=test",
+            f"--data-dir={self.base_dir / 'etcd'}",
+            f"--listen-client-urls={self.etcd_url}",
+            f"--advertise-client-urls={self.etcd_url}",
+            f"--listen-peer-urls={peer_url}",
+            f"--initial-advertise-peer-urls={peer_url}",
+            f"--initial-cluster=test={peer_url}",
+            # Throwaway data: fsync only costs time.
+            "--unsafe-no-fsync",
+            "--log-level=warn",
+        ]
+        self.etcd_process = launch(
+            command,
+            log_path=self.etcd_log,
+            ready=self._etcd_healthy,
+            what=f"etcd on port {self.etcd_port}",
+            timeout=self.startup_timeout,
+            on_failure=self.stop,
+            env=hermetic_environ(FOREIGN_ENV_PREFIXES),
+        )
+
+    def _start_apiserver(self, executable: Path) -> None:
+        self.port = free_port()
+        pki = self._pki
+        command = [
+            str(executable),
+            f"--etcd-servers={self.etcd_url}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={self.port}",
+            f"--cert-dir={pki}",
+            f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}",
+            f"--token-auth-file={pki / 'tokens.csv'}",
+            "--authorization-mode=RBAC",
+            f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
+            f"--service-account-key-file={pki / 'service-account.key'}",
+            f"--service-account-signing-key-file={pki / 'service-account.key'}",
+            f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
+            "--allow-privileged=true",
+            # Speed: no flow-control bootstrap objects, no profiling endpoints,
+            # no Endpoints reconciler writing the apiserver's own address.
+            "--enable-priority-and-fairness=false",
+            "--profiling=false",
+            "--endpoint-reconciler-type=none",
+        ]
+        self.apiserver_process = launch(
+            command,
+            log_path=self.apiserver_log,
+            ready=self._apiserver_ready,
+            what=f"kube-apiserver on port {self.port}",
+            timeout=self.startup_timeout,
+            on_failure=self.stop,
+            env=hermetic_environ(FOREIGN_ENV_PREFIXES),
+        )
+
+    def _etcd_healthy(self) -> bool:
+        try:
+            response = httpx.get(f"{self.etcd_url}/health", timeout=1.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and response.json().get("health") == "true"
+
+    def _apiserver_ready(self) -> bool:
+        try:
+            response = httpx.get(
+                f"{self.server}/readyz",
+                headers={"Authorization": f"Bearer {self.token}"},
+                verify=self.ssl_context(),
+                timeout=1.0,
+            )
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and response.text == "ok"
+
+    def _write_kubeconfig(self) -> None:
+        # JSON is YAML: every kubeconfig reader (client-go, kubernetes, kopf) takes it.
+        document = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": CLUSTER_NAME,
+                    "cluster": {"server": self.server, "certificate-authority": str(self.ca_file)},
+                }
+            ],
+            "users": [{"name": ADMIN_USER, "user": {"token": self.token}}],
+            "contexts": [
+                {
+                    "name": CLUSTER_NAME,
+                    "context": {
+                        "cluster": CLUSTER_NAME,
+                        "user": ADMIN_USER,
+                        "namespace": "default",
+                    },
+                }
+            ],
+            "current-context": CLUSTER_NAME,
+        }
+        self.kubeconfig.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def _openssl(*args: str | Path) -> None:
+    result = subprocess.run(
+        ["openssl", *map(str, args)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise HarnessError(f"openssl {args[0]} failed: {result.stderr.strip()}")
+
+
+# CRDs go through the generic custom-object calls: they take and return plain
+# dicts, so a CRD reaches the server exactly as written, with no round trip
+# through the client's typed models (which drop fields they don't know).
+CRD_API = ("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+
+
+def _create_or_replace_crd(objects: client.CustomObjectsApi, crd: dict[str, Any]) -> None:
+    name = crd["metadata"]["name"]
+    try:
+        objects.create_cluster_custom_object(*CRD_API, body=crd)
+        return
+    except ApiException as error:
+        if error.status != 409:
+            raise
+    current = _as_dict(objects.get_cluster_custom_object(*CRD_API, name))
+    version = current["metadata"]["resourceVersion"]
+    replacement = {**crd, "metadata": {**crd["metadata"], "resourceVersion": version}}
+    objects.replace_cluster_custom_object(*CRD_API, name, body=replacement)
+
+
+def _wait_until_served(
+    objects: client.CustomObjectsApi, crd: dict[str, Any], timeout: float
+) -> None:
+    """Established, and listable: discovery can trail the condition briefly."""
+    name = crd["metadata"]["name"]
+    spec = crd["spec"]
+    version = next(v["name"] for v in spec["versions"] if v.get("storage", False))
+    deadline = time.monotonic() + timeout
+    while True:
+        stored = _as_dict(objects.get_cluster_custom_object(*CRD_API, name))
+        conditions = (stored.get("status") or {}).get("conditions") or []
+        if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
+            try:
+                objects.list_cluster_custom_object(spec["group"], version, spec["names"]["plural"])
+                return
+            except ApiException as error:
+                if error.status != 404:
+                    raise
+        if time.monotonic() > deadline:
+            raise HarnessError(f"CRD {name} not served after {timeout:.0f}s: {conditions}")
+        time.sleep(0.1)
+
+
+def _as_dict(value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise HarnessError(f"expected a JSON object from the API, got {value!r}")
+    return cast(dict[str, Any], value)
