@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 
 from benchmarks.host import CpuPlan
 
-SCENARIOS = ("redirect_hit", "redirect_miss", "create", "bulk_1000")
+SCENARIOS = (
+    "redirect_hit",
+    "redirect_miss",
+    "create",
+    "bulk_1000",
+    "redirect_hit_with_kafka",
+    "analytics_ingest",
+    "analytics_stats",
+)
 
 
 @dataclass(frozen=True)

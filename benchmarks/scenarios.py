@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.analytics import analytics_ingest, analytics_stats, redirect_hit_with_kafka
 from benchmarks.context import ScenarioContext
 from benchmarks.fixtures import (
     create_links_in_bulk,
@@ -240,4 +241,7 @@ RUNNERS: dict[str, Callable[[ScenarioContext], dict[str, Any]]] = {
     "redirect_miss": redirect_miss,
     "create": create,
     "bulk_1000": bulk_1000,
+    "redirect_hit_with_kafka": redirect_hit_with_kafka,
+    "analytics_ingest": analytics_ingest,
+    "analytics_stats": analytics_stats,
 }

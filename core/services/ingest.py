@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 _BYTES_PER_EVENT = 160  # rough size of one event in a record, to size batches
 _MAX_BACKOFF = 10.0
+_RECORDS_PER_FETCH = 10
 
 
 class ClickStore(Protocol):
@@ -134,7 +135,9 @@ class ClickIngest:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            fetched = await self._source.fetch(1000, remaining)
+            # A few records at a time: each holds hundreds of events, and a batch
+            # far past batch_events would only cost memory.
+            fetched = await self._source.fetch(_RECORDS_PER_FETCH, remaining)
             records.extend(fetched)
             # Records hold many events each; bytes are a cheap proxy for the count.
             estimate += sum(len(r.value or b"") for r in fetched) // _BYTES_PER_EVENT

@@ -1,8 +1,9 @@
-"""Real PostgreSQL, Redis and service processes for tests and benchmarks.
+"""Real PostgreSQL, Redis, Kafka and service processes for tests and benchmarks.
 
 Plain Python on purpose: benchmarks import this package without pytest.
 """
 
+from tests.harness.kafka import KafkaServer
 from tests.harness.ports import free_port
 from tests.harness.postgres import PostgresServer
 from tests.harness.processes import HarnessError, ServiceProcess
@@ -10,6 +11,7 @@ from tests.harness.redis import RedisServer
 
 __all__ = [
     "HarnessError",
+    "KafkaServer",
     "PostgresServer",
     "RedisServer",
     "ServiceProcess",

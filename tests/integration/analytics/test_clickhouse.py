@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import random
-import statistics
-import time
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from shortlink.adapters.clickhouse import ClickStore, available_migrations
 from shortlink.domain.analytics import DAY, HOUR, ClickRow, Count, LinkStats, stats_range
+from tests.harness.synthetic_clicks import insert_million_style
 
 T0 = int(datetime(2024, 3, 5, tzinfo=UTC).timestamp())  # a Tuesday, 00:00 UTC
 
@@ -247,51 +246,19 @@ async def test_stats_match_the_raw_rows_for_any_range(click_store: ClickStore) -
         assert _actual(stats) == _expected(rows, "abc1234", start, end, interval), (start, end)
 
 
-async def test_a_link_with_a_million_clicks_answers_fast(click_store: ClickStore) -> None:
+async def test_a_link_with_a_million_clicks_is_counted_from_the_aggregates(
+    click_store: ClickStore,
+) -> None:
+    """Correctness at scale; its latency is measured by `python -m benchmarks analytics_stats`."""
     client = click_store.client
-    # 1,000,000 clicks over 30 days, generated inside ClickHouse: 5 % bots, 2 % HEAD,
-    # 300k visitors, 60 countries, 600 cities, 200 referrers.
-    started = time.perf_counter()
-    client.command(
-        f"""
-        INSERT INTO clicks
-        SELECT
-            concat('big-', toString(number)) AS event_id,
-            'viral01' AS code,
-            fromUnixTimestamp64Milli(toInt64({T0 * 1000} + (number * 2592) % 2592000000), 'UTC'),
-            if(number % 50 = 1, 'HEAD', 'GET') AS method,
-            '198.51.100.0' AS ip,
-            cityHash64(number % 300000) AS visitor_id,
-            concat('C', toString(number % 60)) AS country,
-            concat('City', toString(number % 600)) AS city,
-            1.5 AS lat,
-            2.5 AS lon,
-            ['desktop', 'mobile', 'tablet'][number % 3 + 1] AS device,
-            ['Windows', 'iOS', 'Android', 'Mac OS X'][number % 4 + 1] AS os,
-            ['Chrome', 'Safari', 'Firefox', 'Edge', 'Samsung Internet'][number % 5 + 1],
-            'Mozilla/5.0' AS user_agent,
-            '' AS referrer,
-            if(number % 7 = 0, '', concat('site', toString(number % 200), '.example')),
-            number % 20 = 0 AS is_bot,
-            number % 20 != 0 AND number % 50 != 1 AS is_human
-        FROM numbers(1000000)
-        """
-    )
-    load_seconds = time.perf_counter() - started
+    insert_million_style(client, "viral01", 1_000_000, T0, days=30)
     ((human, bots, visitors),) = client.query(
         "SELECT countIf(is_human), countIf(is_bot), uniqExactIf(visitor_id, is_human)"
         " FROM clicks WHERE code = 'viral01'"
     ).result_rows
     start, end = T0, T0 + 30 * DAY
-
-    timings: dict[str, float] = {}
     for interval in ("day", "hour"):
-        samples = []
-        for _ in range(7):
-            t = time.perf_counter()
-            stats = await click_store.stats("viral01", start, end, interval)
-            samples.append(time.perf_counter() - t)
-        timings[interval] = statistics.median(samples)
+        stats = await click_store.stats("viral01", start, end, interval)
         assert stats.totals.clicks == human
         assert stats.totals.bot_clicks == bots
         assert sum(p.clicks for p in stats.series) == human
@@ -302,22 +269,9 @@ async def test_a_link_with_a_million_clicks_answers_fast(click_store: ClickStore
             len(stats.countries) == 10 and stats.countries[0].clicks >= stats.countries[-1].clicks
         )
     # an unaligned range: edge hours from the hourly tables
-    samples = []
-    for _ in range(5):
-        t = time.perf_counter()
-        edged = await click_store.stats("viral01", start + 5 * HOUR, end - 7 * HOUR, "day")
-        samples.append(time.perf_counter() - t)
-    timings["day, ragged ends"] = statistics.median(samples)
-    assert edged.totals.clicks < human
-    total_t = time.perf_counter()
+    edged = await click_store.stats("viral01", start + 5 * HOUR, end - 7 * HOUR, "day")
+    assert 0 < edged.totals.clicks < human
     assert await click_store.link_total("viral01") == human
-    timings["link_total"] = time.perf_counter() - total_t
-    print(
-        f"\n1M clicks: loaded in {load_seconds:.1f}s; stats latency "
-        + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in timings.items())
-    )
-    # The target is < 50 ms; the bound leaves room for a busy shared CI machine.
-    assert timings["day"] < 0.25 and timings["hour"] < 0.25
 
 
 async def test_replays_scattered_in_time_are_dropped_too(click_store: ClickStore) -> None:
