@@ -59,23 +59,32 @@ class RedisStreamSource:
             await self._redis.xgroup_create(self._topic, self._group, id="0", mkstream=True)
 
     async def fetch(self, max_records: int, wait: float) -> list[SourceRecord]:
-        pending = self._pending_cursor
-        reply: Any = await self._redis.xreadgroup(
-            self._group,
-            self._consumer,
-            {self._topic: pending if pending is not None else ">"},
-            count=max_records,
-            block=None if pending is not None else max(1, int(wait * 1000)),
-        )
-        entries: list[tuple[bytes, dict[bytes, bytes]]] = reply[0][1] if reply else []
-        if pending is not None:
-            self._pending_cursor = entries[-1][0] if entries else None
+        entries = await self._read_pending(max_records)
+        if not entries:
+            reply: Any = await self._redis.xreadgroup(
+                self._group,
+                self._consumer,
+                {self._topic: ">"},
+                count=max_records,
+                block=max(1, int(wait * 1000)),
+            )
+            entries = reply[0][1] if reply else []
         records = []
         for entry_id, fields in entries:
             offset = entry_offset(entry_id)
             self._unacked.append((offset, entry_id))
             records.append(SourceRecord(self._topic, offset, fields.get(b"v")))
         return records
+
+    async def _read_pending(self, max_records: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        if self._pending_cursor is None:
+            return []
+        reply: Any = await self._redis.xreadgroup(
+            self._group, self._consumer, {self._topic: self._pending_cursor}, count=max_records
+        )
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = reply[0][1] if reply else []
+        self._pending_cursor = entries[-1][0] if entries else None
+        return entries
 
     async def commit(self, positions: Mapping[str, int]) -> bool:
         upto = positions.get(self._topic)
