@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from shortlink.domain.analytics import BREAKDOWNS, LinkStats
 from shortlink.domain.api_keys import ApiKey
 from shortlink.domain.expiry import format_instant
-from shortlink.domain.links import Link
-
-
-def short_url(base_url: str, code: str) -> str:
-    return f"{base_url}/{quote(code)}"
+from shortlink.domain.links import Link, short_url
 
 
 def link_json(link: Link, base_url: str) -> dict[str, Any]:

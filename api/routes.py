@@ -10,11 +10,12 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
 from shortlink.api import metrics
-from shortlink.api.representations import api_key_json, link_json, short_url, stats_json
+from shortlink.api.representations import api_key_json, link_json, stats_json
 from shortlink.api.schemas import BulkCreate, CreateApiKey, CreateUrl, Unlock, UpdateUrl, parse
 from shortlink.domain.api_keys import ApiKey
 from shortlink.domain.errors import AnalyticsUnavailable, DomainError, RateLimited, Unauthorized
 from shortlink.domain.expiry import format_instant
+from shortlink.domain.links import short_url
 from shortlink.domain.rate_limits import RateDecision
 from shortlink.domain.stats_request import parse_stats_request
 from shortlink.domain.unlock_tokens import UNLOCK_TOKEN_TTL

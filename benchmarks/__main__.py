@@ -52,6 +52,12 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         help="timed 1000-URL bulk requests (20; 3 with --quick)",
     )
     parser.add_argument(
+        "--operator-links",
+        type=int,
+        default=None,
+        help="ShortLinks applied by operator_sync (1000; 200 with --quick; the target is 10000)",
+    )
+    parser.add_argument(
         "--durable-db",
         action="store_true",
         help="run PostgreSQL with fsync and synchronous_commit on (off by default)",
@@ -82,6 +88,7 @@ def run(arguments: argparse.Namespace) -> int:
         miss_links=arguments.miss_links,
         bulk_requests=arguments.bulk_requests,
         durable_db=arguments.durable_db,
+        operator_links=arguments.operator_links,
         service_overrides=dict(item.split("=", 1) for item in arguments.service_env),
     )
     work_dir = Path(tempfile.mkdtemp(prefix="shortlink-bench-"))

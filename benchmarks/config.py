@@ -14,6 +14,7 @@ SCENARIOS = (
     "redirect_hit_with_kafka",
     "analytics_ingest",
     "analytics_stats",
+    "operator_sync",
 )
 
 
@@ -29,6 +30,8 @@ class RunSettings:
     miss_links: int
     bulk_requests: int
     durable_db: bool = False
+    # ShortLinks the operator_sync scenario applies (the target is for 10,000).
+    operator_links: int = 1000
     # Extra environment for both services, e.g. SHORTLINK_DB_POOL_MAX=64.
     service_overrides: dict[str, str] = field(default_factory=dict)
 
@@ -48,6 +51,7 @@ class RunSettings:
         bulk_requests: int | None,
         durable_db: bool,
         service_overrides: dict[str, str] | None = None,
+        operator_links: int | None = None,
     ) -> RunSettings:
         default_duration = 2.0 if quick else 10.0
         duration = duration_s if duration_s is not None else default_duration
@@ -62,4 +66,5 @@ class RunSettings:
             bulk_requests=bulk_requests if bulk_requests is not None else (3 if quick else 20),
             durable_db=durable_db,
             service_overrides=service_overrides or {},
+            operator_links=operator_links or (200 if quick else 1000),
         )

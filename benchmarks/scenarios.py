@@ -27,6 +27,7 @@ from benchmarks.lua import (
     write_post_unique_urls_script,
 )
 from benchmarks.metrics import difference, redirects_by_source
+from benchmarks.operator_sync import operator_sync_line
 from benchmarks.references import WARMUP_S
 from benchmarks.sequential import BULK_SIZE, bulk_bodies, percentile, run_bulk_sequence
 from benchmarks.stack import resident_mb
@@ -236,6 +237,17 @@ def bulk_1000(context: ScenarioContext) -> dict[str, Any]:
     }
 
 
+def operator_sync(context: ScenarioContext) -> dict[str, Any]:
+    """ShortLinks applied to a real kube-apiserver until Ready and servable (its own module)."""
+    return operator_sync_line(
+        context.stack,
+        context.scratch_dir("operator_sync"),
+        context.settings.operator_links,
+        context.host_busy_percent,
+        quick=context.settings.quick,
+    )
+
+
 RUNNERS: dict[str, Callable[[ScenarioContext], dict[str, Any]]] = {
     "redirect_hit": redirect_hit,
     "redirect_miss": redirect_miss,
@@ -244,4 +256,5 @@ RUNNERS: dict[str, Callable[[ScenarioContext], dict[str, Any]]] = {
     "redirect_hit_with_kafka": redirect_hit_with_kafka,
     "analytics_ingest": analytics_ingest,
     "analytics_stats": analytics_stats,
+    "operator_sync": operator_sync,
 }

@@ -58,6 +58,14 @@ def _create_api_key(settings: Settings, args: argparse.Namespace) -> None:
     print(asyncio.run(create()))
 
 
+def _operator(settings: Settings, args: argparse.Namespace) -> None:
+    from shortlink.operator.main import run
+    from shortlink.operator.settings import OperatorSettings
+
+    config = OperatorSettings.from_env().with_namespaces(args.namespace, args.all_namespaces)
+    run(settings, config)
+
+
 def _dev(settings: Settings, args: argparse.Namespace) -> None:
     from shortlink.dev import run_dev
 
@@ -83,6 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--owner", required=True, help="links created with the key belong to it")
     key.add_argument("--admin", action="store_true")
     key.set_defaults(run=_create_api_key)
+    operator = commands.add_parser(
+        "operator", help="reconcile ShortLink resources into PostgreSQL and Redis (kopf)"
+    )
+    operator.add_argument(
+        "--namespace",
+        action="append",
+        default=[],
+        help="watch this namespace (repeatable); default: $SHORTLINK_OPERATOR_NAMESPACES or all",
+    )
+    operator.add_argument("--all-namespaces", action="store_true", help="watch every namespace")
+    operator.set_defaults(run=_operator)
     dev = commands.add_parser(
         "dev", help="run API + redirector on embedded PostgreSQL and Redis (nothing to install)"
     )

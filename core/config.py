@@ -17,7 +17,7 @@ class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -28,7 +28,7 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -41,11 +41,24 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
-def _port(env: Mapping[str, str], name: str, default: int) -> int:
-    port = _int(env, name, default, 1)
+def env_port(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    port = env_int(env, name, default, minimum)
     if port > 65535:
-        raise ConfigError(f"{name} must be a TCP port (1-65535), not {port}")
+        raise ConfigError(f"{name} must be a TCP port ({minimum}-65535), not {port}")
     return port
+
+
+def env_float(env: Mapping[str, str], name: str, default: float, minimum: float = 0) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}")
+    return value
 
 
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
@@ -61,7 +74,7 @@ def _events(env: Mapping[str, str]) -> str:
     return (env.get("SHORTLINK_EVENTS") or default).lower()
 
 
-def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+def env_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
@@ -119,20 +132,20 @@ class Settings:
             base_url=(env.get("SHORTLINK_BASE_URL") or d.base_url).rstrip("/"),
             secret_key=env.get("SHORTLINK_SECRET_KEY", ""),
             host=env.get("SHORTLINK_HOST") or d.host,
-            api_port=_port(env, "SHORTLINK_API_PORT", d.api_port),
-            redirector_port=_port(env, "SHORTLINK_REDIRECTOR_PORT", d.redirector_port),
-            workers=_int(env, "SHORTLINK_WORKERS", d.workers, 1),
-            proxies_count=_int(env, "SHORTLINK_PROXIES_COUNT", d.proxies_count),
+            api_port=env_port(env, "SHORTLINK_API_PORT", d.api_port),
+            redirector_port=env_port(env, "SHORTLINK_REDIRECTOR_PORT", d.redirector_port),
+            workers=env_int(env, "SHORTLINK_WORKERS", d.workers, 1),
+            proxies_count=env_int(env, "SHORTLINK_PROXIES_COUNT", d.proxies_count),
             rate_limit=rate_limit,
             initial_api_key=env.get("SHORTLINK_INITIAL_API_KEY") or None,
-            allow_anonymous=_bool(env, "SHORTLINK_ALLOW_ANONYMOUS", d.allow_anonymous),
-            blocked_domains=_list(env, "SHORTLINK_BLOCKED_DOMAINS"),
-            cache_ttl=_int(env, "SHORTLINK_CACHE_TTL", d.cache_ttl, 1),
-            negative_cache_ttl=_int(env, "SHORTLINK_NEGATIVE_CACHE_TTL", d.negative_cache_ttl),
-            local_cache_size=_int(env, "SHORTLINK_LOCAL_CACHE_SIZE", d.local_cache_size),
-            local_cache_ttl=_int(env, "SHORTLINK_LOCAL_CACHE_TTL", d.local_cache_ttl),
-            db_pool_min=_int(env, "SHORTLINK_DB_POOL_MIN", d.db_pool_min, 1),
-            db_pool_max=_int(env, "SHORTLINK_DB_POOL_MAX", d.db_pool_max, 1),
+            allow_anonymous=env_bool(env, "SHORTLINK_ALLOW_ANONYMOUS", d.allow_anonymous),
+            blocked_domains=env_list(env, "SHORTLINK_BLOCKED_DOMAINS"),
+            cache_ttl=env_int(env, "SHORTLINK_CACHE_TTL", d.cache_ttl, 1),
+            negative_cache_ttl=env_int(env, "SHORTLINK_NEGATIVE_CACHE_TTL", d.negative_cache_ttl),
+            local_cache_size=env_int(env, "SHORTLINK_LOCAL_CACHE_SIZE", d.local_cache_size),
+            local_cache_ttl=env_int(env, "SHORTLINK_LOCAL_CACHE_TTL", d.local_cache_ttl),
+            db_pool_min=env_int(env, "SHORTLINK_DB_POOL_MIN", d.db_pool_min, 1),
+            db_pool_max=env_int(env, "SHORTLINK_DB_POOL_MAX", d.db_pool_max, 1),
             log_level=(env.get("SHORTLINK_LOG_LEVEL") or d.log_level).upper(),
             log_format=env.get("SHORTLINK_LOG_FORMAT") or d.log_format,
             events=_events(env),
@@ -140,17 +153,19 @@ class Settings:
             kafka_compression=env.get("KAFKA_COMPRESSION") or d.kafka_compression,
             clicks_topic=env.get("SHORTLINK_CLICKS_TOPIC") or d.clicks_topic,
             links_topic=env.get("SHORTLINK_LINKS_TOPIC") or d.links_topic,
-            event_buffer_size=_int(env, "SHORTLINK_EVENT_BUFFER", d.event_buffer_size, 1),
+            event_buffer_size=env_int(env, "SHORTLINK_EVENT_BUFFER", d.event_buffer_size, 1),
             clickhouse_url=env.get("CLICKHOUSE_URL", ""),
-            analytics_embedded=_bool(env, "SHORTLINK_ANALYTICS_EMBEDDED", d.analytics_embedded),
+            analytics_embedded=env_bool(env, "SHORTLINK_ANALYTICS_EMBEDDED", d.analytics_embedded),
             analytics_group=env.get("SHORTLINK_ANALYTICS_GROUP") or d.analytics_group,
-            analytics_batch_events=_int(
+            analytics_batch_events=env_int(
                 env, "SHORTLINK_ANALYTICS_BATCH", d.analytics_batch_events, 1
             ),
-            analytics_flush_ms=_int(env, "SHORTLINK_ANALYTICS_FLUSH_MS", d.analytics_flush_ms, 1),
-            analytics_port=_port(env, "SHORTLINK_ANALYTICS_PORT", d.analytics_port),
+            analytics_flush_ms=env_int(
+                env, "SHORTLINK_ANALYTICS_FLUSH_MS", d.analytics_flush_ms, 1
+            ),
+            analytics_port=env_port(env, "SHORTLINK_ANALYTICS_PORT", d.analytics_port),
             geoip_database=env.get("SHORTLINK_GEOIP_DATABASE", ""),
-            keep_raw_ip=_bool(env, "SHORTLINK_KEEP_RAW_IP", d.keep_raw_ip),
+            keep_raw_ip=env_bool(env, "SHORTLINK_KEEP_RAW_IP", d.keep_raw_ip),
         )
         settings.validate()
         return settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,25 @@ async def create_pool(dsn: str, min_size: int = 2, max_size: int = 10) -> asyncp
 
 def _link(row: asyncpg.Record) -> Link:
     return Link(**dict(row.items()))  # _LINK_COLUMNS are Link's fields
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedRow:
+    """A link row with its management record (deleted rows included): what the
+    operator needs to decide whether it may write a code."""
+
+    link: Link
+    managed_by: str | None  # "namespace/name" of the ShortLink resource; None: an API link
+    deleted: bool
+
+
+_MANAGED_COLUMNS = f"{_LINK_COLUMNS}, managed_by, deleted_at IS NOT NULL AS deleted"
+
+
+def _managed(row: asyncpg.Record) -> ManagedRow:
+    fields = dict(row.items())
+    managed_by, deleted = fields.pop("managed_by"), fields.pop("deleted")
+    return ManagedRow(Link(**fields), managed_by, deleted)
 
 
 class LinkRepository:
@@ -143,6 +163,86 @@ class LinkRepository:
             owner,
         )
         return status == "UPDATE 1"
+
+    # -- links managed by the Kubernetes operator (one row per ShortLink resource) --
+
+    async def find_row(self, code: str, *, lock: bool = False) -> ManagedRow | None:
+        """The row holding ``code``, deleted or not; ``lock`` (inside a transaction)
+        holds it until commit, so a decision on it can't be raced."""
+        row = await self._db.fetchrow(
+            f"SELECT {_MANAGED_COLUMNS} FROM links WHERE code = $1"
+            + (" FOR UPDATE" if lock else ""),
+            code,
+        )
+        return _managed(row) if row else None
+
+    async def find_rows(self, codes: Sequence[str]) -> list[ManagedRow]:
+        rows = await self._db.fetch(
+            f"SELECT {_MANAGED_COLUMNS} FROM links WHERE code = ANY($1::text[])", list(codes)
+        )
+        return [_managed(row) for row in rows]
+
+    async def managed_code(self, managed_by: str) -> tuple[str, bool] | None:
+        """(code, live) of the row ``managed_by`` wrote last, live rows first."""
+        row = await self._db.fetchrow(
+            """SELECT code, deleted_at IS NULL AS live FROM links WHERE managed_by = $1
+               ORDER BY deleted_at IS NULL DESC, updated_at DESC LIMIT 1""",
+            managed_by,
+        )
+        return (row["code"], row["live"]) if row else None
+
+    async def insert_managed(
+        self, code: str, link: NewLink, is_active: bool, managed_by: str, managed_uid: str
+    ) -> Link | None:
+        """Insert under ``code`` for ``managed_by``; None if the code is taken."""
+        row = await self._db.fetchrow(
+            f"""INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
+                                   expires_at, redirect_type, is_active, managed_by, managed_uid)
+                VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9)
+                ON CONFLICT (code) DO NOTHING
+                RETURNING {_LINK_COLUMNS}""",
+            code,
+            link.target,
+            link.code is not None,
+            link.password_hash,
+            link.expires_at,
+            link.redirect_type,
+            is_active,
+            managed_by,
+            managed_uid,
+        )
+        return _link(row) if row else None
+
+    async def update_managed(
+        self, code: str, link: NewLink, is_active: bool, managed_by: str, managed_uid: str
+    ) -> Link | None:
+        """Rewrite (and undelete) ``code``, only if ``managed_by`` manages it."""
+        row = await self._db.fetchrow(
+            f"""UPDATE links SET target = $3, password_hash = $4, expires_at = $5,
+                       redirect_type = $6, is_active = $7, managed_uid = $8,
+                       deleted_at = NULL, updated_at = now()
+                WHERE code = $1 AND managed_by = $2
+                RETURNING {_LINK_COLUMNS}""",
+            code,
+            managed_by,
+            link.target,
+            link.password_hash,
+            link.expires_at,
+            link.redirect_type,
+            is_active,
+            managed_uid,
+        )
+        return _link(row) if row else None
+
+    async def soft_delete_managed(self, managed_by: str) -> list[str]:
+        """Delete every live link ``managed_by`` manages; returns their codes. The
+        codes stay reserved for it (a re-created resource of that name gets them back)."""
+        rows = await self._db.fetch(
+            """UPDATE links SET deleted_at = now(), updated_at = now()
+               WHERE managed_by = $1 AND deleted_at IS NULL RETURNING code""",
+            managed_by,
+        )
+        return [row["code"] for row in rows]
 
 
 def _api_key(row: asyncpg.Record) -> ApiKey:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+from urllib.parse import quote
 
 from shortlink.domain.errors import InvalidRequest
 from shortlink.domain.passwords import password_fingerprint
@@ -82,3 +83,8 @@ def destination_of(link: Link) -> Destination | None:
             password_fingerprint(link.password_hash) if link.password_hash else None
         ),
     )
+
+
+def short_url(base_url: str, code: str) -> str:
+    """The public URL of a code (API responses and ShortLink status alike)."""
+    return f"{base_url.rstrip('/')}/{quote(code)}"

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sanic import Request
 from sanic.response import HTTPResponse, json, raw
 
 from shortlink.http import App
-
-ReadinessCheck = Callable[[], Awaitable[object]]
-
-OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-
-
-async def _passes(check: ReadinessCheck, limit: float) -> bool:
-    try:
-        await asyncio.wait_for(check(), limit)
-    except Exception:  # any failure means "not ready"; the reason is not the prober's business
-        return False
-    return True
+from shortlink.http.probes import ReadinessCheck, passes
 
 
 def install_ops_routes(
@@ -38,7 +27,7 @@ def install_ops_routes(
     @app.get("/readyz", name="readyz")
     async def readyz(request: Request) -> HTTPResponse:
         named = checks(request.app)
-        results = await asyncio.gather(*(_passes(c, timeout) for c in named.values()))
+        results = await asyncio.gather(*(passes(c, timeout) for c in named.values()))
         status = dict(zip(named, results, strict=True))
         ready = all(results)
         return json(

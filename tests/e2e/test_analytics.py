@@ -25,11 +25,12 @@ from aiokafka import AIOKafkaProducer
 
 from shortlink.adapters.event_codec import encode_clicks
 from shortlink.domain.clicks import ClickEvent
-from tests.e2e.conftest import API_KEY, SECRET, ApiClient, start_stack
+from tests.e2e.conftest import ApiClient
 from tests.harness import PostgresServer, RedisServer, ServiceProcess, free_port
 from tests.harness.kafka import KafkaServer
+from tests.harness.stack import API_KEY, SECRET, start_stack
 from tests.support.prometheus import scrape
-from tests.support.waiting import until_sync
+from tests.support.waiting import wait_for
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -110,16 +111,13 @@ def _stats(stack: AnalyticsStack, code: str) -> dict[str, Any]:
 def _wait_for_clicks(
     stack: AnalyticsStack, code: str, clicks: int, within: float = 60.0
 ) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-
-    def arrived() -> bool:
-        seen.update(_stats(stack, code))
-        total: int = seen["totals"]["clicks"]
+    def arrived() -> dict[str, Any] | None:
+        stats = _stats(stack, code)
+        total: int = stats["totals"]["clicks"]
         assert total <= clicks, f"more clicks than sent: {total} > {clicks}"
-        return total == clicks
+        return stats if total == clicks else None
 
-    until_sync(arrived, within, f"{clicks} clicks on {code}")
-    return seen
+    return wait_for(f"{clicks} clicks on {code}", arrived, within)
 
 
 def _visit(stack: AnalyticsStack, code: str, agent: str, address: str, **headers: str) -> int:
@@ -141,7 +139,7 @@ def test_clicks_are_counted_exactly_and_broken_down(analytics: AnalyticsStack) -
         assert _visit(analytics, code, agent, address, **headers) == 302
 
     stats = _wait_for_clicks(analytics, code, 9)
-    until_sync(lambda: _stats(analytics, code)["totals"]["bot_clicks"] == 3, 10, "bot clicks")
+    wait_for("bot clicks", lambda: _stats(analytics, code)["totals"]["bot_clicks"] == 3, 10)
     stats = _stats(analytics, code)
     assert stats["totals"] == {"clicks": 9, "bot_clicks": 3, "unique_visitors": 2}
     assert stats["countries"] == [{"value": "GB", "clicks": 6}, {"value": "US", "clicks": 3}]
@@ -212,10 +210,10 @@ def test_ingest_killed_mid_batch_loses_and_doubles_nothing(analytics: AnalyticsS
     stored_before = analytics.metric("shortlink_analytics_stored_total")
     asyncio.run(_produce(analytics.kafka.bootstrap_servers, analytics.topic, records))
 
-    until_sync(
+    wait_for(
+        "ingest under way",
         lambda: analytics.metric("shortlink_analytics_stored_total") > stored_before,
         30,
-        "ingest under way",
     )
     assert analytics.api.process is not None
     os.kill(analytics.api.process.pid, signal.SIGKILL)  # a crash, mid-stream
@@ -282,10 +280,10 @@ def test_standalone_worker_drains_into_the_store_the_api_reads(
         assert ready.status_code == 200, ready.text
         asyncio.run(_produce(analytics.kafka.bootstrap_servers, topic, [encode_clicks(events)]))
 
-        until_sync(
+        wait_for(
+            "worker stored every event",
             lambda: scrape(worker.base_url, "shortlink_analytics_stored_total") == len(events),
             60,
-            "worker stored every event",
         )
 
     reader_env = {**analytics.env, **env}  # same database, the worker's chDB directory

@@ -41,10 +41,10 @@ def test_quick_benchmark_reports_all_scenarios() -> None:
     hit = lines["redirect_hit"]
     assert hit["answered_by"]["local"] >= hit["requests"]  # hits really came from L1
     assert hit["answered_by"]["db"] == 0
-    _check_analytics(lines)
+    _check_analytics_and_operator(lines)
 
 
-def _check_analytics(lines: dict[str, dict[str, Any]]) -> None:
+def _check_analytics_and_operator(lines: dict[str, dict[str, Any]]) -> None:
     kafka = lines["redirect_hit_with_kafka"]
     assert kafka["errors"] == 0 and kafka["rps"] > 0 and kafka["reference_rps"] > 0
     events = kafka["events"]
@@ -57,3 +57,8 @@ def _check_analytics(lines: dict[str, dict[str, Any]]) -> None:
 
     stats = lines["analytics_stats"]
     assert stats["clicks"] > 0 and set(stats["p50_ms"]) == {"day", "hour", "day_ragged"}
+
+    operator = lines["operator_sync"]
+    assert operator["ready"] == operator["links"] > 0  # every ShortLink became Ready
+    assert operator["rows"] == operator["cached"] == operator["links"]
+    assert operator["operator_peak_rss_mb"] > 0 and not operator["redirect_problems"]

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.e2e.conftest import API_KEY, ApiClient
+from tests.e2e.conftest import ApiClient
+from tests.harness.stack import API_KEY
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import API_KEY, start_stack
 from tests.harness import PostgresServer, RedisServer
+from tests.harness.stack import API_KEY, start_stack
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.e2e.conftest import API_KEY, start_stack
 from tests.harness import PostgresServer, RedisServer
+from tests.harness.stack import API_KEY, start_stack
 
 
 def test_components_serve_with_several_workers(

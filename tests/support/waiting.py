@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 POLL = 0.02
+T = TypeVar("T")
 
 
 async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
@@ -16,10 +18,14 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
             await asyncio.sleep(POLL)
 
 
-def until_sync(condition: Callable[[], bool], within: float = 10.0, what: str = "") -> None:
-    """Blocking variant, for conditions in other processes."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not true within {within}s: {what or condition}")
-        time.sleep(POLL)
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0) -> T:
+    """Poll ``probe`` (blocking) until it returns something truthy, and return that;
+    AssertionError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")

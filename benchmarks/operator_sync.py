@@ -1,0 +1,315 @@
+"""operator_sync: apply N ShortLinks to a real kube-apiserver and time until every one is
+Ready and servable, with the operator's peak RSS.
+
+Runs inside ``python -m benchmarks`` (scenario ``operator_sync``, N from
+``settings.operator_links``, default 1,000) or alone:
+
+    .venv/bin/python -m benchmarks.operator_sync --operator-links 10000
+
+The client creates the objects with 32 requests in flight (asyncio + httpx) and
+watches them (one watch stream) until each reports Ready=True; "servable" is then
+checked in PostgreSQL (every row), Redis (every cache entry) and through the
+redirector (a sample of GETs). Peak RSS is the operator process's VmHWM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import redis
+
+from benchmarks.host import CpuPlan, cpu_busy_percent, log
+from benchmarks.stack import Stack, shortlink_stack
+from tests.harness.kube import KubeControlPlane, ensure_kube_binaries
+from tests.harness.shortlinks import CRDS, operator_process
+from tests.support.waiting import wait_for
+
+DEFAULT_LINKS = 1_000
+TARGET_LINKS = 10_000
+TARGET_SECONDS = 60.0
+TARGET_RSS_MB = 300.0
+CONCURRENCY = 32
+REDIRECT_SAMPLE = 200
+NAMESPACE = "bench"
+PATH = f"/apis/shortlink.io/v1alpha1/namespaces/{NAMESPACE}/shortlinks"
+
+
+@dataclass
+class Applied:
+    created_s: float = 0.0
+    ready_s: float = 0.0
+    failures: list[str] = field(default_factory=list)
+    codes: dict[str, str] = field(default_factory=dict)  # name -> code, once Ready
+    targets: dict[str, str] = field(default_factory=dict)  # code -> target
+
+
+def operator_sync_line(
+    stack: Stack,
+    work_dir: Path,
+    links: int,
+    busy_percent: float | None,
+    operator_env: dict[str, str] | None = None,
+    quick: bool = False,
+) -> dict[str, Any]:
+    binaries = ensure_kube_binaries()
+    with KubeControlPlane(work_dir / "kube", binaries=binaries) as control_plane:
+        control_plane.apply_crds(CRDS)
+        control_plane.create_namespace(NAMESPACE)
+        operator = operator_process(
+            control_plane,
+            work_dir / "logs",
+            database_url=stack.database_url,
+            redis_url=stack.redis.url,
+            base_url=stack.redirector_url,
+            namespace=NAMESPACE,
+            name="shortlink-operator",
+            **{"SHORTLINK_LOG_LEVEL": "WARNING", **(operator_env or {})},
+        )
+        with operator:
+            wait_for("the operator to lead", lambda: _role(operator.base_url) == "leader", 60)
+            assert operator.process is not None
+            pid = operator.process.pid
+            idle_rss = _proc_status(pid, "VmRSS")
+            log(f"  operator RSS {idle_rss} MB idle; applying {links} ShortLinks")
+            applied = asyncio.run(_apply_and_wait(control_plane, links, _rss_sampler(pid)))
+            peak_rss_mb = _peak_rss_mb(pid)
+            cpu_s = _cpu_seconds(pid)
+        servable = asyncio.run(_check_servable(stack, applied))
+    meets = (
+        not applied.failures
+        and len(applied.codes) == links
+        and servable["rows"] == links
+        and servable["cached"] == links
+        and not servable["redirect_problems"]
+    )
+    if links >= TARGET_LINKS:
+        meets = meets and applied.ready_s < TARGET_SECONDS and peak_rss_mb < TARGET_RSS_MB
+    return {
+        "scenario": "operator_sync",
+        "links": links,
+        "ready_s": round(applied.ready_s, 2),
+        "created_s": round(applied.created_s, 2),
+        "links_per_s": round(links / applied.ready_s, 1) if applied.ready_s else None,
+        # The floor: how fast the API server took the creates themselves (same run);
+        # a ratio of 1 would mean Ready as soon as the last object exists.
+        "reference": "creating the ShortLinks (kube-apiserver write floor, same run)",
+        "reference_s": round(applied.created_s, 2),
+        "ratio": round(applied.created_s / applied.ready_s, 3) if applied.ready_s else None,
+        "operator_peak_rss_mb": peak_rss_mb,
+        "operator_idle_rss_mb": idle_rss,
+        "operator_cpu_s": cpu_s,
+        "client_concurrency": CONCURRENCY,
+        **({"operator_env": operator_env} if operator_env else {}),
+        "ready": len(applied.codes),
+        "create_failures": applied.failures[:5],
+        **servable,
+        "host_busy_pct_before": busy_percent,
+        "quick": quick,
+        "target": (
+            f"{TARGET_LINKS} links Ready and servable in < {TARGET_SECONDS:g} s, operator peak "
+            f"RSS < {TARGET_RSS_MB:g} MB (other sizes: all Ready and servable)"
+        ),
+        "meets_target": meets,
+    }
+
+
+async def _apply_and_wait(control_plane: KubeControlPlane, links: int, sample_rss: Any) -> Applied:
+    run = secrets.token_hex(3)
+    applied = Applied()
+    headers = {"Authorization": f"Bearer {control_plane.token}"}
+    limits = httpx.Limits(max_connections=CONCURRENCY + 4)
+    async with httpx.AsyncClient(
+        base_url=control_plane.server,
+        verify=str(control_plane.ca_file),
+        headers=headers,
+        timeout=120,
+        limits=limits,
+    ) as http:
+        listed = await http.get(PATH, params={"limit": "1"})
+        listed.raise_for_status()
+        everything_ready = asyncio.Event()
+        watcher = asyncio.create_task(
+            _watch(
+                http, listed.json()["metadata"]["resourceVersion"], links, applied, everything_ready
+            )
+        )
+        sampler = asyncio.create_task(sample_rss())
+        started = time.perf_counter()
+        pending = iter(range(links))
+
+        async def create() -> None:
+            for index in pending:
+                code = f"b{run}-{index}"
+                target = f"https://example.com/bench/{run}/{index}"
+                applied.targets[code] = target
+                body = {
+                    "apiVersion": "shortlink.io/v1alpha1",
+                    "kind": "ShortLink",
+                    "metadata": {"name": f"link-{index}"},
+                    "spec": {"code": code, "target": target},
+                }
+                response = await http.post(PATH, json=body)
+                if response.status_code != 201:
+                    applied.failures.append(
+                        f"{index}: {response.status_code} {response.text[:200]}"
+                    )
+
+        await asyncio.gather(*(create() for _ in range(CONCURRENCY)))
+        applied.created_s = time.perf_counter() - started
+        log(f"  created {links} in {applied.created_s:.1f}s; waiting for Ready")
+        try:
+            await asyncio.wait_for(everything_ready.wait(), timeout=120 + links * 0.05)
+        except TimeoutError:
+            log(f"  timed out with {len(applied.codes)} of {links} Ready")
+        applied.ready_s = time.perf_counter() - started
+        for task in (watcher, sampler):
+            task.cancel()
+        await asyncio.gather(watcher, sampler, return_exceptions=True)
+    return applied
+
+
+async def _watch(
+    http: httpx.AsyncClient, version: str, links: int, applied: Applied, done: asyncio.Event
+) -> None:
+    """Follow the namespace's ShortLinks, re-watching from the last version seen."""
+    while True:
+        params = {"watch": "1", "resourceVersion": version, "timeoutSeconds": "600"}
+        async with http.stream("GET", PATH, params=params, timeout=None) as response:
+            async for line in response.aiter_lines():
+                if not line:
+                    continue
+                event = json.loads(line)
+                obj = event["object"]
+                version = obj["metadata"].get("resourceVersion", version)
+                status = obj.get("status") or {}
+                ready = any(
+                    c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in status.get("conditions") or []
+                )
+                if ready and status.get("code"):
+                    applied.codes[obj["metadata"]["name"]] = status["code"]
+                    if len(applied.codes) >= links:
+                        done.set()
+                        return
+
+
+async def _check_servable(stack: Stack, applied: Applied) -> dict[str, Any]:
+    codes = list(applied.codes.values())
+    connection = await asyncpg.connect(stack.database_url)
+    try:
+        rows = await connection.fetchval(
+            """SELECT count(*) FROM links
+               WHERE code = ANY($1::text[]) AND deleted_at IS NULL AND managed_by IS NOT NULL""",
+            codes,
+        )
+    finally:
+        await connection.close()
+    cache = redis.Redis.from_url(stack.redis.url)
+    try:
+        cached = 0
+        for start in range(0, len(codes), 1000):
+            chunk = codes[start : start + 1000]
+            cached += sum(v is not None for v in cache.mget([f"short:{c}" for c in chunk]))
+    finally:
+        cache.close()
+    problems = []
+    async with httpx.AsyncClient(base_url=stack.redirector_url, timeout=10) as visitor:
+        for code in random.sample(codes, min(REDIRECT_SAMPLE, len(codes))):
+            response = await visitor.get(f"/{code}")
+            if (
+                response.status_code != 302
+                or response.headers.get("location") != applied.targets[code]
+            ):
+                problems.append(f"/{code}: {response.status_code}")
+    return {
+        "rows": rows,
+        "cached": cached,
+        "redirects_checked": min(REDIRECT_SAMPLE, len(codes)),
+        "redirect_problems": problems[:5],
+    }
+
+
+def _proc_status(pid: int, field_name: str) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def _peak_rss_mb(pid: int) -> float:
+    return _proc_status(pid, "VmHWM") or 0.0
+
+
+def _rss_sampler(pid: int) -> Any:
+    async def sample() -> None:
+        # VmHWM already is the peak; sampling VmRSS only feeds the progress log.
+        while True:
+            await asyncio.sleep(5)
+            log(f"  operator RSS {_proc_status(pid, 'VmRSS')} MB")
+
+    return sample
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return round((int(fields[11]) + int(fields[12])) / ticks, 1)  # utime + stime
+
+
+def _role(base_url: str) -> str | None:
+    try:
+        return str(httpx.get(f"{base_url}/healthz", timeout=2).json()["role"])
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.operator_sync", description=__doc__)
+    parser.add_argument(
+        "--operator-links", type=int, default=DEFAULT_LINKS, help="ShortLinks to apply (1000)"
+    )
+    parser.add_argument(
+        "--operator-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the operator (repeatable), e.g. SHORTLINK_OPERATOR_WORKERS=50",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
+    arguments = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if malformed := [item for item in arguments.operator_env if "=" not in item]:
+        parser.error(f"--operator-env needs NAME=VALUE, not {', '.join(malformed)}")
+    operator_env = dict(item.split("=", 1) for item in arguments.operator_env)
+    work_dir = Path(tempfile.mkdtemp(prefix="shortlink-bench-operator-"))
+    busy = cpu_busy_percent()
+    with shortlink_stack(work_dir, CpuPlan.detect()) as stack:
+        line = operator_sync_line(stack, work_dir, arguments.operator_links, busy, operator_env)
+    print(json.dumps(line), flush=True)
+    log(f"work dir {work_dir}" if arguments.keep else "done")
+    if not arguments.keep:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Writes a ShortLink's link through the same repository and cache the API uses.
+
+Idempotent: applying the same spec twice changes nothing in PostgreSQL and
+re-announces the link in Redis (SET + invalidation publish), which is also how a
+restart or a drift repair heals a cache entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Literal
+
+import asyncpg
+from redis.exceptions import RedisError
+
+from shortlink.adapters.postgres import LinkRepository, ManagedRow
+from shortlink.adapters.redis_cache import LinkCache
+from shortlink.domain import passwords
+from shortlink.domain.codes import generate_code
+from shortlink.domain.links import Destination, Link, NewLink, destination_of
+from shortlink.operator.reconcile import (
+    Desired,
+    choose_code,
+    conflict_message,
+    password_digest,
+    plan_write,
+)
+from shortlink.operator.resource import ObjectRef
+
+_CODE_ATTEMPTS = 5
+_DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_CACHE_ERRORS = (RedisError, OSError, TimeoutError)
+
+
+class BackendUnavailable(Exception):
+    """PostgreSQL or Redis failed; ``reason`` is the condition reason to report."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Password:
+    """A plain password from a Secret, and what is already known to hash it."""
+
+    plain: str
+    known_digest: str | None = None
+    known_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    link: Link
+    change: Literal["created", "updated", "unchanged"]
+    password_digest: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    code: str
+    message: str
+
+
+class LinkSync:
+    def __init__(self, repo: LinkRepository, cache: LinkCache) -> None:
+        self._repo = repo
+        self._cache = cache
+
+    async def apply(
+        self,
+        ref: ObjectRef,
+        desired: Desired,
+        password: Password | None,
+        remembered_code: str | None = None,
+    ) -> Applied | Conflict:
+        """Make the row match ``desired`` (never another owner's), then announce it.
+        ``remembered_code``: the code last served, should its row have vanished.
+        Raises InvalidSpec (ImmutableCode) or BackendUnavailable."""
+        try:
+            outcome = await self._write(ref, desired, password, remembered_code)
+        except _DATABASE_ERRORS as exc:
+            raise BackendUnavailable("DatabaseUnavailable", f"PostgreSQL: {exc!r}") from exc
+        if isinstance(outcome, Applied):
+            await self.announce(outcome.link)
+        return outcome
+
+    async def _write(
+        self,
+        ref: ObjectRef,
+        desired: Desired,
+        password: Password | None,
+        remembered_code: str | None,
+    ) -> Applied | Conflict:
+        owned = await self._repo.managed_code(ref.key)
+        code = choose_code(desired.code, owned, remembered_code)
+        password_hash = await self._password_hash(ref, code, password)
+        digest = password_digest(password.plain) if password else None
+        new = desired.new_link(password_hash)
+        if code is None:
+            return Applied(
+                await self._insert_generated(ref, new, desired.active), "created", digest
+            )
+        async with self._repo.transaction() as tx:
+            row = await tx.find_row(code, lock=True)
+            action = plan_write(row, ref.key, new, desired.active)
+            if action == "unchanged" and row is not None:
+                return Applied(row.link, "unchanged", digest)
+            if action == "conflict" and row is not None:
+                return Conflict(code, conflict_message(code, row))
+            if action == "update":
+                link = await tx.update_managed(code, new, desired.active, ref.key, ref.uid)
+            else:
+                link = await tx.insert_managed(code, new, desired.active, ref.key, ref.uid)
+            if link is None:  # another writer committed this code meanwhile
+                holder = await tx.find_row(code)
+                assert holder is not None
+                return Conflict(code, conflict_message(code, holder))
+        return Applied(link, "updated" if action == "update" else "created", digest)
+
+    async def _insert_generated(self, ref: ObjectRef, new: NewLink, active: bool) -> Link:
+        for _ in range(_CODE_ATTEMPTS):
+            link = await self._repo.insert_managed(generate_code(), new, active, ref.key, ref.uid)
+            if link is not None:
+                return link
+        raise RuntimeError("could not find a free short code")
+
+    async def _password_hash(
+        self, ref: ObjectRef, code: str | None, password: Password | None
+    ) -> str | None:
+        """A bcrypt hash of the password, reusing the stored one while the password is
+        unchanged: a fresh salt would change the hash, and with it revoke every unlock
+        token already issued."""
+        if password is None:
+            return None
+        if password.known_hash and password.known_digest == password_digest(password.plain):
+            return password.known_hash
+        row = await self._repo.find_row(code) if code is not None else None
+        stored = row.link.password_hash if row and row.managed_by == ref.key else None
+        if stored is not None:
+            same = await asyncio.to_thread(passwords.check_password, password.plain, stored)
+            if same:
+                return stored
+        return await asyncio.to_thread(passwords.hash_password, password.plain)
+
+    async def remove(self, ref: ObjectRef) -> list[str]:
+        """Delete the resource's links (codes stay reserved for it); returns the codes."""
+        try:
+            codes = await self._repo.soft_delete_managed(ref.key)
+        except _DATABASE_ERRORS as exc:
+            raise BackendUnavailable("DatabaseUnavailable", f"PostgreSQL: {exc!r}") from exc
+        try:
+            await self._cache.invalidate(codes)
+        except _CACHE_ERRORS as exc:
+            raise BackendUnavailable("CacheUnavailable", f"Redis: {exc!r}") from exc
+        return codes
+
+    async def announce(self, link: Link) -> None:
+        """Cache a servable link (SET + publish), or drop an unservable one (delete,
+        fence, publish): the API's writer paths, so redirectors hear of it at once."""
+        destination = destination_of(link)
+        try:
+            if destination is None:
+                await self._cache.invalidate([link.code])
+            else:
+                await self._cache.store([(link.code, destination)])
+        except _CACHE_ERRORS as exc:
+            raise BackendUnavailable("CacheUnavailable", f"Redis: {exc!r}") from exc
+
+    # -- for the drift check --------------------------------------------------------
+
+    async def rows(self, codes: list[str]) -> dict[str, ManagedRow]:
+        try:
+            return {row.link.code: row for row in await self._repo.find_rows(codes)}
+        except _DATABASE_ERRORS as exc:
+            raise BackendUnavailable("DatabaseUnavailable", f"PostgreSQL: {exc!r}") from exc
+
+    async def cached(self, code: str) -> Destination | object | None:
+        """The cache's entry: a Destination, None (negative) or MISS."""
+        try:
+            return await self._cache.get(code)
+        except _CACHE_ERRORS as exc:
+            raise BackendUnavailable("CacheUnavailable", f"Redis: {exc!r}") from exc

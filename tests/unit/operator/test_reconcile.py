@@ -1,0 +1,255 @@
+"""The operator's pure decisions: spec validation, codes, ownership, status, backoff."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shortlink.adapters.local_cache import MISS
+from shortlink.adapters.postgres import ManagedRow
+from shortlink.domain.links import Destination, Link, NewLink, short_url
+from shortlink.domain.urls import UrlPolicy
+from shortlink.operator.reconcile import (
+    Condition,
+    Desired,
+    ImmutableCode,
+    InvalidSpec,
+    SecretRef,
+    blocked,
+    cache_is_current,
+    choose_code,
+    conflict_message,
+    desired_link,
+    password_digest,
+    plan_write,
+    ready,
+    render_conditions,
+    retry_delay,
+    retrying,
+    status_changes,
+)
+
+POLICY = UrlPolicy.build(["malware.test"], ["sho.rt"])
+NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def make_link(**changes: Any) -> Link:
+    fields: dict[str, Any] = {
+        "code": "promo",
+        "target": "https://example.com/",
+        "owner": None,
+        "is_custom_alias": True,
+        "password_hash": None,
+        "expires_at": None,
+        "redirect_type": 302,
+        "is_active": True,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    fields.update(changes)
+    return Link(**fields)
+
+
+def row(managed_by: str | None = "ns/a", deleted: bool = False, **changes: Any) -> ManagedRow:
+    return ManagedRow(make_link(**changes), managed_by, deleted)
+
+
+WANTED = NewLink(target="https://example.com/", owner=None, code="promo")
+
+
+# -- spec -------------------------------------------------------------------------------
+
+
+def test_minimal_spec_gets_the_api_defaults() -> None:
+    desired = desired_link({"target": "https://example.com/"}, POLICY)
+    assert desired == Desired(
+        code=None,
+        target="https://example.com/",
+        expires_at=None,
+        redirect_type=302,
+        active=True,
+        password_ref=None,
+    )
+
+
+def test_full_spec() -> None:
+    desired = desired_link(
+        {
+            "code": "promo-2030",
+            "target": "https://例え.jp/パス",
+            "expiresAt": "2031-01-01T00:00:00Z",
+            "redirectType": 308,
+            "active": False,
+            "passwordSecretRef": {"name": "pw"},
+        },
+        POLICY,
+    )
+    assert desired.code == "promo-2030"
+    assert desired.target.startswith("https://xn--")  # the same IDNA/percent form as the API
+    assert desired.expires_at == datetime(2031, 1, 1, tzinfo=UTC)
+    assert (desired.redirect_type, desired.active) == (308, False)
+    assert desired.password_ref == SecretRef("pw", "password")
+
+
+def test_past_expiry_is_accepted_a_declared_link_may_have_expired() -> None:
+    desired = desired_link({"target": "https://e.com", "expiresAt": "2001-01-01T00:00:00Z"}, POLICY)
+    assert desired.expires_at == datetime(2001, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({}, "spec.target: is required"),
+        ({"target": "ftp://e.com"}, "spec.target: Only http and https"),
+        ({"target": "https://cdn.malware.test/x"}, "spec.target: The domain"),
+        ({"target": "https://sho.rt/abc"}, "spec.target: URLs on this shortener's own domain"),
+        ({"target": "https://bank.com@evil.example/"}, "spec.target: URLs with embedded"),
+        ({"target": "https://e.com", "code": "ab"}, "spec.code: Alias must be 3-20"),
+        ({"target": "https://e.com", "code": "a/b"}, "spec.code: Alias may contain only"),
+        ({"target": "https://e.com", "code": "healthz"}, "spec.code: Alias 'healthz' is reserved"),
+        ({"target": "https://e.com", "code": 12345}, "spec.code: must be a string"),
+        ({"target": "https://e.com", "redirectType": 303}, "spec.redirectType: redirect_type"),
+        ({"target": "https://e.com", "redirectType": True}, "spec.redirectType"),
+        ({"target": "https://e.com", "expiresAt": "soon"}, "spec.expiresAt: expires_at must be"),
+        ({"target": "https://e.com", "active": "yes"}, "spec.active: must be true or false"),
+        ({"target": "https://e.com", "passwordSecretRef": {}}, "spec.passwordSecretRef.name"),
+        (
+            {"target": "https://e.com", "passwordSecretRef": {"name": "pw", "key": ""}},
+            "spec.passwordSecretRef.key",
+        ),
+        ({"target": "https://e.com", "passwordSecretRef": "pw"}, "spec.passwordSecretRef: must"),
+    ],
+)
+def test_invalid_specs_name_the_field(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidSpec) as raised:
+        desired_link(spec, POLICY)
+    assert str(raised.value).startswith(message)
+
+
+def test_new_link_carries_the_hash_and_no_api_owner() -> None:
+    desired = desired_link({"target": "https://e.com", "code": "promo"}, POLICY)
+    new = desired.new_link("$2b$10$hash")
+    assert (new.owner, new.code, new.password_hash) == (None, "promo", "$2b$10$hash")
+
+
+# -- codes and ownership -------------------------------------------------------------
+
+
+def test_spec_code_wins_and_revives_its_own_deleted_code() -> None:
+    assert choose_code("promo", None) == "promo"
+    assert choose_code("promo", ("promo", True)) == "promo"
+    assert choose_code("promo", ("old-one", False)) == "promo"  # a re-created resource
+
+
+def test_spec_code_cannot_move_a_live_link() -> None:
+    with pytest.raises(ImmutableCode, match="already serves the code 'abc1234'"):
+        choose_code("promo", ("abc1234", True))
+
+
+def test_without_spec_code_the_owned_then_remembered_code_is_kept() -> None:
+    assert choose_code(None, ("abc1234", False), "zzz9999") == "abc1234"
+    assert choose_code(None, None, "zzz9999") == "zzz9999"  # its row vanished
+    assert choose_code(None, None, "") is None
+    assert choose_code(None, None) is None  # generate one
+
+
+def test_plan_write() -> None:
+    assert plan_write(None, "ns/a", WANTED, True) == "insert"
+    assert plan_write(row(), "ns/a", WANTED, True) == "unchanged"
+    assert plan_write(row(deleted=True), "ns/a", WANTED, True) == "update"
+    assert plan_write(row(target="https://other/"), "ns/a", WANTED, True) == "update"
+    assert plan_write(row(redirect_type=301), "ns/a", WANTED, True) == "update"
+    assert plan_write(row(password_hash="h"), "ns/a", WANTED, True) == "update"
+    assert plan_write(row(expires_at=NOW), "ns/a", WANTED, True) == "update"
+    assert plan_write(row(), "ns/a", WANTED, False) == "update"
+
+
+@pytest.mark.parametrize(
+    "holder", [row(managed_by=None), row(managed_by=None, deleted=True), row(managed_by="ns/b")]
+)
+def test_a_code_held_by_anyone_else_is_a_conflict(holder: ManagedRow) -> None:
+    assert plan_write(holder, "ns/a", WANTED, True) == "conflict"
+
+
+def test_conflict_messages_say_who_holds_the_code() -> None:
+    assert "created through the API" in conflict_message("promo", row(managed_by=None))
+    assert "never reused" in conflict_message("promo", row(managed_by=None, deleted=True))
+    assert "the ShortLink ns/b" in conflict_message("promo", row(managed_by="ns/b"))
+
+
+def test_cache_is_current() -> None:
+    link = make_link()
+    destination = Destination("https://example.com/", 302, None, None)
+    assert cache_is_current(link, destination)
+    assert not cache_is_current(link, MISS)  # re-warm a vanished entry
+    assert not cache_is_current(link, None)  # a negative entry hides a live link
+    assert not cache_is_current(link, Destination("https://evil/", 302, None, None))
+    inactive = make_link(is_active=False)
+    assert cache_is_current(inactive, MISS)
+    assert cache_is_current(inactive, None)
+    assert not cache_is_current(inactive, destination)
+
+
+def test_password_digest_is_stable_and_distinct() -> None:
+    assert password_digest("a") == password_digest("a") != password_digest("b")
+
+
+# -- status ------------------------------------------------------------------------------
+
+
+def test_ready_conditions() -> None:
+    conditions = ready("https://sho.rt/promo", NOW, "created")
+    assert [(c.type, c.status, c.reason) for c in conditions] == [
+        ("Ready", "True", "Synced"),
+        ("Synced", "True", "Synced"),
+    ]
+    assert conditions[0].message == "Served at https://sho.rt/promo until 2030-01-02T03:04:05Z"
+
+
+def test_render_keeps_transition_time_while_status_holds() -> None:
+    first = render_conditions(blocked("CodeConflict", "taken"), [], 1, NOW)
+    assert first[0] == {
+        "type": "Ready",
+        "status": "False",
+        "reason": "CodeConflict",
+        "message": "taken",
+        "observedGeneration": 1,
+        "lastTransitionTime": "2030-01-02T03:04:05Z",
+    }
+    later = NOW + timedelta(minutes=5)
+    same = render_conditions(blocked("InvalidSpec", "bad"), first, 2, later)
+    assert same[0]["lastTransitionTime"] == "2030-01-02T03:04:05Z"
+    assert same[0]["observedGeneration"] == 2
+    flipped = render_conditions(ready("u", None, "created"), same, 2, later)
+    assert flipped[0]["lastTransitionTime"] == "2030-01-02T03:09:05Z"
+
+
+def test_transient_failure_keeps_ready_only_for_the_same_generation() -> None:
+    served = render_conditions(ready("u", None, "created"), [], 3, NOW)
+    kept = retrying("DatabaseUnavailable", "down", served, 3)
+    assert kept[0] == Condition("Ready", "True", "Synced", "Served at u")
+    assert kept[1] == Condition("Synced", "False", "DatabaseUnavailable", "down")
+    newer = retrying("DatabaseUnavailable", "down", served, 4)
+    assert newer[0] == Condition("Ready", "False", "DatabaseUnavailable", "down")
+    assert retrying("CacheUnavailable", "x", [], 1)[0].status == "False"
+
+
+def test_status_changes_writes_only_differences() -> None:
+    current = {"code": "promo", "shortUrl": "https://sho.rt/promo", "observedGeneration": 1}
+    assert status_changes(current, dict(current)) == {}
+    assert status_changes(current, {**current, "observedGeneration": 2}) == {
+        "observedGeneration": 2
+    }
+
+
+def test_short_url() -> None:
+    assert short_url("https://sho.rt", "promo") == "https://sho.rt/promo"
+    assert short_url("https://sho.rt/", "promo") == "https://sho.rt/promo"
+
+
+def test_retry_delay_backs_off_exponentially_to_a_cap() -> None:
+    assert [retry_delay(n) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert retry_delay(0, base=5, cap=60) == 5
+    assert retry_delay(10_000) == 60
