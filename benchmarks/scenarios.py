@@ -244,6 +244,7 @@ def operator_sync(context: ScenarioContext) -> dict[str, Any]:
         context.scratch_dir("operator_sync"),
         context.settings.operator_links,
         context.host_busy_percent,
+        operator_env=context.settings.service_overrides,
         quick=context.settings.quick,
     )
 
