@@ -26,7 +26,7 @@ from shortlink.operator.handlers import register
 from shortlink.operator.inventory import Inventory
 from shortlink.operator.kube import COMPONENT, Kube
 from shortlink.operator.leadership import Leadership, LeadershipLost
-from shortlink.operator.resource import ANNOTATION_PREFIX, FINALIZER
+from shortlink.operator.resource import FINALIZER
 from shortlink.operator.settings import OperatorSettings
 from shortlink.operator.sync import LinkSync
 from shortlink.wiring import open_backends
@@ -36,15 +36,11 @@ log = logging.getLogger(__name__)
 
 def kopf_settings(config: OperatorSettings) -> kopf.OperatorSettings:
     settings = kopf.OperatorSettings()
-    # The CRD's schema is structural: anything kopf put in .status would be pruned, so
-    # its progress and last-handled spec go to annotations under our prefix.
+    # kopf's progress and last-handled spec go to status.kopf (the CRD preserves unknown
+    # fields there only): written with the outcome, in one request per reconcile.
     settings.persistence.finalizer = FINALIZER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
-        prefix=ANNOTATION_PREFIX
-    )
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
-    )
+    settings.persistence.progress_storage = kopf.StatusProgressStorage(name="kopf")
+    settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(name="kopf")
     settings.posting.reporting_component = COMPONENT
     settings.posting.reporting_instance = config.identity
     settings.posting.event_name_prefix = "shortlink-"

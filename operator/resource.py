@@ -11,9 +11,7 @@ PLURAL: Final = "shortlinks"
 KIND: Final = "ShortLink"
 API_VERSION: Final = f"{GROUP}/{VERSION}"
 
-# kopf's bookkeeping lives under our prefix in annotations, never in .status (see the CRD).
 FINALIZER: Final = f"{GROUP}/finalizer"
-ANNOTATION_PREFIX: Final = GROUP
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,10 +61,10 @@ def test_apply_makes_links_ready_and_served(
     assert re.fullmatch(r"[0-9A-Za-z]{7}", generated_code)
     assert visitor.get(f"/{generated_code}").status_code == 308
 
-    # kopf's bookkeeping stays out of the structural status.
+    # kopf's bookkeeping is kept (not pruned) in its own corner of the status.
     assert FINALIZER in named["metadata"]["finalizers"]
-    assert "shortlink.io/last-handled-configuration" in named["metadata"]["annotations"]
-    assert set(named["status"]) == {"code", "shortUrl", "conditions", "observedGeneration"}
+    assert "last-handled-configuration" in named["status"]["kopf"]
+    assert set(named["status"]) == {"code", "shortUrl", "conditions", "observedGeneration", "kopf"}
     wait_for("a Created event", lambda: "Created" in reasons(cluster, "named"))
 
     metrics = httpx.get(f"{operator.base_url}/metrics").text
