@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
+from urllib.parse import urlsplit
 
 from sanic import Request
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
+from shortlink.adapters.clickhouse import ClickStore
 from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.analytics.runner import IngestRunner
 from shortlink.api import metrics
@@ -18,7 +23,9 @@ from shortlink.http.component import component_app
 from shortlink.http.event_metrics import watch_events
 from shortlink.services.api_keys import ApiKeyService
 from shortlink.services.rate_limiter import RateLimiter
-from shortlink.wiring import click_store, link_service
+from shortlink.wiring import link_service
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> App:
@@ -41,6 +48,10 @@ def create_app(settings: Settings) -> App:
 
     @app.before_server_stop
     async def stop(app: App) -> None:
+        if app.ctx.connecting is not None:
+            app.ctx.connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await app.ctx.connecting
         if app.ctx.ingest is not None:
             await app.ctx.ingest.stop()
         if app.ctx.clicks is not None:
@@ -64,13 +75,38 @@ def create_app(settings: Settings) -> App:
 
 
 async def _open_analytics(app: App, settings: Settings) -> None:
-    """The stats store, if configured; with SHORTLINK_ANALYTICS_EMBEDDED the
-    ingest loop too (for chdb, which one process must own: `shortlink dev`)."""
-    app.ctx.clicks = store = click_store(settings)
-    app.ctx.ingest = None
-    if store is None:
+    """The stats store, if configured. A remote ClickHouse that is down must not
+    keep the API from starting: it is connected in the background (stats answer
+    503 ANALYTICS_UNAVAILABLE meanwhile). The in-process engine (chDB) is opened
+    now; with SHORTLINK_ANALYTICS_EMBEDDED the ingest loop runs beside it."""
+    app.ctx.clicks = app.ctx.ingest = app.ctx.connecting = None
+    if not settings.clickhouse_url:
         return
+    if urlsplit(settings.clickhouse_url).scheme == "chdb":
+        await _attach_store(app, settings)
+    else:
+        app.ctx.connecting = asyncio.create_task(_connect_in_background(app, settings))
+
+
+async def _attach_store(app: App, settings: Settings) -> None:
+    store = await asyncio.to_thread(ClickStore.connect, settings.clickhouse_url)
     await store.apply_migrations()  # idempotent; the worker applies them too
+    app.ctx.clicks = store
     if settings.analytics_embedded:
         app.ctx.ingest = IngestRunner(settings, store, app.ctx.backends.redis)
         app.ctx.ingest.start()
+
+
+async def _connect_in_background(app: App, settings: Settings) -> None:
+    backoff = 1.0
+    while True:
+        try:
+            await _attach_store(app, settings)
+            return
+        except Exception as exc:
+            log.warning(
+                "ClickHouse unreachable; stats unavailable",
+                extra={"error": repr(exc), "in": backoff},
+            )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)

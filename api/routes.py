@@ -173,6 +173,8 @@ async def url_stats(request: Request, code: str) -> HTTPResponse:
     )
     store = request.app.ctx.clicks
     if store is None:
+        if request.app.ctx.settings.clickhouse_url:
+            raise AnalyticsUnavailable("ClickHouse is not reachable yet; try again shortly")
         raise AnalyticsUnavailable("Click analytics is not configured (CLICKHOUSE_URL)")
     try:
         stats = await store.stats(link.code, query.start, query.end, query.interval)

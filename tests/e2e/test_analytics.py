@@ -308,3 +308,24 @@ def test_standalone_worker_drains_into_the_store_the_api_reads(
         )
     assert response.status_code == 200, response.text
     assert response.json()["totals"]["clicks"] == len(events)
+
+
+def test_api_starts_without_clickhouse_and_stats_say_unavailable(
+    postgres_server: PostgresServer, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    api, redirector, _ = start_stack(
+        postgres_server, redis_server, tmp_path, CLICKHOUSE_URL=f"http://127.0.0.1:{free_port()}"
+    )
+    try:
+        spec = httpx.get(f"{api.base_url}/v1/openapi.json").json()
+        client = ApiClient(api.base_url, spec)
+        code = client.call(
+            "POST", "/v1/urls", json={"original_url": "https://example.com/"}
+        ).json()["short_code"]
+        stats = client.call("GET", "/v1/urls/{code}/stats", path={"code": code})
+        assert stats.status_code == 503
+        assert stats.json()["error"] == "ANALYTICS_UNAVAILABLE"
+        assert "not reachable" in stats.json()["message"]  # configured, just down
+    finally:
+        redirector.stop()
+        api.stop()
