@@ -46,32 +46,9 @@ SETTINGS ttl_only_drop_parts = 1;
 CREATE MATERIALIZED VIEW IF NOT EXISTS click_ids_mv TO click_ids AS
 SELECT ts, event_id, now('UTC') AS inserted_at FROM clicks;
 
--- Per link per UTC day: the totals and the day series.
-CREATE TABLE IF NOT EXISTS daily_stats
-(
-    code       String,
-    day        Date,
-    clicks     SimpleAggregateFunction(sum, UInt64),
-    bot_clicks SimpleAggregateFunction(sum, UInt64),
-    events     SimpleAggregateFunction(sum, UInt64),
-    visitors   AggregateFunction(uniq, UInt64)
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(day)
-ORDER BY (code, day);
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS daily_stats_mv TO daily_stats AS
-SELECT
-    code,
-    toDate(ts) AS day,
-    countIf(is_human) AS clicks,
-    countIf(is_bot) AS bot_clicks,
-    count() AS events,
-    uniqStateIf(visitor_id, is_human) AS visitors
-FROM clicks
-GROUP BY code, day;
-
--- The same per UTC hour: the hour series and the ragged ends of a range.
+-- Per link per UTC hour: the hour series and the ragged ends of a range. The daily
+-- tables below are fed from the hourly ones (views on views), so every rule about
+-- what counts is written once, here.
 CREATE TABLE IF NOT EXISTS hourly_stats
 (
     code       String,
@@ -96,40 +73,34 @@ SELECT
 FROM clicks
 GROUP BY code, hour;
 
--- Human clicks per link, day and breakdown value: one table for every breakdown
--- (country, city, device, os, browser, referrer host), one view feeding it.
-CREATE TABLE IF NOT EXISTS daily_breakdowns
+-- Per link per UTC day: the totals and the day series.
+CREATE TABLE IF NOT EXISTS daily_stats
 (
-    code      String,
-    dimension LowCardinality(String),
-    day       Date,
-    value     String,
-    clicks    UInt64
+    code       String,
+    day        Date,
+    clicks     SimpleAggregateFunction(sum, UInt64),
+    bot_clicks SimpleAggregateFunction(sum, UInt64),
+    events     SimpleAggregateFunction(sum, UInt64),
+    visitors   AggregateFunction(uniq, UInt64)
 )
-ENGINE = SummingMergeTree
+ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
-ORDER BY (code, dimension, day, value);
+ORDER BY (code, day);
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS daily_breakdowns_mv TO daily_breakdowns AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS daily_stats_mv TO daily_stats AS
 SELECT
     code,
-    pair.1 AS dimension,
-    toDate(ts) AS day,
-    pair.2 AS value,
-    count() AS clicks
-FROM clicks
-ARRAY JOIN [
-    ('country', toString(country)),
-    ('city', if(city = '' OR country = '', city, concat(city, ', ', toString(country)))),
-    ('device', toString(device)),
-    ('os', toString(os)),
-    ('browser', toString(browser)),
-    ('referrer', referrer_host)
-] AS pair
-WHERE is_human AND pair.2 != ''
-GROUP BY code, dimension, day, value;
+    toDate(hour) AS day,
+    sum(clicks) AS clicks,
+    sum(bot_clicks) AS bot_clicks,
+    sum(events) AS events,
+    uniqMergeState(visitors) AS visitors
+FROM hourly_stats
+GROUP BY code, day;
 
--- The same per UTC hour; its country rows are the hourly per-country rollup.
+-- Human clicks per link, UTC hour and breakdown value: one table for every breakdown
+-- (country, city, device, os, browser, referrer host), one view feeding it. Its
+-- country rows are the hourly per-country rollup.
 CREATE TABLE IF NOT EXISTS hourly_breakdowns
 (
     code      String,
@@ -160,3 +131,21 @@ ARRAY JOIN [
 ] AS pair
 WHERE is_human AND pair.2 != ''
 GROUP BY code, dimension, hour, value;
+
+-- The same per UTC day, summed from the hourly breakdowns.
+CREATE TABLE IF NOT EXISTS daily_breakdowns
+(
+    code      String,
+    dimension LowCardinality(String),
+    day       Date,
+    value     String,
+    clicks    UInt64
+)
+ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (code, dimension, day, value);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS daily_breakdowns_mv TO daily_breakdowns AS
+SELECT code, dimension, toDate(hour) AS day, value, sum(clicks) AS clicks
+FROM hourly_breakdowns
+GROUP BY code, dimension, day, value;
