@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from benchmarks.context import ScenarioContext
 from benchmarks.fixtures import create_links_one_by_one, follow_each, write_codes
-from benchmarks.host import cpu_affinity, free_port, log, pinned
+from benchmarks.host import cpu_affinity, every_cpu, free_port, log, pinned
 from benchmarks.lines import is_clean, wrk_fields
 from benchmarks.lua import write_cycle_paths_script
 from benchmarks.metrics import counter_by_label
@@ -329,6 +329,11 @@ def analytics_stats(context: ScenarioContext) -> dict[str, Any]:
     settings = context.settings
     count = 200_000 if settings.quick else 1_000_000
     samples = 10 if settings.quick else 30
+    with cpu_affinity(every_cpu()):  # chDB stands for a ClickHouse server here
+        return _stats_line(context, count, samples)
+
+
+def _stats_line(context: ScenarioContext, count: int, samples: int) -> dict[str, Any]:
     store = ClickStore.connect(f"chdb://{context.scratch_dir('chdb-stats')}")
     try:
         asyncio.run(store.apply_migrations())
@@ -353,8 +358,8 @@ def analytics_stats(context: ScenarioContext) -> dict[str, Any]:
         "reference": "the same totals, series and top countries scanned from the raw clicks",
         "reference_p50_ms": round(raw_p50, 2),
         "ratio": round(raw_p50 / max(p50.values()), 2),
-        "engine": "chDB in the benchmark process (on the client CPU)",
-        "quick": settings.quick,
+        "engine": "chDB in the benchmark process, on every CPU (it stands for a server)",
+        "quick": context.settings.quick,
         "target": f"p50 < {STATS_MAX_P50_MS:g} ms for a link with 1M clicks",
         "meets_target": max(p50.values()) < STATS_MAX_P50_MS,
     }

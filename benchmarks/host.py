@@ -63,6 +63,13 @@ class CpuPlan:
         return cls(str(available[0]), str(available[1]))
 
 
+def every_cpu() -> str:
+    """All CPUs, for parts that stand for other machines in production (a ClickHouse
+    server, a Kubernetes control plane): pinned with the client, they would measure
+    the pinning."""
+    return ",".join(str(cpu) for cpu in range(os.cpu_count() or 1))
+
+
 def pinned(command: list[str], cpus: str | None) -> list[str]:
     return ["taskset", "-c", cpus, *command] if cpus is not None else command
 

@@ -33,7 +33,7 @@ import asyncpg
 import httpx
 import redis
 
-from benchmarks.host import cpu_affinity, log
+from benchmarks.host import cpu_affinity, every_cpu, log
 from benchmarks.stack import Stack
 from tests.harness.kube import KubeControlPlane, ensure_kube_binaries
 from tests.harness.shortlinks import CRDS, operator_process
@@ -67,9 +67,8 @@ def operator_sync_line(
     quick: bool = False,
 ) -> dict[str, Any]:
     binaries = ensure_kube_binaries()
-    every_cpu = ",".join(str(cpu) for cpu in range(os.cpu_count() or 1))
     with contextlib.ExitStack() as running:
-        with cpu_affinity(every_cpu):  # inherited by the control plane and the operator
+        with cpu_affinity(every_cpu()):  # inherited by the control plane and the operator
             control_plane = running.enter_context(
                 KubeControlPlane(work_dir / "kube", binaries=binaries)
             )
