@@ -116,7 +116,8 @@ class LinkSync:
                 link = await tx.insert_managed(code, new, desired.active, ref.key, ref.uid)
             if link is None:  # another writer committed this code meanwhile
                 holder = await tx.find_row(code)
-                assert holder is not None
+                if holder is None:  # codes are never freed: a conflicting row stays
+                    raise RuntimeError(f"code {code!r} was taken, yet no row holds it")
                 return Conflict(code, conflict_message(code, holder))
         return Applied(link, "updated" if action == "update" else "created", digest)
 
