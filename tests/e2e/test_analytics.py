@@ -276,8 +276,12 @@ def test_standalone_worker_drains_into_the_store_the_api_reads(
     )
     events = _clicks(code, 1_000, time.time())
     with worker:
-        ready = httpx.get(f"{worker.base_url}/readyz")
-        assert ready.status_code == 200, ready.text
+        # Ready once it has connected to the bus (in the background, after start).
+        wait_for(
+            "the worker to be ready",
+            lambda: httpx.get(f"{worker.base_url}/readyz").status_code == 200,
+            30,
+        )
         asyncio.run(_produce(analytics.kafka.bootstrap_servers, topic, [encode_clicks(events)]))
 
         wait_for(
