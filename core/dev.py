@@ -103,7 +103,8 @@ Shortlink dev is running (Ctrl-C stops it)
 Try:
   curl -s -H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' \\
        -d '{{"original_url": "https://example.com"}}' http://{settings.host}:{api_port}/v1/urls
-  curl -s -o /dev/null -H 'X-Forwarded-For: 81.2.69.142' {settings.base_url}/<code>
+  curl -s -o /dev/null -A 'Mozilla/5.0 Chrome/131.0' -H 'X-Forwarded-For: 81.2.69.142' \\
+       {settings.base_url}/<code>      # a browser click from London (plain curl counts as a bot)
 """,
             flush=True,
         )
