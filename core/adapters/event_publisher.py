@@ -107,10 +107,11 @@ class EventPublisher:
                 await self._task
             self._task = None
         if self._connected:
-            with contextlib.suppress(TimeoutError):
+            # Best effort: a bus that is slow or failing must not hold up shutdown.
+            with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._flush_all(), flush_timeout)
-            if self.buffered:
-                log.warning("events not delivered at shutdown", extra={"count": self.buffered})
+        if self.buffered:
+            log.warning("events not delivered at shutdown", extra={"count": self.buffered})
         with contextlib.suppress(Exception):
             await self._transport.stop()
 

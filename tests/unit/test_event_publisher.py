@@ -125,3 +125,14 @@ async def test_stop_flushes_what_is_buffered() -> None:
     await asyncio.sleep(0.05)
     await publisher.stop()
     assert transport.click_ids() == ["ev7"]
+
+
+async def test_stop_with_the_bus_failing_reports_but_does_not_raise() -> None:
+    transport = FlakyTransport()
+    publisher = EventPublisher(transport, clicks_topic="clicks", links_topic="links", linger=60)
+    publisher.start()
+    await until(lambda: publisher.connected)
+    transport.down = True
+    publisher.emit(_click(1))
+    await publisher.stop()  # must return: shutdown is not held up by the bus
+    assert publisher.buffered == 1 and publisher.delivered == 0
