@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from sanic import Request
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
-from shortlink.adapters.clickhouse import ClickStore
 from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.analytics.runner import IngestRunner
 from shortlink.api import metrics
@@ -23,7 +22,7 @@ from shortlink.http.component import component_app
 from shortlink.http.event_metrics import watch_events
 from shortlink.services.api_keys import ApiKeyService
 from shortlink.services.rate_limiter import RateLimiter
-from shortlink.wiring import link_service
+from shortlink.wiring import click_store, link_service
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +88,9 @@ async def _open_analytics(app: App, settings: Settings) -> None:
 
 
 async def _attach_store(app: App, settings: Settings) -> None:
-    store = await asyncio.to_thread(ClickStore.connect, settings.clickhouse_url)
+    store = await asyncio.to_thread(click_store, settings)
+    if store is None:
+        return
     await store.apply_migrations()  # idempotent; the worker applies them too
     app.ctx.clicks = store
     if settings.analytics_embedded:
