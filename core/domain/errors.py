@@ -88,3 +88,10 @@ class AnalyticsUnavailable(DomainError):
     """Click analytics is not configured here, or its store did not answer."""
 
     code = "ANALYTICS_UNAVAILABLE"
+
+
+class DatabaseUnavailable(DomainError):
+    """PostgreSQL could not be reached (or no primary accepts writes), even after
+    the retries that span a failover. ``retry_after`` (seconds) goes to the client."""
+
+    code = "DATABASE_UNAVAILABLE"

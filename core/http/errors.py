@@ -24,6 +24,7 @@ STATUS_BY_CODE = {
     "TOO_MANY_ATTEMPTS": 429,
     "RATE_LIMIT_EXCEEDED": 429,
     "ANALYTICS_UNAVAILABLE": 503,
+    "DATABASE_UNAVAILABLE": 503,
 }
 
 # Sanic's own errors (bad route, bad method, bad body) get codes clients can match on.
