@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from urllib.parse import urlsplit
 
-from shortlink.domain.errors import InvalidRateLimit
+from shortlink.domain.errors import InvalidRateLimit, InvalidUrl
 from shortlink.domain.rate_limits import RateLimit, parse_rate_limit
 from shortlink.domain.urls import UrlPolicy
 
@@ -190,6 +190,13 @@ class Settings:
             raise ConfigError("SHORTLINK_ANALYTICS_EMBEDDED needs CLICKHOUSE_URL")
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("SHORTLINK_DB_POOL_MIN must not exceed SHORTLINK_DB_POOL_MAX")
+        try:
+            self.url_policy  # noqa: B018 - builds (and so checks) the blocked domains
+        except InvalidUrl:
+            raise ConfigError(
+                "SHORTLINK_BLOCKED_DOMAINS must list domain names "
+                f"(not {', '.join(self.blocked_domains)!r})"
+            ) from None
 
     def require_secret(self) -> None:
         # Unlock tokens are signed with it; API and redirector must share one.

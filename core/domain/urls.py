@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
+import idna
+
 from shortlink.domain.errors import InvalidUrl
 
 MAX_URL_LENGTH = 2048
@@ -25,8 +27,12 @@ class UrlPolicy:
 
     @classmethod
     def build(cls, blocked: Iterable[str], own: Iterable[str]) -> UrlPolicy:
+        """Domains in the form hosts are compared in: a domain given in Unicode
+        ("bücher.de", fullwidth letters) is IDNA-encoded. InvalidUrl for one that isn't a
+        domain name."""
+
         def norm(items: Iterable[str]) -> frozenset[str]:
-            return frozenset(d.strip().lower().strip(".") for d in items if d.strip())
+            return frozenset(canonical_host(d.strip().lstrip(".")) for d in items if d.strip())
 
         return cls(blocked_domains=norm(blocked), own_hosts=norm(own))
 
@@ -37,12 +43,24 @@ def _host_matches(host: str, domains: frozenset[str]) -> bool:
     return any(".".join(labels[i:]) in domains for i in range(len(labels)))
 
 
-def _canonical_host(host: str) -> str:
-    """The host a browser will actually visit: IDNA (with nameprep, which folds
-    fullwidth and other compatibility forms) applied to each label."""
+def canonical_host(host: str) -> str:
+    """The host a browser will actually visit, as browsers compute it (WHATWG URL's
+    domain-to-ASCII: UTS #46 non-transitional mapping, punycode per label), without
+    its trailing dots: "EVIL.com。" and "evil.com." are both "evil.com".
+
+    The order matters: the mapping turns the ideographic, fullwidth and halfwidth
+    full stops (U+3002, U+FF0E, U+FF61) into ".", so trailing dots are stripped only after it."""
+    if ":" in host:  # an IPv6 literal: nothing to map
+        return host.lower()
     try:
-        return host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
+        mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
+        labels = mapped.rstrip(".").split(".")
+        if not all(labels):
+            raise InvalidUrl("URL host is not a valid domain name")
+        return ".".join(
+            label if label.isascii() else idna.alabel(label).decode("ascii") for label in labels
+        )
+    except (idna.IDNAError, UnicodeError):
         raise InvalidUrl("URL host is not a valid domain name") from None
 
 
@@ -74,12 +92,12 @@ def validate_target_url(raw: object, policy: UrlPolicy) -> str:
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         raise InvalidUrl("Only http and https URLs can be shortened", scheme=scheme)
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
+    host = parts.hostname or ""
+    if not host.strip("."):
         raise InvalidUrl("URL must have a host")
     if "%" in host:
         raise InvalidUrl("URL host must not be percent-encoded")
-    host = _canonical_host(host)
+    host = canonical_host(host)
     if _host_matches(host, policy.own_hosts):
         raise InvalidUrl("URLs on this shortener's own domain cannot be shortened")
     if _host_matches(host, policy.blocked_domains):

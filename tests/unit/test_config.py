@@ -123,3 +123,8 @@ def test_with_overrides_returns_a_changed_copy():
     changed = base.with_overrides(workers=8)
     assert changed.workers == 8
     assert base.workers == 1
+
+
+def test_blocked_domains_that_are_not_domain_names_are_a_config_error():
+    with pytest.raises(ConfigError, match="SHORTLINK_BLOCKED_DOMAINS"):
+        Settings.from_env({"SHORTLINK_BLOCKED_DOMAINS": "ok.com,bad..com"})

@@ -152,3 +152,47 @@ def test_empty_policy_accepts_anything_http():
 @pytest.mark.parametrize("raw", [None, 42, b"http://good.com", ["http://good.com"], "", "   "])
 def test_rejects_non_string_or_blank_input(raw):
     assert "non-empty string" in _rejected(raw).message
+
+
+# Finding 1 of issue 13: the full stops a browser reads as "." and trailing dots.
+_DOTS = ["\u3002", "\uff0e", "\uff61", "."]
+
+
+@pytest.mark.parametrize("dot", _DOTS)
+@pytest.mark.parametrize(
+    "host", ["example.com", "www.example.com", "evil.org", "EXAMPLE.com", "\uff45xample.com"]
+)
+def test_blocklist_holds_against_unicode_full_stops_and_trailing_dots(host, dot):
+    _rejected(f"https://{host.replace('.', dot)}/x")
+    _rejected(f"https://{host}{dot}/x")
+    _rejected(f"https://{host}{dot}{dot}/x")
+
+
+@pytest.mark.parametrize("dot", _DOTS)
+def test_own_host_guard_holds_against_unicode_full_stops_and_trailing_dots(dot):
+    assert "own domain" in _rejected(f"https://sho{dot}rt{dot}/abc1234").message
+
+
+def test_blocked_domains_given_in_unicode_are_idna_encoded():
+    policy = UrlPolicy.build(blocked=["Bücher.DE", "\uff45\uff56\uff49\uff4c\u3002com"], own=[])
+    assert policy.blocked_domains == frozenset({"xn--bcher-kva.de", "evil.com"})
+    for url in ["https://bücher.de/", "https://xn--bcher-kva.de/", "https://www.evil.com./"]:
+        with pytest.raises(InvalidUrl):
+            validate_target_url(url, policy)
+
+
+def test_non_transitional_mapping_as_browsers_do():
+    # Browsers visit "straße.de" as xn--strae-oqa.de, not as strasse.de (IDNA 2003).
+    policy = UrlPolicy.build(blocked=["straße.de"], own=[])
+    with pytest.raises(InvalidUrl):
+        validate_target_url("https://xn--strae-oqa.de/", policy)
+    assert validate_target_url("https://strasse.de/", policy) == "https://strasse.de/"
+
+
+def test_unicode_full_stops_are_stored_as_the_host_a_browser_visits():
+    assert validate_target_url("https://good\u3002com\uff0e/x", POLICY) == "https://good.com/x"
+
+
+@pytest.mark.parametrize("url", ["https://a..b.com/", "https://./", "https://\u3002/"])
+def test_hosts_with_empty_labels_are_rejected(url):
+    _rejected(url)

@@ -128,6 +128,15 @@ def test_invalid_specs_name_the_field(spec: dict[str, Any], message: str) -> Non
     assert str(raised.value).startswith(message)
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["https://malware.test\u3002/x", "https://sho\uff0ert./abc1234", "https://MALWARE.test./"],
+)
+def test_blocked_and_own_hosts_hold_against_unicode_and_trailing_dots(target: str) -> None:
+    with pytest.raises(InvalidSpec, match=r"^spec\.target: "):
+        desired_link({"target": target}, POLICY)
+
+
 def test_new_link_carries_the_hash_and_no_api_owner() -> None:
     desired = desired_link({"target": "https://e.com", "code": "promo"}, POLICY)
     new = desired.new_link("$2b$10$hash")
