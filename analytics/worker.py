@@ -12,7 +12,9 @@ import signal
 from shortlink.adapters.clickhouse import ClickStore
 from shortlink.analytics.runner import IngestRunner
 from shortlink.config import ConfigError, Settings
-from shortlink.http.probes import ReadinessCheck, probes_app, start_probes
+from shortlink.http.ops_metrics import announce_build
+from shortlink.http.probes import probes_app, start_probes
+from shortlink.http.readiness import Readiness, ReadinessCheck
 from shortlink.wiring import click_store, redis_client
 
 log = logging.getLogger(__name__)
@@ -36,9 +38,10 @@ async def run_worker(settings: Settings) -> None:
     await store.apply_migrations()
     redis = redis_client(settings.redis_url)
     runner = IngestRunner(settings, store, redis)
-    probes = await start_probes(
-        probes_app(_readiness(runner, store)), settings.host, settings.analytics_port
-    )
+    announce_build("analytics")
+    readiness = Readiness(_readiness(runner, store))  # its job needs both
+    readiness.start()
+    probes = await start_probes(probes_app(readiness), settings.host, settings.analytics_port)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -51,6 +54,7 @@ async def run_worker(settings: Settings) -> None:
         log.info("analytics worker stopping")
         await runner.stop()
         await probes.cleanup()
+        await readiness.stop()
         with contextlib.suppress(Exception):
             await redis.aclose()
         store.close()

@@ -28,7 +28,14 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> App:
-    app = component_app("shortlink-api", settings)
+    # Ready while PostgreSQL answers: every request needs it, while Redis only
+    # accelerates (caches; rate limits fail open) and the bus only buffers.
+    app = component_app(
+        "shortlink-api",
+        settings,
+        ops_port=settings.api_ops_port,
+        ready_when=lambda up: up["postgres"],
+    )
     app.config.REQUEST_MAX_SIZE = 4 * 1024 * 1024  # a 1000-item bulk body fits easily
     app.ctx.openapi = build_openapi()
     app.blueprint(v1)

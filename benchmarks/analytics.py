@@ -27,6 +27,7 @@ from shortlink.adapters.clickhouse import ClickStore
 from shortlink.adapters.event_codec import decode_clicks, encode_clicks
 from tests.harness import ServiceProcess
 from tests.harness.kafka import KafkaServer
+from tests.harness.stack import component_process
 from tests.harness.synthetic_clicks import click_events, insert_million_style
 from tests.support.prometheus import scrape
 
@@ -64,18 +65,16 @@ def redirect_hit_with_kafka(context: ScenarioContext) -> dict[str, Any]:
     codes_file = write_codes(context.work_dir / "kafka_codes.txt", [c for c, _ in links])
     script = write_cycle_paths_script(context.scratch_dir("hit_kafka"), codes_file)
     with kafka_broker(context, "redirect") as broker:
-        port = free_port()
-        publishing = ServiceProcess(
-            pinned(shortlink_command("redirector"), settings.cpus.server_cpus),
-            env={
+        publishing = component_process(
+            "redirector",
+            {
                 **context.stack.redirector.env,
-                "SHORTLINK_REDIRECTOR_PORT": str(port),
                 "SHORTLINK_EVENTS": "kafka",
                 "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
                 "SHORTLINK_CLICKS_TOPIC": CLICKS_TOPIC,
             },
-            port=port,
-            log_dir=context.work_dir / "logs",
+            context.work_dir / "logs",
+            command=pinned(shortlink_command("redirector"), settings.cpus.server_cpus),
             name="shortlink-redirector-kafka",
         )
         with publishing:
@@ -94,7 +93,7 @@ def redirect_hit_with_kafka(context: ScenarioContext) -> dict[str, Any]:
                             duration_s=settings.duration_s,
                         )
                     )
-            events = _settled_event_counts(publishing.base_url)
+            events = _settled_event_counts(publishing.ops_url)
             rss = resident_mb(publishing)
     plain_rps = statistics.mean(r.rps for r in runs["plain"])
     kafka_rps = statistics.mean(r.rps for r in runs["kafka"])

@@ -51,11 +51,11 @@ def redirect_hit(context: ScenarioContext) -> dict[str, Any]:
     script = write_cycle_paths_script(context.scratch_dir("hit"), codes_file)
     # Warm up first, outside the counters, so answered_by covers the measured run only.
     context.wrk(url, script, connections=settings.connections, duration_s=WARMUP_S)
-    counted_before = redirects_by_source(context.stack.redirector_url)
+    counted_before = redirects_by_source(context.stack.redirector.ops_url)
     result = context.wrk(
         url, script, connections=settings.connections, duration_s=settings.duration_s
     )
-    answered_by = difference(counted_before, redirects_by_source(context.stack.redirector_url))
+    answered_by = difference(counted_before, redirects_by_source(context.stack.redirector.ops_url))
     line = base_line("redirect_hit", context, result.rps)
     meets = (
         line["ratio"] >= HIT_MIN_RATIO
@@ -122,7 +122,7 @@ def redirect_miss(context: ScenarioContext) -> dict[str, Any]:
     ):
         directory = context.scratch_dir(f"miss_{label}")
         script = write_each_path_once_script(directory, write_codes(directory / "codes.txt", codes))
-        counted_before = redirects_by_source(context.stack.redirector_url)
+        counted_before = redirects_by_source(context.stack.redirector.ops_url)
         runs.append(
             context.wrk(
                 f"{context.stack.redirector_url}/",
@@ -132,7 +132,7 @@ def redirect_miss(context: ScenarioContext) -> dict[str, Any]:
             )
         )
     # Of the loaded run: every request should have gone to the database.
-    answered_by = difference(counted_before, redirects_by_source(context.stack.redirector_url))
+    answered_by = difference(counted_before, redirects_by_source(context.stack.redirector.ops_url))
     unloaded, loaded = runs
     all_from_db = (
         None

@@ -12,6 +12,7 @@ from pathlib import Path
 from benchmarks.host import REPO_ROOT, CpuPlan, cpu_affinity, log, pinned
 from tests.harness import PostgresServer, RedisServer, ServiceProcess, free_port
 from tests.harness.processes import resolve_executable
+from tests.harness.stack import component_process
 
 API_KEY = "sl_bench_key_0123456789"
 DATABASE_NAME = "shortlink_bench"
@@ -54,15 +55,11 @@ def resident_mb(service: ServiceProcess) -> float | None:
     return None
 
 
-def service_environment(
-    database_url: str, redis_url: str, api_port: int, redirector_port: int
-) -> dict[str, str]:
+def service_environment(database_url: str, redis_url: str, redirector_port: int) -> dict[str, str]:
     return {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SHORTLINK_BASE_URL": f"http://127.0.0.1:{redirector_port}",
-        "SHORTLINK_API_PORT": str(api_port),
-        "SHORTLINK_REDIRECTOR_PORT": str(redirector_port),
         "SHORTLINK_HOST": "127.0.0.1",
         "SHORTLINK_SECRET_KEY": "benchmark-secret-key-not-for-production",
         "SHORTLINK_INITIAL_API_KEY": API_KEY,
@@ -116,19 +113,19 @@ def shortlink_stack(
         database_url = postgres.create_database(DATABASE_NAME)
         migrate(database_url, log_dir)
 
-        api_port, redirector_port = free_port(), free_port()
+        redirector_port = free_port()
         environment = {
-            **service_environment(database_url, redis.url, api_port, redirector_port),
+            **service_environment(database_url, redis.url, redirector_port),
             **(service_overrides or {}),
         }
         services = []
-        for name, port in (("api", api_port), ("redirector", redirector_port)):
-            command = pinned(shortlink_command(name), cpus.server_cpus)
-            service = ServiceProcess(
-                command,
-                env=environment,
+        for name, port in (("api", None), ("redirector", redirector_port)):
+            service = component_process(
+                name,
+                environment,
+                log_dir,
                 port=port,
-                log_dir=log_dir,
+                command=pinned(shortlink_command(name), cpus.server_cpus),
                 name=f"shortlink-{name}",
             )
             services.append(running.enter_context(service))

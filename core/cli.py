@@ -74,6 +74,8 @@ def _dev(settings: Settings, args: argparse.Namespace) -> None:
         args.data_dir,
         args.api_port or settings.api_port,
         args.redirector_port or settings.redirector_port,
+        args.api_ops_port or settings.api_ops_port,
+        args.redirector_ops_port or settings.redirector_ops_port,
     )
 
 
@@ -110,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--api-port", type=int, default=None, help="default 8080")
     dev.add_argument("--redirector-port", type=int, default=None, help="default 8081")
+    dev.add_argument("--api-ops-port", type=int, default=None, help="default 9080")
+    dev.add_argument("--redirector-ops-port", type=int, default=None, help="default 9081")
     dev.set_defaults(run=_dev)
     return parser
 

@@ -87,6 +87,8 @@ class Settings:
     host: str = "0.0.0.0"
     api_port: int = 8080
     redirector_port: int = 8081
+    api_ops_port: int = 9080
+    redirector_ops_port: int = 9081
     workers: int = 1
     proxies_count: int = 0
     rate_limit: RateLimit = field(default_factory=lambda: parse_rate_limit("10/minute"))
@@ -99,6 +101,8 @@ class Settings:
     local_cache_ttl: int = 30
     db_pool_min: int = 2
     db_pool_max: int = 10
+    # The redirector's budget for a PostgreSQL lookup before it answers 503.
+    redirector_db_timeout: float = 1.0
     log_level: str = "INFO"
     log_format: str = "json"
     # Events (clicks and link changes) on a bus: Kafka, a Redis stream (dev), or off.
@@ -134,6 +138,10 @@ class Settings:
             host=env.get("SHORTLINK_HOST") or d.host,
             api_port=env_port(env, "SHORTLINK_API_PORT", d.api_port),
             redirector_port=env_port(env, "SHORTLINK_REDIRECTOR_PORT", d.redirector_port),
+            api_ops_port=env_port(env, "SHORTLINK_API_OPS_PORT", d.api_ops_port),
+            redirector_ops_port=env_port(
+                env, "SHORTLINK_REDIRECTOR_OPS_PORT", d.redirector_ops_port
+            ),
             workers=env_int(env, "SHORTLINK_WORKERS", d.workers, 1),
             proxies_count=env_int(env, "SHORTLINK_PROXIES_COUNT", d.proxies_count),
             rate_limit=rate_limit,
@@ -146,6 +154,9 @@ class Settings:
             local_cache_ttl=env_int(env, "SHORTLINK_LOCAL_CACHE_TTL", d.local_cache_ttl),
             db_pool_min=env_int(env, "SHORTLINK_DB_POOL_MIN", d.db_pool_min, 1),
             db_pool_max=env_int(env, "SHORTLINK_DB_POOL_MAX", d.db_pool_max, 1),
+            redirector_db_timeout=env_float(
+                env, "SHORTLINK_REDIRECTOR_DB_TIMEOUT", d.redirector_db_timeout, 0.05
+            ),
             log_level=(env.get("SHORTLINK_LOG_LEVEL") or d.log_level).upper(),
             log_format=env.get("SHORTLINK_LOG_FORMAT") or d.log_format,
             events=_events(env),
@@ -188,6 +199,12 @@ class Settings:
             raise ConfigError(f"KAFKA_COMPRESSION must be one of {', '.join(_KAFKA_COMPRESSIONS)}")
         if self.analytics_embedded and not self.clickhouse_url:
             raise ConfigError("SHORTLINK_ANALYTICS_EMBEDDED needs CLICKHOUSE_URL")
+        for public, ops, name in (
+            (self.api_port, self.api_ops_port, "SHORTLINK_API_OPS_PORT"),
+            (self.redirector_port, self.redirector_ops_port, "SHORTLINK_REDIRECTOR_OPS_PORT"),
+        ):
+            if public == ops:
+                raise ConfigError(f"{name} must differ from the public port ({public})")
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("SHORTLINK_DB_POOL_MIN must not exceed SHORTLINK_DB_POOL_MAX")
         try:

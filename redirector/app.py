@@ -19,7 +19,7 @@ from shortlink.adapters.redis_cache import InvalidationListener
 from shortlink.config import Settings
 from shortlink.domain.aliases import ALIAS_PATTERN, MAX_LENGTH
 from shortlink.domain.clicks import ClickEvent, ClickSink
-from shortlink.domain.errors import DomainError
+from shortlink.domain.errors import DatabaseUnavailable, DomainError
 from shortlink.domain.events import DiscardEvents
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.links import Destination, decide
@@ -28,6 +28,7 @@ from shortlink.http import App, client_ip
 from shortlink.http.component import component_app
 from shortlink.http.errors import domain_error_response, error_response
 from shortlink.http.event_metrics import watch_events
+from shortlink.http.ops_metrics import count_unavailable
 from shortlink.redirector import metrics, pages
 from shortlink.services.links import LinkService
 from shortlink.services.resolver import LinkResolver
@@ -71,7 +72,12 @@ class Redirects:
         elif len(code) > MAX_LENGTH or not ALIAS_PATTERN.fullmatch(code):
             destination, source = None, "local"  # can't exist: don't let it touch the caches
         else:
-            destination, source = await self._resolver.resolve(code)
+            try:
+                destination, source = await self._resolver.resolve(code)
+            except DatabaseUnavailable as exc:
+                metrics.REDIRECTS["unavailable", "db"].inc()
+                metrics.REDIRECT_SECONDS.observe(time.perf_counter() - started)
+                return self._unavailable(request, exc)
         if destination is None:
             outcome, response = "not_found", self._not_found(request, code)
         else:
@@ -119,6 +125,21 @@ class Redirects:
         if _wants_html(request):
             return html(pages.not_found_page(code), status=404)
         return error_response(404, "NOT_FOUND", f"No link with code '{code}'")
+
+    @staticmethod
+    def _unavailable(request: Request, exc: DatabaseUnavailable) -> HTTPResponse:
+        """A code no cache holds while PostgreSQL is down: try again shortly."""
+        count_unavailable("postgres")
+        retry_after = str(exc.details["retry_after"])
+        if _wants_html(request):
+            return html(pages.unavailable_page(), status=503, headers={"Retry-After": retry_after})
+        return error_response(
+            503,
+            exc.code,
+            "This link can't be looked up right now; try again shortly",
+            {"Retry-After": retry_after},
+            retry_after=exc.details["retry_after"],
+        )
 
     @staticmethod
     def _expired(request: Request, destination: Destination) -> HTTPResponse:
@@ -181,7 +202,14 @@ class Redirects:
 
 
 def create_app(settings: Settings) -> App:
-    app = component_app("shortlink-redirector", settings)
+    # Ready while some tier can answer: Redis holds every link served recently,
+    # PostgreSQL all of them; only both down leaves nothing but the L1 cache.
+    app = component_app(
+        "shortlink-redirector",
+        settings,
+        ops_port=settings.redirector_ops_port,
+        ready_when=lambda up: up["postgres"] or up["redis"],
+    )
 
     handlers = Redirects(settings.secret_key, behind_proxies=settings.proxies_count > 0)
     app.add_route(handlers.redirect, "/<code:str>", methods=["GET", "HEAD"], name="redirect")
@@ -192,7 +220,9 @@ def create_app(settings: Settings) -> App:
         backends: Backends = app.ctx.backends
         local = LocalCache(settings.local_cache_size, settings.local_cache_ttl)
         sink = backends.events or DiscardEvents()
-        resolver = LinkResolver(local, backends.cache, backends.links)
+        resolver = LinkResolver(
+            local, backends.cache, backends.links, settings.redirector_db_timeout
+        )
         metrics.watch(resolver)
         watch_events(backends.events)
         handlers.attach(resolver, sink, link_service(backends, settings))

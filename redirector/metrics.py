@@ -11,7 +11,8 @@ from prometheus_client.registry import Collector
 
 from shortlink.services.resolver import LinkResolver
 
-OUTCOMES = ("redirect", "not_found", "expired", "password_required")
+# unavailable: a code no cache held while PostgreSQL was down (answered 503).
+OUTCOMES = ("redirect", "not_found", "expired", "password_required", "unavailable")
 SOURCES = ("local", "redis", "db")
 
 _redirects = Counter(

@@ -37,6 +37,14 @@ def expired_page(expired_on: str) -> str:
     )
 
 
+def unavailable_page() -> str:
+    return _page(
+        "Temporarily unavailable",
+        "<h1>This link is temporarily unavailable</h1><p>We can't look it up right now."
+        " Please try again in a few seconds.</p>",
+    )
+
+
 def password_page(code: str, error: str | None = None) -> str:
     message = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     return _page(

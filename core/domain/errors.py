@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# Seconds a client is asked to wait after a 503 for an unreachable database: about
+# what a PostgreSQL failover or a restart takes.
+DATABASE_RETRY_AFTER = 5
+
 
 class DomainError(Exception):
     """A rule was broken. ``code`` is the public error code (e.g. ``INVALID_URL``)."""
@@ -95,3 +99,11 @@ class DatabaseUnavailable(DomainError):
     the retries that span a failover. ``retry_after`` (seconds) goes to the client."""
 
     code = "DATABASE_UNAVAILABLE"
+
+    def __init__(
+        self,
+        message: str = "The database is unreachable; try again shortly",
+        retry_after: int = DATABASE_RETRY_AFTER,
+        **details: Any,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, **details)

@@ -7,33 +7,61 @@ from sanic import Sanic
 from shortlink.config import Settings
 from shortlink.http import App
 from shortlink.http.errors import install_error_handlers
-from shortlink.http.ops import install_ops_routes
-from shortlink.wiring import open_backends
+from shortlink.http.ops_metrics import announce_build
+from shortlink.http.probes import probes_app, start_probes
+from shortlink.http.readiness import Readiness, ReadinessCheck, ReadyWhen
+from shortlink.wiring import Backends, open_backends
 
 
-def component_app(name: str, settings: Settings) -> App:
-    """A Sanic app with JSON errors, /healthz /readyz /metrics, and the shared
-    backends opened at server start (``app.ctx.backends``) and closed at stop.
-    Listeners the caller adds run after the backends are open."""
+def backend_checks(backends: Backends) -> dict[str, ReadinessCheck]:
+    checks: dict[str, ReadinessCheck] = {
+        "postgres": backends.ping_postgres,
+        "redis": backends.ping_redis,
+    }
+    events = backends.events
+    if events is not None:
+
+        async def bus() -> None:
+            if not events.connected:
+                raise ConnectionError("the event bus has not connected")
+
+        checks["bus"] = bus
+    return checks
+
+
+def component_app(name: str, settings: Settings, *, ops_port: int, ready_when: ReadyWhen) -> App:
+    """A Sanic app with JSON errors and the shared backends opened at server start
+    (``app.ctx.backends``) and closed at stop. Listeners the caller adds run after
+    the backends are open; they may add checks to ``app.ctx.checks``.
+
+    /healthz /readyz /metrics are served on ``ops_port`` (never the public port),
+    from the moment the public port listens until it closes; ``ready_when``
+    decides readiness from the checks' results."""
     settings.require_secret()
     app: App = Sanic(name, configure_logging=False)
     app.config.PROXIES_COUNT = settings.proxies_count
     app.ctx.settings = settings
     install_error_handlers(app)
-    install_ops_routes(
-        app,
-        lambda app: {
-            "postgres": app.ctx.backends.ping_postgres,
-            "redis": app.ctx.backends.ping_redis,
-        },
-    )
+    announce_build(name.removeprefix("shortlink-"))
 
     @app.before_server_start
     async def open_connections(app: App) -> None:
         app.ctx.backends = await open_backends(settings)
+        app.ctx.checks = backend_checks(app.ctx.backends)
+
+    @app.after_server_start
+    async def start_ops(app: App) -> None:
+        app.ctx.readiness = Readiness(app.ctx.checks, ready_when)
+        app.ctx.readiness.start()
+        app.ctx.ops = await start_probes(
+            probes_app(app.ctx.readiness), settings.host, ops_port, shared=settings.workers > 1
+        )
 
     @app.after_server_stop
     async def close_connections(app: App) -> None:
+        # Stop listeners run in reverse order: this one last, after the caller's.
+        await app.ctx.ops.cleanup()
+        await app.ctx.readiness.stop()
         await app.ctx.backends.close()
 
     return app

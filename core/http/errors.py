@@ -9,8 +9,10 @@ from sanic import Request
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
 
-from shortlink.domain.errors import DomainError
+from shortlink.adapters.postgres_failures import is_connection_failure
+from shortlink.domain.errors import DatabaseUnavailable, DomainError
 from shortlink.http import App
+from shortlink.http.ops_metrics import count_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,9 @@ STATUS_BY_CODE = {
     "ANALYTICS_UNAVAILABLE": 503,
     "DATABASE_UNAVAILABLE": 503,
 }
+
+# 503s counted in shortlink_unavailable_responses_total, by the dependency that was down.
+_DEPENDENCY_BY_CODE = {"DATABASE_UNAVAILABLE": "postgres", "ANALYTICS_UNAVAILABLE": "clickhouse"}
 
 # Sanic's own errors (bad route, bad method, bad body) get codes clients can match on.
 _FRAMEWORK_CODES = {
@@ -54,6 +59,8 @@ def domain_error_response(exc: DomainError) -> HTTPResponse:
     if exc.code == "UNAUTHORIZED":
         headers["WWW-Authenticate"] = "Bearer"
     status = STATUS_BY_CODE.get(exc.code, 400)
+    if exc.code in _DEPENDENCY_BY_CODE:
+        count_unavailable(_DEPENDENCY_BY_CODE[exc.code])
     return error_response(status, exc.code, exc.message, headers, **details)
 
 
@@ -72,5 +79,9 @@ def install_error_handlers(app: App) -> None:
 
     @app.exception(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> HTTPResponse:
+        if is_connection_failure(exc):
+            # The safety net under the DB access layer: an outage is a 503, never a 500.
+            log.warning("database unreachable", extra={"path": request.path, "error": repr(exc)})
+            return domain_error_response(DatabaseUnavailable())
         log.exception("unhandled error", extra={"path": request.path})
         return error_response(500, "INTERNAL_ERROR", "Something went wrong on our side")

@@ -1,5 +1,7 @@
-"""/healthz, /readyz and /metrics for the components that serve no Sanic app
-(the operator and the analytics worker), on aiohttp, which kopf brings anyway.
+"""The ops server: /healthz, /readyz and /metrics on a port of their own, the same
+for all four components. It runs on aiohttp (which kopf brings anyway) inside
+each component's event loop: beside Sanic in the API and the redirector, alone
+in the operator and the analytics worker.
 
 The operator needs its own rather than kopf's liveness endpoint: a standby
 replica waiting for the Lease runs no kopf at all, yet must answer its probes.
@@ -7,21 +9,12 @@ replica waiting for the Lease runs no kopf at all, yet must answer its probes.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-ReadinessCheck = Callable[[], Awaitable[object]]
-
-
-async def passes(check: ReadinessCheck, limit: float) -> bool:
-    try:
-        await asyncio.wait_for(check(), limit)
-    except Exception:  # any failure means "not ready"; the reason is not the prober's business
-        return False
-    return True
+from shortlink.http.readiness import Readiness
 
 
 def _no_details() -> dict[str, str]:
@@ -29,23 +22,20 @@ def _no_details() -> dict[str, str]:
 
 
 def probes_app(
-    checks: Mapping[str, ReadinessCheck],
-    details: Callable[[], Mapping[str, str]] = _no_details,
+    readiness: Readiness, details: Callable[[], Mapping[str, str]] = _no_details
 ) -> web.Application:
-    """``checks`` are the dependencies /readyz probes (each raises or times out when
-    down); ``details`` adds fields to both answers (the operator: leader or standby)."""
+    """``details`` adds fields to both answers (the operator: leader or standby)."""
 
     async def healthz(request: web.Request) -> web.Response:
-        # Liveness: the event loop answers. Dependencies belong in /readyz.
+        # Liveness: the event loop answers. Dependencies belong in /readyz, or an
+        # outage would make Kubernetes restart every healthy pod.
         return web.json_response({"status": "ok", **details()})
 
     async def readyz(request: web.Request) -> web.Response:
-        results = await asyncio.gather(*(passes(check, 1.0) for check in checks.values()))
-        named = dict(zip(checks, results, strict=True))
-        ok = all(results)
+        ready, checks = await readiness.probe()
         return web.json_response(
-            {"status": "ready" if ok else "not ready", "checks": named, **details()},
-            status=200 if ok else 503,
+            {"status": "ready" if ready else "not ready", "checks": checks, **details()},
+            status=200 if ready else 503,
         )
 
     async def metrics(request: web.Request) -> web.Response:
@@ -60,8 +50,12 @@ def probes_app(
     return app
 
 
-async def start_probes(app: web.Application, host: str, port: int) -> web.AppRunner:
+async def start_probes(
+    app: web.Application, host: str, port: int, *, shared: bool = False
+) -> web.AppRunner:
+    """``shared``: several processes of one component (SHORTLINK_WORKERS > 1) bind
+    the same port (SO_REUSEPORT); each connection then reaches one of them."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await web.TCPSite(runner, host, port, reuse_port=shared or None).start()
     return runner

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from redis.exceptions import RedisError
 
 from shortlink.adapters.local_cache import MISS, LocalCache
 from shortlink.adapters.postgres import LinkRepository
+from shortlink.adapters.postgres_failures import is_connection_failure
 from shortlink.adapters.redis_cache import LinkCache
-from shortlink.domain.links import Destination, destination_of
+from shortlink.domain.errors import DatabaseUnavailable
+from shortlink.domain.links import Destination, Link, destination_of
 
 log = logging.getLogger(__name__)
 
 
 class LinkResolver:
-    def __init__(self, local: LocalCache, cache: LinkCache, repo: LinkRepository) -> None:
+    """``db_timeout`` bounds the PostgreSQL lookup of a code no cache holds: past
+    it, or on a connection failure, the code is unservable for now
+    (DatabaseUnavailable), answered at once rather than held while a database
+    is down or failing over."""
+
+    def __init__(
+        self, local: LocalCache, cache: LinkCache, repo: LinkRepository, db_timeout: float = 1.0
+    ) -> None:
         self.local = local
         self._cache = cache
         self._repo = repo
+        self._db_timeout = db_timeout
         self.redis_errors = 0
 
     def cached(self, code: str) -> Destination | object | None:
@@ -45,10 +56,19 @@ class LinkResolver:
             cached = MISS
         if cached is not MISS:
             return cached, "redis"  # type: ignore[return-value]
-        link = await self._repo.get(code)
+        link = await self._lookup(code)
         destination = destination_of(link) if link is not None else None
         try:
             await self._cache.fill(code, destination)
         except RedisError:
             self.redis_errors += 1
         return destination, "db"
+
+    async def _lookup(self, code: str) -> Link | None:
+        try:
+            async with asyncio.timeout(self._db_timeout):
+                return await self._repo.get(code)
+        except Exception as exc:
+            if is_connection_failure(exc):  # the timeout included
+                raise DatabaseUnavailable() from exc
+            raise

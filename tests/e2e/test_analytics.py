@@ -28,7 +28,7 @@ from shortlink.domain.clicks import ClickEvent
 from tests.e2e.conftest import ApiClient
 from tests.harness import PostgresServer, RedisServer, ServiceProcess, free_port
 from tests.harness.kafka import KafkaServer
-from tests.harness.stack import API_KEY, SECRET, start_stack
+from tests.harness.stack import API_KEY, SECRET, component_process, start_stack
 from tests.support.prometheus import scrape
 from tests.support.waiting import wait_for
 
@@ -57,7 +57,7 @@ class AnalyticsStack:
 
     def metric(self, name: str) -> float:
         """A sample of the API process (which hosts the ingest loop); 0 if absent."""
-        return scrape(self.api.base_url, name)
+        return scrape(self.api.ops_url, name)
 
 
 def _stack_env(kafka: KafkaServer, chdb_dir: Path) -> tuple[str, dict[str, str]]:
@@ -291,19 +291,17 @@ def test_standalone_worker_drains_into_the_store_the_api_reads(
         )
 
     reader_env = {**analytics.env, **env}  # same database, the worker's chDB directory
-    api = ServiceProcess(
-        ["shortlink", "api"],
-        env={
+    api = component_process(
+        "api",
+        {
             **reader_env,
             "DATABASE_URL": analytics.api.env["DATABASE_URL"],
             "REDIS_URL": redis_server.url,
             "SHORTLINK_SECRET_KEY": SECRET,
             "SHORTLINK_INITIAL_API_KEY": API_KEY,
             "SHORTLINK_HOST": "127.0.0.1",
-            "SHORTLINK_API_PORT": str(api_port := free_port()),
         },
-        port=api_port,
-        log_dir=tmp_path,
+        tmp_path,
         name="reader-api",
     )
     with api:

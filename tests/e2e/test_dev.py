@@ -18,11 +18,12 @@ from tests.support.waiting import wait_for
 
 
 def start_dev(
-    data_dir: Path, api_port: int, redirector_port: int, log: Path
+    data_dir: Path, api_port: int, redirector_port: int, ops_ports: tuple[int, int], log: Path
 ) -> subprocess.Popen[bytes]:
     shortlink = str(Path(sys.executable).parent / "shortlink")
     command = [shortlink, "dev", "--data-dir", str(data_dir)]
     command += ["--api-port", str(api_port), "--redirector-port", str(redirector_port)]
+    command += ["--api-ops-port", str(ops_ports[0]), "--redirector-ops-port", str(ops_ports[1])]
     with log.open("ab") as out:
         return subprocess.Popen(
             command, env=hermetic_environ(("SHORTLINK_",)), stdout=out, stderr=subprocess.STDOUT
@@ -91,11 +92,13 @@ def test_dev_runs_everything_and_keeps_data(tmp_path: Path) -> None:
     data, log = tmp_path / "data", tmp_path / "dev.log"
     api_port, redirector_port = free_port(), free_port()
     api, redirector = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{redirector_port}"
+    ops_ports = free_port(), free_port()
+    ready = [f"http://127.0.0.1:{port}/readyz" for port in ops_ports]
 
     before = servers_running()
-    dev = start_dev(data, api_port, redirector_port, log)
+    dev = start_dev(data, api_port, redirector_port, ops_ports, log)
     try:
-        wait_healthy(f"{api}/readyz", f"{redirector}/readyz", process=dev, log=log)
+        wait_healthy(*ready, process=dev, log=log)
         key = (data / "api_key").read_text().strip()
         assert key in log.read_text()  # the banner tells the user which key to use
         created = httpx.post(
@@ -116,9 +119,9 @@ def test_dev_runs_everything_and_keeps_data(tmp_path: Path) -> None:
     leftovers = {pid: cmd for pid, cmd in servers_running().items() if pid not in before}
     assert leftovers == {}  # PostgreSQL, Redis and both components are gone
 
-    again = start_dev(data, api_port, redirector_port, log)
+    again = start_dev(data, api_port, redirector_port, ops_ports, log)
     try:
-        wait_healthy(f"{api}/readyz", f"{redirector}/readyz", process=again, log=log)
+        wait_healthy(*ready, process=again, log=log)
         assert httpx.get(f"{redirector}/{code}", headers=BROWSER_IN_GB).status_code == 302
         wait_for_clicks(f"{api}/v1/urls/{code}/stats", key, clicks=2)  # old clicks kept too
     finally:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from tests.e2e.conftest import ApiClient
+from tests.harness import ServiceProcess
 from tests.harness.stack import API_KEY
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -261,24 +262,36 @@ def test_framework_errors_are_json(api: ApiClient, visitor: httpx.Client) -> Non
     assert "Traceback" not in nowhere.text
 
 
-def test_ops_endpoints(api: ApiClient, visitor: httpx.Client) -> None:
-    for client in (api.http, visitor):
-        assert client.get("/healthz").json() == {"status": "ok"}
-        ready = client.get("/readyz")
-        assert ready.status_code == 200 and ready.json()["checks"] == {
-            "postgres": True,
-            "redis": True,
-        }
-    exposed = visitor.get("/metrics").text
+def test_ops_endpoints_are_on_their_own_ports(
+    stack: tuple[ServiceProcess, ServiceProcess, str], api: ApiClient, visitor: httpx.Client
+) -> None:
+    api_process, redirector_process, _ = stack
+    for process in (api_process, redirector_process):
+        assert httpx.get(f"{process.ops_url}/healthz").json() == {"status": "ok"}
+        ready = httpx.get(f"{process.ops_url}/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json() == {"status": "ready", "checks": {"postgres": True, "redis": True}}
+    exposed = httpx.get(f"{redirector_process.ops_url}/metrics").text
     for name in (
         "shortlink_redirects_total",
         "shortlink_redirect_duration_seconds_bucket",
         "shortlink_events_total",
         "shortlink_cache_errors_total",
         "shortlink_local_cache_enabled 1.0",
+        'shortlink_build_info{component="redirector",version="0.1.0"} 1.0',
+        'shortlink_dependency_up{dependency="postgres"} 1.0',
+        'shortlink_dependency_up{dependency="redis"} 1.0',
+        'shortlink_unavailable_responses_total{dependency="postgres"} 0.0',
     ):
         assert name in exposed, name
-    assert "shortlink_api_requests_total" in api.http.get("/metrics").text
+    api_metrics = httpx.get(f"{api_process.ops_url}/metrics").text
+    assert "shortlink_api_requests_total" in api_metrics
+    assert 'shortlink_build_info{component="api",version="0.1.0"} 1.0' in api_metrics
+    # The public ports don't answer them: there, "metrics" is just a code like any other.
+    assert visitor.get("/metrics").status_code == 404
+    assert visitor.get("/readyz").status_code == 404
+    assert api.http.get("/metrics").status_code == 404
+    assert api.http.get("/healthz").status_code == 404
 
 
 def test_spec_covers_every_route(api: ApiClient) -> None:

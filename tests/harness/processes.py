@@ -149,7 +149,8 @@ class Managed:
 
 
 class ServiceProcess(Managed):
-    """A long-running HTTP service, ready once GET /healthz answers 200.
+    """A long-running HTTP service, ready once GET /healthz answers 200 on its ops
+    port (``ops_port``; the service port itself for the components that have only one).
 
     `env` is laid over the current environment minus any SHORTLINK_* variables.
     """
@@ -161,6 +162,7 @@ class ServiceProcess(Managed):
         env: Mapping[str, str],
         port: int,
         log_dir: Path,
+        ops_port: int | None = None,
         name: str | None = None,
         health_path: str = "/healthz",
         startup_timeout: float = STARTUP_TIMEOUT,
@@ -169,6 +171,7 @@ class ServiceProcess(Managed):
         self.command = [resolve_executable(command[0]), *command[1:]]
         self.env = {**hermetic_environ(("SHORTLINK_",)), **env}
         self.port = port
+        self.ops_port = ops_port or port
         self.name = name or f"{Path(command[0]).name}-{'-'.join(command[1:2])}-{port}"
         self.log_path = log_dir / f"{self.name}.log"
         self.health_path = health_path
@@ -179,6 +182,11 @@ class ServiceProcess(Managed):
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ops_url(self) -> str:
+        """Where /healthz, /readyz and /metrics are served."""
+        return f"http://127.0.0.1:{self.ops_port}"
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,7 +202,7 @@ class ServiceProcess(Managed):
 
     def _healthy(self) -> bool:
         try:
-            response = httpx.get(self.base_url + self.health_path, timeout=1.0)
+            response = httpx.get(self.ops_url + self.health_path, timeout=1.0)
         except httpx.HTTPError:
             return False
         return response.status_code == 200

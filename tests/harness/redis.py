@@ -76,7 +76,8 @@ class RedisServer(Managed):
         if reply != "+OK":
             raise HarnessError(f"FLUSHALL on port {self.port} answered {reply!r}")
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0, *, kill: bool = False) -> None:
+        """SIGTERM; ``kill`` (SIGKILL) is a crash: no goodbye to the clients."""
         if self.process is not None:
-            stop_process(self.process, signal.SIGTERM, timeout)
+            stop_process(self.process, signal.SIGKILL if kill else signal.SIGTERM, timeout)
             self.process = None

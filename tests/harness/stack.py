@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Mapping
 from pathlib import Path
 
 from shortlink.adapters.migrations import apply_migrations
@@ -17,29 +18,55 @@ API_KEY = "sl_e2e_initial_key_0123456789"
 SECRET = "e2e-secret-key-0123456789-0123456789"
 _databases = itertools.count()
 
+# The public and the ops port of each Sanic component.
+PORT_VARIABLES = {
+    "api": ("SHORTLINK_API_PORT", "SHORTLINK_API_OPS_PORT"),
+    "redirector": ("SHORTLINK_REDIRECTOR_PORT", "SHORTLINK_REDIRECTOR_OPS_PORT"),
+}
+
+
+def component_process(
+    component: str,
+    env: Mapping[str, str],
+    log_dir: Path,
+    *,
+    port: int | None = None,
+    command: list[str] | None = None,
+    name: str | None = None,
+) -> ServiceProcess:
+    """`shortlink api|redirector` on ``port`` (default: a free one) with an ops port of
+    its own, so several can run beside each other."""
+    port = port or free_port()
+    ops_port = free_port()
+    public_variable, ops_variable = PORT_VARIABLES[component]
+    return ServiceProcess(
+        command or ["shortlink", component],
+        env={**env, public_variable: str(port), ops_variable: str(ops_port)},
+        port=port,
+        ops_port=ops_port,
+        log_dir=log_dir,
+        name=name,
+    )
+
 
 def start_stack(
     postgres: PostgresServer, redis: RedisServer, log_dir: Path, **env: str
 ) -> tuple[ServiceProcess, ServiceProcess, str]:
     database_url = postgres.create_database(f"e2e_{next(_databases)}")
     asyncio.run(apply_migrations(database_url))
-    api_port, redirector_port = free_port(), free_port()
+    redirector_port = free_port()
     common = {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis.url,
         "SHORTLINK_HOST": "127.0.0.1",
-        "SHORTLINK_API_PORT": str(api_port),
-        "SHORTLINK_REDIRECTOR_PORT": str(redirector_port),
         "SHORTLINK_BASE_URL": f"http://127.0.0.1:{redirector_port}",
         "SHORTLINK_SECRET_KEY": SECRET,
         "SHORTLINK_INITIAL_API_KEY": API_KEY,
         "SHORTLINK_RATE_LIMIT": "10000/minute",
         **env,
     }
-    api = ServiceProcess(["shortlink", "api"], env=common, port=api_port, log_dir=log_dir)
-    redirector = ServiceProcess(
-        ["shortlink", "redirector"], env=common, port=redirector_port, log_dir=log_dir
-    )
+    api = component_process("api", common, log_dir)
+    redirector = component_process("redirector", common, log_dir, port=redirector_port)
     api.start()
     redirector.start()
     return api, redirector, database_url

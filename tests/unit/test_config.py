@@ -15,6 +15,8 @@ def test_empty_env_gives_defaults():
     assert settings.initial_api_key is None
     assert settings.blocked_domains == ()
     assert (settings.api_port, settings.redirector_port, settings.workers) == (8080, 8081, 1)
+    assert (settings.api_ops_port, settings.redirector_ops_port) == (9080, 9081)
+    assert settings.redirector_db_timeout == 1.0
 
 
 def test_empty_strings_fall_back_to_defaults():
@@ -32,6 +34,9 @@ def test_empty_strings_fall_back_to_defaults():
         ("SHORTLINK_HOST", "127.0.0.1", "host", "127.0.0.1"),
         ("SHORTLINK_API_PORT", "9000", "api_port", 9000),
         ("SHORTLINK_REDIRECTOR_PORT", "9001", "redirector_port", 9001),
+        ("SHORTLINK_API_OPS_PORT", "9100", "api_ops_port", 9100),
+        ("SHORTLINK_REDIRECTOR_OPS_PORT", "9101", "redirector_ops_port", 9101),
+        ("SHORTLINK_REDIRECTOR_DB_TIMEOUT", "0.25", "redirector_db_timeout", 0.25),
         ("SHORTLINK_WORKERS", "4", "workers", 4),
         ("SHORTLINK_PROXIES_COUNT", "2", "proxies_count", 2),
         ("SHORTLINK_RATE_LIMIT", "100/hour", "rate_limit", RateLimit(100, 3600)),
@@ -77,6 +82,9 @@ def test_bool_spellings(raw, value):
         ({"SHORTLINK_LOG_FORMAT": "xml"}, "SHORTLINK_LOG_FORMAT"),
         ({"SHORTLINK_DB_POOL_MIN": "5", "SHORTLINK_DB_POOL_MAX": "4"}, "SHORTLINK_DB_POOL_MIN"),
         ({"SHORTLINK_DB_POOL_MAX": "1"}, "SHORTLINK_DB_POOL_MAX"),  # default min 2 > 1
+        ({"SHORTLINK_API_OPS_PORT": "8080"}, "SHORTLINK_API_OPS_PORT"),  # the public port
+        ({"SHORTLINK_REDIRECTOR_OPS_PORT": "8081"}, "SHORTLINK_REDIRECTOR_OPS_PORT"),
+        ({"SHORTLINK_REDIRECTOR_DB_TIMEOUT": "0"}, "SHORTLINK_REDIRECTOR_DB_TIMEOUT"),
     ],
 )
 def test_bad_values_raise_config_error_naming_the_variable(env, variable):
