@@ -12,16 +12,19 @@ from sanic import Request
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from shortlink.adapters.redis_counters import WindowCounter
+from shortlink.adapters.redis_sessions import SessionStore
 from shortlink.analytics.runner import IngestRunner
 from shortlink.api import metrics
 from shortlink.api.openapi import build_openapi
 from shortlink.api.routes import v1
+from shortlink.api.sessions import sessions
 from shortlink.config import Settings
 from shortlink.http import App
 from shortlink.http.component import component_app
 from shortlink.http.event_metrics import watch_events
 from shortlink.services.api_keys import ApiKeyService
 from shortlink.services.rate_limiter import RateLimiter
+from shortlink.services.sessions import SessionService
 from shortlink.wiring import click_store, link_service
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ def create_app(settings: Settings) -> App:
     app.config.REQUEST_MAX_SIZE = 4 * 1024 * 1024  # a 1000-item bulk body fits easily
     app.ctx.openapi = build_openapi()
     app.blueprint(v1)
+    app.blueprint(sessions)
 
     @app.before_server_start
     async def start(app: App) -> None:
@@ -46,6 +50,9 @@ def create_app(settings: Settings) -> App:
         app.ctx.links = link_service(backends, settings)
         watch_events(backends.events)
         app.ctx.api_keys = ApiKeyService(backends.api_keys)
+        app.ctx.sessions = SessionService(
+            SessionStore(backends.redis), app.ctx.api_keys, settings.session_ttl
+        )
         app.ctx.rate_limiter = RateLimiter(
             WindowCounter(backends.redis, "rate:create:"), settings.rate_limit
         )

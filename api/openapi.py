@@ -9,8 +9,20 @@ from typing import Any
 from pydantic import BaseModel
 
 from shortlink import __version__
-from shortlink.api.schemas import BulkCreate, CreateApiKey, CreateUrl, Unlock, UpdateUrl
+from shortlink.api.qr_codes import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
+from shortlink.api.schemas import (
+    BulkCreate,
+    CreateApiKey,
+    CreateSession,
+    CreateUrl,
+    Unlock,
+    UpdateUrl,
+)
+from shortlink.domain.aliases import MAX_LENGTH, MIN_LENGTH
 from shortlink.domain.analytics import BREAKDOWNS
+from shortlink.domain.link_listing import MAX_SEARCH_LENGTH, SORTS, STATUSES
+from shortlink.domain.sessions import SESSION_COOKIE
+from shortlink.services.links import MAX_PAGE_SIZE
 
 _REF = "#/components/schemas/{model}"
 
@@ -144,6 +156,36 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
         "items": {"type": "object", "required": ["value", "clicks"],
                   "properties": {"value": {"type": "string"}, "clicks": {"type": "integer"}}},
     },
+    "Session": {
+        "type": "object",
+        "required": ["owner", "key_name", "key_prefix", "is_admin", "csrf_token", "expires_at"],
+        "properties": {
+            "owner": {"type": "string"},
+            "key_name": {"type": "string"},
+            "key_prefix": {"type": "string"},
+            "is_admin": {"type": "boolean"},
+            "csrf_token": {"type": "string",
+                           "description": "Send as X-CSRF-Token on every POST/PATCH/DELETE "
+                                          "made with the session cookie"},
+            "expires_at": _TIME,
+        },
+    },
+    "AliasAvailability": {
+        "type": "object",
+        "required": ["alias", "available", "suggestions"],
+        "properties": {
+            "alias": {"type": "string"},
+            "available": {"type": "boolean"},
+            "suggestions": {"type": "array", "items": {"type": "string"},
+                            "description": "Free alternatives when taken (else empty)"},
+        },
+    },
+    "BulkCheck": {
+        "type": "object",
+        "required": ["valid", "count"],
+        "properties": {"valid": {"type": "boolean", "const": True},
+                       "count": {"type": "integer", "description": "Links that would be made"}},
+    },
     "Error": {
         "type": "object",
         "required": ["error", "message"],
@@ -186,7 +228,11 @@ _RATE_HEADERS = {
     }.items()
 }
 _CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
-_AUTH_ERRORS = {"401": _error("Missing, invalid or revoked API key")}
+_AUTH_ERRORS = {
+    "401": _error("Missing, invalid or revoked API key, or no session"),
+    "403": _error("CSRF_FAILED: a state-changing request with the session cookie lacked the "
+                  "X-CSRF-Token header or came from another Origin"),
+}  # fmt: skip
 _CREATE_ERRORS = {
     "400": _error("Invalid input (INVALID_URL, INVALID_ALIAS, INVALID_EXPIRY, INVALID_URLS...)"),
     "429": _error("RATE_LIMIT_EXCEEDED, with retry_after and rate_limit"),
@@ -196,7 +242,7 @@ _CREATE_ERRORS = {
 
 def build_openapi(server_url: str | None = None) -> dict[str, Any]:
     components = {model: schema for model, schema in RESPONSE_SCHEMAS.items()}
-    for model in (CreateUrl, BulkCreate, UpdateUrl, Unlock, CreateApiKey):
+    for model in (CreateUrl, BulkCreate, UpdateUrl, Unlock, CreateApiKey, CreateSession):
         schema = model.model_json_schema(ref_template=_REF)
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema
@@ -214,22 +260,46 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
             },
             "get": {
                 "operationId": "list_urls",
-                "summary": "Your links, newest first",
+                "summary": "Your links: searched, filtered, sorted, a page at a time",
                 "parameters": [
                     {"name": "limit", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE,
+                                "default": 20}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"},
+                     "description": "next_cursor of the previous page (same q, status, sort)"},
+                    {"name": "q", "in": "query",
+                     "schema": {"type": "string", "maxLength": MAX_SEARCH_LENGTH},
+                     "description": "Text found anywhere in the code or the target, any case"},
+                    {"name": "status", "in": "query",
+                     "schema": {"type": "string", "enum": list(STATUSES), "default": "all"},
+                     "description": "active: enabled and not expired; expired; inactive "
+                                    "(deactivated); protected: has a password"},
+                    {"name": "sort", "in": "query",
+                     "schema": {"type": "string", "enum": list(SORTS), "default": "-created_at"},
+                     "description": "'-' for descending"},
                 ],
                 "responses": {"200": _json("LinkPage", "A page of links"),
-                              "400": _error("Bad limit or cursor"), **_AUTH_ERRORS},
+                              "400": _error("Bad limit, cursor, q, status or sort"),
+                              **_AUTH_ERRORS},
             },
         },
         "/v1/urls/bulk": {
             "post": {
                 "operationId": "create_urls_bulk",
                 "summary": "Shorten up to 1000 URLs in one transaction",
+                "description": "Any invalid item: 400 INVALID_URLS listing every bad item, "
+                               "nothing created. With dry_run=true nothing is created either "
+                               "way: taken aliases are reported as ALIAS_TAKEN items too.",
+                "parameters": [
+                    {"name": "dry_run", "in": "query",
+                     "schema": {"type": "string", "enum": ["true", "false", "1", "0"],
+                                "default": "false"},
+                     "description": "Only check the items (200 BulkCheck or 400)"},
+                ],
                 "requestBody": _body(BulkCreate),
                 "responses": {"201": _json("BulkResult", "Created", _RATE_HEADERS),
+                              "200": _json("BulkCheck", "dry_run: every item would be created",
+                                           _RATE_HEADERS),
                               **_CREATE_ERRORS},
             }
         },
@@ -273,6 +343,77 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                               "400": _error("Bad range or interval"),
                               "404": _error("No such link of yours"),
                               "503": _error("ANALYTICS_UNAVAILABLE"), **_AUTH_ERRORS},
+            },
+        },
+        "/v1/urls/{code}/qr": {
+            "parameters": [_CODE],
+            "get": {
+                "operationId": "url_qr",
+                "summary": "The short URL of one of your links as a QR code (black on white)",
+                "parameters": [
+                    {"name": "format", "in": "query",
+                     "schema": {"type": "string", "enum": ["svg", "png"], "default": "svg"}},
+                    {"name": "size", "in": "query",
+                     "schema": {"type": "integer", "minimum": MIN_SIZE, "maximum": MAX_SIZE,
+                                "default": DEFAULT_SIZE},
+                     "description": "Width in pixels the image fits in (whole pixels per "
+                                    "module, 4-module quiet zone)"},
+                ],
+                "responses": {
+                    "200": {"description": "The image",
+                            "content": {"image/svg+xml": {"schema": {"type": "string"}},
+                                        "image/png": {"schema": {"type": "string",
+                                                                 "format": "binary"}}}},
+                    "400": _error("Bad format or size"),
+                    "404": _error("No such link of yours"), **_AUTH_ERRORS},
+            },
+        },
+        "/v1/aliases/{alias}": {
+            "parameters": [{"name": "alias", "in": "path", "required": True,
+                            "schema": {"type": "string", "minLength": MIN_LENGTH,
+                                       "maxLength": MAX_LENGTH,
+                                       "pattern": "^[a-zA-Z0-9_-]+$"}}],
+            "get": {
+                "operationId": "alias_availability",
+                "summary": "Is this custom alias free right now? (suggestions if not)",
+                "responses": {"200": _json("AliasAvailability", "The answer"),
+                              "400": _error("INVALID_ALIAS: malformed or reserved"),
+                              **_AUTH_ERRORS},
+            },
+        },
+        "/v1/sessions": {
+            "post": {
+                "operationId": "create_session",
+                "summary": "Sign a browser in with an API key",
+                "description": "Sets the session cookie (HttpOnly, SameSite=Strict; Secure "
+                               "over https). Requests with the cookie act as the key; those "
+                               "that change state must send the csrf_token as X-CSRF-Token "
+                               "and come from this origin. A cross-site Origin is refused.",
+                "security": [],
+                "requestBody": _body(CreateSession),
+                "responses": {
+                    "201": {**_json("Session", "Signed in"),
+                            "headers": {"Set-Cookie": {"schema": {"type": "string"},
+                                                       "description": "shortlink_session"}}},
+                    "400": _error("Bad body"),
+                    "401": _error("The API key is invalid or revoked"),
+                    "403": _error("CSRF_FAILED: cross-site sign-in"),
+                },
+            },
+            "get": {
+                "operationId": "get_session",
+                "summary": "The current browser session (and its CSRF token)",
+                "security": [{"sessionCookie": []}],
+                "responses": {"200": _json("Session", "Signed in"),
+                              "401": _error("No session, or it ended")},
+            },
+            "delete": {
+                "operationId": "delete_session",
+                "summary": "Sign out: ends the session and clears the cookie",
+                "security": [{"sessionCookie": []}],
+                "responses": {"204": {"description": "Signed out (also when not signed in)"},
+                              "403": _error("CSRF_FAILED: missing X-CSRF-Token or "
+                                            "foreign Origin")},
             },
         },
         "/v1/urls/{code}/unlock": {
@@ -338,9 +479,12 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer"},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+            },
         },
-        "security": [{"apiKey": []}],
+        "security": [{"apiKey": []}, {"sessionCookie": []}],
     }
     if server_url:
         document["servers"] = [{"url": server_url}]

@@ -9,6 +9,7 @@ from shortlink.domain.analytics import BREAKDOWNS, LinkStats
 from shortlink.domain.api_keys import ApiKey
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.links import Link, short_url
+from shortlink.domain.sessions import Session
 
 
 def link_json(link: Link, base_url: str) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def api_key_json(key: ApiKey) -> dict[str, Any]:
     }
 
 
-def _epoch_instant(seconds: int) -> str:
+def epoch_instant(seconds: int) -> str:
     return format_instant(datetime.fromtimestamp(seconds, UTC))
 
 
@@ -46,17 +47,28 @@ def stats_json(stats: LinkStats) -> dict[str, Any]:
     totals = stats.totals
     return {
         "code": stats.code,
-        "from": _epoch_instant(stats.start),
-        "to": _epoch_instant(stats.end),
+        "from": epoch_instant(stats.start),
+        "to": epoch_instant(stats.end),
         "interval": stats.interval,
         "totals": {
             "clicks": totals.clicks,
             "bot_clicks": totals.bot_clicks,
             "unique_visitors": totals.unique_visitors,
         },
-        "series": [{"t": _epoch_instant(p.t), "clicks": p.clicks} for p in stats.series],
+        "series": [{"t": epoch_instant(p.t), "clicks": p.clicks} for p in stats.series],
         **{
             name: [{"value": c.value, "clicks": c.clicks} for c in getattr(stats, name)]
             for name in BREAKDOWNS
         },
+    }
+
+
+def session_json(session: Session, key: ApiKey) -> dict[str, Any]:
+    return {
+        "owner": key.owner,
+        "key_name": key.name,
+        "key_prefix": key.prefix,
+        "is_admin": key.is_admin,
+        "csrf_token": session.csrf_token,
+        "expires_at": epoch_instant(int(session.expires_at)),
     }

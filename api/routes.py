@@ -7,14 +7,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, empty, json
+from sanic.response import HTTPResponse, empty, json, raw
 
 from shortlink.api import metrics
+from shortlink.api.auth import caller, caller_required
+from shortlink.api.qr_codes import FORMATS, parse_qr_request, render_qr
 from shortlink.api.representations import api_key_json, link_json, stats_json
 from shortlink.api.schemas import BulkCreate, CreateApiKey, CreateUrl, Unlock, UpdateUrl, parse
 from shortlink.domain.api_keys import ApiKey
-from shortlink.domain.errors import AnalyticsUnavailable, DomainError, RateLimited, Unauthorized
+from shortlink.domain.errors import AnalyticsUnavailable, DomainError, InvalidRequest, RateLimited
 from shortlink.domain.expiry import format_instant
+from shortlink.domain.link_listing import parse_link_filter
 from shortlink.domain.links import short_url
 from shortlink.domain.rate_limits import RateDecision
 from shortlink.domain.stats_request import parse_stats_request
@@ -27,32 +30,10 @@ log = logging.getLogger(__name__)
 v1 = Blueprint("v1", url_prefix="/v1")
 
 
-async def _caller(request: Request, *, anonymous_ok: bool = False) -> ApiKey | None:
-    header = request.headers.get("authorization")
-    if not header:
-        if anonymous_ok and request.app.ctx.settings.allow_anonymous:
-            return None
-        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'")
-    key: ApiKey | None = await request.app.ctx.api_keys.authenticate(token.strip())
-    if key is None:
-        raise Unauthorized("The API key is invalid or revoked")
-    return key
-
-
-async def _caller_required(request: Request) -> ApiKey:
-    key = await _caller(request)
-    if key is None:  # only reachable with anonymous_ok; kept explicit, not an assert
-        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'")
-    return key
-
-
-async def _rate_limit(request: Request, caller: ApiKey | None) -> dict[str, str]:
+async def _rate_limit(request: Request, key: ApiKey | None) -> dict[str, str]:
     """Count this create against its subject; returns the RateLimit headers."""
     limiter = request.app.ctx.rate_limiter
-    subject = f"key:{caller.id}" if caller else f"ip:{client_ip(request)}"
+    subject = f"key:{key.id}" if key else f"ip:{client_ip(request)}"
     decision: RateDecision = await limiter.check(subject)
     if not decision.allowed:
         metrics.RATE_LIMITED.inc()
@@ -81,26 +62,35 @@ def _create_request(body: CreateUrl) -> CreateLink:
 
 @v1.post("/urls", name="create_url")
 async def create_url(request: Request) -> HTTPResponse:
-    caller = await _caller(request, anonymous_ok=True)
-    headers = await _rate_limit(request, caller)
+    key = await caller(request, anonymous_ok=True)
+    headers = await _rate_limit(request, key)
     body = parse(CreateUrl, request.json)
-    link = await request.app.ctx.links.create(
-        caller.owner if caller else None, _create_request(body)
-    )
+    link = await request.app.ctx.links.create(key.owner if key else None, _create_request(body))
     metrics.LINKS_CREATED.labels("alias" if link.is_custom_alias else "generated").inc()
     base = request.app.ctx.settings.base_url
     headers["Location"] = f"/v1/urls/{link.code}"
     return json(link_json(link, base), status=201, headers=headers)
 
 
+def _flag(request: Request, name: str) -> bool:
+    value = request.args.get(name, "false").lower()
+    if value not in {"true", "false", "1", "0"}:
+        raise InvalidRequest(f"{name} must be true or false")
+    return value in {"true", "1"}
+
+
 @v1.post("/urls/bulk", name="create_urls_bulk")
 async def create_urls_bulk(request: Request) -> HTTPResponse:
-    caller = await _caller(request, anonymous_ok=True)
-    headers = await _rate_limit(request, caller)
+    """Up to 1000 links in one transaction; ?dry_run=true only checks them."""
+    key = await caller(request, anonymous_ok=True)
+    headers = await _rate_limit(request, key)
     body = parse(BulkCreate, request.json)
-    results = await request.app.ctx.links.create_bulk(
-        caller.owner if caller else None, [_create_request(item) for item in body.urls]
-    )
+    owner = key.owner if key else None
+    items = [_create_request(item) for item in body.urls]
+    if _flag(request, "dry_run"):
+        count = await request.app.ctx.links.check_bulk(owner, items)
+        return json({"valid": True, "count": count}, headers=headers)
+    results = await request.app.ctx.links.create_bulk(owner, items)
     base = request.app.ctx.settings.base_url
     rendered: list[dict[str, Any]] = []
     for result in results:
@@ -127,12 +117,15 @@ async def create_urls_bulk(request: Request) -> HTTPResponse:
 
 @v1.get("/urls", name="list_urls")
 async def list_urls(request: Request) -> HTTPResponse:
-    caller = await _caller_required(request)
+    key = await caller_required(request)
     try:
         limit = int(request.args.get("limit", "20"))
     except ValueError:
         limit = 0  # rejected with a clear message by the service
-    page = await request.app.ctx.links.list(caller.owner, limit, request.args.get("cursor"))
+    query = parse_link_filter(
+        request.args.get("q"), request.args.get("status"), request.args.get("sort")
+    )
+    page = await request.app.ctx.links.list(key.owner, limit, request.args.get("cursor"), query)
     base = request.app.ctx.settings.base_url
     return json(
         {"items": [link_json(link, base) for link in page.links], "next_cursor": page.next_cursor}
@@ -141,32 +134,57 @@ async def list_urls(request: Request) -> HTTPResponse:
 
 @v1.get("/urls/<code:str>", name="get_url")
 async def get_url(request: Request, code: str) -> HTTPResponse:
-    caller = await _caller_required(request)
-    link = await request.app.ctx.links.get(caller.owner, code)
+    key = await caller_required(request)
+    link = await request.app.ctx.links.get(key.owner, code)
     return json(link_json(link, request.app.ctx.settings.base_url))
 
 
 @v1.patch("/urls/<code:str>", name="update_url")
 async def update_url(request: Request, code: str) -> HTTPResponse:
-    caller = await _caller_required(request)
+    key = await caller_required(request)
     body = parse(UpdateUrl, request.json)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
-    link = await request.app.ctx.links.update(caller.owner, code, changes)
+    link = await request.app.ctx.links.update(key.owner, code, changes)
     return json(link_json(link, request.app.ctx.settings.base_url))
 
 
 @v1.delete("/urls/<code:str>", name="delete_url")
 async def delete_url(request: Request, code: str) -> HTTPResponse:
-    caller = await _caller_required(request)
-    await request.app.ctx.links.delete(caller.owner, code)
+    key = await caller_required(request)
+    await request.app.ctx.links.delete(key.owner, code)
     return empty(status=204)
+
+
+@v1.get("/urls/<code:str>/qr", name="url_qr")
+async def url_qr(request: Request, code: str) -> HTTPResponse:
+    """The short URL of one of your links as a QR code image."""
+    key = await caller_required(request)
+    kind, size = parse_qr_request(request.args.get("format"), request.args.get("size"))
+    link = await request.app.ctx.links.get(key.owner, code)
+    image = render_qr(short_url(request.app.ctx.settings.base_url, link.code), kind, size)
+    return raw(
+        image,
+        content_type=FORMATS[kind],
+        headers={
+            "Content-Disposition": f'inline; filename="{link.code}.{kind}"',
+            "Cache-Control": "private, max-age=300",
+        },
+    )
+
+
+@v1.get("/aliases/<alias:str>", name="alias_availability")
+async def alias_availability(request: Request, alias: str) -> HTTPResponse:
+    """Whether a custom alias is free right now, with free suggestions if not."""
+    await caller_required(request)
+    available, suggestions = await request.app.ctx.links.alias_availability(alias)
+    return json({"alias": alias, "available": available, "suggestions": suggestions})
 
 
 @v1.get("/urls/<code:str>/stats", name="url_stats")
 async def url_stats(request: Request, code: str) -> HTTPResponse:
     """Owner-only click stats (seed flow 4), answered from ClickHouse's aggregates."""
-    caller = await _caller_required(request)
-    link = await request.app.ctx.links.get(caller.owner, code)  # 404 unless the caller's
+    key = await caller_required(request)
+    link = await request.app.ctx.links.get(key.owner, code)  # 404 unless the caller's
     query = parse_stats_request(
         {name: request.args.get(name, "") for name in ("from", "to", "interval")},
         datetime.now(UTC),
@@ -209,25 +227,25 @@ async def unlock_url(request: Request, code: str) -> HTTPResponse:
 
 @v1.get("/api-keys", name="list_api_keys")
 async def list_api_keys(request: Request) -> HTTPResponse:
-    caller = await _caller_required(request)
-    keys = await request.app.ctx.api_keys.list(caller)
+    key = await caller_required(request)
+    keys = await request.app.ctx.api_keys.list(key)
     return json({"items": [api_key_json(k) for k in keys]})
 
 
 @v1.post("/api-keys", name="create_api_key")
 async def create_api_key(request: Request) -> HTTPResponse:
-    caller = await _caller_required(request)
+    key = await caller_required(request)
     body = parse(CreateApiKey, request.json)
     secret, record = await request.app.ctx.api_keys.create(
-        caller, body.name, body.owner, body.is_admin
+        key, body.name, body.owner, body.is_admin
     )
     return json({"key": secret, **api_key_json(record)}, status=201)
 
 
 @v1.delete("/api-keys/<key_id:int>", name="revoke_api_key")
 async def revoke_api_key(request: Request, key_id: int) -> HTTPResponse:
-    caller = await _caller_required(request)
-    record = await request.app.ctx.api_keys.revoke(caller, key_id)
+    key = await caller_required(request)
+    record = await request.app.ctx.api_keys.revoke(key, key_id)
     return json(api_key_json(record))
 
 

@@ -57,6 +57,10 @@ class CreateApiKey(_Strict):
     is_admin: bool = False
 
 
+class CreateSession(_Strict):
+    api_key: str = Field(min_length=1, max_length=200, description="Your API key")
+
+
 def parse(model: type[_Body], payload: Any) -> _Body:
     try:
         return model.model_validate(payload)

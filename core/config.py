@@ -121,6 +121,8 @@ class Settings:
     analytics_port: int = 8082
     geoip_database: str = ""
     keep_raw_ip: bool = False
+    # Web UI sign-in: how long a browser session lives (seconds).
+    session_ttl: int = 8 * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -177,6 +179,7 @@ class Settings:
             analytics_port=env_port(env, "SHORTLINK_ANALYTICS_PORT", d.analytics_port),
             geoip_database=env.get("SHORTLINK_GEOIP_DATABASE", ""),
             keep_raw_ip=env_bool(env, "SHORTLINK_KEEP_RAW_IP", d.keep_raw_ip),
+            session_ttl=env_int(env, "SHORTLINK_SESSION_TTL", d.session_ttl, 60),
         )
         settings.validate()
         return settings

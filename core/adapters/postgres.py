@@ -12,6 +12,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from shortlink.domain.api_keys import ApiKey
+from shortlink.domain.link_listing import EVERY_LINK, LinkFilter, like_pattern
 from shortlink.domain.links import Link, NewLink
 
 _LINK_COLUMNS = (
@@ -20,6 +21,13 @@ _LINK_COLUMNS = (
 )
 # Columns PATCH may change; anything else is a programming error, not user input.
 _UPDATABLE = frozenset({"target", "expires_at", "password_hash", "is_active", "redirect_type"})
+
+_STATUS_CONDITIONS = {
+    "active": "is_active AND (expires_at IS NULL OR expires_at > {now})",
+    "expired": "expires_at <= {now}",
+    "inactive": "NOT is_active",
+    "protected": "password_hash IS NOT NULL",
+}
 
 Executor = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 
@@ -116,27 +124,43 @@ class LinkRepository:
         return {row["code"] for row in rows}
 
     async def list_by_owner(
-        self, owner: str, limit: int, after: tuple[datetime, str] | None
+        self,
+        owner: str,
+        limit: int,
+        after: tuple[datetime, str] | None,
+        query: LinkFilter = EVERY_LINK,
+        now: datetime | None = None,
     ) -> list[Link]:
-        """Newest first; ``after`` is the (created_at, code) of the last item already seen."""
-        if after is None:
-            rows = await self._db.fetch(
-                f"""SELECT {_LINK_COLUMNS} FROM links
-                    WHERE owner = $1 AND deleted_at IS NULL
-                    ORDER BY created_at DESC, code DESC LIMIT $2""",
-                owner,
-                limit,
-            )
-        else:
-            rows = await self._db.fetch(
-                f"""SELECT {_LINK_COLUMNS} FROM links
-                    WHERE owner = $1 AND deleted_at IS NULL AND (created_at, code) < ($3, $4)
-                    ORDER BY created_at DESC, code DESC LIMIT $2""",
-                owner,
-                limit,
-                after[0],
-                after[1],
-            )
+        """One page in ``query``'s order; ``after`` is the (created_at, code) of the
+        last item already seen. Filters run in SQL on the owner's index range."""
+        conditions = ["owner = $1", "deleted_at IS NULL"]
+        args: list[Any] = [owner, limit]
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if query.search:
+            pattern = arg(like_pattern(query.search))
+            conditions.append(f"(code ILIKE {pattern} OR target ILIKE {pattern})")
+        if query.status != "all":
+            condition = _STATUS_CONDITIONS[query.status]
+            conditions.append(condition.format(now=arg(now)) if "{now}" in condition else condition)
+        op = "<" if query.descending else ">"
+        if after is not None:
+            if query.by_code:
+                conditions.append(f"code {op} {arg(after[1])}")
+            else:
+                conditions.append(f"(created_at, code) {op} ({arg(after[0])}, {arg(after[1])})")
+        direction = "DESC" if query.descending else "ASC"
+        order = (
+            f"code {direction}" if query.by_code else f"created_at {direction}, code {direction}"
+        )
+        rows = await self._db.fetch(
+            f"""SELECT {_LINK_COLUMNS} FROM links WHERE {" AND ".join(conditions)}
+                ORDER BY {order} LIMIT $2""",
+            *args,
+        )
         return [_link(row) for row in rows]
 
     async def update(self, code: str, owner: str, changes: dict[str, Any]) -> Link | None:

@@ -107,3 +107,9 @@ class DatabaseUnavailable(DomainError):
         **details: Any,
     ) -> None:
         super().__init__(message, retry_after=retry_after, **details)
+
+class CsrfRejected(DomainError):
+    """A state-changing request carried the session cookie without proof that
+    this site's own page sent it (CSRF token header, same Origin)."""
+
+    code = "CSRF_FAILED"

@@ -25,7 +25,10 @@ class ApiKeyService:
         self._cache_seconds = cache_seconds
 
     async def authenticate(self, presented: str) -> ApiKey | None:
-        digest = hash_api_key(presented)
+        return await self.authenticate_digest(hash_api_key(presented))
+
+    async def authenticate_digest(self, digest: bytes) -> ApiKey | None:
+        """The active key with this SHA-256 digest (what a browser session holds)."""
         cached = self._cache.get(digest)
         now = time.monotonic()
         if cached is not None and cached[1] > now:

@@ -34,6 +34,7 @@ from shortlink.domain.errors import (
 )
 from shortlink.domain.events import DiscardEvents, LinkEvent, LinkEventSink, LinkEventType
 from shortlink.domain.expiry import format_instant, is_expired, parse_expiry
+from shortlink.domain.link_listing import EVERY_LINK, LinkFilter
 from shortlink.domain.links import (
     DEFAULT_REDIRECT_TYPE,
     Link,
@@ -166,10 +167,40 @@ class LinkService:
                 return link
         raise RuntimeError("could not find a free short code")
 
-    async def create_bulk(
+    async def alias_availability(self, alias: str) -> tuple[bool, list[str]]:
+        """Whether ``alias`` can be had right now, and free alternatives if not.
+        A malformed or reserved alias raises InvalidAlias, as a create would."""
+        validate_alias(alias)
+        if not await self._repo.taken([alias]):
+            return True, []
+        return False, await self.suggest(alias)
+
+    async def check_bulk(self, owner: str | None, requests: Sequence[CreateLink]) -> int:
+        """What create_bulk would reject, without creating anything: every rule,
+        and aliases taken right now (with suggestions). Returns how many would be made."""
+        self._validate_bulk(owner, requests)
+        aliases = [r.custom_alias for r in requests if r.custom_alias is not None]
+        taken = await self._repo.taken(aliases) if aliases else set()
+        invalid = [
+            {
+                "index": index,
+                "error": AliasTaken.code,
+                "message": f"The alias '{r.custom_alias}' is already taken",
+                "suggestions": await self.suggest(r.custom_alias),
+            }
+            for index, r in enumerate(requests)
+            if r.custom_alias is not None and r.custom_alias in taken
+        ]
+        if invalid:
+            raise BulkInvalid(
+                f"{len(invalid)} of {len(requests)} URLs are invalid", invalid_urls=invalid
+            )
+        return len(requests)
+
+    def _validate_bulk(
         self, owner: str | None, requests: Sequence[CreateLink]
-    ) -> list[BulkItemResult]:
-        """All-or-nothing validation, one transaction, one multi-row INSERT per round."""
+    ) -> list[tuple[NewLink, str | None]]:
+        """Every item's rules, all at once: any invalid item → BulkInvalid listing them all."""
         if not requests:
             raise InvalidRequest("urls must contain at least one item")
         if len(requests) > MAX_BULK_ITEMS:
@@ -193,7 +224,13 @@ class LinkService:
             raise BulkInvalid(
                 f"{len(invalid)} of {len(requests)} URLs are invalid", invalid_urls=invalid
             )
+        return validated
 
+    async def create_bulk(
+        self, owner: str | None, requests: Sequence[CreateLink]
+    ) -> list[BulkItemResult]:
+        """All-or-nothing validation, one transaction, one multi-row INSERT per round."""
+        validated = self._validate_bulk(owner, requests)
         hashed = await self._with_hashed_passwords(validated)
         pending = [_Pending(i, new) for i, new in enumerate(hashed)]
         results: dict[int, BulkItemResult] = {}
@@ -279,11 +316,13 @@ class LinkService:
             raise NotFound(f"No link with code '{code}'")
         return link
 
-    async def list(self, owner: str, limit: int, cursor: str | None) -> Page:
+    async def list(
+        self, owner: str, limit: int, cursor: str | None, query: LinkFilter = EVERY_LINK
+    ) -> Page:
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE_SIZE}")
         after = decode_cursor(cursor) if cursor else None
-        links = await self._repo.list_by_owner(owner, limit + 1, after)
+        links = await self._repo.list_by_owner(owner, limit + 1, after, query, self._clock())
         more = len(links) > limit
         links = links[:limit]
         next_cursor = encode_cursor(links[-1].created_at, links[-1].code) if more else None

@@ -1,0 +1,56 @@
+"""/v1/sessions: sign a browser in with an API key (an HttpOnly, SameSite=Strict
+cookie plus a CSRF token for its state-changing requests), read it, sign out."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, empty, json
+
+from shortlink.api.auth import check_csrf, check_same_site, current_session
+from shortlink.api.representations import session_json
+from shortlink.api.schemas import CreateSession, parse
+from shortlink.domain.sessions import SESSION_COOKIE
+
+sessions = Blueprint("sessions", url_prefix="/v1")
+
+
+@sessions.post("/sessions", name="create_session")
+async def create_session(request: Request) -> HTTPResponse:
+    # No session yet to hold a CSRF token: a cross-site page must not sign a
+    # browser in to someone else's account (login CSRF), so the Origin decides.
+    check_same_site(request)
+    body = parse(CreateSession, request.json)
+    service = request.app.ctx.sessions
+    signed_in = await service.sign_in(body.api_key)
+    response = json(session_json(signed_in.session, signed_in.key), status=201)
+    response.add_cookie(
+        SESSION_COOKIE,
+        signed_in.session_id,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=request.scheme == "https",
+        max_age=service.ttl_seconds,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@sessions.get("/sessions", name="get_session")
+async def get_session(request: Request) -> HTTPResponse:
+    session, key = await current_session(request)
+    return json(session_json(session, key), headers={"Cache-Control": "no-store"})
+
+
+@sessions.delete("/sessions", name="delete_session")
+async def delete_session(request: Request) -> HTTPResponse:
+    """Sign out: the session ends server-side and the cookie is cleared."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        resolved = await request.app.ctx.sessions.resolve(session_id)
+        if resolved is not None:
+            check_csrf(request, resolved[0])
+            await request.app.ctx.sessions.sign_out(session_id)
+    response = empty(status=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

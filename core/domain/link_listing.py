@@ -1,0 +1,49 @@
+"""How a caller asks for their links: search text, a status filter, a sort order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shortlink.domain.errors import InvalidRequest
+
+# Keyset-paginated orders: every one ends on the unique code, so pages never overlap.
+SORTS = ("-created_at", "created_at", "code", "-code")
+STATUSES = ("all", "active", "expired", "inactive", "protected")
+MAX_SEARCH_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class LinkFilter:
+    search: str | None = None  # a substring of the code or the target, any case
+    status: str = "all"
+    sort: str = "-created_at"
+
+    @property
+    def descending(self) -> bool:
+        return self.sort.startswith("-")
+
+    @property
+    def by_code(self) -> bool:
+        return self.sort.lstrip("-") == "code"
+
+
+EVERY_LINK = LinkFilter()
+
+
+def parse_link_filter(search: str | None, status: str | None, sort: str | None) -> LinkFilter:
+    text = (search or "").strip()
+    if len(text) > MAX_SEARCH_LENGTH:
+        raise InvalidRequest(f"q must be at most {MAX_SEARCH_LENGTH} characters")
+    status = status or "all"
+    if status not in STATUSES:
+        raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}")
+    sort = sort or "-created_at"
+    if sort not in SORTS:
+        raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}")
+    return LinkFilter(text or None, status, sort)
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its own wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
