@@ -108,6 +108,7 @@ class DatabaseUnavailable(DomainError):
     ) -> None:
         super().__init__(message, retry_after=retry_after, **details)
 
+
 class CsrfRejected(DomainError):
     """A state-changing request carried the session cookie without proof that
     this site's own page sent it (CSRF token header, same Origin)."""
