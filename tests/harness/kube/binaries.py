@@ -1,16 +1,18 @@
-"""etcd and kube-apiserver, built from their Go modules on first use.
+"""etcd, kube-apiserver and helm, built from their Go modules on first use.
 
 No release tarballs can be fetched here, only Go modules, so each binary is a
 tiny module of ours (`etcd/`, `apiserver/` beside this file) that calls the
-upstream main. The first build downloads and compiles a few minutes' worth;
-later calls find the binaries and a matching stamp and return at once. A file
-lock makes concurrent pytest or benchmark processes wait for one build.
+upstream main, or (`helm/`) names the upstream command as a Go `tool`. The
+first build downloads and compiles a few minutes' worth; later calls find the
+binaries and a matching stamp and return at once. A file lock makes
+concurrent pytest or benchmark processes wait for one build.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -30,7 +32,7 @@ GO_MOD_CACHE = CACHE_DIR / "go" / "mod"
 GO_BUILD_CACHE = CACHE_DIR / "go" / "build"
 # The Go toolchain of the machine image; a `go` on PATH wins.
 FALLBACK_GO = Path("/usr/local/go/bin/go")
-SOURCE_FILES = ("go.mod", "go.sum", "main.go")
+SOURCE_FILES = ("go.mod", "go.sum", "main.go")  # those present are fingerprinted
 HEARTBEAT_SECONDS = 30.0
 
 
@@ -44,6 +46,7 @@ class KubeBinaries:
 class _Target:
     name: str
     module_dir: Path
+    package: str = "."  # what `go build` builds within the module
 
     @property
     def binary(self) -> Path:
@@ -58,20 +61,32 @@ TARGETS = (
     _Target("etcd", MODULES_DIR / "etcd"),
     _Target("kube-apiserver", MODULES_DIR / "apiserver"),
 )
+HELM = _Target("helm", MODULES_DIR / "helm", package="helm.sh/helm/v3/cmd/helm")
 
 
 def ensure_kube_binaries() -> KubeBinaries:
     """Paths of etcd and kube-apiserver, building whichever is missing or stale."""
-    stale = [target for target in TARGETS if not _is_current(target)]
-    if stale:
-        BIN_DIR.mkdir(parents=True, exist_ok=True)
-        with (BIN_DIR / ".build.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            # Another process may have built them while this one waited.
-            for target in stale:
-                if not _is_current(target):
-                    _build(target)
+    _ensure(list(TARGETS))
     return KubeBinaries(etcd=TARGETS[0].binary, kube_apiserver=TARGETS[1].binary)
+
+
+def ensure_helm() -> Path:
+    """Path of helm (the `helm.sh/helm/v3` release pinned in `helm/go.mod`), built if stale."""
+    _ensure([HELM])
+    return HELM.binary
+
+
+def _ensure(targets: list[_Target]) -> None:
+    stale = [target for target in targets if not _is_current(target)]
+    if not stale:
+        return
+    BIN_DIR.mkdir(parents=True, exist_ok=True)
+    with (BIN_DIR / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        # Another process may have built them while this one waited.
+        for target in stale:
+            if not _is_current(target):
+                _build(target)
 
 
 def kubernetes_version() -> str:
@@ -90,7 +105,31 @@ def _required_version(go_mod: Path, module: str) -> str:
     return match.group(1)
 
 
+# The ServiceMonitor and PrometheusRule CRDs, from the Prometheus Operator's Go module.
+PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+
+
+def prometheus_operator_crds() -> Path:
+    """The folder of the Prometheus Operator's CRD YAMLs (fetched through the Go module proxy)."""
+    result = subprocess.run(
+        [_go(), "mod", "download", "-json", PROMETHEUS_OPERATOR_MODULE],
+        cwd=CACHE_DIR,
+        env={**_go_environ(), "GOFLAGS": "-modcacherw"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        raise HarnessError(
+            f"go mod download {PROMETHEUS_OPERATOR_MODULE}: {result.stdout}{result.stderr}"
+        )
+    return Path(json.loads(result.stdout)["Dir"]) / "example" / "prometheus-operator-crd"
+
+
 def _ldflags(target: _Target) -> list[str]:
+    if target.name == "helm":
+        return _helm_ldflags()
     if target.name != "kube-apiserver":
         return []
     # Module builds carry no git metadata: without these the server calls
@@ -106,15 +145,30 @@ def _ldflags(target: _Target) -> list[str]:
     ]
 
 
+def _helm_ldflags() -> list[str]:
+    # As helm's Makefile: its version, and the Kubernetes version it assumes
+    # without a cluster (`helm template`, `lint`), from the client-go it links.
+    go_mod = HELM.module_dir / "go.mod"
+    client_go = _required_version(go_mod, "k8s.io/client-go")
+    minor = client_go.lstrip("v").split(".")[1]
+    helm_version = _required_version(go_mod, "helm.sh/helm/v3")
+    flags = [f"-X helm.sh/helm/v3/internal/version.version={helm_version}"]
+    for package in ("helm.sh/helm/v3/pkg/lint/rules", "helm.sh/helm/v3/pkg/chartutil"):
+        flags += [f"-X {package}.k8sVersionMajor=1", f"-X {package}.k8sVersionMinor={minor}"]
+    return flags
+
+
 def _command(target: _Target, output: Path) -> list[str]:
     # Stripped (-s -w), path-free (-trimpath): smaller, and cache hits across checkouts.
     ldflags = " ".join(["-s", "-w", *_ldflags(target)])
-    return [_go(), "build", "-trimpath", f"-ldflags={ldflags}", "-o", str(output), "."]
+    return [_go(), "build", "-trimpath", f"-ldflags={ldflags}", "-o", str(output), target.package]
 
 
 def _fingerprint(target: _Target) -> str:
     digest = hashlib.sha256()
     for name in SOURCE_FILES:
+        if not (target.module_dir / name).exists():
+            continue
         digest.update(name.encode() + b"\0" + (target.module_dir / name).read_bytes() + b"\0")
     digest.update(" ".join(_command(target, Path("OUT"))[1:]).encode())
     return digest.hexdigest()

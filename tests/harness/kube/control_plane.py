@@ -130,15 +130,17 @@ class KubeControlPlane(Managed):
                     raise
         return name
 
-    def apply_crds(self, directory: Path, *, timeout: float = ESTABLISHED_TIMEOUT) -> list[str]:
-        """Create or replace every CustomResourceDefinition in `directory`/*.yaml.
+    def apply_crds(
+        self, directory: Path, *, pattern: str = "*.yaml", timeout: float = ESTABLISHED_TIMEOUT
+    ) -> list[str]:
+        """Create or replace every CustomResourceDefinition in `directory`/`pattern`.
 
         Other kinds of documents are skipped. Returns once each CRD is
         Established and its resources are served; returns the CRDs' names.
         """
         crds = [
             document
-            for path in sorted(directory.glob("*.yaml"))
+            for path in sorted(directory.glob(pattern))
             for document in yaml.safe_load_all(path.read_text())
             if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition"
         ]

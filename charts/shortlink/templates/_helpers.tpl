@@ -1,0 +1,198 @@
+{{/* Names: Kubernetes allows 63 characters (DNS labels); the component suffix is always kept. */}}
+{{- define "shortlink.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "shortlink.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "<fullname>-<component>", the fullname shortened so the whole stays within 63. */}}
+{{- define "shortlink.componentName" -}}
+{{- $root := index . 0 -}}
+{{- $component := index . 1 -}}
+{{- $room := sub 62 (len $component) | int -}}
+{{- printf "%s-%s" (include "shortlink.fullname" $root | trunc $room | trimSuffix "-") $component -}}
+{{- end -}}
+
+{{- define "shortlink.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The recommended labels. Call with (list $ "component"). */}}
+{{- define "shortlink.labels" -}}
+{{- $root := index . 0 -}}
+helm.sh/chart: {{ include "shortlink.chart" $root }}
+{{ include "shortlink.selectorLabels" . }}
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+app.kubernetes.io/part-of: shortlink
+{{- with $root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "shortlink.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ include "shortlink.name" $root }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{/* registry/repository@digest, or :tag (default appVersion); global.imageRegistry wins. */}}
+{{- define "shortlink.imageRef" -}}
+{{- $root := index . 0 -}}
+{{- $image := index . 1 -}}
+{{- $registry := $root.Values.global.imageRegistry | default $image.registry -}}
+{{- $repository := $image.repository -}}
+{{- if $registry }}{{ $repository = printf "%s/%s" $registry $image.repository }}{{ end -}}
+{{- if $image.digest -}}
+{{- printf "%s@%s" $repository $image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repository (toString ($image.tag | default $root.Chart.AppVersion)) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "shortlink.image" -}}
+{{- include "shortlink.imageRef" (list . .Values.image) -}}
+{{- end -}}
+
+{{/* Secret names and keys: an existingSecret, else the chart's own Secret. */}}
+{{- define "shortlink.secretRef" -}}
+{{- $root := index . 0 -}}
+{{- $value := index . 1 -}}
+{{- $key := index . 2 -}}
+name: {{ $value.existingSecret | default (include "shortlink.fullname" $root) }}
+key: {{ if $value.existingSecret }}{{ $value.existingSecretKey }}{{ else }}{{ $key }}{{ end }}
+{{- end -}}
+
+{{- define "shortlink.postgresqlName" -}}
+{{- include "shortlink.componentName" (list . "postgresql") -}}
+{{- end -}}
+
+{{/* The in-chart cluster: every member, the client picks the writable one. */}}
+{{- define "shortlink.postgresqlHosts" -}}
+{{- $name := include "shortlink.postgresqlName" . -}}
+{{- $hosts := list -}}
+{{- range $i := until (int .Values.postgresql.instances) -}}
+{{- $hosts = append $hosts (printf "%s-%d.%s-members.%s.svc:5432" $name $i $name $.Release.Namespace) -}}
+{{- end -}}
+{{- join "," $hosts -}}
+{{- end -}}
+
+{{/* The environment every container gets: the ConfigMap, then the secrets. */}}
+{{- define "shortlink.env" -}}
+- name: SHORTLINK_SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      {{- include "shortlink.secretRef" (list . .Values.secretKey "SHORTLINK_SECRET_KEY") | nindent 6 }}
+{{- if or .Values.initialApiKey.value .Values.initialApiKey.existingSecret }}
+- name: SHORTLINK_INITIAL_API_KEY
+  valueFrom:
+    secretKeyRef:
+      {{- include "shortlink.secretRef" (list . .Values.initialApiKey "SHORTLINK_INITIAL_API_KEY") | nindent 6 }}
+{{- end }}
+{{- if .Values.postgresql.enabled }}
+- name: SHORTLINK_DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.postgresql.existingSecret | default (include "shortlink.postgresqlName" .) }}
+      key: password
+- name: DATABASE_URL
+  value: {{ printf "postgresql://%s:$(SHORTLINK_DATABASE_PASSWORD)@%s/%s?target_session_attrs=read-write" .Values.postgresql.username (include "shortlink.postgresqlHosts" .) .Values.postgresql.database | quote }}
+{{- else }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      {{- include "shortlink.secretRef" (list . .Values.database "DATABASE_URL") | nindent 6 }}
+{{- end }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      {{- include "shortlink.secretRef" (list . .Values.redis "REDIS_URL") | nindent 6 }}
+{{- if or .Values.clickhouse.url .Values.clickhouse.existingSecret }}
+- name: CLICKHOUSE_URL
+  valueFrom:
+    secretKeyRef:
+      {{- include "shortlink.secretRef" (list . .Values.clickhouse "CLICKHOUSE_URL") | nindent 6 }}
+{{- end }}
+{{- with .Values.config.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "shortlink.envFrom" -}}
+- configMapRef:
+    name: {{ include "shortlink.fullname" . }}
+{{- end -}}
+
+{{/* checksum/config: a changed setting or secret rolls every pod. */}}
+{{- define "shortlink.checksums" -}}
+checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+checksum/secret: {{ include "shortlink.secretData" . | sha256sum }}
+{{- end -}}
+
+{{/* ops-port probes: startup tolerates a slow first connection, liveness restarts a hung process. */}}
+{{- define "shortlink.probes" -}}
+startupProbe:
+  httpGet: {path: /healthz, port: ops}
+  periodSeconds: 2
+  failureThreshold: 30
+livenessProbe:
+  httpGet: {path: /healthz, port: ops}
+  periodSeconds: 10
+  timeoutSeconds: 3
+  failureThreshold: 3
+readinessProbe:
+  httpGet: {path: /readyz, port: ops}
+  periodSeconds: 5
+  timeoutSeconds: 3
+  failureThreshold: 2
+{{- end -}}
+
+{{/* The chart's Secret data (inline values; generated ones kept across upgrades via lookup). */}}
+{{- define "shortlink.secretData" -}}
+{{- $existing := (lookup "v1" "Secret" .Release.Namespace (include "shortlink.fullname" .)) | default dict -}}
+{{- $data := $existing.data | default dict -}}
+{{- if not .Values.secretKey.existingSecret }}
+SHORTLINK_SECRET_KEY: {{ .Values.secretKey.value | default (index $data "SHORTLINK_SECRET_KEY" | default "" | b64dec) | default (randAlphaNum 48) | b64enc | quote }}
+{{- end }}
+{{- if and .Values.initialApiKey.value (not .Values.initialApiKey.existingSecret) }}
+SHORTLINK_INITIAL_API_KEY: {{ .Values.initialApiKey.value | b64enc | quote }}
+{{- end }}
+{{- if not (or .Values.postgresql.enabled .Values.database.existingSecret) }}
+DATABASE_URL: {{ .Values.database.url | b64enc | quote }}
+{{- end }}
+{{- if not .Values.redis.existingSecret }}
+REDIS_URL: {{ .Values.redis.url | b64enc | quote }}
+{{- end }}
+{{- if and .Values.clickhouse.url (not .Values.clickhouse.existingSecret) }}
+CLICKHOUSE_URL: {{ .Values.clickhouse.url | b64enc | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* What the operator does in a watched namespace (operator/README.md "RBAC"). */}}
+{{- define "shortlink.operatorRules" -}}
+- apiGroups: [shortlink.io]
+  resources: [shortlinks]
+  verbs: [get, list, watch, patch, update]
+- apiGroups: [shortlink.io]
+  resources: [shortlinks/status]
+  verbs: [get, patch, update]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+# Only Secrets named by a ShortLink's passwordSecretRef are read.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+{{- end -}}

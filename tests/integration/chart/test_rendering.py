@@ -1,0 +1,401 @@
+"""The chart's rules, checked over what the real helm renders (no cluster needed)."""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+from tests.harness.chart import CHART, CI_VALUES, HelmError, Manifest, find, helm, one, render
+from tests.harness.kube.binaries import REPO_ROOT
+
+CI_IDS = [path.stem for path in CI_VALUES]
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "DaemonSet")
+
+
+@pytest.fixture(scope="module", params=CI_VALUES, ids=CI_IDS)
+def rendered(request: pytest.FixtureRequest) -> list[Manifest]:
+    return render(request.param)
+
+
+def pod_specs(manifests: list[Manifest]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (m["metadata"]["name"], m["spec"]["template"]["spec"])
+        for m in manifests
+        if m["kind"] in WORKLOAD_KINDS
+    ]
+
+
+def all_containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def test_lint_strict_passes_with_every_ci_values_file() -> None:
+    for path in CI_VALUES:
+        output = helm("lint", "--strict", str(CHART), "--values", str(path))
+        assert "0 chart(s) failed" in output, output
+
+
+def test_the_ci_values_files_cover_defaults_ha_everything_and_minimal() -> None:
+    assert set(CI_IDS) >= {"default-values", "ha-values", "full-values", "minimal-values"}
+
+
+def test_every_pod_meets_pod_security_restricted(rendered: list[Manifest]) -> None:
+    specs = pod_specs(rendered)
+    assert specs
+    for name, spec in specs:
+        pod = spec["securityContext"]
+        assert pod["runAsNonRoot"] is True, name
+        assert pod["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert pod["runAsUser"] > 0, name
+        for container in all_containers(spec):
+            context = container["securityContext"]
+            where = f"{name}/{container['name']}"
+            assert context["allowPrivilegeEscalation"] is False, where
+            assert context["capabilities"]["drop"] == ["ALL"], where
+            assert context["readOnlyRootFilesystem"] is True, where
+            assert context["runAsNonRoot"] is True, where
+
+
+def test_every_container_has_requests_limits_and_unique_env_names(
+    rendered: list[Manifest],
+) -> None:
+    for name, spec in pod_specs(rendered):
+        for container in all_containers(spec):
+            where = f"{name}/{container['name']}"
+            assert {"cpu", "memory"} <= set(container["resources"]["requests"]), where
+            assert {"cpu", "memory"} <= set(container["resources"]["limits"]), where
+            names = [entry["name"] for entry in container.get("env", [])]
+            # Server-side apply rejects a list with a duplicate key.
+            assert len(names) == len(set(names)), f"{where}: {names}"
+
+
+def test_shortlink_containers_probe_the_ops_port_and_drain_on_stop(
+    rendered: list[Manifest],
+) -> None:
+    deployments = find(rendered, "Deployment")
+    assert deployments
+    for deployment in deployments:
+        spec = deployment["spec"]["template"]["spec"]
+        (container,) = spec["containers"]
+        ops = next(p for p in container["ports"] if p["name"] == "ops")
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "ops"}
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "ops"}
+        assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+        assert ops["containerPort"] in {9080, 9081, 8082, 8083}
+        sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        assert spec["terminationGracePeriodSeconds"] > sleep
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert {"checksum/config", "checksum/secret"} <= set(annotations)
+        assert container["volumeMounts"][0] == {"name": "tmp", "mountPath": "/tmp"}
+
+
+def test_a_config_change_changes_the_checksum_so_pods_roll() -> None:
+    def checksum(**values: str) -> str:
+        manifests = render(set_values={"secretKey.value": "k" * 32, **values})
+        api = one(manifests, "Deployment", "sl-shortlink-api")
+        return str(api["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
+
+    assert checksum() == checksum()
+    assert checksum() != checksum(**{"config.logLevel": "DEBUG"})
+
+
+def test_names_and_label_values_fit_63_characters_and_keep_their_component() -> None:
+    release = "a-release-name-of-fifty-three-characters-long-1234567"
+    assert len(release) == 53  # helm's own limit
+    manifests = render(CHART / "ci" / "full-values.yaml", release=release)
+    names = [m["metadata"]["name"] for m in manifests if m["kind"] != "CustomResourceDefinition"]
+    assert all(len(name) <= 63 for name in names), [n for n in names if len(n) > 63]
+    assert len(set(names)) == len(names) or _same_name_other_kinds(manifests)
+    for component in ("api", "redirector", "analytics", "operator", "postgresql"):
+        assert any(name.endswith(f"-{component}") for name in names), component
+    for manifest in manifests:
+        for value in manifest["metadata"].get("labels", {}).values():
+            assert len(str(value)) <= 63
+
+
+def _same_name_other_kinds(manifests: list[Manifest]) -> bool:
+    keys = [(m["kind"], m["metadata"].get("namespace"), m["metadata"]["name"]) for m in manifests]
+    return len(keys) == len(set(keys))
+
+
+def test_recommended_labels_on_every_resource(rendered: list[Manifest]) -> None:
+    recommended = {
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/instance",
+        "app.kubernetes.io/version",
+        "app.kubernetes.io/component",
+        "app.kubernetes.io/managed-by",
+        "helm.sh/chart",
+    }
+    for manifest in rendered:
+        assert recommended <= set(manifest["metadata"]["labels"]), manifest["metadata"]["name"]
+
+
+def test_the_hpa_owns_the_replica_count_while_it_is_on() -> None:
+    off = one(render(), "Deployment", "sl-shortlink-redirector")
+    assert off["spec"]["replicas"] == 2
+    manifests = render(set_values={"redirector.autoscaling.enabled": "true"})
+    on = one(manifests, "Deployment", "sl-shortlink-redirector")
+    assert "replicas" not in on["spec"]
+    hpa = one(manifests, "HorizontalPodAutoscaler", "sl-shortlink-redirector")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "sl-shortlink-redirector"
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 10)
+
+
+def test_the_pdb_allows_one_pod_down_by_default() -> None:
+    pdb = one(render(), "PodDisruptionBudget", "sl-shortlink-redirector")
+    assert pdb["spec"] == {
+        "maxUnavailable": 1,
+        "selector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": "shortlink",
+                "app.kubernetes.io/instance": "sl",
+                "app.kubernetes.io/component": "redirector",
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"redirector.replicas": "2", "redirector.pdb.minAvailable": "2"},
+        {"redirector.replicas": "1", "redirector.pdb.minAvailable": "1"},
+        {
+            "redirector.autoscaling.enabled": "true",
+            "redirector.autoscaling.minReplicas": "3",
+            "redirector.pdb.minAvailable": "3",
+        },
+    ],
+)
+def test_a_pdb_that_would_block_every_drain_fails_the_render(values: dict[str, str]) -> None:
+    with pytest.raises(HelmError, match=r"redirector.pdb.minAvailable .* must be below"):
+        render(set_values=values)
+
+
+def test_a_pdb_below_the_replicas_renders() -> None:
+    manifests = render(set_values={"redirector.replicas": "3", "redirector.pdb.minAvailable": "2"})
+    assert (
+        one(manifests, "PodDisruptionBudget", "sl-shortlink-redirector")["spec"]["minAvailable"]
+        == 2
+    )
+
+
+def test_the_redirector_spreads_over_nodes_and_zones() -> None:
+    spec = one(render(), "Deployment", "sl-shortlink-redirector")["spec"]["template"]["spec"]
+    keys = [c["topologyKey"] for c in spec["topologySpreadConstraints"]]
+    assert keys == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+    assert {c["whenUnsatisfiable"] for c in spec["topologySpreadConstraints"]} == {"ScheduleAnyway"}
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("redirector.replica", "replica"),  # a typo of replicas
+        ("image.tags", "tags"),
+        ("monitoring.serviceMonitor.enable", "enable"),
+    ],
+)
+def test_the_schema_rejects_a_typo(key: str, message: str) -> None:
+    with pytest.raises(HelmError, match=rf"(?s)additional properties.*'{message}' not allowed"):
+        render(set_values={key: "3"})
+
+
+def test_the_schema_rejects_a_wrong_type_and_allows_any_global() -> None:
+    with pytest.raises(HelmError, match="values don't meet the specifications of the schema"):
+        render(set_values={"config.logLevel": "LOUD"})
+    manifests = render(set_values={"global.someParentSetting": "x", "global.imageRegistry": "r.io"})
+    api = one(manifests, "Deployment", "sl-shortlink-api")
+    assert api["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        "r.io/shortlink/shortlink:0.1.0"
+    )
+
+
+def test_an_image_digest_pins_every_shortlink_container() -> None:
+    digest = "sha256:" + "ab" * 32
+    manifests = render(set_values={"image.digest": digest, "image.tag": "ignored"})
+    for _, spec in pod_specs(manifests):
+        for container in all_containers(spec):
+            assert container["image"] == f"ghcr.io/shortlink/shortlink@{digest}"
+
+
+def crd_sources() -> dict[str, Manifest]:
+    crds = {}
+    for path in sorted((REPO_ROOT / "crds").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if isinstance(document, dict):
+                crds[document["metadata"]["name"]] = document
+    return crds
+
+
+def test_the_chart_crds_are_the_crds_folder_plus_labels_and_keep() -> None:
+    rendered = {crd["metadata"]["name"]: crd for crd in find(render(), "CustomResourceDefinition")}
+    sources = crd_sources()
+    assert set(rendered) == set(sources)
+    for name, crd in rendered.items():
+        metadata = dict(crd["metadata"])
+        assert metadata.pop("annotations") == {"helm.sh/resource-policy": "keep"}
+        assert metadata.pop("labels")["app.kubernetes.io/component"] == "crds"
+        assert {**crd, "metadata": metadata} == sources[name]
+
+
+def test_crds_keep_off_and_crds_disabled() -> None:
+    for crd in find(render(set_values={"crds.keep": "false"}), "CustomResourceDefinition"):
+        assert "helm.sh/resource-policy" not in crd["metadata"].get("annotations", {})
+    assert not find(render(set_values={"crds.enabled": "false"}), "CustomResourceDefinition")
+
+
+def test_the_chart_links_to_the_repository_sources_instead_of_copying_them() -> None:
+    link = CHART / "files" / "crds"
+    assert link.is_symlink() and link.resolve() == REPO_ROOT / "crds"
+
+
+def test_a_packaged_chart_carries_the_linked_crds(tmp_path: Path) -> None:
+    helm("package", str(CHART), "--destination", str(tmp_path))
+    (package,) = tmp_path.glob("shortlink-*.tgz")
+    with tarfile.open(package) as archive:
+        members = {m.name: m for m in archive.getmembers()}
+        for source in (REPO_ROOT / "crds").glob("*.yaml"):
+            member = members[f"shortlink/files/crds/{source.name}"]
+            assert member.isfile()
+            extracted = archive.extractfile(member)
+            assert extracted is not None and extracted.read() == source.read_bytes()
+    # and the package renders the same CRDs as the folder
+    from_package = helm("template", "sl", str(package), "--show-only", "templates/crds.yaml")
+    from_folder = helm("template", "sl", str(CHART), "--show-only", "templates/crds.yaml")
+    assert from_package == from_folder
+
+
+def test_external_services_by_default_and_existing_secrets_are_referenced() -> None:
+    manifests = render(CHART / "ci" / "ha-values.yaml")
+    env = {
+        e["name"]: e
+        for e in one(manifests, "Deployment", "sl-shortlink-api")["spec"]["template"]["spec"][
+            "containers"
+        ][0]["env"]
+    }
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "shortlink-database",
+        "key": "DATABASE_URL",
+    }
+    assert env["CLICKHOUSE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "shortlink-clickhouse"
+    assert not find(manifests, "StatefulSet")
+    assert not find(manifests, "Secret")  # every secret is an existing one
+
+
+def test_in_chart_postgresql_lists_every_member_in_database_url() -> None:
+    manifests = render(set_values={"postgresql.enabled": "true", "postgresql.instances": "3"})
+    statefulset = one(manifests, "StatefulSet", "sl-shortlink-postgresql")
+    assert statefulset["spec"]["replicas"] == 3
+    env = {
+        e["name"]: e
+        for e in one(manifests, "Deployment", "sl-shortlink-api")["spec"]["template"]["spec"][
+            "containers"
+        ][0]["env"]
+    }
+    hosts = ",".join(
+        f"sl-shortlink-postgresql-{i}.sl-shortlink-postgresql-members.shortlink.svc:5432"
+        for i in range(3)
+    )
+    assert env["DATABASE_URL"]["value"] == (
+        f"postgresql://shortlink:$(SHORTLINK_DATABASE_PASSWORD)@{hosts}/shortlink"
+        "?target_session_attrs=read-write"
+    )
+    names = [e["name"] for e in env.values()]
+    assert names.index("SHORTLINK_DATABASE_PASSWORD") < names.index("DATABASE_URL")
+
+
+def test_analytics_without_kafka_fails_with_a_clear_message() -> None:
+    with pytest.raises(HelmError, match=r"analytics\.enabled needs kafka\.bootstrapServers"):
+        render(set_values={"analytics.enabled": "true"})
+
+
+def test_monitoring_is_off_by_default_and_on_without_a_capabilities_check() -> None:
+    kinds = {m["kind"] for m in render()}
+    assert not kinds & {"ServiceMonitor", "PrometheusRule"}
+    # `helm template` knows no cluster, so nothing is dropped for a missing API.
+    manifests = render(
+        set_values={
+            "monitoring.serviceMonitor.enabled": "true",
+            "monitoring.prometheusRule.enabled": "true",
+        }
+    )
+    monitors = find(manifests, "ServiceMonitor")
+    assert sorted(m["metadata"]["name"] for m in monitors) == [
+        "sl-shortlink-api",
+        "sl-shortlink-operator",
+        "sl-shortlink-redirector",
+    ]
+    for monitor in monitors:
+        assert monitor["spec"]["endpoints"] == [
+            {"port": "ops", "path": "/metrics", "interval": "30s"}
+        ]
+    assert find(manifests, "PrometheusRule")
+    for template in (CHART / "templates").iterdir():
+        assert "Capabilities.APIVersions" not in template.read_text(), template.name
+
+
+def test_network_policies_off_by_default_and_on_cover_every_component() -> None:
+    assert not find(render(), "NetworkPolicy")
+    manifests = render(CHART / "ci" / "full-values.yaml")
+    policies = {p["metadata"]["name"]: p for p in find(manifests, "NetworkPolicy")}
+    assert set(policies) == {
+        f"sl-shortlink-{c}" for c in ("api", "redirector", "analytics", "operator", "postgresql")
+    }
+    for policy in policies.values():
+        assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    # The worker and the operator take no traffic but scrapes.
+    for name in ("sl-shortlink-analytics", "sl-shortlink-operator"):
+        (rule,) = policies[name]["spec"]["ingress"]
+        assert rule["ports"] == [{"port": "ops", "protocol": "TCP"}]
+    operator_egress = policies["sl-shortlink-operator"]["spec"]["egress"]
+    assert {
+        "to": [{"ipBlock": {"cidr": "10.96.0.1/32"}}],
+        "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}],
+    } in operator_egress
+    api_egress = policies["sl-shortlink-api"]["spec"]["egress"]
+    assert not any({"port": 443, "protocol": "TCP"} in rule.get("ports", []) for rule in api_egress)
+
+
+def leaf_values(schema: dict[str, Any], values: Any, path: str = "") -> dict[str, Any]:
+    """Dotted keys of values.yaml down to the schema's open maps and lists."""
+    if schema.get("type") == "object" and schema.get("additionalProperties") is False:
+        leaves: dict[str, Any] = {}
+        for key, child in schema["properties"].items():
+            leaves |= leaf_values(child, values[key], f"{path}.{key}" if path else key)
+        return leaves
+    if path == "global":
+        return {"global.imageRegistry": values["imageRegistry"]}
+    return {path: values}
+
+
+def test_the_schema_knows_every_value_and_the_values_table_lists_them() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    leaves = leaf_values(schema, values)
+    rows = re.findall(
+        r"^\| `([^`]+)` \| `(.*?)` \| (.+) \|$", (CHART / "README.md").read_text(), re.M
+    )
+    table = {key: default for key, default, _ in rows}
+    assert list(table) == list(leaves)
+    for key, value in leaves.items():
+        assert yaml.safe_load(table[key]) == value, key
+
+
+def test_every_value_is_documented_in_values_yaml() -> None:
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    undocumented = []
+    for number, line in enumerate(lines):
+        match = re.match(r"^\s*([A-Za-z]\w*):(.*)$", line)
+        if not match or match.group(2).strip() == "":
+            continue  # a section: its keys carry the comments
+        previous = next(text.strip() for text in reversed(lines[:number]) if text.strip())
+        if not previous.startswith("# -- "):
+            undocumented.append(match.group(1))
+    assert undocumented == []
