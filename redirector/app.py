@@ -18,7 +18,13 @@ from shortlink.adapters.local_cache import MISS, LocalCache
 from shortlink.adapters.redis_cache import InvalidationListener
 from shortlink.config import Settings
 from shortlink.domain.aliases import ALIAS_PATTERN, MAX_LENGTH
-from shortlink.domain.clicks import ClickEvent, ClickSink
+from shortlink.domain.clicks import (
+    MAX_REFERRER_CHARS,
+    MAX_USER_AGENT_CHARS,
+    ClickEvent,
+    ClickSink,
+    header_text,
+)
 from shortlink.domain.errors import DatabaseUnavailable, DomainError
 from shortlink.domain.events import DiscardEvents
 from shortlink.domain.expiry import format_instant
@@ -105,8 +111,8 @@ class Redirects:
                 # remote_addr is the X-Forwarded-For client (trusted proxies only);
                 # empty when a request came without the header.
                 ip=(request.remote_addr or request.ip) if self._behind_proxies else request.ip,
-                user_agent=headers.get("user-agent", ""),
-                referrer=headers.get("referer", ""),
+                user_agent=header_text(headers.get("user-agent", ""), MAX_USER_AGENT_CHARS),
+                referrer=header_text(headers.get("referer", ""), MAX_REFERRER_CHARS),
                 method=request.method,
             )
         )

@@ -24,9 +24,16 @@ class PoisonMessage(ValueError):
     """A record that can never be processed: skipped and counted, never retried."""
 
 
+class Unencodable(ValueError):
+    """An event that can't be put on the wire (e.g. text that isn't valid Unicode)."""
+
+
 def encode_clicks(events: Sequence[ClickEvent]) -> bytes:
     # orjson serialises slotted dataclasses natively, field by field.
-    return orjson.dumps({"v": WIRE_VERSION, "type": CLICKED, "events": events})
+    try:
+        return orjson.dumps({"v": WIRE_VERSION, "type": CLICKED, "events": events})
+    except orjson.JSONEncodeError as exc:
+        raise Unencodable(str(exc)) from None
 
 
 def decode_clicks(value: bytes | None) -> tuple[list[ClickEvent], int]:
@@ -75,13 +82,16 @@ def _click_from(raw: Any) -> ClickEvent | None:
 
 
 def encode_link_event(event: LinkEvent) -> bytes:
-    return orjson.dumps(
-        {
-            "v": WIRE_VERSION,
-            "type": event.type,
-            "owner": event.owner,
-            "codes": event.codes,
-            "count": len(event.codes),
-            "timestamp": event.timestamp,
-        }
-    )
+    try:
+        return orjson.dumps(
+            {
+                "v": WIRE_VERSION,
+                "type": event.type,
+                "owner": event.owner,
+                "codes": event.codes,
+                "count": len(event.codes),
+                "timestamp": event.timestamp,
+            }
+        )
+    except orjson.JSONEncodeError as exc:
+        raise Unencodable(str(exc)) from None

@@ -5,6 +5,12 @@ The request path only appends to a deque. A slow or absent broker therefore
 never slows a redirect: the buffer fills, overflow is counted and dropped, and
 what is buffered is delivered once the broker is back (a failed batch goes back
 to the front of the buffer).
+
+What can never be delivered must not hold the rest up: an event that can't be
+encoded, or a record the bus refuses for good (``Undeliverable``), is dropped and
+counted (``undeliverable``) instead of going back to the front forever. Records
+are kept under ``MAX_RECORD_BYTES`` (a batch too large is split) so a burst of
+large clicks never makes one the producer refuses.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from shortlink.adapters.event_codec import encode_clicks, encode_link_event
+from shortlink.adapters.event_codec import Unencodable, encode_clicks, encode_link_event
 from shortlink.domain.clicks import ClickEvent
 from shortlink.domain.events import LinkEvent
 
@@ -26,10 +32,17 @@ log = logging.getLogger(__name__)
 CLICKS_PER_RECORD = 500
 RECORDS_PER_SEND = 16
 RETRY_BACKOFF_MAX = 5.0
+# Below Kafka's defaults (producer max.request.size, broker message.max.bytes: 1 MiB).
+MAX_RECORD_BYTES = 512 * 1024
+
+
+class Undeliverable(Exception):
+    """The bus refused records for good (e.g. too large): retrying can't help."""
 
 
 class Transport(Protocol):
-    """Delivers whole records to a topic; raises if any record was not accepted."""
+    """Delivers whole records to a topic; raises if any record was not accepted
+    (``Undeliverable`` if retrying would never help)."""
 
     async def start(self) -> None: ...
 
@@ -65,6 +78,7 @@ class EventPublisher:
         self.emitted = 0
         self.dropped = 0
         self.delivered = 0
+        self.undeliverable = 0
         self.send_failures = 0
 
     # -- the request path: O(1), never blocks, never raises -------------------
@@ -143,25 +157,74 @@ class EventPublisher:
     async def _flush_all(self) -> None:
         while self._links:
             changes = [self._links.popleft() for _ in range(len(self._links))]
+            kept = changes
             try:
-                await self._transport.send(
-                    self._links_topic, [encode_link_event(e) for e in changes]
-                )
+                records, kept = self._encode_links(changes)
+                await self._send(self._links_topic, records, len(kept))
             except BaseException:
-                self._links.extendleft(reversed(changes))
+                self._links.extendleft(reversed(kept))
                 raise
-            self.delivered += len(changes)
         while self._clicks:
             count = min(len(self._clicks), CLICKS_PER_RECORD * RECORDS_PER_SEND)
             events = [self._clicks.popleft() for _ in range(count)]
-            records = [
-                encode_clicks(events[i : i + CLICKS_PER_RECORD])
-                for i in range(0, count, CLICKS_PER_RECORD)
-            ]
+            sendable = events
             try:
-                await self._transport.send(self._clicks_topic, records)
+                records, sendable = self._encode_clicks(events)
+                await self._send(self._clicks_topic, records, len(sendable))
             except BaseException:
                 # Back to the front: nothing already buffered is lost.
-                self._clicks.extendleft(reversed(events))
+                self._clicks.extendleft(reversed(sendable))
                 raise
-            self.delivered += count
+
+    async def _send(self, topic: str, records: list[bytes], events: int) -> None:
+        if not records:
+            return
+        try:
+            await self._transport.send(topic, records)
+        except Undeliverable as exc:
+            self._give_up(events, f"refused by the bus: {exc}")
+            return
+        self.delivered += events
+
+    def _encode_links(self, changes: list[LinkEvent]) -> tuple[list[bytes], list[LinkEvent]]:
+        records: list[bytes] = []
+        kept: list[LinkEvent] = []
+        for change in changes:
+            try:
+                records.append(encode_link_event(change))
+            except Unencodable as exc:
+                self._give_up(1, f"cannot be encoded: {exc}")
+                continue
+            kept.append(change)
+        return records, kept
+
+    def _encode_clicks(self, events: list[ClickEvent]) -> tuple[list[bytes], list[ClickEvent]]:
+        records: list[bytes] = []
+        kept: list[ClickEvent] = []
+        for i in range(0, len(events), CLICKS_PER_RECORD):
+            self._encode_within_limit(events[i : i + CLICKS_PER_RECORD], records, kept)
+        return records, kept
+
+    def _encode_within_limit(
+        self, events: list[ClickEvent], records: list[bytes], kept: list[ClickEvent]
+    ) -> None:
+        """One record for ``events`` if it encodes within MAX_RECORD_BYTES; else the
+        halves, down to single events, of which those that still can't are dropped."""
+        try:
+            record: bytes | None = encode_clicks(events)
+        except Unencodable:
+            record = None
+        if record is not None and len(record) <= MAX_RECORD_BYTES:
+            records.append(record)
+            kept.extend(events)
+        elif len(events) == 1:
+            reason = "cannot be encoded" if record is None else f"is {len(record)} bytes"
+            self._give_up(1, f"a click {reason}")
+        else:
+            half = len(events) // 2
+            self._encode_within_limit(events[:half], records, kept)
+            self._encode_within_limit(events[half:], records, kept)
+
+    def _give_up(self, events: int, reason: str) -> None:
+        self.undeliverable += events
+        log.error("events dropped: undeliverable", extra={"count": events, "reason": reason})

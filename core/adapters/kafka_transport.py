@@ -6,6 +6,9 @@ import asyncio
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
+
+from shortlink.adapters.event_publisher import Undeliverable
 
 
 class KafkaTransport:
@@ -42,8 +45,11 @@ class KafkaTransport:
             raise RuntimeError("KafkaTransport.send before start()")
         # send() only queues into the producer's batches; the futures resolve on
         # the broker's acknowledgement (or its failure).
-        acks = [await self._producer.send(topic, record) for record in records]
-        await asyncio.gather(*acks)
+        try:
+            acks = [await self._producer.send(topic, record) for record in records]
+            await asyncio.gather(*acks)
+        except (MessageSizeTooLargeError, RecordTooLargeError) as exc:
+            raise Undeliverable(repr(exc)) from exc
 
     async def stop(self) -> None:
         if self._producer is not None:

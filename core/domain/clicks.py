@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+# What a click keeps of its free-form headers: enough to classify a browser and a
+# referrer's host, and small enough that a burst of huge headers can't bloat the
+# buffer or make a bus record too large to send.
+MAX_USER_AGENT_CHARS = 512
+MAX_REFERRER_CHARS = 1024
+
 
 @dataclass(frozen=True, slots=True)
 class ClickEvent:
@@ -22,3 +28,18 @@ class ClickSink(Protocol):
     analytics is worth less than the redirect it describes."""
 
     def emit(self, event: ClickEvent) -> None: ...
+
+
+def header_text(value: str, limit: int) -> str:
+    """A request header as valid Unicode, at most ``limit`` characters.
+
+    Servers decode header bytes that aren't UTF-8 into lone surrogates
+    ("surrogateescape"), which no JSON encoder accepts; those bytes become U+FFFD."""
+    clipped = value[:limit]
+    if clipped.isascii():
+        return clipped
+    try:
+        raw = clipped.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that no byte decoded to
+        raw = clipped.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")

@@ -20,7 +20,8 @@ class _PublisherCollector(Collector):
         events = CounterMetricFamily(
             "shortlink_events",
             "Events (clicks, link changes) by fate: emitted into the buffer, dropped "
-            "because it was full, delivered to the bus",
+            "because it was full, delivered to the bus, undeliverable (could never be "
+            "encoded or was refused by the bus for good; dropped)",
             labels=["result"],
         )
         buffered = GaugeMetricFamily(
@@ -36,6 +37,7 @@ class _PublisherCollector(Collector):
             events.add_metric(["emitted"], publisher.emitted)
             events.add_metric(["dropped"], publisher.dropped)
             events.add_metric(["delivered"], publisher.delivered)
+            events.add_metric(["undeliverable"], publisher.undeliverable)
             buffered.add_metric([], publisher.buffered)
             connected.add_metric([], int(publisher.connected))
             failures.add_metric([], publisher.send_failures)

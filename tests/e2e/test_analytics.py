@@ -154,6 +154,21 @@ def test_clicks_are_counted_exactly_and_broken_down(analytics: AnalyticsStack) -
     assert stats["cities"][0] == {"value": "London, GB", "clicks": 6}
 
 
+def test_a_user_agent_that_is_not_utf8_costs_no_click(analytics: AnalyticsStack) -> None:
+    """Issue 13, finding 2: one such request used to lose every click sent with it."""
+    code = _new_link(analytics)
+    hostile = CHROME.encode() + b" \xff\xfe"
+    with httpx.Client() as client:
+        for n in range(11):
+            agent = hostile if n == 5 else CHROME.encode()
+            response = client.get(
+                f"{analytics.redirector.base_url}/{code}",
+                headers={"User-Agent": agent, "X-Forwarded-For": IN_GB, "Referer": "x" * 5000},
+            )
+            assert response.status_code == 302
+    _wait_for_clicks(analytics, code, 11)
+
+
 def test_stats_are_for_the_owner_only_and_validate_input(analytics: AnalyticsStack) -> None:
     code = _new_link(analytics)
     other = analytics.client.call(

@@ -6,7 +6,12 @@ import asyncio
 from collections.abc import Sequence
 
 from shortlink.adapters.event_codec import decode_clicks
-from shortlink.adapters.event_publisher import CLICKS_PER_RECORD, EventPublisher
+from shortlink.adapters.event_publisher import (
+    CLICKS_PER_RECORD,
+    MAX_RECORD_BYTES,
+    EventPublisher,
+    Undeliverable,
+)
 from shortlink.domain.clicks import ClickEvent
 from shortlink.domain.events import LinkEvent
 from tests.support.waiting import until
@@ -136,3 +141,68 @@ async def test_stop_with_the_bus_failing_reports_but_does_not_raise() -> None:
     publisher.emit(_click(1))
     await publisher.stop()  # must return: shutdown is not held up by the bus
     assert publisher.buffered == 1 and publisher.delivered == 0
+
+
+def _hostile_click(n: int, user_agent: str) -> ClickEvent:
+    return ClickEvent(f"ev{n}", "code", float(n), "10.0.0.1", user_agent, "", "GET")
+
+
+async def test_an_unencodable_click_is_dropped_and_counted_not_its_batch() -> None:
+    transport = FlakyTransport()
+    publisher = _publisher(transport)
+    for n in range(11):
+        publisher.emit(_hostile_click(n, "bad \udcff" if n == 5 else "UA"))
+    publisher.start()
+    await until(lambda: publisher.delivered == 10)
+    assert publisher.undeliverable == 1
+    assert transport.click_ids() == [f"ev{n}" for n in range(11) if n != 5]
+    await publisher.stop()
+
+
+async def test_an_unencodable_link_event_is_dropped_and_counted() -> None:
+    transport = FlakyTransport()
+    publisher = _publisher(transport)
+    publisher.publish(LinkEvent("url.created", "\ud800", ("a",), 1.0))
+    publisher.publish(LinkEvent("url.created", "me", ("b",), 1.0))
+    publisher.start()
+    await until(lambda: publisher.delivered == 1)
+    assert publisher.undeliverable == 1 and len(transport.topics["links"]) == 1
+    await publisher.stop()
+
+
+async def test_records_stay_under_the_size_limit_however_large_the_clicks() -> None:
+    transport = FlakyTransport()
+    publisher = _publisher(transport, capacity=10_000)
+    count = CLICKS_PER_RECORD * 2
+    for n in range(count):
+        publisher.emit(_hostile_click(n, "x" * 7_500))
+    publisher.emit(_hostile_click(count, "y" * (MAX_RECORD_BYTES + 1)))  # alone too large
+    publisher.start()
+    await until(lambda: publisher.delivered == count)
+    assert publisher.undeliverable == 1
+    assert all(len(record) <= MAX_RECORD_BYTES for record in transport.topics["clicks"])
+    assert transport.click_ids() == [f"ev{n}" for n in range(count)]
+    await publisher.stop()
+
+
+class RefusingTransport(FlakyTransport):
+    """Refuses every click record for good, as Kafka does one that is too large."""
+
+    async def send(self, topic: str, records: Sequence[bytes]) -> None:
+        self.sends += 1
+        if topic == "clicks" and self.sends == 1:
+            raise Undeliverable("too large")
+        await super().send(topic, records)
+
+
+async def test_a_batch_the_bus_refuses_for_good_is_dropped_not_retried_forever() -> None:
+    transport = RefusingTransport()
+    publisher = _publisher(transport)
+    for n in range(3):
+        publisher.emit(_click(n))
+    publisher.start()
+    await until(lambda: publisher.undeliverable == 3)
+    publisher.emit(_click(3))
+    await until(lambda: publisher.delivered == 1)
+    assert transport.click_ids() == ["ev3"] and publisher.buffered == 0
+    await publisher.stop()
