@@ -22,6 +22,7 @@ from shortlink.config import Settings
 from shortlink.http import App
 from shortlink.http.component import component_app
 from shortlink.http.event_metrics import watch_events
+from shortlink.http.limits import Limits, apply_limits
 from shortlink.services.api_keys import ApiKeyService
 from shortlink.services.rate_limiter import RateLimiter
 from shortlink.services.sessions import SessionService
@@ -39,7 +40,9 @@ def create_app(settings: Settings) -> App:
         ops_port=settings.api_ops_port,
         ready_when=lambda up: up["postgres"],
     )
-    app.config.REQUEST_MAX_SIZE = 4 * 1024 * 1024  # a 1000-item bulk body fits easily
+    # A 1,000-item bulk of 2,048-character URLs with aliases, passwords and expiries
+    # is about 2.3 MB of JSON.
+    apply_limits(app, Limits(body_bytes=4 * 1024 * 1024), settings)
     app.ctx.openapi = build_openapi()
     app.blueprint(v1)
     app.blueprint(sessions)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shortlink.domain.errors import InvalidRequest
+from shortlink.domain.text import unstorable_error, unstorable_field
 
 _Body = TypeVar("_Body", bound=BaseModel)
 
@@ -62,6 +63,11 @@ class CreateSession(_Strict):
 
 
 def parse(model: type[_Body], payload: Any) -> _Body:
+    """``payload`` (parsed JSON) as ``model``; InvalidRequest (400) for a string
+    PostgreSQL can't store anywhere in it, or for a shape or type the model refuses."""
+    unstorable = unstorable_field(payload)
+    if unstorable is not None:
+        raise unstorable_error(unstorable)
     try:
         return model.model_validate(payload)
     except ValidationError as exc:

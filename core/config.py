@@ -103,6 +103,11 @@ class Settings:
     db_pool_max: int = 10
     # The redirector's budget for a PostgreSQL lookup before it answers 503.
     redirector_db_timeout: float = 1.0
+    # Public ports: a whole request must arrive within this (else 408); idle
+    # keep-alive connections close after the other (above the 60 s idle timeout of
+    # common load balancers, so they close first and never send into a closing socket).
+    request_timeout: float = 10.0
+    keep_alive_timeout: float = 75.0
     log_level: str = "INFO"
     log_format: str = "json"
     # Events (clicks and link changes) on a bus: Kafka, a Redis stream (dev), or off.
@@ -158,6 +163,10 @@ class Settings:
             db_pool_max=env_int(env, "SHORTLINK_DB_POOL_MAX", d.db_pool_max, 1),
             redirector_db_timeout=env_float(
                 env, "SHORTLINK_REDIRECTOR_DB_TIMEOUT", d.redirector_db_timeout, 0.05
+            ),
+            request_timeout=env_float(env, "SHORTLINK_REQUEST_TIMEOUT", d.request_timeout, 0.1),
+            keep_alive_timeout=env_float(
+                env, "SHORTLINK_KEEP_ALIVE_TIMEOUT", d.keep_alive_timeout, 0.1
             ),
             log_level=(env.get("SHORTLINK_LOG_LEVEL") or d.log_level).upper(),
             log_format=env.get("SHORTLINK_LOG_FORMAT") or d.log_format,

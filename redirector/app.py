@@ -17,7 +17,7 @@ from sanic.response import HTTPResponse, html
 from shortlink.adapters.local_cache import MISS, LocalCache
 from shortlink.adapters.redis_cache import InvalidationListener
 from shortlink.config import Settings
-from shortlink.domain.aliases import ALIAS_PATTERN, MAX_LENGTH
+from shortlink.domain.aliases import could_be_code
 from shortlink.domain.clicks import (
     MAX_REFERRER_CHARS,
     MAX_USER_AGENT_CHARS,
@@ -34,6 +34,7 @@ from shortlink.http import App, client_ip
 from shortlink.http.component import component_app
 from shortlink.http.errors import domain_error_response, error_response
 from shortlink.http.event_metrics import watch_events
+from shortlink.http.limits import Limits, apply_limits
 from shortlink.http.ops_metrics import count_unavailable
 from shortlink.redirector import metrics, pages
 from shortlink.services.links import LinkService
@@ -75,7 +76,7 @@ class Redirects:
         found = self._resolver.cached(code)
         if found is not MISS:
             destination, source = cast(Destination | None, found), "local"
-        elif len(code) > MAX_LENGTH or not ALIAS_PATTERN.fullmatch(code):
+        elif not could_be_code(code):
             destination, source = None, "local"  # can't exist: don't let it touch the caches
         else:
             try:
@@ -216,6 +217,9 @@ def create_app(settings: Settings) -> App:
         ops_port=settings.redirector_ops_port,
         ready_when=lambda up: up["postgres"] or up["redis"],
     )
+    # The only body it takes is the password form (at most 72 bytes of password);
+    # not below the header limit, which Sanic caps at the body limit.
+    apply_limits(app, Limits(body_bytes=8192), settings)
 
     handlers = Redirects(settings.secret_key, behind_proxies=settings.proxies_count > 0)
     app.add_route(handlers.redirect, "/<code:str>", methods=["GET", "HEAD"], name="redirect")

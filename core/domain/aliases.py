@@ -33,6 +33,12 @@ def validate_alias(alias: str) -> str:
     return alias
 
 
+def could_be_code(code: str) -> bool:
+    """Whether ``code`` has the shape of a stored code (generated ones are aliases'
+    shape too): anything else can't exist, so it needn't reach caches or storage."""
+    return len(code) <= MAX_LENGTH and ALIAS_PATTERN.fullmatch(code) is not None
+
+
 def suggestion_candidates(alias: str, today: date, random_suffixes: Iterable[str]) -> list[str]:
     """Alternatives for a taken alias, most natural first; all valid aliases.
 

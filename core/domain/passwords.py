@@ -11,6 +11,7 @@ import hashlib
 import bcrypt
 
 from shortlink.domain.errors import InvalidPassword
+from shortlink.domain.text import is_storable
 
 BCRYPT_ROUNDS = 10  # the seed's "$2b$10$"
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (5.x: rejects) anything longer
@@ -22,6 +23,8 @@ UNLOCK_LOCKOUT_SECONDS = 15 * 60
 def validate_password(password: object) -> str:
     if not isinstance(password, str) or not password:
         raise InvalidPassword("password must be a non-empty string")
+    if not is_storable(password):  # bcrypt refuses NUL too
+        raise InvalidPassword("password must not contain NUL characters or unpaired surrogates")
     if len(password.encode()) > MAX_PASSWORD_BYTES:
         raise InvalidPassword(f"password must be at most {MAX_PASSWORD_BYTES} bytes")
     return password
@@ -32,6 +35,8 @@ def hash_password(password: str, rounds: int = BCRYPT_ROUNDS) -> str:
 
 
 def check_password(password: str, password_hash: str) -> bool:
+    if not is_storable(password):
+        return False  # no password that could be set contains one
     encoded = password.encode()
     if len(encoded) > MAX_PASSWORD_BYTES:
         return False

@@ -10,6 +10,7 @@ from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 import idna
 
 from shortlink.domain.errors import InvalidUrl
+from shortlink.domain.text import is_storable
 
 MAX_URL_LENGTH = 2048
 ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -79,7 +80,7 @@ def validate_target_url(raw: object, policy: UrlPolicy) -> str:
     url = raw.strip()
     if len(url) > MAX_URL_LENGTH:
         raise InvalidUrl(f"URL is longer than {MAX_URL_LENGTH} characters")
-    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
+    if not is_storable(url) or any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
         raise InvalidUrl("URL must not contain whitespace or control characters")
     if "\\" in url:
         # Browsers read '\\' as '/', so the host we'd check isn't the one they'd visit.

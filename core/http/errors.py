@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from sanic import Request
-from sanic.exceptions import SanicException
+from sanic.exceptions import MethodNotAllowed, NotFound, PayloadTooLarge, SanicException
 from sanic.response import HTTPResponse, json
 
 from shortlink.adapters.postgres_failures import is_connection_failure
@@ -40,8 +40,12 @@ _FRAMEWORK_CODES = {
     405: "METHOD_NOT_ALLOWED",
     408: "REQUEST_TIMEOUT",
     413: "PAYLOAD_TOO_LARGE",
+    414: "URI_TOO_LONG",
     415: "UNSUPPORTED_MEDIA_TYPE",
+    431: "HEADERS_TOO_LARGE",
+    503: "SERVICE_UNAVAILABLE",
 }
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def error_response(
@@ -65,6 +69,17 @@ def domain_error_response(exc: DomainError) -> HTTPResponse:
     return error_response(status, exc.code, exc.message, headers, **details)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    allowed = []
+    for method in _METHODS:
+        try:
+            request.app.router.get(request.path, method, None)
+        except (NotFound, MethodNotAllowed):
+            continue
+        allowed.append(method)
+    return allowed
+
+
 def install_error_handlers(app: App) -> None:
     @app.exception(DomainError)
     async def on_domain_error(request: Request, exc: DomainError) -> HTTPResponse:
@@ -73,10 +88,17 @@ def install_error_handlers(app: App) -> None:
     @app.exception(SanicException)
     async def on_framework_error(request: Request, exc: SanicException) -> HTTPResponse:
         status = exc.status_code
+        headers = dict(exc.headers or {})
+        message = str(exc.message or exc)
+        if isinstance(exc, PayloadTooLarge) and message.startswith("Request header"):
+            status, message = 431, "The request line and headers exceed the size limit"
+        if status == 405 and "Allow" not in headers:
+            # Sanic names them only for static paths; RFC 9110 wants them on every 405.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         code = _FRAMEWORK_CODES.get(
             status, "INTERNAL_ERROR" if status >= 500 else "INVALID_REQUEST"
         )
-        return error_response(status, code, str(exc.message or exc), exc.headers or None)
+        return error_response(status, code, message, headers or None)
 
     @app.exception(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> HTTPResponse:

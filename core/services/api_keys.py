@@ -12,8 +12,10 @@ from shortlink.domain.api_keys import (
     hash_api_key,
 )
 from shortlink.domain.errors import Forbidden, InvalidRequest, NotFound
+from shortlink.domain.text import require_storable
 
 INITIAL_KEY_OWNER = "admin"
+MAX_KEY_ID = 2**63 - 1
 
 
 class ApiKeyService:
@@ -61,7 +63,8 @@ class ApiKeyService:
         Anyone may mint another key for their own owner (rotation); only admins
         may mint keys for other owners or admin keys.
         """
-        target_owner = owner or caller.owner
+        require_storable(name, "name")
+        target_owner = require_storable(owner, "owner") if owner else caller.owner
         if (target_owner != caller.owner or is_admin) and not caller.is_admin:
             raise Forbidden("Only admin keys can create keys for other owners or admin keys")
         secret = generate_api_key()
@@ -75,7 +78,10 @@ class ApiKeyService:
         return await self._repo.list(None if caller.is_admin else caller.owner)
 
     async def revoke(self, caller: ApiKey, key_id: int) -> ApiKey:
-        record = await self._repo.revoke(key_id, None if caller.is_admin else caller.owner)
+        # Ids are bigint: one past its range can't exist (and can't be a query parameter).
+        fits = 0 < key_id <= MAX_KEY_ID
+        owner = None if caller.is_admin else caller.owner
+        record = await self._repo.revoke(key_id, owner) if fits else None
         if record is None:
             raise NotFound(f"No API key with id {key_id}")
         self._cache.clear()  # this pod forgets at once; others within cache_seconds

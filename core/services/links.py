@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
 import secrets
 from collections.abc import Sequence
@@ -18,8 +16,14 @@ from shortlink.adapters.postgres import LinkRepository
 from shortlink.adapters.redis_cache import LinkCache
 from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.domain import passwords
-from shortlink.domain.aliases import random_suffix, suggestion_candidates, validate_alias
+from shortlink.domain.aliases import (
+    could_be_code,
+    random_suffix,
+    suggestion_candidates,
+    validate_alias,
+)
 from shortlink.domain.codes import generate_code, generate_codes
+from shortlink.domain.cursors import decode_cursor, encode_cursor
 from shortlink.domain.errors import (
     AliasTaken,
     BulkInvalid,
@@ -310,7 +314,7 @@ class LinkService:
     # -- read, list, edit, delete ---------------------------------------------------
 
     async def get(self, owner: str, code: str) -> Link:
-        link = await self._repo.get(code)
+        link = await self._repo.get(code) if could_be_code(code) else None
         # Someone else's link looks exactly like a missing one.
         if link is None or link.owner != owner:
             raise NotFound(f"No link with code '{code}'")
@@ -354,7 +358,7 @@ class LinkService:
                 columns["redirect_type"] = validate_redirect_type(value)
             else:
                 raise InvalidRequest(f"Field '{name}' cannot be changed")
-        link = await self._repo.update(code, owner, columns)
+        link = await self._repo.update(code, owner, columns) if could_be_code(code) else None
         if link is None:
             raise NotFound(f"No link with code '{code}'")
         await self._forget(code)
@@ -362,7 +366,7 @@ class LinkService:
         return link
 
     async def delete(self, owner: str, code: str) -> None:
-        if not await self._repo.soft_delete(code, owner):
+        if not could_be_code(code) or not await self._repo.soft_delete(code, owner):
             raise NotFound(f"No link with code '{code}'")
         await self._forget(code)
         self._notify("url.deleted", owner, [code])
@@ -375,7 +379,7 @@ class LinkService:
         Failures are counted per (code, client) before the password is checked,
         so parallel guesses can't slip past the limit.
         """
-        link = await self._repo.get(code)
+        link = await self._repo.get(code) if could_be_code(code) else None
         if link is None or not link.is_active:
             raise NotFound(f"No link with code '{code}'")
         now = self._clock()
@@ -406,15 +410,3 @@ class LinkService:
             code, passwords.password_fingerprint(link.password_hash), self._secret_key, now
         )
         return Unlocked(token, link)
-
-
-def encode_cursor(created_at: datetime, code: str) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{code}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        created_at, code = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(created_at), code
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidRequest("cursor is not valid; use next_cursor from a previous page") from None

@@ -5,6 +5,7 @@ import pytest
 
 from shortlink.domain.aliases import (
     MAX_LENGTH,
+    could_be_code,
     random_suffix,
     suggestion_candidates,
     validate_alias,
@@ -120,3 +121,13 @@ def test_random_suffix_uses_only_digits_and_lowercase():
 def test_random_suffix_makes_a_valid_suggestion():
     suffix = random_suffix(random.Random(1).choice)
     assert suggestion_candidates("mylink", TODAY, [suffix])[-1] == f"mylink-{suffix}"
+
+
+@pytest.mark.parametrize("code", ["abc1234", "my-alias_2", "x", "a" * 20])
+def test_codes_of_the_stored_shape(code):
+    assert could_be_code(code)
+
+
+@pytest.mark.parametrize("code", ["", "a" * 21, "ab\x00c", "été", "a/b", "a.b", "\ud800"])
+def test_codes_that_cannot_exist(code):
+    assert not could_be_code(code)

@@ -37,6 +37,8 @@ def test_empty_strings_fall_back_to_defaults():
         ("SHORTLINK_API_OPS_PORT", "9100", "api_ops_port", 9100),
         ("SHORTLINK_REDIRECTOR_OPS_PORT", "9101", "redirector_ops_port", 9101),
         ("SHORTLINK_REDIRECTOR_DB_TIMEOUT", "0.25", "redirector_db_timeout", 0.25),
+        ("SHORTLINK_REQUEST_TIMEOUT", "2.5", "request_timeout", 2.5),
+        ("SHORTLINK_KEEP_ALIVE_TIMEOUT", "5", "keep_alive_timeout", 5.0),
         ("SHORTLINK_WORKERS", "4", "workers", 4),
         ("SHORTLINK_PROXIES_COUNT", "2", "proxies_count", 2),
         ("SHORTLINK_RATE_LIMIT", "100/hour", "rate_limit", RateLimit(100, 3600)),
@@ -85,6 +87,7 @@ def test_bool_spellings(raw, value):
         ({"SHORTLINK_API_OPS_PORT": "8080"}, "SHORTLINK_API_OPS_PORT"),  # the public port
         ({"SHORTLINK_REDIRECTOR_OPS_PORT": "8081"}, "SHORTLINK_REDIRECTOR_OPS_PORT"),
         ({"SHORTLINK_REDIRECTOR_DB_TIMEOUT": "0"}, "SHORTLINK_REDIRECTOR_DB_TIMEOUT"),
+        ({"SHORTLINK_REQUEST_TIMEOUT": "soon"}, "SHORTLINK_REQUEST_TIMEOUT"),
     ],
 )
 def test_bad_values_raise_config_error_naming_the_variable(env, variable):
