@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shortlink.domain.errors import InvalidRequest
+from shortlink.domain.text import require_storable
 
 # Keyset-paginated orders: every one ends on the unique code, so pages never overlap.
 SORTS = ("-created_at", "created_at", "code", "-code")
@@ -31,7 +32,7 @@ EVERY_LINK = LinkFilter()
 
 
 def parse_link_filter(search: str | None, status: str | None, sort: str | None) -> LinkFilter:
-    text = (search or "").strip()
+    text = require_storable((search or "").strip(), "q")
     if len(text) > MAX_SEARCH_LENGTH:
         raise InvalidRequest(f"q must be at most {MAX_SEARCH_LENGTH} characters")
     status = status or "all"

@@ -116,6 +116,7 @@ def test_the_password_form_refuses_a_nul_password_as_wrong(
 def test_cursors(api: httpx.Client) -> None:
     assert_error(api.get("/v1/urls", params={"cursor": "garbage"}), 400, "INVALID_REQUEST")
     assert_error(api.get("/v1/urls", params={"cursor": "12.a\x00b"}), 400, "INVALID_REQUEST")
+    assert_error(api.get("/v1/urls", params={"q": "a\x00b"}), 400, "INVALID_REQUEST")
     assert api.get("/v1/urls", params={"cursor": "0.zzz"}).json() == {
         "items": [],
         "next_cursor": None,
