@@ -208,6 +208,12 @@ def _json(schema: str, description: str, headers: dict[str, Any] | None = None) 
     return response
 
 
+_NOT_CHANGED = (
+    "CACHE_UNAVAILABLE (or DATABASE_UNAVAILABLE), with Retry-After: nothing was changed, "
+    "since the link cache could not be told and would have kept serving the old link"
+)
+
+
 def _error(description: str) -> dict[str, Any]:
     return _json("Error", description)
 
@@ -316,13 +322,15 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "summary": "Change target, expiry, password, redirect type or active flag",
                 "requestBody": _body(UpdateUrl),
                 "responses": {"200": _json("Link", "Updated"), "400": _error("Invalid change"),
-                              "404": _error("No such link of yours"), **_AUTH_ERRORS},
+                              "404": _error("No such link of yours"),
+                              "503": _error(_NOT_CHANGED), **_AUTH_ERRORS},
             },
             "delete": {
                 "operationId": "delete_url",
                 "summary": "Delete a link (its code is never reused)",
                 "responses": {"204": {"description": "Deleted"},
-                              "404": _error("No such link of yours"), **_AUTH_ERRORS},
+                              "404": _error("No such link of yours"),
+                              "503": _error(_NOT_CHANGED), **_AUTH_ERRORS},
             },
         },
         "/v1/urls/{code}/stats": {

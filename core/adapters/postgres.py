@@ -32,8 +32,14 @@ _STATUS_CONDITIONS = {
 Executor = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 
 
+# The longest any statement may run; the cache's writer fence outlasts it.
+COMMAND_TIMEOUT_SECONDS = 10.0
+
+
 async def create_pool(dsn: str, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=10)
+    return await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, command_timeout=COMMAND_TIMEOUT_SECONDS
+    )
 
 
 def _link(row: asyncpg.Record) -> Link:

@@ -18,10 +18,11 @@ log = logging.getLogger(__name__)
 
 INVALIDATION_CHANNEL: Final = "shortlink:invalidate"
 _NEGATIVE: Final = b"0"  # "no such servable code", cached briefly
-_FENCE_SECONDS: Final = 5
-
-# A reader fills the cache only if no writer changed the code in the last few
-# seconds: otherwise a read from before the change could be written back after it.
+# A reader fills the cache only if no writer changed the code in the last
+# FENCE_SECONDS: otherwise a read from before the change could be written back
+# after it. A read can take up to the database's command timeout (10 s), so the
+# fence lasts longer than that.
+FENCE_SECONDS: Final = 15
 _FENCED_FILL = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX')
@@ -101,7 +102,7 @@ class LinkCache:
         pipe = self._redis.pipeline(transaction=False)
         for code in codes:
             pipe.delete(_key(code))
-            pipe.set(_fence_key(code), b"1", ex=_FENCE_SECONDS)
+            pipe.set(_fence_key(code), b"1", ex=FENCE_SECONDS)
         pipe.publish(INVALIDATION_CHANNEL, "\n".join(codes))
         await pipe.execute()
 

@@ -109,6 +109,21 @@ class DatabaseUnavailable(DomainError):
         super().__init__(message, retry_after=retry_after, **details)
 
 
+class CacheUnavailable(DomainError):
+    """Redis could not be told of a change to a link, so the change was not made:
+    the cache could otherwise keep serving the old link for up to its TTL."""
+
+    code = "CACHE_UNAVAILABLE"
+
+    def __init__(
+        self,
+        message: str = "The link cache is unreachable, so nothing was changed; try again shortly",
+        retry_after: int = DATABASE_RETRY_AFTER,
+        **details: Any,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+
+
 class CsrfRejected(DomainError):
     """A state-changing request carried the session cookie without proof that
     this site's own page sent it (CSRF token header, same Origin)."""

@@ -28,10 +28,15 @@ STATUS_BY_CODE = {
     "RATE_LIMIT_EXCEEDED": 429,
     "ANALYTICS_UNAVAILABLE": 503,
     "DATABASE_UNAVAILABLE": 503,
+    "CACHE_UNAVAILABLE": 503,
 }
 
 # 503s counted in shortlink_unavailable_responses_total, by the dependency that was down.
-_DEPENDENCY_BY_CODE = {"DATABASE_UNAVAILABLE": "postgres", "ANALYTICS_UNAVAILABLE": "clickhouse"}
+_DEPENDENCY_BY_CODE = {
+    "DATABASE_UNAVAILABLE": "postgres",
+    "ANALYTICS_UNAVAILABLE": "clickhouse",
+    "CACHE_UNAVAILABLE": "redis",
+}
 
 # Sanic's own errors (bad route, bad method, bad body) get codes clients can match on.
 _FRAMEWORK_CODES = {

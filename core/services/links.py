@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from shortlink.domain.cursors import decode_cursor, encode_cursor
 from shortlink.domain.errors import (
     AliasTaken,
     BulkInvalid,
+    CacheUnavailable,
     DomainError,
     InvalidAlias,
     InvalidRequest,
@@ -55,6 +57,9 @@ log = logging.getLogger(__name__)
 _CODE_ATTEMPTS = 5  # 62**7 codes: a second collision in a row means something is wrong
 MAX_BULK_ITEMS = 1000
 MAX_PAGE_SIZE = 100
+# Pauses between tries to invalidate a changed link's cache entry (then 503).
+_INVALIDATION_RETRIES = (0.05, 0.2, 0.5)
+_CACHE_ERRORS = (RedisError, OSError)
 
 
 @dataclass(frozen=True)
@@ -308,8 +313,36 @@ class LinkService:
     async def _forget(self, code: str) -> None:
         try:
             await self._cache.invalidate([code])
-        except RedisError as exc:
+        except _CACHE_ERRORS as exc:
             log.error("cache invalidation failed", extra={"error": str(exc), "code": code})
+
+    async def _forget_or_abort(self, code: str) -> None:
+        """Invalidate before the change commits, retrying briefly; CacheUnavailable if
+        Redis stays unreachable, which rolls the change back (the caller's transaction):
+        answering success while Redis may still serve the old entry for up to a day
+        would leave a removed password or a deactivated link served."""
+        for delay in (*_INVALIDATION_RETRIES, None):
+            try:
+                await self._cache.invalidate([code])
+                return
+            except _CACHE_ERRORS as exc:
+                if delay is None:
+                    log.error(
+                        "cache invalidation failed; change rolled back",
+                        extra={"error": str(exc), "code": code},
+                    )
+                    raise CacheUnavailable() from None
+            await asyncio.sleep(delay)
+
+    @asynccontextmanager
+    async def _changing(self, code: str) -> AsyncIterator[LinkRepository]:
+        """One link's change: in a transaction that commits only once the cache has
+        dropped (and fenced) the old entry; announced again after the commit, for
+        redirectors that re-read the row before it committed."""
+        async with self._repo.transaction() as tx:
+            yield tx
+            await self._forget_or_abort(code)
+        await self._forget(code)
 
     # -- read, list, edit, delete ---------------------------------------------------
 
@@ -358,17 +391,21 @@ class LinkService:
                 columns["redirect_type"] = validate_redirect_type(value)
             else:
                 raise InvalidRequest(f"Field '{name}' cannot be changed")
-        link = await self._repo.update(code, owner, columns) if could_be_code(code) else None
-        if link is None:
+        if not could_be_code(code):
             raise NotFound(f"No link with code '{code}'")
-        await self._forget(code)
+        async with self._changing(code) as tx:
+            link = await tx.update(code, owner, columns)
+            if link is None:
+                raise NotFound(f"No link with code '{code}'")
         self._notify("url.updated", owner, [code])
         return link
 
     async def delete(self, owner: str, code: str) -> None:
-        if not could_be_code(code) or not await self._repo.soft_delete(code, owner):
+        if not could_be_code(code):
             raise NotFound(f"No link with code '{code}'")
-        await self._forget(code)
+        async with self._changing(code) as tx:
+            if not await tx.soft_delete(code, owner):
+                raise NotFound(f"No link with code '{code}'")
         self._notify("url.deleted", owner, [code])
 
     # -- unlock ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 import pytest
 
-from shortlink.adapters.redis_cache import decode, encode
+from shortlink.adapters.postgres import COMMAND_TIMEOUT_SECONDS
+from shortlink.adapters.redis_cache import FENCE_SECONDS, decode, encode
 from shortlink.domain.links import Destination
 
 
@@ -25,3 +26,9 @@ def test_negative_entry_round_trips_as_none():
 
 def test_encoding_is_compact_json_array():
     assert encode(Destination("https://a.b/", 302, None, None)) == b'["https://a.b/",302,null,null]'
+
+
+def test_the_writer_fence_outlasts_the_slowest_database_read() -> None:
+    # A reader's row can be as old as its query is long (up to the command timeout);
+    # its fill must still land inside the fence of a change made meanwhile.
+    assert FENCE_SECONDS > COMMAND_TIMEOUT_SECONDS + 2
