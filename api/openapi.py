@@ -101,7 +101,9 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "ApiKey": {
         "type": "object",
-        "required": ["id", "prefix", "name", "owner", "is_admin", "created_at", "revoked_at"],
+        "required": [
+            "id", "prefix", "name", "owner", "is_admin", "created_at", "revoked_at", "created_by",
+        ],
         "properties": {
             "id": {"type": "integer"},
             "prefix": {"type": "string"},
@@ -110,7 +112,19 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
             "is_admin": {"type": "boolean"},
             "created_at": _TIME,
             "revoked_at": _NULLABLE_TIME,
+            "created_by": {"type": ["integer", "null"],
+                           "description": "The key that minted this one (null: initial or CLI)"},
         },
+    },
+    "RevokedApiKey": {
+        "allOf": [
+            {"$ref": _REF.format(model="ApiKey")},
+            {"type": "object", "required": ["also_revoked"],
+             "properties": {"also_revoked": {
+                 "type": "array", "items": {"type": "integer"},
+                 "description": "Ids of the keys this key minted, transitively: revoked with it",
+             }}},
+        ]
     },
     "NewApiKey": {
         "allOf": [
@@ -452,7 +466,8 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "summary": "Mint a key (for rotation; admins: for any owner)",
                 "requestBody": _body(CreateApiKey),
                 "responses": {"201": _json("NewApiKey", "Created; the key is shown once"),
-                              "400": _error("Bad body"), "403": _error("Not allowed"),
+                              "400": _error("Bad body, or no owner for an admin's non-admin key"),
+                              "403": _error("Not allowed"),
                               **_AUTH_ERRORS},
             },
         },
@@ -461,9 +476,11 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                             "schema": {"type": "integer"}}],
             "delete": {
                 "operationId": "revoke_api_key",
-                "summary": "Revoke a key",
-                "responses": {"200": _json("ApiKey", "Revoked"), "404": _error("No such key"),
-                              **_AUTH_ERRORS},
+                "summary": "Revoke a key, and every key it minted (transitively)",
+                "description": "Non-admin keys revoke only their owner's non-admin keys; an "
+                               "admin key is 404 to them.",
+                "responses": {"200": _json("RevokedApiKey", "Revoked"),
+                              "404": _error("No such key (of yours)"), **_AUTH_ERRORS},
             },
         },
         "/v1/openapi.json": {

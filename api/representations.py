@@ -36,6 +36,7 @@ def api_key_json(key: ApiKey) -> dict[str, Any]:
         "is_admin": key.is_admin,
         "created_at": format_instant(key.created_at),
         "revoked_at": format_instant(key.revoked_at) if key.revoked_at else None,
+        "created_by": key.created_by,
     }
 
 

@@ -245,8 +245,8 @@ async def create_api_key(request: Request) -> HTTPResponse:
 @v1.delete("/api-keys/<key_id:int>", name="revoke_api_key")
 async def revoke_api_key(request: Request, key_id: int) -> HTTPResponse:
     key = await caller_required(request)
-    record = await request.app.ctx.api_keys.revoke(key, key_id)
-    return json(api_key_json(record))
+    revoked, *minted = await request.app.ctx.api_keys.revoke(key, key_id)
+    return json({**api_key_json(revoked), "also_revoked": [k.id for k in minted]})
 
 
 @v1.get("/openapi.json", name="openapi")

@@ -279,7 +279,7 @@ def _api_key(row: asyncpg.Record) -> ApiKey:
     return ApiKey(**dict(row.items()))  # _KEY_COLUMNS are ApiKey's fields
 
 
-_KEY_COLUMNS = "id, prefix, name, owner, is_admin, created_at, revoked_at"
+_KEY_COLUMNS = "id, prefix, name, owner, is_admin, created_at, revoked_at, created_by"
 
 
 class ApiKeyRepository:
@@ -294,12 +294,18 @@ class ApiKeyRepository:
         return _api_key(row) if row else None
 
     async def create(
-        self, key_hash: bytes, prefix: str, name: str, owner: str, is_admin: bool
+        self,
+        key_hash: bytes,
+        prefix: str,
+        name: str,
+        owner: str,
+        is_admin: bool,
+        created_by: int | None = None,
     ) -> ApiKey | None:
         """None when this exact key already exists (idempotent initial-key bootstrap)."""
         row = await self._db.fetchrow(
-            f"""INSERT INTO api_keys (key_hash, prefix, name, owner, is_admin)
-                VALUES ($1, $2, $3, $4, $5)
+            f"""INSERT INTO api_keys (key_hash, prefix, name, owner, is_admin, created_by)
+                VALUES ($1, $2, $3, $4, $5, $6)
                 ON CONFLICT (key_hash) DO NOTHING
                 RETURNING {_KEY_COLUMNS}""",
             key_hash,
@@ -307,6 +313,7 @@ class ApiKeyRepository:
             name,
             owner,
             is_admin,
+            created_by,
         )
         return _api_key(row) if row else None
 
@@ -319,12 +326,23 @@ class ApiKeyRepository:
         )
         return [_api_key(row) for row in rows]
 
-    async def revoke(self, key_id: int, owner: str | None) -> ApiKey | None:
-        row = await self._db.fetchrow(
-            f"""UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-                WHERE id = $1 AND ($2::text IS NULL OR owner = $2)
+    async def revoke(self, key_id: int, owner: str | None) -> Sequence[ApiKey]:
+        """Revoke the key and every key it minted, transitively; the key comes first.
+        ``owner`` (a non-admin caller's) limits it to that owner's non-admin keys.
+        Empty if there is no such key."""
+        rows = await self._db.fetch(
+            f"""WITH RECURSIVE lineage AS (
+                    SELECT id FROM api_keys
+                     WHERE id = $1 AND ($2::text IS NULL OR (owner = $2 AND NOT is_admin))
+                    UNION
+                    SELECT minted.id FROM api_keys minted
+                      JOIN lineage ON minted.created_by = lineage.id
+                )
+                UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+                 WHERE id IN (SELECT id FROM lineage)
                 RETURNING {_KEY_COLUMNS}""",
             key_id,
             owner,
         )
-        return _api_key(row) if row else None
+        keys = [_api_key(row) for row in rows]
+        return sorted(keys, key=lambda key: key.id != key_id)

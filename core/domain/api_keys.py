@@ -39,3 +39,4 @@ class ApiKey:
     is_admin: bool
     created_at: datetime
     revoked_at: datetime | None
+    created_by: int | None = None  # the key that minted this one

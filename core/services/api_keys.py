@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from shortlink.adapters.postgres import ApiKeyRepository
 from shortlink.domain.api_keys import (
@@ -61,15 +62,28 @@ class ApiKeyService:
         """A new key; returns the secret (shown once) and its record.
 
         Anyone may mint another key for their own owner (rotation); only admins
-        may mint keys for other owners or admin keys.
+        may mint keys for other owners or admin keys. An admin minting a non-admin
+        key must name its owner: defaulting to the admin's own would hand the new
+        key the admin's links. The key records its minter (``created_by``), so
+        revoking a leaked key revokes what it minted.
         """
         require_storable(name, "name")
+        if caller.is_admin and not is_admin and not owner:
+            raise InvalidRequest(
+                "owner is required when an admin key mints a non-admin key "
+                "(the new key gets that owner's links)"
+            )
         target_owner = require_storable(owner, "owner") if owner else caller.owner
         if (target_owner != caller.owner or is_admin) and not caller.is_admin:
             raise Forbidden("Only admin keys can create keys for other owners or admin keys")
         secret = generate_api_key()
         record = await self._repo.create(
-            hash_api_key(secret), display_prefix(secret), name, target_owner, is_admin
+            hash_api_key(secret),
+            display_prefix(secret),
+            name,
+            target_owner,
+            is_admin,
+            created_by=caller.id,
         )
         assert record is not None  # a fresh 256-bit key cannot collide
         return secret, record
@@ -77,12 +91,14 @@ class ApiKeyService:
     async def list(self, caller: ApiKey) -> list[ApiKey]:
         return await self._repo.list(None if caller.is_admin else caller.owner)
 
-    async def revoke(self, caller: ApiKey, key_id: int) -> ApiKey:
+    async def revoke(self, caller: ApiKey, key_id: int) -> Sequence[ApiKey]:
+        """The key and every key it minted, transitively (the key first). Non-admin
+        callers revoke only their owner's non-admin keys."""
         # Ids are bigint: one past its range can't exist (and can't be a query parameter).
         fits = 0 < key_id <= MAX_KEY_ID
         owner = None if caller.is_admin else caller.owner
-        record = await self._repo.revoke(key_id, owner) if fits else None
-        if record is None:
+        revoked = await self._repo.revoke(key_id, owner) if fits else []
+        if not revoked:  # an admin key looks missing to a non-admin caller
             raise NotFound(f"No API key with id {key_id}")
         self._cache.clear()  # this pod forgets at once; others within cache_seconds
-        return record
+        return revoked
