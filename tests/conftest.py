@@ -12,7 +12,12 @@ import pytest
 from tests.harness import PostgresServer, RedisServer
 
 # Fixtures for the heavier real parts live in their own modules.
-pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.kube", "tests.fixtures.clickhouse"]
+pytest_plugins = [
+    "tests.fixtures.kafka",
+    "tests.fixtures.kube",
+    "tests.fixtures.clickhouse",
+    "tests.fixtures.pg_cluster",
+]
 
 TEMPLATE_DATABASE = "shortlink_template"
 INTEGRATION_DIRS = ("integration", "e2e")

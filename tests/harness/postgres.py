@@ -119,13 +119,26 @@ class PostgresServer(Managed):
             stop_process(self.process, signal.SIGQUIT if immediate else signal.SIGINT, timeout)
             self.process = None
 
-    def execute(self, sql: str, database: str = "postgres") -> str:
-        """Run SQL through psql; returns unaligned, tuples-only output."""
+    def execute(self, sql: str, database: str = "postgres", timeout: float = 30.0) -> str:
+        """Run SQL through psql; returns unaligned, tuples-only output.
+
+        Bounded by `timeout`: a commit waiting for a synchronous standby that
+        never comes must fail the test, not hang it."""
         command = [str(self.bin_dir / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"]
         command += ["-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, "-d", database]
-        result = subprocess.run(
-            [*command, "-c", sql], env=self._env, capture_output=True, text=True, check=False
-        )
+        try:
+            result = subprocess.run(
+                [*command, "-c", sql],
+                env=self._env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise HarnessError(
+                f"psql on port {self.port} timed out after {timeout}s: {sql!r}"
+            ) from exc
         if result.returncode != 0:
             raise HarnessError(f"psql failed ({result.returncode}) on {sql!r}: {result.stderr}")
         return result.stdout.strip()
