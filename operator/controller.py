@@ -20,11 +20,13 @@ from shortlink.operator import metrics
 from shortlink.operator.inventory import Inventory, Tracked
 from shortlink.operator.kube import Kube, KubeUnavailable
 from shortlink.operator.reconcile import (
+    READY,
     Condition,
     Desired,
     InvalidSpec,
     blocked,
     desired_link,
+    find_condition,
     inactive,
     ready,
     render_conditions,
@@ -76,6 +78,20 @@ class Controller:
         self._clock = clock
 
     async def reconcile(
+        self,
+        ref: ObjectRef,
+        spec: Mapping[str, Any],
+        status: Mapping[str, Any],
+        generation: int,
+        retry: int,
+    ) -> Result:
+        result = await self._reconcile(ref, spec, status, generation, retry)
+        ready = find_condition(result.status.get("conditions") or [], READY)
+        self.inventory.note_ready(ref.key, ready is not None and ready.get("status") == "True")
+        metrics.LINKS_NOT_READY.set(self.inventory.not_ready)
+        return result
+
+    async def _reconcile(
         self,
         ref: ObjectRef,
         spec: Mapping[str, Any],
@@ -190,7 +206,9 @@ class Controller:
                     retry_after=delay,
                 )
             self.inventory.forget(ref.key)
+            self.inventory.forget_readiness(ref.key)
         metrics.LINKS_MANAGED.set(len(self.inventory))
+        metrics.LINKS_NOT_READY.set(self.inventory.not_ready)
         metrics.RECONCILES.labels("deleted").inc()
         what = ", ".join(codes) if codes else "no link (none was owned)"
         return Result(Event("Normal", "Deleted", f"Deleted {what}"))

@@ -30,6 +30,7 @@ class Inventory:
         self._tracked: dict[str, Tracked] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiters: dict[str, int] = {}
+        self._not_ready: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._tracked)
@@ -42,6 +43,20 @@ class Inventory:
 
     def forget(self, key: str) -> None:
         self._tracked.pop(key, None)
+
+    def note_ready(self, key: str, ready: bool) -> None:
+        """Remember whether the last reconcile left the resource's Ready condition True."""
+        if ready:
+            self._not_ready.discard(key)
+        else:
+            self._not_ready.add(key)
+
+    def forget_readiness(self, key: str) -> None:
+        self._not_ready.discard(key)
+
+    @property
+    def not_ready(self) -> int:
+        return len(self._not_ready)
 
     def snapshot(self) -> list[Tracked]:
         return list(self._tracked.values())

@@ -70,6 +70,7 @@ class Leadership:
             await asyncio.sleep(self.retry_period)
         self.leading = True
         metrics.LEADER.set(1)
+        metrics.LEADERSHIP_CHANGES.labels("acquired").inc()
         log.info("leader election won", extra={"identity": self.identity, "lease": self._name})
 
     async def keep(self) -> None:
@@ -89,6 +90,7 @@ class Leadership:
             if held is False or self._clock() - last_renewed > deadline:
                 self.leading = False
                 metrics.LEADER.set(0)
+                metrics.LEADERSHIP_CHANGES.labels("lost").inc()
                 raise LeadershipLost(
                     "another replica holds the Lease"
                     if held is False

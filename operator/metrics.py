@@ -29,4 +29,16 @@ DRIFT_REPAIRS = Counter(
     ["kind"],
 )
 DRIFT_CHECKS = Counter("shortlink_operator_drift_checks_total", "Completed drift checks")
+LINKS_NOT_READY = Gauge(
+    "shortlink_operator_links_not_ready",
+    "ShortLinks whose last reconcile left Ready not True (invalid, conflicting, retrying)",
+)
 LEADER = Gauge("shortlink_operator_leader", "1 while this replica holds the Lease and reconciles")
+LEADERSHIP_CHANGES = Counter(
+    "shortlink_operator_leadership_changes_total",
+    "Times this replica took the Lease (acquired) or had to give it up (lost)",
+    ["change"],
+)
+# Exported at 0 from the start, so the first change shows up as an increase.
+for _change in ("acquired", "lost"):
+    LEADERSHIP_CHANGES.labels(_change)

@@ -238,7 +238,7 @@ def retrying(
 ) -> list[Condition]:
     """A transient failure: Synced says why; Ready stays True only if it already
     described this generation (the link is served as declared, say from the cache)."""
-    before = _find(previous, READY)
+    before = find_condition(previous, READY)
     still_ready = (
         before is not None
         and before.get("status") == "True"
@@ -252,7 +252,7 @@ def retrying(
     return [ready_now, Condition(SYNCED, "False", reason, message)]
 
 
-def _find(conditions: Sequence[Mapping[str, Any]], kind: str) -> Mapping[str, Any] | None:
+def find_condition(conditions: Sequence[Mapping[str, Any]], kind: str) -> Mapping[str, Any] | None:
     return next((c for c in conditions if c.get("type") == kind), None)
 
 
@@ -265,7 +265,7 @@ def render_conditions(
     """Kubernetes condition objects; lastTransitionTime moves only when status does."""
     rendered = []
     for condition in new:
-        before = _find(previous, condition.type)
+        before = find_condition(previous, condition.type)
         changed = before is None or before.get("status") != condition.status
         rendered.append(
             {

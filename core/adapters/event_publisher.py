@@ -105,6 +105,11 @@ class EventPublisher:
         return len(self._clicks) + len(self._links)
 
     @property
+    def capacity(self) -> int:
+        """Events the click buffer (and, separately, the link-change buffer) holds."""
+        return self._capacity
+
+    @property
     def connected(self) -> bool:
         return self._connected
 

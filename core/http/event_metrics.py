@@ -27,6 +27,10 @@ class _PublisherCollector(Collector):
         buffered = GaugeMetricFamily(
             "shortlink_event_buffer_events", "Events waiting in the in-memory buffer"
         )
+        capacity = GaugeMetricFamily(
+            "shortlink_event_buffer_capacity_events",
+            "Events the click buffer holds before new ones are dropped",
+        )
         connected = GaugeMetricFamily(
             "shortlink_event_bus_connected", "1 once the event transport has connected"
         )
@@ -39,9 +43,10 @@ class _PublisherCollector(Collector):
             events.add_metric(["delivered"], publisher.delivered)
             events.add_metric(["undeliverable"], publisher.undeliverable)
             buffered.add_metric([], publisher.buffered)
+            capacity.add_metric([], publisher.capacity)
             connected.add_metric([], int(publisher.connected))
             failures.add_metric([], publisher.send_failures)
-        yield from (events, buffered, connected, failures)
+        yield from (events, buffered, capacity, connected, failures)
 
 
 _collector: _PublisherCollector | None = None

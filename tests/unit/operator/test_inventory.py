@@ -20,6 +20,18 @@ def test_track_and_forget() -> None:
     assert inventory.get("ns/a") is None and len(inventory) == 0
 
 
+def test_not_ready_counts_each_resource_once_until_ready_or_forgotten() -> None:
+    inventory = Inventory()
+    inventory.note_ready("ns/a", False)
+    inventory.note_ready("ns/a", False)  # retried, still not Ready: still one
+    inventory.note_ready("ns/b", False)
+    inventory.note_ready("ns/c", True)
+    assert inventory.not_ready == 2
+    inventory.note_ready("ns/a", True)
+    inventory.forget_readiness("ns/b")  # deleted
+    assert inventory.not_ready == 0
+
+
 async def test_lock_is_exclusive_per_key_and_dropped_when_idle() -> None:
     inventory = Inventory()
     order: list[str] = []

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from shortlink.operator.kube import LeaseConflict, LeaseRecord
 from shortlink.operator.leadership import Leadership, LeadershipLost, may_take
@@ -100,6 +101,7 @@ async def test_release_hands_over_at_once() -> None:
 async def test_keep_raises_when_another_replica_took_over() -> None:
     store, clock = FakeLeases(), Clock()
     leader = Leadership(store, "default", "lease", "a", 3, clock)  # type: ignore[arg-type]
+    acquired, lost = (_changes(change) for change in ("acquired", "lost"))
     await leader.acquire()
     assert store.spec is not None
     store.spec = {**store.spec, "holderIdentity": "b"}
@@ -107,6 +109,16 @@ async def test_keep_raises_when_another_replica_took_over() -> None:
     with pytest.raises(LeadershipLost, match="another replica"):
         await asyncio.wait_for(leader.keep(), 5)
     assert not leader.leading
+    # Counted for the flapping alert: one take-over, one loss.
+    assert (_changes("acquired"), _changes("lost")) == (acquired + 1, lost + 1)
+
+
+def _changes(change: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "shortlink_operator_leadership_changes_total", {"change": change}
+    )
+    assert value is not None, "exported from the start, at 0"
+    return value
 
 
 async def test_keep_raises_after_the_renew_deadline() -> None:
