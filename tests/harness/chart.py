@@ -71,6 +71,33 @@ def one(manifests: list[Manifest], kind: str, name: str) -> Manifest:
     return found[0]
 
 
+def granted_rules(manifests: list[Manifest], account: str) -> set[tuple[str, str, str]]:
+    """(verb, group, resource) of every rendered rule bound to the ServiceAccount `account`."""
+    roles = {(m["kind"], m["metadata"]["name"]): m for m in find_roles(manifests)}
+    rules = set()
+    for binding in find(manifests, "RoleBinding") + find(manifests, "ClusterRoleBinding"):
+        subjects = binding["subjects"]
+        if not any(s["kind"] == "ServiceAccount" and s["name"] == account for s in subjects):
+            continue
+        role = roles[(binding["roleRef"]["kind"], binding["roleRef"]["name"])]
+        rules |= expand_rules(role["rules"])
+    return rules
+
+
+def find_roles(manifests: list[Manifest]) -> list[Manifest]:
+    return find(manifests, "Role") + find(manifests, "ClusterRole")
+
+
+def expand_rules(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    return {
+        (verb, group, resource)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
 @dataclass
 class Applied:
     status: int

@@ -129,6 +129,9 @@ class UnpackedImage:
             "--clearenv",
             "--chdir", self.config.get("WorkingDir") or "/",
         ]  # fmt: skip
+        if any(target.startswith("/run/") for target in (binds or {}).values()):
+            # Where kubelet mounts a service-account token (/var/run links to /run).
+            sandbox += ["--tmpfs", "/run"]
         for source, target in (binds or {}).items():
             sandbox += ["--ro-bind", str(source), target]
         for key, value in {**self.env, **env}.items():

@@ -180,14 +180,16 @@ CLICKHOUSE_URL: {{ .Values.clickhouse.url | b64enc | quote }}
 {{- end }}
 {{- end -}}
 
-{{/* What the operator does in a watched namespace (operator/README.md "RBAC"). */}}
+{{/* What the operator does in a watched namespace (operator/README.md "RBAC"): exactly the
+calls tests/e2e/test_chart_deployment.py sees in the API server's audit log. kopf lists and
+watches, and writes finalizers and status with patches only. */}}
 {{- define "shortlink.operatorRules" -}}
 - apiGroups: [shortlink.io]
   resources: [shortlinks]
-  verbs: [get, list, watch, patch, update]
+  verbs: [list, watch, patch]
 - apiGroups: [shortlink.io]
   resources: [shortlinks/status]
-  verbs: [get, patch, update]
+  verbs: [patch]
 - apiGroups: [""]
   resources: [events]
   verbs: [create]

@@ -49,10 +49,13 @@ class KubeControlPlane(Managed):
         *,
         startup_timeout: float = STARTUP_TIMEOUT,
         binaries: KubeBinaries | None = None,
+        audit: bool = False,
     ) -> None:
         self.base_dir = base_dir.absolute()
         self.startup_timeout = startup_timeout
         self.binaries = binaries
+        # Every request's user, verb, resource and status in `audit_log` (JSON lines).
+        self.audit = audit
         self.token = secrets.token_urlsafe(32)
         self.etcd_port = 0
         self.port = 0
@@ -75,6 +78,20 @@ class KubeControlPlane(Managed):
     @property
     def kubeconfig(self) -> Path:
         return self.base_dir / "kubeconfig"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.base_dir / "audit.log"
+
+    def audit_events(self) -> list[dict[str, Any]]:
+        """The audit log so far (audit=True): one dict per request, at ResponseComplete
+        (ResponseStarted for watches, which complete only when they end)."""
+        events = []
+        for line in self.audit_log.read_text().splitlines():
+            event = json.loads(line)
+            if event["stage"] in ("ResponseComplete", "ResponseStarted"):
+                events.append(event)
+        return events
 
     @property
     def etcd_url(self) -> str:
@@ -235,6 +252,18 @@ class KubeControlPlane(Managed):
             "--profiling=false",
             "--endpoint-reconciler-type=none",
         ]
+        if self.audit:
+            policy = self.base_dir / "audit-policy.json"
+            rule = {"level": "Metadata", "omitStages": ["RequestReceived"]}
+            policy.write_text(
+                json.dumps({"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": [rule]})
+            )
+            command += [
+                f"--audit-policy-file={policy}",
+                f"--audit-log-path={self.audit_log}",
+                "--audit-log-format=json",
+                "--audit-log-mode=blocking",
+            ]
         self.apiserver_process = launch(
             command,
             log_path=self.apiserver_log,

@@ -11,7 +11,18 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from tests.harness.chart import CHART, CI_VALUES, HelmError, Manifest, find, helm, one, render
+from tests.harness.chart import (
+    CHART,
+    CI_VALUES,
+    HelmError,
+    Manifest,
+    expand_rules,
+    find,
+    granted_rules,
+    helm,
+    one,
+    render,
+)
 from tests.harness.kube.binaries import REPO_ROOT
 
 CI_IDS = [path.stem for path in CI_VALUES]
@@ -399,3 +410,22 @@ def test_every_value_is_documented_in_values_yaml() -> None:
         if not previous.startswith("# -- "):
             undocumented.append(match.group(1))
     assert undocumented == []
+
+
+def test_the_operator_gets_exactly_the_rbac_its_readme_documents() -> None:
+    readme = (REPO_ROOT / "operator" / "README.md").read_text()
+    block = re.search(r"## RBAC\n.*?```yaml\n(.*?)```", readme, re.S)
+    assert block is not None
+    documented = expand_rules(yaml.safe_load(block.group(1))["rules"])
+    for values in ({}, {"operator.watchNamespaces": "{links,marketing}"}):
+        manifests = render(set_values=values)
+        assert granted_rules(manifests, "sl-shortlink-operator") == documented
+    # Per namespace when told which: a Role in each, nothing cluster-wide but the CRDs.
+    manifests = render(set_values={"operator.watchNamespaces": "{links,marketing}"})
+    roles = find(manifests, "Role")
+    assert {r["metadata"].get("namespace") for r in roles} == {None, "links", "marketing"}
+    (cluster_role,) = find(manifests, "ClusterRole")
+    assert expand_rules(cluster_role["rules"]) == {
+        ("list", "apiextensions.k8s.io", "customresourcedefinitions"),
+        ("watch", "apiextensions.k8s.io", "customresourcedefinitions"),
+    }
