@@ -320,6 +320,20 @@ def test_in_chart_postgresql_lists_every_member_in_database_url() -> None:
     )
     names = [e["name"] for e in env.values()]
     assert names.index("SHORTLINK_DATABASE_PASSWORD") < names.index("DATABASE_URL")
+    cluster = one(manifests, "PostgresCluster", "sl-shortlink-postgresql")
+    members = cluster["spec"]["members"]
+    assert [f"{m['host']}:{m['port']}" for m in members] == hosts.split(",")
+    assert [m["name"] for m in members] == [f"sl-shortlink-postgresql-{i}" for i in range(3)]
+    secret = one(manifests, "Secret", "sl-shortlink-postgresql")
+    assert cluster["spec"]["credentialsSecretRef"] == {"name": "sl-shortlink-postgresql"}
+    # The CRD's default keys, and the application's password.
+    assert set(secret["data"]) == {
+        "superuser",
+        "superuser-password",
+        "replication-user",
+        "replication-password",
+        "password",
+    }
 
 
 def test_analytics_without_kafka_fails_with_a_clear_message() -> None:
