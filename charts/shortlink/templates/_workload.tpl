@@ -146,6 +146,8 @@ metadata:
   name: {{ include "shortlink.componentName" (list $root $component) }}
   labels:
     {{- include "shortlink.labels" (list $root $component) | nindent 4 }}
+    {{- /* The Prometheus job of its ServiceMonitor (monitoring/rules/ match on it). */}}
+    shortlink.io/scrape-job: shortlink-{{ $component }}
 spec:
   type: {{ if $v.service }}{{ $v.service.type }}{{ else }}ClusterIP{{ end }}
   selector:

@@ -267,16 +267,21 @@ def test_the_chart_links_to_the_repository_sources_instead_of_copying_them() -> 
     assert link.is_symlink() and link.resolve() == REPO_ROOT / "crds"
 
 
-def test_a_packaged_chart_carries_the_linked_crds(tmp_path: Path) -> None:
+def test_a_packaged_chart_carries_the_linked_files(tmp_path: Path) -> None:
     helm("package", str(CHART), "--destination", str(tmp_path))
     (package,) = tmp_path.glob("shortlink-*.tgz")
     with tarfile.open(package) as archive:
         members = {m.name: m for m in archive.getmembers()}
-        for source in (REPO_ROOT / "crds").glob("*.yaml"):
-            member = members[f"shortlink/files/crds/{source.name}"]
-            assert member.isfile()
-            extracted = archive.extractfile(member)
-            assert extracted is not None and extracted.read() == source.read_bytes()
+        linked = {
+            "crds": REPO_ROOT / "crds",
+            "monitoring/rules": REPO_ROOT / "monitoring" / "rules",
+        }
+        for folder, source_dir in linked.items():
+            for source in source_dir.glob("*.yaml"):
+                member = members[f"shortlink/files/{folder}/{source.name}"]
+                assert member.isfile()
+                extracted = archive.extractfile(member)
+                assert extracted is not None and extracted.read() == source.read_bytes()
     # and the package renders the same CRDs as the folder
     from_package = helm("template", "sl", str(package), "--show-only", "templates/crds.yaml")
     from_folder = helm("template", "sl", str(CHART), "--show-only", "templates/crds.yaml")
@@ -443,3 +448,62 @@ def test_the_operator_gets_exactly_the_rbac_its_readme_documents() -> None:
         ("list", "apiextensions.k8s.io", "customresourcedefinitions"),
         ("watch", "apiextensions.k8s.io", "customresourcedefinitions"),
     }
+
+
+def rule_groups() -> list[dict[str, Any]]:
+    return [
+        group
+        for path in sorted((REPO_ROOT / "monitoring" / "rules").glob("*.yaml"))
+        for group in yaml.safe_load(path.read_text())["groups"]
+    ]
+
+
+def test_the_prometheus_rule_carries_the_sre_rule_files() -> None:
+    assert (
+        CHART / "files" / "monitoring" / "rules"
+    ).resolve() == REPO_ROOT / "monitoring" / "rules"
+    manifests = render(set_values={"monitoring.prometheusRule.enabled": "true"})
+    rule = one(manifests, "PrometheusRule", "sl-shortlink")
+    groups = rule_groups()
+    assert groups and rule["spec"]["groups"] == groups
+    # Alert templates reach Prometheus untouched ({{ $labels... }} is theirs, not Helm's).
+    assert "{{ $labels.instance }}" in yaml.safe_dump(rule["spec"])
+
+
+def test_alerts_can_be_disabled_by_name() -> None:
+    alerts = [r["alert"] for g in rule_groups() for r in g["rules"] if "alert" in r]
+    dropped = alerts[:2]
+    manifests = render(
+        set_values={
+            "monitoring.prometheusRule.enabled": "true",
+            "monitoring.prometheusRule.disabledAlerts": "{" + ",".join(dropped) + "}",
+        }
+    )
+    rule = one(manifests, "PrometheusRule", "sl-shortlink")
+    kept = [r.get("alert") for g in rule["spec"]["groups"] for r in g["rules"]]
+    assert not set(dropped) & set(kept)
+    assert set(alerts) - set(dropped) <= set(kept)
+    records = [r["record"] for g in rule_groups() for r in g["rules"] if "record" in r]
+    assert records and set(records) <= {
+        r.get("record") for g in rule["spec"]["groups"] for r in g["rules"]
+    }
+
+
+def test_scrape_jobs_are_named_as_the_sre_rules_expect() -> None:
+    expected = set(
+        re.findall(
+            r'job=~"\(\.\*-\)\?(shortlink-[a-z]+)"',
+            "".join(p.read_text() for p in (REPO_ROOT / "monitoring" / "rules").glob("*.yaml")),
+        )
+    )
+    manifests = render(CHART / "ci" / "full-values.yaml", set_values={"fullnameOverride": "links"})
+    jobs = set()
+    for monitor in find(manifests, "ServiceMonitor"):
+        label = monitor["spec"]["jobLabel"]
+        (service,) = [
+            s
+            for s in find(manifests, "Service")
+            if s["metadata"]["name"] == monitor["metadata"]["name"]
+        ]
+        jobs.add(service["metadata"]["labels"][label])
+    assert expected and expected == jobs
