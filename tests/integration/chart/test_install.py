@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
-from kubernetes import client
 
 from tests.harness.chart import CHART, helm
 from tests.harness.kube import KubeControlPlane, ensure_kube_binaries
@@ -30,16 +31,22 @@ def run_helm(kube: KubeControlPlane, *args: str) -> str:
     return helm(*args, "--kubeconfig", str(kube.kubeconfig), "--namespace", NAMESPACE)
 
 
+def read(kube: KubeControlPlane, path: str) -> dict[str, Any]:
+    with httpx.Client(verify=kube.ssl_context(), timeout=10) as http:
+        response = http.get(kube.server + path, headers={"Authorization": f"Bearer {kube.token}"})
+    response.raise_for_status()
+    found: dict[str, Any] = response.json()
+    return found
+
+
 def api_pod_annotations(kube: KubeControlPlane) -> dict[str, str]:
-    with kube.api_client() as api:
-        deployment = client.AppsV1Api(api).read_namespaced_deployment("sl-shortlink-api", NAMESPACE)
-    return dict(deployment.spec.template.metadata.annotations)
+    deployment = read(kube, f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/sl-shortlink-api")
+    return dict(deployment["spec"]["template"]["metadata"]["annotations"])
 
 
 def secret_key(kube: KubeControlPlane) -> str:
-    with kube.api_client() as api:
-        secret = client.CoreV1Api(api).read_namespaced_secret("sl-shortlink", NAMESPACE)
-    return base64.b64decode(secret.data["SHORTLINK_SECRET_KEY"]).decode()
+    secret = read(kube, f"/api/v1/namespaces/{NAMESPACE}/secrets/sl-shortlink")
+    return base64.b64decode(secret["data"]["SHORTLINK_SECRET_KEY"]).decode()
 
 
 def test_install_upgrade_uninstall_keeps_crds_and_shortlinks(kube: KubeControlPlane) -> None:
@@ -64,10 +71,9 @@ def test_install_upgrade_uninstall_keeps_crds_and_shortlinks(kube: KubeControlPl
 
         uninstalled = run_helm(kube, "uninstall", "sl")
         assert "kept due to the resource policy" in uninstalled
-        with kube.api_client() as api:
-            assert not client.AppsV1Api(api).list_namespaced_deployment(NAMESPACE).items
-            crds = client.ApiextensionsV1Api(api).list_custom_resource_definition().items
-        assert {c.metadata.name for c in crds} >= {
+        assert read(kube, f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments")["items"] == []
+        crds = read(kube, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")["items"]
+        assert {c["metadata"]["name"] for c in crds} >= {
             "shortlinks.shortlink.io",
             "postgresclusters.shortlink.io",
         }
