@@ -10,6 +10,7 @@ One component's Deployment. Called with a dict:
   env        extra env entries (YAML string) before the user's extraEnv
   args       the container args
   spread     render topologySpreadConstraints from values.topologySpread
+  preStop    sleep shutdown.preStopSeconds before SIGTERM (components behind a Service)
 */}}
 {{- define "shortlink.deployment" -}}
 {{- $root := .root -}}
@@ -44,7 +45,7 @@ spec:
       automountServiceAccountToken: false
       {{- end }}
       enableServiceLinks: false
-      terminationGracePeriodSeconds: {{ $root.Values.shutdown.terminationGracePeriodSeconds }}
+      terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds | default $root.Values.shutdown.terminationGracePeriodSeconds }}
       securityContext:
         {{- toYaml $root.Values.podSecurityContext | nindent 8 }}
       {{- with $root.Values.imagePullSecrets }}
@@ -88,10 +89,12 @@ spec:
             {{- toYaml . | nindent 12 }}
             {{- end }}
           {{- include "shortlink.probes" $root | nindent 10 }}
+          {{- if .preStop }}
           lifecycle:
             preStop:
               sleep:
                 seconds: {{ $root.Values.shutdown.preStopSeconds }}
+          {{- end }}
           securityContext:
             {{- toYaml $root.Values.containerSecurityContext | nindent 12 }}
           resources:
