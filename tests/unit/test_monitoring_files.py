@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from monitoring.__main__ import main as generate
+from monitoring.dashboard import dashboard
 from monitoring.rule_files import RUNBOOK_BASE
 from tests.support.monitoring import MONITORING, RULE_TESTS, alerts
 
@@ -64,3 +65,22 @@ def test_every_alert_has_a_promtool_test_that_fires_and_one_that_stays_silent() 
 
 def test_generated_files_are_up_to_date() -> None:
     assert generate(["--check"]) == 0, "run: python -m monitoring"
+
+
+def test_dashboard_has_the_variables_and_every_panel_uses_them() -> None:
+    board = dashboard()
+    variables = [v["name"] for v in board["templating"]["list"]]
+    assert variables == ["datasource", "namespace", "pod"]
+    panels = [p for p in board["panels"] if p["type"] != "row"]
+    ids = [p["id"] for p in board["panels"]]
+    assert len(set(ids)) == len(ids)
+    for panel in panels:
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        for target in panel["targets"]:
+            expr = target["expr"]
+            # Component series are filtered by namespace (and pod where they have one).
+            if "shortlink_postgres" not in expr and "shortlink_build_info" not in expr:
+                assert '"$namespace"' in expr or "ALERTS" in expr, (panel["title"], expr)
+    titles = " ".join(p["title"] for p in panels)
+    for wanted in ("Firing alerts", "Error budget", "Burn rate", "tier", "heatmap", "Primary"):
+        assert wanted in titles
