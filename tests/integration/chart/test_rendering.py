@@ -282,9 +282,10 @@ def test_a_packaged_chart_carries_the_linked_files(tmp_path: Path) -> None:
         linked = {
             "crds": REPO_ROOT / "crds",
             "monitoring/rules": REPO_ROOT / "monitoring" / "rules",
+            "monitoring/dashboards": REPO_ROOT / "monitoring" / "dashboards",
         }
         for folder, source_dir in linked.items():
-            for source in source_dir.glob("*.yaml"):
+            for source in [*source_dir.glob("*.yaml"), *source_dir.glob("*.json")]:
                 member = members[f"shortlink/files/{folder}/{source.name}"]
                 assert member.isfile()
                 extracted = archive.extractfile(member)
@@ -514,3 +515,15 @@ def test_scrape_jobs_are_named_as_the_sre_rules_expect() -> None:
         ]
         jobs.add(service["metadata"]["labels"][label])
     assert expected and expected == jobs
+
+
+def test_dashboards_are_configmaps_for_the_grafana_sidecar_with_the_sre_files() -> None:
+    dashboards = sorted((REPO_ROOT / "monitoring" / "dashboards").glob("*.json"))
+    assert dashboards
+    assert not find(render(), "ConfigMap", "sl-shortlink-dashboard-shortlink")
+    manifests = render(set_values={"monitoring.dashboards.enabled": "true"})
+    for path in dashboards:
+        config_map = one(manifests, "ConfigMap", f"sl-shortlink-dashboard-{path.stem}")
+        assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert config_map["metadata"]["annotations"] == {"grafana_folder": "Shortlink"}
+        assert config_map["data"] == {path.name: path.read_text().rstrip("\n")}
