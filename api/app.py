@@ -18,6 +18,7 @@ from shortlink.api import metrics
 from shortlink.api.openapi import build_openapi
 from shortlink.api.routes import v1
 from shortlink.api.sessions import sessions
+from shortlink.api.web import load_assets, web
 from shortlink.config import Settings
 from shortlink.http import App
 from shortlink.http.component import component_app
@@ -44,8 +45,10 @@ def create_app(settings: Settings) -> App:
     # is about 2.3 MB of JSON.
     apply_limits(app, Limits(body_bytes=4 * 1024 * 1024), settings)
     app.ctx.openapi = build_openapi()
+    app.ctx.web_assets = load_assets()
     app.blueprint(v1)
     app.blueprint(sessions)
+    app.blueprint(web)
 
     @app.before_server_start
     async def start(app: App) -> None:

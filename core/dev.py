@@ -102,6 +102,7 @@ def run_dev(
         print(
             f"""
 Shortlink dev is running (Ctrl-C stops it)
+  Web UI      http://{settings.host}:{api_port}/   (sign in with the API key below)
   API         http://{settings.host}:{api_port}/v1   (OpenAPI: /v1/openapi.json)
   Redirector  {settings.base_url}/<code>
   Ops         http://{settings.host}:{api_ops_port} (API), \

@@ -101,6 +101,9 @@ def test_dev_runs_everything_and_keeps_data(tmp_path: Path) -> None:
         wait_healthy(*ready, process=dev, log=log)
         key = (data / "api_key").read_text().strip()
         assert key in log.read_text()  # the banner tells the user which key to use
+        assert f"Web UI      http://127.0.0.1:{api_port}/" in log.read_text()
+        assert "<title>Shortlink</title>" in httpx.get(f"{api}/").text
+        assert httpx.get(f"{api}/ui/vendor/uPlot.iife.min.js").status_code == 200
         created = httpx.post(
             f"{api}/v1/urls",
             json={"original_url": "https://example.com/dev"},

@@ -222,3 +222,18 @@ def test_bulk_dry_run_creates_nothing(api: ApiClient) -> None:
     assert problem["index"] == 3 and problem["error"] == "ALIAS_TAKEN" and problem["suggestions"]
     listed = api.call("GET", "/v1/urls", key=key).json()["items"]
     assert [link["short_code"] for link in listed] == ["dry-taken"]
+
+
+def test_web_ui_is_served_with_a_strict_policy(api: ApiClient) -> None:
+    page = api.http.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    script = api.http.get("/ui/app.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    again = api.http.get("/ui/app.js", headers={"If-None-Match": script.headers["etag"]})
+    assert again.status_code == 304
+    assert api.http.get("/ui/vendor/countries-110m.json").json()["type"] == "Topology"
+    assert api.http.get("/ui/nope.js").status_code == 404
+    assert api.http.get("/ui/../../etc/passwd").status_code == 404

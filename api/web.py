@@ -1,0 +1,98 @@
+"""The web UI: static files served from the package at / (same origin as /v1).
+
+It is a client of the public /v1 API only. Every file is read once at start and
+served with a strict Content-Security-Policy: scripts, styles, images and
+connections from this origin only, no inline code, no framing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import PurePosixPath
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, empty, raw
+
+from shortlink.domain.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+_TYPES = {".js": "text/javascript", ".css": "text/css", ".json": "application/json",
+          ".svg": "image/svg+xml", ".html": "text/html"}  # fmt: skip
+
+_BINARY = "application/octet-stream"
+
+web = Blueprint("web")
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    body: bytes
+    content_type: str
+    etag: str
+
+
+def load_assets() -> dict[str, Asset]:
+    """Every file under the package's web/ folder, by its path there."""
+    root = resources.files("shortlink.api") / "web"
+    assets: dict[str, Asset] = {}
+
+    def walk(folder: resources.abc.Traversable, prefix: str) -> None:
+        for entry in folder.iterdir():
+            name = f"{prefix}{entry.name}"
+            if entry.is_dir():
+                walk(entry, name + "/")
+            elif entry.is_file() and not entry.name.startswith("."):
+                body = entry.read_bytes()
+                suffix = PurePosixPath(name).suffix
+                kind = (
+                    _TYPES.get(suffix)
+                    or mimetypes.guess_type(name)[0]
+                    or "application/octet-stream"
+                )
+                charset = "; charset=utf-8" if kind.startswith("text/") or suffix == ".json" else ""
+                digest = hashlib.sha256(body).hexdigest()[:16]
+                assets[name] = Asset(body, kind + charset, f'"{digest}"')
+
+    walk(root, "")
+    if "vendor/uPlot.iife.min.js" not in assets:
+        log.warning("web UI assets missing: run scripts/install-ui-assets before installing")
+    return assets
+
+
+def _serve(request: Request, name: str) -> HTTPResponse:
+    asset = request.app.ctx.web_assets.get(name)
+    if asset is None:
+        raise NotFound(f"No such file: /{name}")
+    headers = {**SECURITY_HEADERS, "ETag": asset.etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == asset.etag:
+        return empty(status=304, headers=headers)
+    return raw(asset.body, content_type=asset.content_type, headers=headers)
+
+
+@web.get("/", name="ui_index")
+async def index(request: Request) -> HTTPResponse:
+    return _serve(request, "index.html")
+
+
+@web.get("/ui/<name:path>", name="ui_asset")
+async def asset(request: Request, name: str) -> HTTPResponse:
+    if name == "index.html":
+        raise NotFound("No such file: /ui/index.html")
+    return _serve(request, name)

@@ -1,0 +1,118 @@
+// Small DOM and data helpers shared by the views. No innerHTML anywhere: every
+// piece of text goes in as a text node, so nothing from the API can become markup.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(el.dataset, value);
+    else if (value === true) el.setAttribute(name, "");
+    else el.setAttribute(name, String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
+  append(el, children);
+  return el;
+}
+
+let ids = 0;
+export const uid = (prefix) => `${prefix}-${++ids}`;
+
+// A labelled form control: the label is always there (WCAG 1.3.1 / 4.1.2).
+export function field(label, control, hint) {
+  control.id ||= uid("f");
+  const hintEl = hint ? h("p", { class: "hint", id: uid("hint") }, hint) : null;
+  if (hintEl) control.setAttribute("aria-describedby", hintEl.id);
+  return h("div", { class: "field" }, h("label", { for: control.id }, label), control, hintEl);
+}
+
+// A table that scrolls sideways on phones, reachable by keyboard.
+export function table(caption, headers, rows, { numeric = [] } = {}) {
+  return h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": caption },
+    h("table", {},
+      h("caption", {}, caption),
+      h("thead", {}, h("tr", {}, headers.map((text, i) =>
+        h("th", { scope: "col", class: numeric.includes(i) ? "num" : null }, text)))),
+      h("tbody", {}, rows.map((row) => h("tr", {}, row.map((cell, i) =>
+        h("td", { class: numeric.includes(i) ? "num" : null }, cell)))))));
+}
+
+export function formatDate(iso) {
+  if (!iso) return "—";
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+// <input type="datetime-local"> speaks local wall time without a zone.
+export function toLocalInput(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+export function fromLocalInput(value) {
+  return value ? new Date(value).toISOString() : null;
+}
+
+export function download(filename, content, type) {
+  const url = URL.createObjectURL(new Blob([content], { type }));
+  const a = h("a", { href: url, download: filename, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// CSV out: quoted as RFC 4180 asks, and cells a spreadsheet would run as a
+// formula (=, +, -, @) defused with a leading apostrophe.
+export function toCsv(rows) {
+  const cell = (value) => {
+    let text = value === null || value === undefined ? "" : String(value);
+    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  return rows.map((row) => row.map(cell).join(",")).join("\r\n") + "\r\n";
+}
+
+// CSV in (RFC 4180: quotes, doubled quotes, newlines inside quotes, CRLF or LF).
+export function parseCsv(text) {
+  const rows = [];
+  let row = [], value = "", quoted = false;
+  text = text.replace(/^\uFEFF/, "");
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { value += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else value += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") { row.push(value); value = ""; }
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(value); rows.push(row); row = []; value = "";
+    } else value += c;
+  }
+  if (value !== "" || row.length) { row.push(value); rows.push(row); }
+  return rows.filter((r) => r.some((cell) => cell.trim() !== ""));
+}
+
+export async function copyText(text, statusEl) {
+  try {
+    await navigator.clipboard.writeText(text);
+    statusEl.textContent = `Copied ${text}`;
+  } catch {
+    statusEl.textContent = "Copying is blocked here; select the address and copy it.";
+  }
+}

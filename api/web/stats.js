@@ -1,0 +1,237 @@
+// A link's statistics: range presets and a custom range, day or hour buckets,
+// the time series with the previous period beside it, totals, a world map with
+// its table, the other breakdowns, CSV export and refresh. Every chart has a
+// table with the same numbers for people who don't see it.
+
+import { api } from "./api.js";
+import { announce, errorBox, page, showError } from "./app.js";
+import { download, field, fromLocalInput, h, svg, table, toCsv, toLocalInput } from "./dom.js";
+
+const PRESETS = [["24h", "Last 24 hours", 24], ["7d", "Last 7 days", 24 * 7],
+                 ["30d", "Last 30 days", 24 * 30], ["90d", "Last 90 days", 24 * 90],
+                 ["custom", "Custom range", 0]];
+const BREAKDOWNS = [["cities", "Cities"], ["devices", "Devices"], ["os", "Operating systems"],
+                    ["browsers", "Browsers"], ["referrers", "Referrers"]];
+const HOUR = 3600 * 1000;
+const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
+const countryName = (code) => { try { return regionNames.of(code); } catch { return code; } };
+
+let atlas = null;  // world-atlas countries + ISO alpha-2 → numeric, fetched once
+async function loadAtlas() {
+  if (!atlas) {
+    const [world, codes] = await Promise.all([
+      fetch("/ui/vendor/countries-110m.json").then((r) => r.json()),
+      fetch("/ui/vendor/iso-country-codes.json").then((r) => r.json())]);
+    atlas = { features: topojson.feature(world, world.objects.countries).features,
+              numericOf: new Map(codes.map(([alpha2, , numeric]) => [alpha2, numeric])) };
+  }
+  return atlas;
+}
+
+// Whole hours, as the API counts them: the previous period then ends exactly
+// where this one starts, and the two series line up bucket for bucket.
+const floorHour = (date) => new Date(Math.floor(date / HOUR) * HOUR);
+const ceilHour = (date) => new Date(Math.ceil(date / HOUR) * HOUR);
+
+function rangeOf(params) {
+  const preset = params.get("range") || "7d";
+  if (preset === "custom") {
+    const from = new Date(params.get("from")), to = new Date(params.get("to"));
+    if (!isNaN(from) && !isNaN(to) && to > from) {
+      return { preset, from: floorHour(from), to: ceilHour(to) };
+    }
+  }
+  const hours = (PRESETS.find(([id]) => id === preset && id !== "custom") || PRESETS[1])[2];
+  const to = ceilHour(new Date());
+  return { preset: preset === "custom" ? "7d" : preset, from: new Date(to - hours * HOUR), to };
+}
+
+export async function statsView(code, params) {
+  const range = rangeOf(params);
+  const interval = params.get("interval") || (range.preset === "24h" ? "hour" : "day");
+  const compare = params.get("compare") !== "0";
+  const base = `#/links/${encodeURIComponent(code)}/stats`;
+
+  const go = (changes) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) { if (v === null) next.delete(k); else next.set(k, v); }
+    location.hash = `${base}?${next}`;
+  };
+
+  const presets = h("fieldset", { class: "presets" }, h("legend", {}, "Range"),
+    PRESETS.map(([id, label]) => h("label", { class: "preset" },
+      h("input", { type: "radio", name: "range", value: id, checked: id === range.preset,
+        onchange: () => id === "custom" ? customBox.hidden = false
+          : go({ range: id, from: null, to: null, interval: id === "24h" ? "hour" : "day" }) }),
+      label)));
+  const fromInput = h("input", { type: "datetime-local", name: "from", value: toLocalInput(range.from) });
+  const toInput = h("input", { type: "datetime-local", name: "to", value: toLocalInput(range.to) });
+  const customBox = h("form", { class: "custom-range", hidden: range.preset !== "custom",
+    onsubmit: (e) => { e.preventDefault();
+      go({ range: "custom", from: fromLocalInput(fromInput.value), to: fromLocalInput(toInput.value) }); } },
+    field("From", fromInput), field("To", toInput),
+    h("button", { type: "submit" }, "Apply range"));
+  const intervalSelect = h("select", { name: "interval", onchange: (e) => go({ interval: e.target.value }) },
+    h("option", { value: "day", selected: interval === "day" }, "Per day"),
+    h("option", { value: "hour", selected: interval === "hour" }, "Per hour"));
+  const compareBox = h("input", { type: "checkbox", id: "f-compare", checked: compare,
+    onchange: (e) => go({ compare: e.target.checked ? "1" : "0" }) });
+  const problem = errorBox();
+  const body = h("div", { class: "stats-body", "aria-busy": "true" });
+  const refresh = h("button", { type: "button", onclick: () => load() }, "Refresh");
+  const exportButton = h("button", { type: "button", disabled: true }, "Export CSV");
+
+  page(`Statistics for ${code}`,
+    h("p", {}, h("a", { href: `#/links/${encodeURIComponent(code)}` }, `← Back to ${code}`)),
+    h("section", { class: "card controls", "aria-label": "Range and options" },
+      presets, customBox,
+      h("div", { class: "row" }, field("Interval", intervalSelect),
+        h("div", { class: "check" }, compareBox, h("label", { for: "f-compare" }, "Compare to the previous period")),
+        refresh, exportButton)),
+    problem, body);
+
+  async function load() {
+    problem.hidden = true;
+    body.setAttribute("aria-busy", "true");
+    const span = range.to - range.from;
+    const query = (from, to) => ({ from: from.toISOString(), to: to.toISOString(), interval });
+    const path = `/v1/urls/${encodeURIComponent(code)}/stats`;
+    try {
+      const [current, previous, world] = await Promise.all([
+        api("GET", path, { query: query(range.from, range.to) }),
+        compare ? api("GET", path, { query: query(new Date(range.from - span), range.from) }) : null,
+        loadAtlas().catch(() => null)]);
+      render(current, previous, world);
+      exportButton.disabled = false;
+      exportButton.onclick = () => exportCsv(code, current, previous);
+      announce(`Statistics loaded: ${current.totals.clicks} clicks`);
+    } catch (error) {
+      showError(problem, error);
+    } finally {
+      body.setAttribute("aria-busy", "false");
+    }
+  }
+
+  function render(current, previous, world) {
+    body.replaceChildren(
+      totals(current.totals, previous?.totals),
+      seriesSection(current, previous, interval),
+      countriesSection(current.countries, world),
+      h("div", { class: "grid" }, BREAKDOWNS.map(([key, title]) =>
+        h("section", { class: "card" }, h("h2", {}, title), breakdownTable(title, current[key], key)))));
+  }
+  await load();
+}
+
+function totals(now, before) {
+  const item = (label, key) => {
+    const change = before ? delta(now[key], before[key]) : null;
+    return h("div", { class: "total" }, h("dt", {}, label),
+      h("dd", {}, h("span", { class: "number", dataset: { total: key } }, now[key].toLocaleString()),
+        change ? h("span", { class: "change" }, change) : null));
+  };
+  return h("section", { class: "card", "aria-label": "Totals" },
+    h("dl", { class: "totals" }, item("Clicks", "clicks"), item("Unique visitors", "unique_visitors"),
+      item("Bot clicks", "bot_clicks")));
+}
+
+function delta(now, before) {
+  if (before === 0) return now === 0 ? "same as the previous period" : "previous period: 0";
+  const pct = Math.round(((now - before) / before) * 100);
+  return `${pct >= 0 ? "+" : ""}${pct}% vs the previous period (${before.toLocaleString()})`;
+}
+
+function seriesSection(current, previous, interval) {
+  const xs = current.series.map((p) => Date.parse(p.t) / 1000);
+  const ys = current.series.map((p) => p.clicks);
+  const prev = previous ? current.series.map((_, i) => previous.series[i]?.clicks ?? null) : null;
+  const label = interval === "hour" ? "hour" : "day";
+  const total = ys.reduce((a, b) => a + b, 0);
+  const chart = h("div", { class: "chart", role: "img", dataset: { points: ys.length },
+    "aria-label": `Clicks per ${label}: ${ys.length} points, ${total} clicks in all` +
+                  (prev ? ", with the previous period" : "") + ". The table below has the numbers." });
+  const legend = h("p", { class: "legend" }, h("span", { class: "swatch current" }), " This period",
+    prev ? [" ", h("span", { class: "swatch previous" }), " Previous period"] : null);
+  const when = (t) => new Date(t).toLocaleString(undefined, interval === "hour"
+    ? { dateStyle: "medium", timeStyle: "short" } : { dateStyle: "medium" });
+  const data = h("details", {}, h("summary", {}, "Show the numbers as a table"),
+    table(`Clicks per ${label}`, ["When", "Clicks", ...(prev ? ["Previous period"] : [])],
+      current.series.map((p, i) => [when(p.t), String(p.clicks), ...(prev ? [String(prev[i] ?? "")] : [])]),
+      { numeric: [1, 2] }));
+  requestAnimationFrame(() => drawChart(chart, xs, ys, prev));
+  return h("section", { class: "card" }, h("h2", {}, `Clicks per ${label}`), legend, chart, data);
+}
+
+function drawChart(el, xs, ys, prev) {
+  if (typeof uPlot === "undefined") return;
+  const css = getComputedStyle(document.documentElement);
+  const color = (name) => css.getPropertyValue(name).trim();
+  const axis = { stroke: color("--muted"), grid: { stroke: color("--grid") }, ticks: { stroke: color("--grid") } };
+  const series = [{}, { label: "This period", stroke: color("--accent"), width: 2, fill: color("--accent-fill") }];
+  const data = [xs, ys];
+  if (prev) { series.push({ label: "Previous period", stroke: color("--muted"), width: 1.5, dash: [6, 4] }); data.push(prev); }
+  const plot = new uPlot({ width: Math.max(260, el.clientWidth), height: 260, series, data,
+    legend: { show: false }, cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(4, max * 1.1)] } },
+    axes: [axis, { ...axis, size: 50 }] }, data, el);
+  new ResizeObserver(() => plot.setSize({ width: Math.max(260, el.clientWidth), height: 260 })).observe(el);
+}
+
+function countriesSection(countries, world) {
+  const section = h("section", { class: "card" }, h("h2", {}, "Countries"));
+  if (world) section.append(worldMap(countries, world));
+  section.append(breakdownTable("Countries", countries, "countries"));
+  return section;
+}
+
+// An equirectangular SVG map; shade buckets are CSS classes, so dark mode and
+// the CSP (no inline styles) both hold. Decorative: the table says the same.
+function worldMap(countries, world) {
+  const clicks = new Map(countries.map((c) => [world.numericOf.get(c.value), c.clicks]));
+  const max = Math.max(1, ...clicks.values());
+  const project = ([lon, lat]) => `${((lon + 180) * 2.5).toFixed(1)},${((90 - lat) * 2.5).toFixed(1)}`;
+  // A ring that crosses the antimeridian (Russia, Fiji) is drawn on past 180°
+  // and clipped by the view box, instead of streaking across the map.
+  const ring = (points) => {
+    const crosses = points.some((p, i) => i && Math.abs(p[0] - points[i - 1][0]) > 180);
+    const shifted = crosses ? points.map(([lon, lat]) => [lon < 0 ? lon + 360 : lon, lat]) : points;
+    return `M${shifted.map(project).join("L")}Z`;
+  };
+  const pathOf = (geometry) => {
+    if (!geometry) return "";
+    const polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+    return polygons.map((rings) => rings.map(ring).join("")).join("");
+  };
+  const map = svg("svg", { viewBox: "0 0 900 400", class: "world", "aria-hidden": "true",
+                           focusable: "false" });
+  for (const feature of world.features) {
+    if (feature.id === "010") continue;  // Antarctica: no one clicks from there
+    const n = clicks.get(feature.id) || 0;
+    const shade = n === 0 ? 0 : 1 + Math.min(4, Math.floor((n / max) * 4.999));
+    map.append(svg("path", { d: pathOf(feature.geometry), class: `shade-${shade}` },
+      svg("title", {}, `${feature.properties.name}: ${n} clicks`)));
+  }
+  return h("figure", { class: "map" }, map,
+    h("figcaption", {}, "Darker countries sent more clicks; the table below lists them."));
+}
+
+function breakdownTable(title, rows, key) {
+  if (!rows.length) return h("p", { class: "empty" }, "No clicks in this range.");
+  const sum = rows.reduce((a, r) => a + r.clicks, 0);
+  const label = (value) => key === "countries" ? `${countryName(value)} (${value})` : value || "(none)";
+  return table(title, [key === "countries" ? "Country" : "Value", "Clicks", "Share"],
+    rows.map((r) => [label(r.value), String(r.clicks), `${Math.round((r.clicks / sum) * 100)}%`]),
+    { numeric: [1, 2] });
+}
+
+function exportCsv(code, current, previous) {
+  const rows = [["section", "key", "clicks", "previous_period_clicks"]];
+  current.series.forEach((p, i) => rows.push(["series", p.t, p.clicks, previous?.series[i]?.clicks ?? ""]));
+  for (const key of ["clicks", "unique_visitors", "bot_clicks"]) {
+    rows.push(["totals", key, current.totals[key], previous ? previous.totals[key] : ""]);
+  }
+  for (const key of ["countries", ...BREAKDOWNS.map(([k]) => k)]) {
+    for (const r of current[key]) rows.push([key, r.value, r.clicks, ""]);
+  }
+  download(`${code}-stats-${current.from.slice(0, 10)}-${current.to.slice(0, 10)}.csv`, toCsv(rows), "text/csv");
+}

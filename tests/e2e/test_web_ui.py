@@ -1,0 +1,428 @@
+"""The web UI in a real browser: Debian's chromium driven by Playwright, against
+the running system (real API and redirector processes, PostgreSQL, Redis, the
+chDB ingest loop). Each page is checked by axe-core, in light and dark mode, and
+screenshotted at desktop and phone width into test-artifacts/ui/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import zxingcpp
+from axe_playwright_python.sync_playwright import Axe
+from PIL import Image
+from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
+
+from tests.harness import PostgresServer, RedisServer, ServiceProcess
+from tests.harness.stack import API_KEY, start_stack
+from tests.support.waiting import wait_for
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]  # fmt: skip
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+ARTIFACTS = Path(os.environ.get("SHORTLINK_TEST_ARTIFACTS", "test-artifacts")) / "ui"
+BROWSER_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+IN_GB, IN_US = "81.2.69.142", "8.8.8.8"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+
+
+@pytest.fixture(scope="module")
+def system(
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
+    migrated_template: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    suffix = f"ui-{os.getpid()}"
+    api, redirector, _ = start_stack(
+        postgres_server,
+        redis_server,
+        tmp_path_factory.mktemp("ui-logs"),
+        SHORTLINK_EVENTS="redis",
+        SHORTLINK_CLICKS_TOPIC=f"clicks-{suffix}",
+        SHORTLINK_LINKS_TOPIC=f"links-{suffix}",
+        SHORTLINK_ANALYTICS_GROUP=f"analytics-{suffix}",
+        CLICKHOUSE_URL=f"chdb://{tmp_path_factory.mktemp('ui-chdb')}",
+        SHORTLINK_ANALYTICS_EMBEDDED="true",
+        SHORTLINK_ANALYTICS_FLUSH_MS="200",
+        SHORTLINK_PROXIES_COUNT="1",  # the test plays the trusted proxy for GeoIP
+    )
+    yield api, redirector
+    redirector.stop()
+    api.stop()
+
+
+@pytest.fixture(scope="module")
+def rest(system: tuple[ServiceProcess, ServiceProcess]) -> Iterator[httpx.Client]:
+    """The API as a Bearer client, to check what the UI did."""
+    with httpx.Client(base_url=system[0].base_url, timeout=10,
+                      headers={"Authorization": f"Bearer {API_KEY}"}) as client:  # fmt: skip
+        yield client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(system: tuple[ServiceProcess, ServiceProcess], browser: Browser) -> Iterator[Page]:
+    # The system first: Playwright's sync API holds an event loop, which
+    # start_stack's asyncio.run must not find running.
+    context = browser.new_context(base_url=system[0].base_url, viewport=DESKTOP,
+                                  accept_downloads=True)  # fmt: skip
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Console errors, less Chromium's note on each 4xx the UI handles itself.
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    # Nothing may leave the origin: no CDN, no fonts, no tiles.
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith((system[0].base_url, "blob:", "data:"))
+            else outside.append(r.url))  # fmt: skip
+    page.set_default_timeout(15_000)
+    yield page
+    assert not outside, f"requests outside the app: {outside}"
+    assert not errors, f"browser errors: {errors}"
+    context.close()
+
+
+_axe = Axe()
+
+
+def check_page(page: Page, name: str) -> None:
+    """axe-core finds nothing, light and dark; screenshots at desktop and phone width."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.wait_for_timeout(50)
+        results = _axe.run(page)
+        assert results.violations_count == 0, f"{name} ({scheme}):\n{results.generate_report()}"
+        page.screenshot(path=ARTIFACTS / f"{name}-desktop-{scheme}.png", full_page=True)
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(100)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, (
+        f"{name} scrolls sideways at phone width"
+    )
+    page.screenshot(path=ARTIFACTS / f"{name}-phone.png", full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def menu(page: Page, name: str, exact: bool = False) -> Any:
+    return page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=exact)
+
+
+def heading(page: Page, text: str) -> None:
+    expect(page.get_by_role("heading", level=1)).to_have_text(text)
+
+
+def owner_links(rest: httpx.Client, **params: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = {"limit": "100", **params, **({"cursor": cursor} if cursor else {})}
+        page = rest.get("/v1/urls", params=query).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_sign_in(page: Page, rest: httpx.Client) -> None:
+    page.goto("/")
+    heading(page, "Sign in")
+    policy = page.evaluate("fetch('/').then(r => r.headers.get('content-security-policy'))")
+    assert "script-src 'self'" in policy
+    check_page(page, "sign-in")
+    page.get_by_label("API key").fill("sl_not_a_real_key")
+    page.get_by_role("button", name="Sign in").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_text("That API key is not valid, or it was revoked.")
+    page.get_by_label("API key").fill(API_KEY)
+    page.get_by_role("button", name="Sign in").click()
+    heading(page, "Your links")
+    # The key is not kept by the page: only an HttpOnly session cookie.
+    assert page.evaluate("document.cookie") == ""
+    assert page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") in (
+        "{}{}",
+    )
+    [cookie] = page.context.cookies()
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and API_KEY not in cookie["value"]
+
+
+def test_create_link_and_alias_conflict(page: Page, rest: httpx.Client) -> None:
+    menu(page, "New link").click()
+    heading(page, "New link")
+    page.get_by_label("Destination URL").fill("https://example.com/spring")
+    page.get_by_label("Custom alias (optional)").fill("ui-spring")
+    expect(page.locator(".alias-status")).to_have_text("“ui-spring” is available")
+    page.get_by_label("Expires (optional)").fill("2031-06-30T18:00")
+    page.get_by_label("Redirect type").select_option("301")
+    check_page(page, "new-link")
+    page.get_by_role("button", name="Create link").click()
+    expect(page.get_by_role("heading", name="Link created")).to_be_visible()
+    link = rest.get("/v1/urls/ui-spring").json()
+    assert link["original_url"] == "https://example.com/spring" and link["redirect_type"] == 301
+    assert link["expires_at"].startswith("2031-06-30")
+
+    # The same alias again: the live check says taken and offers free ones...
+    page.get_by_label("Destination URL").fill("https://example.com/spring-2")
+    page.get_by_label("Custom alias (optional)").fill("ui-spring")
+    status = page.locator(".alias-status")
+    expect(status).to_contain_text("“ui-spring” is taken.")
+    # ...and so does the 409 when submitted anyway.
+    page.get_by_role("button", name="Create link").click()
+    expect(page.get_by_role("alert")).to_contain_text("The alias 'ui-spring' is already taken")
+    suggestion = status.locator("button.suggestion").first
+    chosen = suggestion.inner_text()
+    assert chosen.startswith("ui-spring-")
+    suggestion.click()
+    expect(page.get_by_label("Custom alias (optional)")).to_have_value(chosen)
+    page.get_by_role("button", name="Create link").click()
+    expect(page.get_by_role("heading", name="Link created")).to_be_visible()
+    assert rest.get(f"/v1/urls/{chosen}").json()["original_url"] == "https://example.com/spring-2"
+
+
+def test_find_by_search_and_filter(page: Page, rest: httpx.Client) -> None:
+    rest.post("/v1/urls", json={"original_url": "https://other.example/autumn", "password": "pw"})
+    menu(page, "Links", exact=True).click()
+    heading(page, "Your links")
+    rows = page.locator("table.links tbody tr")
+    expect(rows).to_have_count(3)
+    page.get_by_label("Search").fill("SPRING")
+    expect(rows).to_have_count(2)
+    page.get_by_label("Search").fill("other.example")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("password")
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Status").select_option("protected")
+    expect(rows).to_have_count(1)
+    page.get_by_label("Status").select_option("all")
+    page.get_by_label("Sort by").select_option("code")
+    expect(rows).to_have_count(3)
+    codes = [link["short_code"] for link in owner_links(rest, sort="code")]
+    assert codes == sorted(codes) and len(codes) == 3
+    for i, code in enumerate(codes):
+        expect(rows.nth(i)).to_have_attribute("data-code", code)
+    with page.expect_download() as exported:
+        page.get_by_role("button", name="Export CSV").click()
+    with open(exported.value.path(), newline="") as f:
+        exported_rows = list(csv.DictReader(f))
+    assert sorted(r["short_code"] for r in exported_rows) == sorted(codes)
+    check_page(page, "links")
+
+
+def test_edit_deactivate_and_qr(page: Page, rest: httpx.Client) -> None:
+    page.get_by_label("Sort by").select_option("-created_at")
+    page.get_by_label("Search").fill("ui-spring")
+    page.get_by_role("link", name="Manage ui-spring", exact=True).click()
+    heading(page, "Link ui-spring")
+    page.get_by_label("Destination URL").fill("https://example.com/spring-sale")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".saved")).to_have_text("Changes saved.")
+    assert (
+        rest.get("/v1/urls/ui-spring").json()["original_url"] == "https://example.com/spring-sale"
+    )
+    page.get_by_role("button", name="Deactivate", exact=True).click()
+    expect(page.get_by_role("button", name="Activate", exact=True)).to_be_visible()
+    assert rest.get("/v1/urls/ui-spring").json()["is_active"] is False
+    page.get_by_role("button", name="Activate", exact=True).click()
+    expect(page.get_by_role("button", name="Deactivate", exact=True)).to_be_visible()
+    expect(page.get_by_role("img", name="QR code for")).to_be_visible()
+    check_page(page, "link")
+
+    with page.expect_download() as png:
+        page.get_by_role("link", name="Download PNG").click()
+    image = Image.open(png.value.path())
+    [decoded] = zxingcpp.read_barcodes(image)
+    assert decoded.text == rest.get("/v1/urls/ui-spring").json()["short_url"]
+    with page.expect_download() as svg:
+        page.get_by_role("link", name="Download SVG").click()
+    assert Path(svg.value.path()).read_text().startswith("<svg")
+
+
+def test_delete_with_confirmation(page: Page, rest: httpx.Client) -> None:
+    rest.post(
+        "/v1/urls", json={"original_url": "https://example.com/bye", "custom_alias": "ui-bye"}
+    )
+    page.goto("/#/links/ui-bye")
+    heading(page, "Link ui-bye")
+    page.get_by_role("button", name="Delete…").click()
+    dialog = page.get_by_role("dialog", name="Delete ui-bye?")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    assert rest.get("/v1/urls/ui-bye").status_code == 200
+    page.get_by_role("button", name="Delete…").click()
+    page.keyboard.press("Tab")  # keyboard only: Cancel has focus, Tab to Delete link
+    page.get_by_role("dialog").get_by_role("button", name="Delete link").press("Enter")
+    heading(page, "Your links")
+    assert rest.get("/v1/urls/ui-bye").status_code == 404
+
+
+def _csv(rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["original_url", "custom_alias", "redirect_type"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def test_csv_import_shows_bad_rows_then_creates_all(page: Page, rest: httpx.Client) -> None:
+    before = len(owner_links(rest))
+    rows = [{"original_url": f"https://import.example/item/{i}", "custom_alias": f"imp-{i:02d}",
+             "redirect_type": "302"} for i in range(50)]  # fmt: skip
+    bad = [dict(r) for r in rows]
+    bad[9]["original_url"] = "not a url"
+    bad[29]["custom_alias"] = "x!"
+    menu(page, "Import CSV").click()
+    heading(page, "Import links from CSV")
+    upload = {"name": "links.csv", "mimeType": "text/csv"}
+    page.get_by_label("CSV file").set_input_files({**upload, "buffer": _csv(bad)})
+    expect(page.locator(".summary")).to_contain_text("2 of 50 rows have problems.")
+    errors = page.locator("tr.row-error")
+    expect(errors).to_have_count(2)
+    assert errors.nth(0).locator("td").first.inner_text() == "11"  # line 11: header is line 1
+    expect(errors.nth(0).locator("td").nth(1)).to_contain_text("URL")
+    expect(errors.nth(1).locator("td").nth(1)).to_have_text("Alias must be 3-20 characters long")
+    expect(page.get_by_role("button", name="Create links")).to_be_disabled()
+    assert len(owner_links(rest)) == before  # nothing created
+    check_page(page, "import-errors")
+
+    page.get_by_label("CSV file").set_input_files({**upload, "buffer": _csv(rows)})
+    expect(page.locator(".summary")).to_contain_text("All 50 rows are valid")
+    page.get_by_role("button", name="Create links").click()
+    expect(page.locator(".summary")).to_contain_text("Created 50 links.")
+    assert len(owner_links(rest)) == before + 50
+    assert len(owner_links(rest, q="imp-")) == 50
+
+
+def _series_responses(page: Page, action: Any) -> list[dict[str, Any]]:
+    responses: list[Response] = []
+    listener = lambda r: responses.append(r) if "/stats?" in r.url else None  # noqa: E731
+    page.on("response", listener)
+    action()
+    for _ in range(150):  # Playwright delivers events only while it is called: not time.sleep
+        if len(responses) >= 2:
+            break
+        page.wait_for_timeout(100)
+    assert len(responses) >= 2, f"stats responses: {[r.url for r in responses]}"
+    page.remove_listener("response", listener)
+    bodies = [r.json() for r in responses]
+    return sorted(bodies, key=lambda b: b["to"])  # previous period first
+
+
+def test_stats_page_shows_the_clicks(
+    page: Page, rest: httpx.Client, system: tuple[ServiceProcess, ServiceProcess]
+) -> None:
+    rest.post("/v1/urls", json={"original_url": "https://example.com/stats",
+                                        "custom_alias": "ui-stats"}).json()  # fmt: skip
+    with httpx.Client(base_url=system[1].base_url, timeout=10) as visitor:
+        for ip in [IN_GB] * 3 + [IN_US] * 2:
+            headers = {"User-Agent": BROWSER_UA, "X-Forwarded-For": ip}
+            assert visitor.get("/ui-stats", headers=headers).status_code == 302
+        bot = {"User-Agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"}
+        visitor.get("/ui-stats", headers=bot)
+    wait_for(
+        "5 clicks stored",
+        lambda: (
+            rest.get("/v1/urls/ui-stats/stats").json()["totals"]["clicks"] == 5
+            and rest.get("/v1/urls/ui-stats/stats").json()["totals"]["bot_clicks"] == 1
+        ),
+    )
+
+    previous, current = _series_responses(
+        page, lambda: page.goto("/#/links/ui-stats/stats?range=24h")
+    )
+    heading(page, "Statistics for ui-stats")
+    assert current["interval"] == "hour" and previous["to"] == current["from"]
+    chart = page.locator(".chart")
+    expect(chart.locator("canvas")).to_have_count(1)
+    points = len(current["series"])
+    assert points == 24
+    expect(chart).to_have_attribute("data-points", str(points))
+    expect(page.locator("[data-total=clicks]")).to_have_text("5")
+    expect(page.locator("[data-total=unique_visitors]")).to_have_text("2")
+    expect(page.locator("[data-total=bot_clicks]")).to_have_text("1")
+    page.get_by_text("Show the numbers as a table").click()
+    table = page.get_by_role("table", name="Clicks per hour")
+    expect(table.locator("tbody tr")).to_have_count(points)
+    cells = table.locator("tbody tr td:nth-child(2)").all_inner_texts()
+    assert sum(int(c) for c in cells) == 5
+    countries = page.get_by_role("table", name="Countries")
+    expect(countries.locator("tbody tr").first).to_contain_text("United Kingdom (GB)")
+    expect(countries.locator("tbody tr").first).to_contain_text("3")
+    expect(page.locator("svg.world path.shade-5 title")).to_contain_text("United Kingdom: 3")
+    expect(page.get_by_role("table", name="Devices")).to_contain_text("desktop")
+    check_page(page, "stats")
+
+    previous, current = _series_responses(page, lambda: page.get_by_label("Last 7 days").check())
+    assert current["interval"] == "day"
+    expect(chart).to_have_attribute("data-points", str(len(current["series"])))
+    assert len(current["series"]) in (7, 8)
+
+    page.get_by_label("Custom range").check()
+    page.get_by_label("From", exact=True).fill("2026-01-01T00:00")
+    page.get_by_label("To", exact=True).fill("2026-01-04T00:00")
+    _, custom = _series_responses(
+        page, lambda: page.get_by_role("button", name="Apply range").click()
+    )
+    assert custom["interval"] == "day"
+    expect(chart).to_have_attribute("data-points", str(len(custom["series"])))
+    with page.expect_download() as exported:
+        page.get_by_role("button", name="Export CSV").click()
+    assert "series" in Path(exported.value.path()).read_text()
+    _, again = _series_responses(page, lambda: page.get_by_role("button", name="Refresh").click())
+    assert again["from"] == custom["from"]
+
+
+def test_api_keys(page: Page, rest: httpx.Client) -> None:
+    menu(page, "API keys").click()
+    heading(page, "API keys")
+    page.get_by_label("Name").fill("ui-minted")
+    page.get_by_label("Owner (optional)").fill("marketing")
+    page.get_by_role("button", name="Mint key").click()
+    secret = page.locator("#new-key").inner_text()
+    assert re.fullmatch(r"sl_[A-Za-z0-9_-]{40,}", secret)
+    assert httpx.get(f"{rest.base_url}/v1/urls",
+                     headers={"Authorization": f"Bearer {secret}"}).status_code == 200  # fmt: skip
+    check_page(page, "api-keys")
+    page.get_by_role("button", name=re.compile(r"Revoke key ui-minted")).click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke key").click()
+    expect(page.get_by_role("row").filter(has_text="ui-minted")).to_contain_text("revoked")
+    page.reload()
+    expect(page.get_by_role("row").filter(has_text="ui-minted")).to_contain_text("revoked")
+
+
+def test_sign_out_then_pages_refuse(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    heading(page, "Sign in")
+    assert page.context.cookies() == []
+    for route in ("#/links", "#/links/ui-spring/stats", "#/keys"):
+        page.goto(f"/{route}")
+        heading(page, "Sign in")
+    assert page.evaluate("fetch('/v1/urls').then(r => r.status)") == 401
