@@ -12,8 +12,7 @@ export async function keysView() {
   const minted = h("div", { "aria-live": "polite" });
   const list = h("div");
   const name = h("input", { type: "text", name: "name", required: true, maxlength: 100 });
-  const owner = h("input", { type: "text", name: "owner", maxlength: 200,
-                             placeholder: state.session.owner });
+  const owner = h("input", { type: "text", name: "owner", maxlength: 200 });
   const isAdmin = h("input", { type: "checkbox", name: "is_admin", id: "f-key-admin" });
 
   async function load() {
@@ -31,8 +30,8 @@ export async function keysView() {
             type: "button", class: "small danger", "aria-label": `Revoke key ${key.name} (${key.prefix}…)`,
             onclick: async () => {
               if (!await confirmDialog(`Revoke “${key.name}”?`,
-                  "Programs using this key stop working at once. Browser sessions signed in " +
-                  "with it end too.", "Revoke key")) return;
+                  "Programs using this key stop working at once, browser sessions signed in " +
+                  "with it end, and keys it minted are revoked too.", "Revoke key")) return;
               try {
                 await api("DELETE", `/v1/api-keys/${key.id}`);
                 announce(`Revoked ${key.name}`);
@@ -63,7 +62,8 @@ export async function keysView() {
   } },
   h("h2", {}, "Mint a key"),
   field("Name", name, "What uses it, e.g. “newsletter tool”."),
-  admin ? field("Owner (optional)", owner, "Whose links it manages; default: yours.") : null,
+  admin ? field("Owner", owner, "Whose links the key manages: required unless it is an admin key.")
+    : null,
   admin ? h("div", { class: "check" }, isAdmin, h("label", { for: "f-key-admin" }, "Admin key")) : null,
   problem,
   h("button", { type: "submit", class: "primary" }, "Mint key"));

@@ -285,8 +285,8 @@ export async function linkView(code) {
   h("div", { class: "check" }, active, h("label", { for: (active.id = "f-active") }, "Active (redirects work)")),
   field(link.password_protected ? "New password" : "Password", password,
         link.password_protected ? "Leave empty to keep the current one." : "Empty: no password."),
-  h("div", { class: "check" }, removePassword,
-    h("label", { for: (removePassword.id = "f-remove-pw") }, "Remove the password")),
+  link.password_protected ? h("div", { class: "check" }, removePassword,
+    h("label", { for: (removePassword.id = "f-remove-pw") }, "Remove the password")) : null,
   problem,
   h("button", { type: "submit", class: "primary" }, "Save changes"));
 

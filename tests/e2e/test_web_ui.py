@@ -404,7 +404,7 @@ def test_api_keys(page: Page, rest: httpx.Client) -> None:
     menu(page, "API keys").click()
     heading(page, "API keys")
     page.get_by_label("Name").fill("ui-minted")
-    page.get_by_label("Owner (optional)").fill("marketing")
+    page.get_by_label("Owner", exact=True).fill("marketing")
     page.get_by_role("button", name="Mint key").click()
     secret = page.locator("#new-key").inner_text()
     assert re.fullmatch(r"sl_[A-Za-z0-9_-]{40,}", secret)
