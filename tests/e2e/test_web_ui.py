@@ -418,6 +418,33 @@ def test_api_keys(page: Page, rest: httpx.Client) -> None:
     expect(page.get_by_role("row").filter(has_text="ui-minted")).to_contain_text("revoked")
 
 
+def test_keyboard_only_create_and_copy(page: Page, rest: httpx.Client) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto("/#/new")
+    heading(page, "New link")  # focus moves to the heading of each page
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "original_url"
+    page.keyboard.type("https://example.com/typed")
+    page.keyboard.press("Tab")
+    page.keyboard.type("ui-typed")
+    expect(page.locator(".alias-status")).to_have_text("“ui-typed” is available")
+    for _ in range(10):  # past the expiry picker's fields (one Tab stop each) to the password
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "password":
+            break
+    assert page.evaluate("document.activeElement.name") == "password"
+    page.keyboard.type("open sesame")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Link created")).to_be_visible()
+    created = rest.get("/v1/urls/ui-typed").json()
+    assert created["password_protected"] is True
+    copy = page.get_by_role("button", name=f"Copy short URL {created['short_url']}")
+    copy.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".result [role=status]")).to_have_text(f"Copied {created['short_url']}")
+    assert page.evaluate("navigator.clipboard.readText()") == created["short_url"]
+
+
 def test_sign_out_then_pages_refuse(page: Page) -> None:
     page.get_by_role("button", name="Sign out").click()
     heading(page, "Sign in")
