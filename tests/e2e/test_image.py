@@ -129,6 +129,9 @@ def test_the_entrypoint_serves_a_redirect_from_the_read_only_root(
     )
     assert created.status_code == 201, created.text
     code = created.json()["short_code"]
+    # The web UI, with its npm assets fetched into the package before the wheel was built.
+    ui = httpx.get(f"{api.base_url}/ui/vendor/uPlot.iife.min.js", timeout=10)
+    assert ui.status_code == 200 and len(ui.content) > 10_000
     response = httpx.get(f"{redirector.base_url}/{code}", timeout=10)
     assert response.status_code == 302
     assert response.headers["location"] == "https://example.com/from-the-image"
