@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from pathlib import Path
 
 from shortlink.config import ConfigError, Settings
 from shortlink.logs import configure_logging
@@ -66,6 +68,12 @@ def _operator(settings: Settings, args: argparse.Namespace) -> None:
     run(settings, config)
 
 
+def _postgres_rejoin(settings: Settings, args: argparse.Namespace) -> None:
+    from shortlink.operator.rejoin import main
+
+    main(args)
+
+
 def _dev(settings: Settings, args: argparse.Namespace) -> None:
     from shortlink.dev import run_dev
 
@@ -104,6 +112,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     operator.add_argument("--all-namespaces", action="store_true", help="watch every namespace")
     operator.set_defaults(run=_operator)
+    rejoin = commands.add_parser(
+        "postgres-rejoin",
+        help="make a stopped old primary a standby of the new one (pg_rewind, else "
+        "pg_basebackup); run on the member's node, as its data directory's owner",
+    )
+    rejoin.add_argument("--data-dir", required=True, type=Path, help="the member's PGDATA")
+    rejoin.add_argument("--member", required=True, help="this member's name (slot, app name)")
+    rejoin.add_argument("--primary-host", required=True, help="the current primary")
+    rejoin.add_argument("--primary-port", type=int, default=5432)
+    rejoin.add_argument(
+        "--user",
+        default=os.environ.get("PGUSER", "postgres"),
+        help="a superuser on the primary (pg_rewind) allowed to replicate; default $PGUSER "
+        "or postgres; its password is read from $PGPASSWORD",
+    )
+    rejoin.add_argument("--bin-dir", type=Path, default=None, help="PostgreSQL's bin directory")
+    rejoin.set_defaults(run=_postgres_rejoin)
     dev = commands.add_parser(
         "dev", help="run API + redirector on embedded PostgreSQL and Redis (nothing to install)"
     )

@@ -9,12 +9,15 @@ from typing import Any
 
 import kopf
 
+from shortlink.operator.cluster_controller import ClusterController
 from shortlink.operator.controller import Controller, Result
 from shortlink.operator.reconcile import status_changes
-from shortlink.operator.resource import GROUP, PLURAL, VERSION, ObjectRef
+from shortlink.operator.resource import CLUSTER_PLURAL, GROUP, PLURAL, VERSION, ObjectRef
 
 
-def register(registry: kopf.OperatorRegistry, controller: Controller) -> None:
+def register(
+    registry: kopf.OperatorRegistry, controller: Controller, clusters: ClusterController
+) -> None:
     # The same credentials as kube.py: the pod's service account, else $KUBECONFIG.
     @kopf.on.login(registry=registry, id="login")
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -45,6 +48,18 @@ def register(registry: kopf.OperatorRegistry, controller: Controller) -> None:
     async def delete(body: kopf.Body, meta: kopf.Meta, retry: int, **_: Any) -> None:
         ref = ObjectRef(str(meta.namespace), str(meta.name), str(meta.uid))
         _report(body, await controller.delete(ref, retry))
+
+    # One HA loop per PostgresCluster, for as long as it exists (and this replica leads).
+    @kopf.daemon(
+        GROUP, VERSION, CLUSTER_PLURAL, registry=registry, id="ha", cancellation_timeout=10
+    )
+    async def ha_loop(stopped: kopf.DaemonStopped, meta: kopf.Meta, **_: Any) -> None:
+        async def wait(seconds: float) -> bool:
+            await stopped.wait(seconds)
+            return bool(stopped)
+
+        ref = ObjectRef(str(meta.namespace), str(meta.name), str(meta.uid))
+        await clusters.run(ref, wait)
 
 
 def _report(body: kopf.Body, result: Result) -> None:

@@ -1,4 +1,5 @@
-"""The operator's own Kubernetes I/O (kopf does the rest): Secrets, Events, the Lease.
+"""The operator's own Kubernetes I/O (kopf does the rest): Secrets, Events, the Lease,
+and for PostgresClusters their object, status, Services and EndpointSlices.
 
 The official client is synchronous; its calls are few (a Secret per protected link,
 a Lease renewal every few seconds, an event per drift repair) and run in threads.
@@ -20,12 +21,20 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
-from shortlink.operator.resource import API_VERSION, KIND, ObjectRef
+from shortlink.operator.resource import (
+    API_VERSION,
+    CLUSTER_PLURAL,
+    GROUP,
+    KIND,
+    VERSION,
+    ObjectRef,
+)
 
 log = logging.getLogger(__name__)
 
 _TIMEOUT = 10.0
 COMPONENT = "shortlink-operator"
+MANAGED_BY = "app.kubernetes.io/managed-by"
 
 
 class KubeUnavailable(Exception):
@@ -39,6 +48,22 @@ class KubeUnavailable(Exception):
 
 class LeaseConflict(Exception):
     """Someone else wrote the Lease between our read and our write."""
+
+
+class WriteConflict(Exception):
+    """The object changed since we read it (resourceVersion mismatch): re-read, re-decide."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One address behind a Service and its port. ``kind`` is the EndpointSlice
+    addressType: IPv4/IPv6, or FQDN for an address the API server won't take as an IP
+    endpoint (loopback, as in tests, or a name that doesn't resolve)."""
+
+    address: str
+    port: int
+    name: str  # the member, as the endpoint's hostname
+    kind: str = "IPv4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +86,8 @@ class Kube:
         self._api = api
         self._core = client.CoreV1Api(api)
         self._coordination = client.CoordinationV1Api(api)
+        self._objects = client.CustomObjectsApi(api)
+        self._discovery = client.DiscoveryV1Api(api)
         self._identity = identity
 
     @classmethod
@@ -112,14 +139,16 @@ class Kube:
 
     # -- Events -------------------------------------------------------------------
 
-    async def post_event(self, ref: ObjectRef, kind: str, reason: str, message: str) -> None:
-        """Best effort: an event lost is a pity, not a failure of the repair it reports."""
+    async def post_event(
+        self, ref: ObjectRef, kind: str, reason: str, message: str, involved_kind: str = KIND
+    ) -> None:
+        """Best effort: an event lost is a pity, not a failure of the step it reports."""
         now = micro_time(datetime.now(UTC))
         body = {
             "metadata": {"generateName": f"{ref.name}.", "namespace": ref.namespace},
             "involvedObject": {
                 "apiVersion": API_VERSION,
-                "kind": KIND,
+                "kind": involved_kind,
                 "namespace": ref.namespace,
                 "name": ref.name,
                 "uid": ref.uid,
@@ -193,3 +222,120 @@ class Kube:
             if exc.status in (409, 422):
                 raise LeaseConflict(str(exc.reason)) from None
             raise KubeUnavailable("KubernetesUnavailable", f"Lease: {exc.reason}") from exc
+
+    # -- PostgresClusters ---------------------------------------------------------
+
+    async def _raw(self, what: str, function: Any, *args: Any, **kwargs: Any) -> Any:
+        """A call whose JSON answer is returned as a dict; None on 404."""
+        try:
+            response = await self._call(what, function, *args, _preload_content=False, **kwargs)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            if exc.status == 409:
+                raise WriteConflict(f"{what}: {exc.reason}") from None
+            raise KubeUnavailable("KubernetesUnavailable", f"{what}: {exc.reason}") from exc
+        return json.loads(response.data)
+
+    async def get_cluster(self, namespace: str, name: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = await self._raw(
+            f"PostgresCluster {namespace}/{name}",
+            self._objects.get_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            CLUSTER_PLURAL,
+            name,
+        )
+        return found
+
+    async def patch_cluster_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str
+    ) -> str:
+        """Merge-patch the status, only if the object is still at ``resource_version``
+        (another replica's write makes this raise WriteConflict); the new version."""
+        body = {"metadata": {"resourceVersion": resource_version}, "status": status}
+        patched = await self._raw(
+            f"PostgresCluster {namespace}/{name} status",
+            self._objects.patch_namespaced_custom_object_status,
+            GROUP,
+            VERSION,
+            namespace,
+            CLUSTER_PLURAL,
+            name,
+            body,
+            _content_type="application/merge-patch+json",
+        )
+        if patched is None:
+            raise WriteConflict(f"PostgresCluster {namespace}/{name} is gone")
+        return str(patched["metadata"]["resourceVersion"])
+
+    async def ensure_service(
+        self, namespace: str, name: str, port: int, owner: dict[str, Any]
+    ) -> None:
+        """A selector-less Service (its EndpointSlice is ours to write), if missing."""
+        what = f"Service {namespace}/{name}"
+        if await self._raw(what, self._core.read_namespaced_service, name, namespace):
+            return
+        body = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": {MANAGED_BY: COMPONENT},
+                "ownerReferences": [owner],
+            },
+            "spec": {"ports": [{"name": "postgres", "port": port, "protocol": "TCP"}]},
+        }
+        await self._raw(what, self._core.create_namespaced_service, namespace, body)
+
+    async def put_endpoints(
+        self, namespace: str, service: str, endpoints: list[Endpoint], owner: dict[str, Any]
+    ) -> bool:
+        """Make the EndpointSlice of ``service`` list exactly ``endpoints`` (read, then
+        replace with its resourceVersion); True if it changed."""
+        what = f"EndpointSlice {namespace}/{service}"
+        port = endpoints[0].port if endpoints else 5432
+        kind = endpoints[0].kind if endpoints else "IPv4"
+        endpoints = [e for e in endpoints if e.kind == kind]
+        wanted = {
+            "addressType": kind,
+            "endpoints": [
+                {
+                    "addresses": [e.address],
+                    "hostname": e.name,
+                    "conditions": {"ready": True, "serving": True, "terminating": False},
+                }
+                for e in endpoints
+            ],
+            "ports": [{"name": "postgres", "port": port, "protocol": "TCP"}],
+        }
+        current = await self._raw(
+            what, self._discovery.read_namespaced_endpoint_slice, service, namespace
+        )
+        if current is not None and all(current.get(k) == v for k, v in wanted.items()):
+            return False
+        body: dict[str, Any] = {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": service,
+                "namespace": namespace,
+                "labels": {
+                    "kubernetes.io/service-name": service,
+                    "endpointslice.kubernetes.io/managed-by": COMPONENT,
+                    MANAGED_BY: COMPONENT,
+                },
+                "ownerReferences": [owner],
+            },
+            **wanted,
+        }
+        if current is None:
+            await self._raw(what, self._discovery.create_namespaced_endpoint_slice, namespace, body)
+        else:
+            body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            await self._raw(
+                what, self._discovery.replace_namespaced_endpoint_slice, service, namespace, body
+            )
+        return True

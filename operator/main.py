@@ -23,6 +23,7 @@ from shortlink.http.ops_metrics import announce_build
 from shortlink.http.probes import probes_app, start_probes
 from shortlink.http.readiness import Readiness
 from shortlink.operator import metrics
+from shortlink.operator.cluster_controller import ClusterController
 from shortlink.operator.controller import Controller
 from shortlink.operator.drift import DriftCheck
 from shortlink.operator.handlers import register
@@ -120,7 +121,7 @@ async def serve(settings: Settings, config: OperatorSettings) -> int:
         if leadership is not None and not await _until(leadership.acquire(), stop):
             return 0
         metrics.LEADER.set(1)
-        return await _lead(controller, config, leadership, stop)
+        return await _lead(controller, ClusterController(kube), config, leadership, stop)
     finally:
         if leadership is not None:
             await leadership.release()
@@ -147,12 +148,13 @@ async def _until(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
 
 async def _lead(
     controller: Controller,
+    clusters: ClusterController,
     config: OperatorSettings,
     leadership: Leadership | None,
     stop: asyncio.Event,
 ) -> int:
     registry = kopf.OperatorRegistry()
-    register(registry, controller)
+    register(registry, controller, clusters)
     operator = asyncio.create_task(
         kopf.operator(
             registry=registry,

@@ -42,3 +42,51 @@ LEADERSHIP_CHANGES = Counter(
 # Exported at 0 from the start, so the first change shows up as an increase.
 for _change in ("acquired", "lost"):
     LEADERSHIP_CHANGES.labels(_change)
+
+# -- PostgreSQL failover (labels: cluster = "namespace/name", member = a member name) --
+
+POSTGRES_FAILOVERS = Counter(
+    "shortlink_postgres_failovers_total", "Completed automatic failovers", ["cluster"]
+)
+POSTGRES_SWITCHOVERS = Counter(
+    "shortlink_postgres_switchovers_total", "Completed planned switchovers", ["cluster"]
+)
+POSTGRES_PHASE = Gauge(
+    "shortlink_postgres_cluster_phase",
+    "1 for the cluster's current phase (Initializing, Healthy, Degraded, FailingOver, "
+    "SwitchingOver), 0 for the others",
+    ["cluster", "phase"],
+)
+POSTGRES_MEMBER_UP = Gauge(
+    "shortlink_postgres_member_up", "1 if the member's last probe succeeded", ["cluster", "member"]
+)
+POSTGRES_MEMBER_PRIMARY = Gauge(
+    "shortlink_postgres_member_primary", "1 for the member taking writes", ["cluster", "member"]
+)
+POSTGRES_MEMBER_LAG = Gauge(
+    "shortlink_postgres_member_lag_bytes",
+    "Bytes of WAL the member has not received yet from the primary",
+    ["cluster", "member"],
+)
+POSTGRES_MEMBER_FENCED = Gauge(
+    "shortlink_postgres_member_fenced",
+    "1 while the member is fenced (no writes until it rejoins as a standby)",
+    ["cluster", "member"],
+)
+POSTGRES_SYNCHRONOUS = Gauge(
+    "shortlink_postgres_synchronous_standbys",
+    "Standbys streaming in the primary's synchronous quorum (0: commits wait or are async)",
+    ["cluster"],
+)
+POSTGRES_FAILOVER_BLOCKED = Counter(
+    "shortlink_postgres_failover_blocked_total",
+    "Failovers or switchovers the operator refused, by reason (NoCandidate, LagTooHigh, "
+    "NoSynchronousStandby, SynchronousStandbyUnreachable, SwitchoverTargetNotReady)",
+    ["cluster", "reason"],
+)
+POSTGRES_LAST_FAILOVER = Gauge(
+    "shortlink_postgres_last_failover_duration_seconds",
+    "Seconds from the old primary's first failed probe (or the switchover request) to the "
+    "new primary accepting writes, for the last failover or switchover",
+    ["cluster"],
+)

@@ -1,4 +1,5 @@
-"""The ShortLink custom resource as the operator addresses it (crds/shortlink.yaml)."""
+"""The custom resources as the operator addresses them: ShortLink (crds/shortlink.yaml)
+and PostgresCluster (crds/postgrescluster.yaml)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ KIND: Final = "ShortLink"
 API_VERSION: Final = f"{GROUP}/{VERSION}"
 
 FINALIZER: Final = f"{GROUP}/finalizer"
+
+CLUSTER_PLURAL: Final = "postgresclusters"
+CLUSTER_KIND: Final = "PostgresCluster"
 
 
 @dataclass(frozen=True, slots=True)

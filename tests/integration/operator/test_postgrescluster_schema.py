@@ -111,7 +111,7 @@ def test_a_valid_switchover_and_the_status_subresource(
     api.patch_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, "main", {"status": {"phase": "Degraded"}}
     )
-    found = api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "main")
+    found: Any = api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "main")
     assert found["status"]["phase"] == "Healthy"
     with pytest.raises(ApiException) as rejected:
         api.patch_namespaced_custom_object_status(
