@@ -280,7 +280,11 @@ def test_the_operator_syncs_shortlinks_with_only_the_charts_rbac(
     ]
     assert denied == []
     rules = granted_rules(manifests, f"{RELEASE}-shortlink-operator")
-    assert calls == rules
+    assert calls <= rules
+    # Everything granted was used, but for PostgreSQL failover: this deployment has no
+    # PostgresCluster (tests/integration/operator/test_failover.py exercises those calls).
+    failover = {"postgresclusters", "postgresclusters/status", "services", "endpointslices"}
+    assert {rule for rule in rules - calls if rule[2] not in failover} == set()
 
 
 def used(kube: KubeControlPlane, account: str) -> set[tuple[str, str, str]]:
