@@ -91,10 +91,16 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "Unlocked": {
         "type": "object",
-        "required": ["unlock_token", "redirect_url", "original_url", "expires_in"],
+        "required": ["unlock_token", "redirect_url", "redirect_url_expires_in",
+                     "original_url", "expires_in"],
         "properties": {
-            "unlock_token": {"type": "string"},
-            "redirect_url": {"type": "string", "format": "uri"},
+            "unlock_token": {"type": "string", "description": (
+                "Session token (expires_in seconds): send it as the cookie "
+                "'unlock_token=<token>' on GET /<code>; never put it in a URL")},
+            "redirect_url": {"type": "string", "format": "uri", "description": (
+                "The short URL with a link token good for redirect_url_expires_in seconds; "
+                "a browser opening it gets the session cookie and the URL without the token")},
+            "redirect_url_expires_in": {"type": "integer"},
             "original_url": {"type": "string", "format": "uri"},
             "expires_in": {"type": "integer"},
         },

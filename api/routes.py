@@ -21,7 +21,7 @@ from shortlink.domain.link_listing import parse_link_filter
 from shortlink.domain.links import short_url
 from shortlink.domain.rate_limits import RateDecision
 from shortlink.domain.stats_request import parse_stats_request
-from shortlink.domain.unlock_tokens import UNLOCK_TOKEN_TTL
+from shortlink.domain.unlock_tokens import LINK_TOKEN_TTL, UNLOCK_TOKEN_TTL
 from shortlink.http import client_ip
 from shortlink.services.links import CreateLink
 
@@ -218,7 +218,9 @@ async def unlock_url(request: Request, code: str) -> HTTPResponse:
     return json(
         {
             "unlock_token": unlocked.token,
-            "redirect_url": f"{short_url(base, code)}?unlock_token={unlocked.token}",
+            # A URL is logged and shared: it carries the 60-second token only.
+            "redirect_url": f"{short_url(base, code)}?unlock_token={unlocked.link_token}",
+            "redirect_url_expires_in": int(LINK_TOKEN_TTL.total_seconds()),
             "original_url": unlocked.link.target,
             "expires_in": int(UNLOCK_TOKEN_TTL.total_seconds()),
         }

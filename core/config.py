@@ -103,6 +103,7 @@ class Settings:
     db_pool_max: int = 10
     # The redirector's budget for a PostgreSQL lookup before it answers 503.
     redirector_db_timeout: float = 1.0
+    permanent_redirect_max_age: int = 3600
     # Public ports: a whole request must arrive within this (else 408); idle
     # keep-alive connections close after the other (above the 60 s idle timeout of
     # common load balancers, so they close first and never send into a closing socket).
@@ -161,6 +162,9 @@ class Settings:
             local_cache_ttl=env_int(env, "SHORTLINK_LOCAL_CACHE_TTL", d.local_cache_ttl),
             db_pool_min=env_int(env, "SHORTLINK_DB_POOL_MIN", d.db_pool_min, 1),
             db_pool_max=env_int(env, "SHORTLINK_DB_POOL_MAX", d.db_pool_max, 1),
+            permanent_redirect_max_age=env_int(
+                env, "SHORTLINK_PERMANENT_REDIRECT_MAX_AGE", d.permanent_redirect_max_age
+            ),
             redirector_db_timeout=env_float(
                 env, "SHORTLINK_REDIRECTOR_DB_TIMEOUT", d.redirector_db_timeout, 0.05
             ),
@@ -231,6 +235,12 @@ class Settings:
         # Unlock tokens are signed with it; API and redirector must share one.
         if len(self.secret_key) < 32:
             raise ConfigError("SHORTLINK_SECRET_KEY must be set (at least 32 characters)")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get Secure when the public base URL is https, whatever scheme the
+        request reached us with (TLS usually ends at the ingress)."""
+        return urlsplit(self.base_url).scheme == "https"
 
     @cached_property
     def url_policy(self) -> UrlPolicy:

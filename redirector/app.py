@@ -28,8 +28,13 @@ from shortlink.domain.clicks import (
 from shortlink.domain.errors import DatabaseUnavailable, DomainError
 from shortlink.domain.events import DiscardEvents
 from shortlink.domain.expiry import format_instant
-from shortlink.domain.links import Destination, decide
-from shortlink.domain.unlock_tokens import UNLOCK_TOKEN_TTL, unlock_token_valid
+from shortlink.domain.links import NO_STORE, Destination, decide, redirect_cache_control
+from shortlink.domain.unlock_tokens import (
+    LINK,
+    UNLOCK_TOKEN_TTL,
+    issue_unlock_token,
+    unlock_token_valid,
+)
 from shortlink.http import App, client_ip
 from shortlink.http.component import component_app
 from shortlink.http.errors import domain_error_response, error_response
@@ -57,8 +62,17 @@ class Redirects:
     _sink: ClickSink
     _links: LinkService
 
-    def __init__(self, secret_key: str, behind_proxies: bool) -> None:
+    def __init__(
+        self,
+        secret_key: str,
+        behind_proxies: bool,
+        *,
+        secure_cookies: bool = False,
+        permanent_max_age: int = 3600,
+    ) -> None:
         self._secret_key = secret_key
+        self._secure_cookies = secure_cookies
+        self._permanent_max_age = permanent_max_age
         # Without trusted proxies the peer address is the client: skip Sanic's
         # per-request X-Forwarded-* parsing.
         self._behind_proxies = behind_proxies
@@ -88,10 +102,21 @@ class Redirects:
         if destination is None:
             outcome, response = "not_found", self._not_found(request, code)
         else:
-            outcome = decide(destination, time.time(), self._unlocked(request, code, destination))
-            if outcome == "redirect":
+            by_cookie = self._unlocked(request, code, destination)
+            by_link = not by_cookie and self._unlocked_by_link(request, code, destination)
+            outcome = decide(destination, time.time(), by_cookie or by_link)
+            if outcome == "redirect" and by_link and _wants_html(request):
+                # A browser trades the URL's token for the cookie, and reloads without it.
+                response = self._with_unlock_cookie(request, code, destination)
+            elif outcome == "redirect":
                 response = HTTPResponse(
-                    status=destination.redirect_type, headers={"Location": destination.target}
+                    status=destination.redirect_type,
+                    headers={
+                        "Location": destination.target,
+                        "Cache-Control": redirect_cache_control(
+                            destination, self._permanent_max_age
+                        ),
+                    },
                 )
                 self._record_click(request, code)
             elif outcome == "expired":
@@ -119,13 +144,48 @@ class Redirects:
         )
 
     def _unlocked(self, request: Request, code: str, destination: Destination) -> bool:
+        """No password, or the per-link cookie holds a session token for it."""
         fingerprint = destination.password_fingerprint
         if fingerprint is None:
             return True
-        token = request.args.get("unlock_token") or request.cookies.get(UNLOCK_COOKIE)
+        token = request.cookies.get(UNLOCK_COOKIE)
         if not token:
             return False
         return unlock_token_valid(token, code, fingerprint, self._secret_key, datetime.now(UTC))
+
+    def _unlocked_by_link(self, request: Request, code: str, destination: Destination) -> bool:
+        """``?unlock_token=`` holds a link token (60 s) for it; a session token in a
+        URL is refused, so one copied out of a log or a shared link is worthless."""
+        token = request.args.get("unlock_token")
+        fingerprint = destination.password_fingerprint
+        if not token or fingerprint is None:
+            return False
+        now = datetime.now(UTC)
+        return unlock_token_valid(token, code, fingerprint, self._secret_key, now, kind=LINK)
+
+    def _with_unlock_cookie(
+        self, request: Request, code: str, destination: Destination
+    ) -> HTTPResponse:
+        assert destination.password_fingerprint is not None
+        token = issue_unlock_token(
+            code, destination.password_fingerprint, self._secret_key, datetime.now(UTC)
+        )
+        response = HTTPResponse(
+            status=303, headers={"Location": f"/{quote(code)}", "Cache-Control": NO_STORE}
+        )
+        self._set_unlock_cookie(response, code, token)
+        return response
+
+    def _set_unlock_cookie(self, response: HTTPResponse, code: str, token: str) -> None:
+        response.add_cookie(
+            UNLOCK_COOKIE,
+            token,
+            path=f"/{quote(code)}",
+            max_age=int(UNLOCK_TOKEN_TTL.total_seconds()),
+            httponly=True,
+            samesite="Lax",
+            secure=self._secure_cookies,
+        )
 
     @staticmethod
     def _not_found(request: Request, code: str) -> HTTPResponse:
@@ -195,16 +255,10 @@ class Redirects:
             if exc.code == "NOT_FOUND":
                 return html(pages.not_found_page(code), status=404)
             return domain_error_response(exc)
-        response = HTTPResponse(status=303, headers={"Location": f"/{quote(code)}"})
-        response.add_cookie(
-            UNLOCK_COOKIE,
-            unlocked.token,
-            path=f"/{quote(code)}",
-            max_age=int(UNLOCK_TOKEN_TTL.total_seconds()),
-            httponly=True,
-            samesite="Lax",
-            secure=request.scheme == "https",
+        response = HTTPResponse(
+            status=303, headers={"Location": f"/{quote(code)}", "Cache-Control": NO_STORE}
         )
+        self._set_unlock_cookie(response, code, unlocked.token)
         return response
 
 
@@ -221,7 +275,12 @@ def create_app(settings: Settings) -> App:
     # not below the header limit, which Sanic caps at the body limit.
     apply_limits(app, Limits(body_bytes=8192), settings)
 
-    handlers = Redirects(settings.secret_key, behind_proxies=settings.proxies_count > 0)
+    handlers = Redirects(
+        settings.secret_key,
+        behind_proxies=settings.proxies_count > 0,
+        secure_cookies=settings.secure_cookies,
+        permanent_max_age=settings.permanent_redirect_max_age,
+    )
     app.add_route(handlers.redirect, "/<code:str>", methods=["GET", "HEAD"], name="redirect")
     app.add_route(handlers.unlock_form, "/<code:str>", methods=["POST"], name="unlock_form")
 

@@ -88,3 +88,20 @@ def destination_of(link: Link) -> Destination | None:
 def short_url(base_url: str, code: str) -> str:
     """The public URL of a code (API responses and ShortLink status alike)."""
     return f"{base_url.rstrip('/')}/{quote(code)}"
+
+
+PERMANENT_REDIRECTS = frozenset({301, 308})
+NO_STORE = "no-store"
+
+
+def redirect_cache_control(destination: Destination, permanent_max_age: int) -> str:
+    """Cache-Control of a redirect. A protected link's redirect is for the visitor
+    who unlocked it only: never stored, least of all by a shared cache. 302/307 are
+    not stored either, so every click reaches us (and is counted) and edits apply at
+    once. A 301/308 without Cache-Control is cached by browsers indefinitely: a
+    max-age bounds how long an edit takes to reach a browser that cached it."""
+    if destination.password_fingerprint is not None:
+        return "private, no-store"
+    if destination.redirect_type in PERMANENT_REDIRECTS:
+        return f"public, max-age={permanent_max_age}"
+    return NO_STORE

@@ -48,7 +48,7 @@ from shortlink.domain.links import (
     destination_of,
     validate_redirect_type,
 )
-from shortlink.domain.unlock_tokens import issue_unlock_token
+from shortlink.domain.unlock_tokens import LINK, issue_unlock_token
 from shortlink.domain.urls import UrlPolicy, validate_target_url
 from shortlink.services.clock import Clock, utc_now
 
@@ -88,7 +88,8 @@ class Page:
 
 @dataclass(frozen=True)
 class Unlocked:
-    token: str
+    token: str  # the 1-hour session token, for the per-link cookie
+    link_token: str  # the 60-second one, for a URL
     link: Link
 
 
@@ -443,7 +444,9 @@ class LinkService:
                 attempts_remaining=passwords.attempts_remaining(attempts),
             )
         await self._unlock_failures.clear(attempt_key)
-        token = issue_unlock_token(
-            code, passwords.password_fingerprint(link.password_hash), self._secret_key, now
+        fingerprint = passwords.password_fingerprint(link.password_hash)
+        return Unlocked(
+            issue_unlock_token(code, fingerprint, self._secret_key, now),
+            issue_unlock_token(code, fingerprint, self._secret_key, now, kind=LINK),
+            link,
         )
-        return Unlocked(token, link)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
 from tests.e2e.conftest import ApiClient
-from tests.harness import ServiceProcess
-from tests.harness.stack import API_KEY
+from tests.harness import PostgresServer, RedisServer, ServiceProcess
+from tests.harness.stack import API_KEY, start_stack
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
@@ -126,20 +127,54 @@ def test_password_flow(api: ApiClient, visitor: httpx.Client) -> None:
     )
     assert right.status_code == 200
     token = right.json()["unlock_token"]
-    assert right.json()["redirect_url"].endswith(f"/{code}?unlock_token={token}")
+    link_url = httpx.URL(right.json()["redirect_url"])
+    link_token = link_url.params["unlock_token"]
+    assert link_url.path == f"/{code}" and link_token != token
+    assert right.json()["redirect_url_expires_in"] == 60
 
-    via_query = visitor.get(f"/{code}", params={"unlock_token": token})
-    assert (
-        via_query.status_code == 302
-        and via_query.headers["location"] == "https://example.com/secret"
-    )
+    # The session token works from the cookie only: never from a URL (issue 13, finding 10).
     via_cookie = visitor.get(f"/{code}", headers={"Cookie": f"unlock_token={token}"})
     assert via_cookie.status_code == 302
-    assert visitor.get(f"/{code}", params={"unlock_token": token + "x"}).status_code == 403
+    assert via_cookie.headers["location"] == "https://example.com/secret"
+    assert via_cookie.headers["cache-control"] == "private, no-store"
+    assert visitor.get(f"/{code}", params={"unlock_token": token}).status_code == 403
+    # The 60-second link token in the URL: a client is sent on once, privately ...
+    via_query = visitor.get(f"/{code}", params={"unlock_token": link_token})
+    assert via_query.status_code == 302
+    assert via_query.headers["location"] == "https://example.com/secret"
+    assert via_query.headers["cache-control"] == "private, no-store"
+    assert (
+        visitor.get(f"/{code}", headers={"Cookie": f"unlock_token={link_token}"}).status_code == 403
+    )
+    assert visitor.get(f"/{code}", params={"unlock_token": link_token + "x"}).status_code == 403
+    # ... a browser trades it for the cookie and reloads the URL without it.
+    browser = visitor.get(f"/{code}", params={"unlock_token": link_token}, headers=HTML)
+    assert browser.status_code == 303 and browser.headers["location"] == f"/{code}"
+    assert browser.headers["cache-control"] == "no-store"
+    cookie = browser.cookies.get("unlock_token")
+    assert cookie
+    assert visitor.get(f"/{code}", headers={"Cookie": f"unlock_token={cookie}"}).status_code == 302
 
     # Changing the password invalidates tokens issued for the old one.
     api.call("PATCH", "/v1/urls/{code}", path={"code": code}, json={"password": "n3w"})
-    assert visitor.get(f"/{code}", params={"unlock_token": token}).status_code == 403
+    assert visitor.get(f"/{code}", headers={"Cookie": f"unlock_token={token}"}).status_code == 403
+    assert visitor.get(f"/{code}", params={"unlock_token": link_token}).status_code == 403
+
+
+def test_redirects_say_how_long_they_may_be_cached(api: ApiClient, visitor: httpx.Client) -> None:
+    """Issue 13, finding 7: 302/307 never stored; 301/308 for an hour, not forever."""
+    for redirect_type, expected in [
+        (302, "no-store"),
+        (307, "no-store"),
+        (301, "public, max-age=3600"),
+        (308, "public, max-age=3600"),
+    ]:
+        code = create(api, original_url="https://example.com/c", redirect_type=redirect_type)[
+            "short_code"
+        ]
+        response = visitor.get(f"/{code}")
+        assert response.status_code == redirect_type
+        assert response.headers["cache-control"] == expected
 
 
 def test_password_form_on_the_redirector(api: ApiClient, visitor: httpx.Client) -> None:
@@ -306,3 +341,28 @@ def test_spec_covers_every_route(api: ApiClient) -> None:
     assert {"/v1/urls", "/v1/urls/bulk", "/v1/urls/{code}", "/v1/urls/{code}/unlock"} <= {
         p for p, _ in documented
     }
+
+
+def test_unlock_cookie_is_secure_when_the_public_base_url_is_https(
+    postgres_server: PostgresServer, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Issue 13, finding 7: TLS ends at the ingress, so the request itself is plain
+    http; the cookie must still be Secure, following SHORTLINK_BASE_URL."""
+    api, redirector, _ = start_stack(
+        postgres_server, redis_server, tmp_path, SHORTLINK_BASE_URL="https://sho.example"
+    )
+    try:
+        created = httpx.post(
+            f"{api.base_url}/v1/urls",
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            json={"original_url": "https://example.com/tls", "password": "pw-tls"},
+        )
+        code = created.json()["short_code"]
+        unlocked = httpx.post(
+            f"{redirector.base_url}/{code}", data={"password": "pw-tls"}, headers=HTML
+        )
+        assert unlocked.status_code == 303
+        assert "secure" in unlocked.headers["set-cookie"].lower().split("; ")
+    finally:
+        redirector.stop()
+        api.stop()

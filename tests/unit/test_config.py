@@ -139,3 +139,14 @@ def test_with_overrides_returns_a_changed_copy():
 def test_blocked_domains_that_are_not_domain_names_are_a_config_error():
     with pytest.raises(ConfigError, match="SHORTLINK_BLOCKED_DOMAINS"):
         Settings.from_env({"SHORTLINK_BLOCKED_DOMAINS": "ok.com,bad..com"})
+
+
+@pytest.mark.parametrize(("base", "secure"), [("https://sho.rt", True), ("http://sho.rt", False)])
+def test_cookies_are_secure_when_the_base_url_is_https(base, secure):
+    assert Settings.from_env({"SHORTLINK_BASE_URL": base}).secure_cookies is secure
+
+
+def test_permanent_redirect_max_age_defaults_to_an_hour():
+    assert Settings.from_env({}).permanent_redirect_max_age == 3600
+    env = {"SHORTLINK_PERMANENT_REDIRECT_MAX_AGE": "60"}
+    assert Settings.from_env(env).permanent_redirect_max_age == 60

@@ -11,6 +11,7 @@ from shortlink.domain.links import (
     NewLink,
     decide,
     destination_of,
+    redirect_cache_control,
     validate_redirect_type,
 )
 from shortlink.domain.passwords import password_fingerprint
@@ -89,3 +90,19 @@ def test_destination_carries_fingerprint_only_with_password_and_epoch_expiry():
         password_fingerprint=password_fingerprint("$2b$04$hash"),
     )
     assert "$2b$" not in repr(dest)  # no secret material in the cacheable view
+
+
+@pytest.mark.parametrize(
+    ("redirect_type", "fingerprint", "expected"),
+    [
+        (302, None, "no-store"),
+        (307, None, "no-store"),
+        (301, None, "public, max-age=600"),
+        (308, None, "public, max-age=600"),
+        (301, "0123456789abcdef", "private, no-store"),  # unlocked for one visitor only
+        (302, "0123456789abcdef", "private, no-store"),
+    ],
+)
+def test_redirect_cache_control(redirect_type, fingerprint, expected):
+    destination = Destination("https://example.com/", redirect_type, None, fingerprint)
+    assert redirect_cache_control(destination, permanent_max_age=600) == expected

@@ -4,6 +4,8 @@ import jwt
 import pytest
 
 from shortlink.domain.unlock_tokens import (
+    LINK,
+    LINK_TOKEN_TTL,
     UNLOCK_TOKEN_TTL,
     issue_unlock_token,
     unlock_token_valid,
@@ -51,10 +53,16 @@ def test_still_valid_just_before_expiry(token):
     assert unlock_token_valid(token, CODE, FP, SECRET, just_before) is True
 
 
-def test_custom_ttl():
-    token = issue_unlock_token(CODE, FP, SECRET, NOW, ttl=timedelta(minutes=5))
-    assert unlock_token_valid(token, CODE, FP, SECRET, NOW + timedelta(minutes=4)) is True
-    assert unlock_token_valid(token, CODE, FP, SECRET, NOW + timedelta(minutes=5)) is False
+def test_link_tokens_last_a_minute_and_only_stand_for_themselves():
+    """Issue 13, finding 10: the kind that goes into URLs is short-lived, and
+    neither kind is accepted where the other is expected."""
+    link = issue_unlock_token(CODE, FP, SECRET, NOW, kind=LINK)
+    session = issue_unlock_token(CODE, FP, SECRET, NOW)
+    assert timedelta(seconds=60) == LINK_TOKEN_TTL
+    assert unlock_token_valid(link, CODE, FP, SECRET, NOW + timedelta(seconds=59), kind=LINK)
+    assert not unlock_token_valid(link, CODE, FP, SECRET, NOW + timedelta(seconds=60), kind=LINK)
+    assert not unlock_token_valid(link, CODE, FP, SECRET, NOW)  # not as a session token
+    assert not unlock_token_valid(session, CODE, FP, SECRET, NOW, kind=LINK)
 
 
 @pytest.mark.parametrize("garbage", ["", "not-a-jwt", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30."])
