@@ -23,18 +23,19 @@ from shortlink.domain.rate_limits import RateDecision
 from shortlink.domain.stats_request import parse_stats_request
 from shortlink.domain.unlock_tokens import LINK_TOKEN_TTL, UNLOCK_TOKEN_TTL
 from shortlink.http import client_ip
-from shortlink.services.links import CreateLink
+from shortlink.services.links import CreateLink, bulk_passwords
 
 log = logging.getLogger(__name__)
 
 v1 = Blueprint("v1", url_prefix="/v1")
 
 
-async def _rate_limit(request: Request, key: ApiKey | None) -> dict[str, str]:
-    """Count this create against its subject; returns the RateLimit headers."""
+async def _rate_limit(request: Request, key: ApiKey | None, cost: int = 1) -> dict[str, str]:
+    """Count this create (``cost`` creates) against its subject; returns the
+    RateLimit headers."""
     limiter = request.app.ctx.rate_limiter
     subject = f"key:{key.id}" if key else f"ip:{client_ip(request)}"
-    decision: RateDecision = await limiter.check(subject)
+    decision: RateDecision = await limiter.check(subject, cost)
     if not decision.allowed:
         metrics.RATE_LIMITED.inc()
         raise RateLimited(
@@ -83,10 +84,11 @@ def _flag(request: Request, name: str) -> bool:
 async def create_urls_bulk(request: Request) -> HTTPResponse:
     """Up to 1000 links in one transaction; ?dry_run=true only checks them."""
     key = await caller(request, anonymous_ok=True)
-    headers = await _rate_limit(request, key)
     body = parse(BulkCreate, request.json)
     owner = key.owner if key else None
     items = [_create_request(item) for item in body.urls]
+    # One, plus one per password: a bcrypt hash costs as much CPU as a whole request.
+    headers = await _rate_limit(request, key, 1 + bulk_passwords(items))
     if _flag(request, "dry_run"):
         count = await request.app.ctx.links.check_bulk(owner, items)
         return json({"valid": True, "count": count}, headers=headers)
@@ -144,6 +146,8 @@ async def update_url(request: Request, code: str) -> HTTPResponse:
     key = await caller_required(request)
     body = parse(UpdateUrl, request.json)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
+    if changes.get("password") is not None:  # a bcrypt hash: counted like a create
+        await _rate_limit(request, key)
     link = await request.app.ctx.links.update(key.owner, code, changes)
     return json(link_json(link, request.app.ctx.settings.base_url))
 

@@ -7,7 +7,6 @@ restart or a drift repair heals a cache entry.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,7 +15,6 @@ from redis.exceptions import RedisError
 
 from shortlink.adapters.postgres import LinkRepository, ManagedRow
 from shortlink.adapters.redis_cache import LinkCache
-from shortlink.domain import passwords
 from shortlink.domain.codes import generate_code
 from shortlink.domain.links import Destination, Link, NewLink, destination_of
 from shortlink.operator.reconcile import (
@@ -27,6 +25,7 @@ from shortlink.operator.reconcile import (
     plan_write,
 )
 from shortlink.operator.resource import ObjectRef
+from shortlink.services.password_hashing import HASHER
 
 _CODE_ATTEMPTS = 5
 _DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
@@ -141,10 +140,10 @@ class LinkSync:
         row = await self._repo.find_row(code) if code is not None else None
         stored = row.link.password_hash if row and row.managed_by == ref.key else None
         if stored is not None:
-            same = await asyncio.to_thread(passwords.check_password, password.plain, stored)
+            same = await HASHER.check(password.plain, stored)
             if same:
                 return stored
-        return await asyncio.to_thread(passwords.hash_password, password.plain)
+        return await HASHER.hash(password.plain)
 
     async def remove(self, ref: ObjectRef) -> list[str]:
         """Delete the resource's links (codes stay reserved for it); returns the codes."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 _HIT = """
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -24,9 +24,11 @@ class WindowCounter:
         self._prefix = prefix
         self._hit = redis.register_script(_HIT)
 
-    async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
-        """Count one event; returns (events in this window, ms until it resets)."""
-        count, ttl = await self._hit(keys=[self._prefix + key], args=[window_seconds * 1000])
+    async def hit(self, key: str, window_seconds: int, amount: int = 1) -> tuple[int, int]:
+        """Count ``amount`` events; returns (events in this window, ms until it resets)."""
+        count, ttl = await self._hit(
+            keys=[self._prefix + key], args=[window_seconds * 1000, amount]
+        )
         return int(count), int(ttl)
 
     async def peek(self, key: str) -> tuple[int, int]:

@@ -19,12 +19,12 @@ class RateLimiter:
         self._counter = counter
         self._clock = clock
 
-    async def check(self, subject: str) -> RateDecision:
-        """Count one request for ``subject``. Fails open: with Redis down, creating
+    async def check(self, subject: str, cost: int = 1) -> RateDecision:
+        """Count ``cost`` requests for ``subject``. Fails open: with Redis down, creating
         links is more important than limiting them (the error is logged)."""
         now = self._clock()
         try:
-            count, window_left_ms = await self._counter.hit(subject, self.rule.window_seconds)
+            count, window_left_ms = await self._counter.hit(subject, self.rule.window_seconds, cost)
         except RedisError as exc:
             log.warning("rate limiter unavailable, allowing", extra={"error": str(exc)})
             return decide(self.rule, 0, self.rule.window_seconds * 1000, now)
