@@ -16,7 +16,9 @@ from shortlink.operator.resource import CLUSTER_PLURAL, GROUP, PLURAL, VERSION, 
 
 
 def register(
-    registry: kopf.OperatorRegistry, controller: Controller, clusters: ClusterController
+    registry: kopf.OperatorRegistry,
+    controller: Controller,
+    clusters: ClusterController | None = None,
 ) -> None:
     # The same credentials as kube.py: the pod's service account, else $KUBECONFIG.
     @kopf.on.login(registry=registry, id="login")
@@ -49,6 +51,11 @@ def register(
         ref = ObjectRef(str(meta.namespace), str(meta.name), str(meta.uid))
         _report(body, await controller.delete(ref, retry))
 
+    if clusters is not None:
+        _register_clusters(registry, clusters)
+
+
+def _register_clusters(registry: kopf.OperatorRegistry, clusters: ClusterController) -> None:
     # One HA loop per PostgresCluster, for as long as it exists (and this replica leads).
     @kopf.daemon(
         GROUP, VERSION, CLUSTER_PLURAL, registry=registry, id="ha", cancellation_timeout=10

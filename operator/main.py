@@ -121,7 +121,8 @@ async def serve(settings: Settings, config: OperatorSettings) -> int:
         if leadership is not None and not await _until(leadership.acquire(), stop):
             return 0
         metrics.LEADER.set(1)
-        return await _lead(controller, ClusterController(kube), config, leadership, stop)
+        clusters = ClusterController(kube) if config.postgres_failover else None
+        return await _lead(controller, clusters, config, leadership, stop)
     finally:
         if leadership is not None:
             await leadership.release()
@@ -148,7 +149,7 @@ async def _until(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
 
 async def _lead(
     controller: Controller,
-    clusters: ClusterController,
+    clusters: ClusterController | None,
     config: OperatorSettings,
     leadership: Leadership | None,
     stop: asyncio.Event,

@@ -13,6 +13,7 @@
 | SHORTLINK_OPERATOR_IDENTITY | $POD_NAME or host-pid | this replica's name in the Lease |
 | SHORTLINK_OPERATOR_WORKERS | 200 | resources reconciled concurrently |
 | SHORTLINK_OPERATOR_RETRY_MAX | 60 | longest backoff, seconds, after transient failures |
+| SHORTLINK_OPERATOR_POSTGRES_FAILOVER | true | run the PostgresCluster HA loop (false: off) |
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class OperatorSettings:
     identity: str = "shortlink-operator"
     workers: int = 200
     retry_max: float = 60.0
+    postgres_failover: bool = True
 
     @property
     def all_namespaces(self) -> bool:
@@ -65,6 +67,9 @@ class OperatorSettings:
             ),
             workers=env_int(env, "SHORTLINK_OPERATOR_WORKERS", d.workers, 1),
             retry_max=env_float(env, "SHORTLINK_OPERATOR_RETRY_MAX", d.retry_max, 1),
+            postgres_failover=env_bool(
+                env, "SHORTLINK_OPERATOR_POSTGRES_FAILOVER", d.postgres_failover
+            ),
         )
 
     def with_namespaces(self, namespaces: list[str], all_namespaces: bool) -> OperatorSettings:

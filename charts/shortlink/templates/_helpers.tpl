@@ -197,4 +197,20 @@ watches, and writes finalizers and status with patches only. */}}
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get]
+{{- if .Values.operator.postgresFailover }}
+# PostgreSQL failover: the HA loop reads each PostgresCluster, writes its status, and keeps
+# the read-write/read-only Services and their EndpointSlices.
+- apiGroups: [shortlink.io]
+  resources: [postgresclusters]
+  verbs: [get, list, watch, patch]
+- apiGroups: [shortlink.io]
+  resources: [postgresclusters/status]
+  verbs: [patch]
+- apiGroups: [""]
+  resources: [services]
+  verbs: [get, create]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [get, create, update]
+{{- end }}
 {{- end -}}
