@@ -237,6 +237,12 @@ class Settings:
             raise ConfigError("SHORTLINK_SECRET_KEY must be set (at least 32 characters)")
 
     @property
+    def public_origin(self) -> str:
+        """scheme://host[:port] of SHORTLINK_BASE_URL: what browsers send as Origin."""
+        base = urlsplit(self.base_url)
+        return f"{base.scheme}://{base.netloc}".lower()
+
+    @property
     def secure_cookies(self) -> bool:
         """Cookies get Secure when the public base URL is https, whatever scheme the
         request reached us with (TLS usually ends at the ingress)."""

@@ -69,7 +69,9 @@ class Redirects:
         *,
         secure_cookies: bool = False,
         permanent_max_age: int = 3600,
+        public_origin: str = "",
     ) -> None:
+        self._public_origin = public_origin
         self._secret_key = secret_key
         self._secure_cookies = secure_cookies
         self._permanent_max_age = permanent_max_age
@@ -176,6 +178,14 @@ class Redirects:
         self._set_unlock_cookie(response, code, token)
         return response
 
+    def _same_site(self, request: Request) -> bool:
+        """Browsers send Origin (and Sec-Fetch-Site) with every form POST; a client
+        that sends neither is no browser another site could drive."""
+        origin = request.headers.get("origin")
+        if origin is not None and origin != self._public_origin:
+            return False
+        return request.headers.get("sec-fetch-site", "same-origin") in {"same-origin", "none"}
+
     def _set_unlock_cookie(self, response: HTTPResponse, code: str, token: str) -> None:
         response.add_cookie(
             UNLOCK_COOKIE,
@@ -233,7 +243,14 @@ class Redirects:
         )
 
     async def unlock_form(self, request: Request, code: str) -> HTTPResponse:
-        """The HTML password form posts here: same rules as the API's unlock."""
+        """The HTML password form posts here: same rules as the API's unlock.
+
+        Only from our own pages: another site's form posting here would make its
+        visitors' browsers guess passwords for it, from their addresses."""
+        if not self._same_site(request):
+            return html(
+                pages.password_page(code, "This form must be sent from this site."), status=403
+            )
         password = request.form.get("password") if request.form else None
         if not password:
             return html(pages.password_page(code, "Enter the password."), status=400)
@@ -280,6 +297,7 @@ def create_app(settings: Settings) -> App:
         behind_proxies=settings.proxies_count > 0,
         secure_cookies=settings.secure_cookies,
         permanent_max_age=settings.permanent_redirect_max_age,
+        public_origin=settings.public_origin,
     )
     app.add_route(handlers.redirect, "/<code:str>", methods=["GET", "HEAD"], name="redirect")
     app.add_route(handlers.unlock_form, "/<code:str>", methods=["POST"], name="unlock_form")

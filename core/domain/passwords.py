@@ -7,6 +7,7 @@ a thread so one unlock never stalls other requests.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 
 import bcrypt
 
@@ -18,6 +19,12 @@ MAX_PASSWORD_BYTES = 72  # bcrypt ignores (5.x: rejects) anything longer
 
 MAX_UNLOCK_ATTEMPTS = 5
 UNLOCK_LOCKOUT_SECONDS = 15 * 60
+# Every client together, per link: caps guessing from a pool of addresses at 50
+# per 5 minutes (14,400 a day), while an attacker can hold everyone off a link for
+# at most the rest of one 5-minute window per 50 guesses spent. A lower ceiling
+# would slow guessing more and make that lockout cheaper; a longer window likewise.
+MAX_CODE_UNLOCK_FAILURES = 50
+CODE_UNLOCK_WINDOW_SECONDS = 5 * 60
 
 
 def validate_password(password: object) -> str:
@@ -51,3 +58,17 @@ def password_fingerprint(password_hash: str) -> str:
 
 def attempts_remaining(failures: int) -> int:
     return max(0, MAX_UNLOCK_ATTEMPTS - failures)
+
+
+def unlock_client(address: str) -> str:
+    """Whom per-client unlock failures are counted against: the IPv4 address, or
+    the IPv6 /64 (one subscriber's prefix: rotating addresses within it is free)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

@@ -432,14 +432,23 @@ class LinkService:
             )
         if link.password_hash is None:
             raise NotPasswordProtected(f"The link '{code}' has no password")
-        attempt_key = f"{code}:{client}"
+        attempt_key = f"{code}:{passwords.unlock_client(client)}"
+        code_key = f"{code}:*"  # every client together
         attempts, window_left_ms = await self._unlock_failures.hit(
             attempt_key, passwords.UNLOCK_LOCKOUT_SECONDS
+        )
+        code_attempts, code_left_ms = await self._unlock_failures.hit(
+            code_key, passwords.CODE_UNLOCK_WINDOW_SECONDS
         )
         if attempts > passwords.MAX_UNLOCK_ATTEMPTS:
             raise TooManyAttempts(
                 "Too many wrong passwords; try again later",
                 retry_after=max(1, -(-window_left_ms // 1000)),
+            )
+        if code_attempts > passwords.MAX_CODE_UNLOCK_FAILURES:
+            raise TooManyAttempts(
+                "Too many wrong passwords for this link; try again later",
+                retry_after=max(1, -(-code_left_ms // 1000)),
             )
         if not await HASHER.check(password, link.password_hash):
             raise WrongPassword(
@@ -447,6 +456,8 @@ class LinkService:
                 attempts_remaining=passwords.attempts_remaining(attempts),
             )
         await self._unlock_failures.clear(attempt_key)
+        # A right password is no failure: popular links don't lock themselves out.
+        await self._unlock_failures.hit(code_key, passwords.CODE_UNLOCK_WINDOW_SECONDS, -1)
         fingerprint = passwords.password_fingerprint(link.password_hash)
         return Unlocked(
             issue_unlock_token(code, fingerprint, self._secret_key, now),

@@ -189,6 +189,25 @@ def test_password_form_on_the_redirector(api: ApiClient, visitor: httpx.Client) 
     assert visitor.get(f"/{code}", headers={"Cookie": f"unlock_token={cookie}"}).status_code == 302
 
 
+def test_password_form_refuses_posts_from_other_sites(
+    api: ApiClient, visitor: httpx.Client
+) -> None:
+    """Issue 13, finding 4: another site's page must not post guesses here."""
+    code = create(api, original_url="https://example.com/f2", password="pw-form")["short_code"]
+    own = str(visitor.base_url).rstrip("/")
+    for headers in [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Origin": own, "Sec-Fetch-Site": "cross-site"},
+    ]:
+        refused = visitor.post(f"/{code}", data={"password": "pw-form"}, headers=HTML | headers)
+        assert refused.status_code == 403 and "from this site" in refused.text
+        assert "set-cookie" not in refused.headers
+    same = {"Origin": own, "Sec-Fetch-Site": "same-origin"}
+    right = visitor.post(f"/{code}", data={"password": "pw-form"}, headers=HTML | same)
+    assert right.status_code == 303
+
+
 def test_bulk_create(api: ApiClient, visitor: httpx.Client) -> None:
     items = [{"original_url": f"https://example.com/bulk/{i}"} for i in range(1000)]
     response = api.call("POST", "/v1/urls/bulk", json={"urls": items})

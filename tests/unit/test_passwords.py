@@ -7,6 +7,7 @@ from shortlink.domain.passwords import (
     check_password,
     hash_password,
     password_fingerprint,
+    unlock_client,
     validate_password,
 )
 
@@ -79,3 +80,17 @@ def test_fingerprint_is_stable_short_hex_and_differs_per_hash():
 def test_attempts_remaining_counts_down_to_zero(failures, remaining):
     assert MAX_UNLOCK_ATTEMPTS == 5
     assert attempts_remaining(failures) == remaining
+
+
+@pytest.mark.parametrize(
+    ("address", "client"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),  # same subscriber
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("not-an-ip", "not-an-ip"),
+    ],
+)
+def test_unlock_failures_are_counted_per_ipv4_address_or_ipv6_64(address, client):
+    assert unlock_client(address) == client
