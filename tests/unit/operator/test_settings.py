@@ -58,3 +58,11 @@ def test_command_line_namespaces_win() -> None:
     assert settings.with_namespaces([], False).namespaces == ("a",)
     with pytest.raises(ConfigError):
         settings.with_namespaces(["x"], True)
+
+
+def test_postgres_failover_switch() -> None:
+    assert OperatorSettings.from_env({}).postgres_failover
+    off = OperatorSettings.from_env({"SHORTLINK_OPERATOR_POSTGRES_FAILOVER": "false"})
+    assert not off.postgres_failover
+    with pytest.raises(ConfigError, match="SHORTLINK_OPERATOR_POSTGRES_FAILOVER"):
+        OperatorSettings.from_env({"SHORTLINK_OPERATOR_POSTGRES_FAILOVER": "maybe"})
