@@ -30,7 +30,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shortlink.adapters.pg_cluster import ClusterControl, ClusterControlError, Credentials
-from shortlink.domain.expiry import format_instant
 from shortlink.domain.failover import (
     PHASES,
     Blocked,
@@ -67,7 +66,9 @@ def _now() -> datetime:
 
 
 def _stamp(moment: datetime) -> str:
-    return format_instant(moment.replace(microsecond=0))
+    """RFC 3339 to the millisecond: failover timings are in seconds, whole ones would
+    round them by up to one."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass
@@ -503,7 +504,7 @@ class ClusterController:
                     "from": done.from_member,
                     "to": done.to,
                     "detectedAt": done.detected_at,
-                    "promotedAt": format_instant(promoted),
+                    "promotedAt": _stamp(promoted),
                     "seconds": seconds,
                 },
                 counter: int(tick.status.get(counter) or 0) + 1,
