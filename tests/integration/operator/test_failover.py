@@ -327,3 +327,18 @@ def test_the_old_primary_rejoins_as_a_standby_and_the_cluster_is_healthy_again(
         20,
     )
     print(f"rejoin by {outcome['method']}")
+
+
+def test_no_failover_while_no_operator_runs_then_it_acts_on_what_it_sees(
+    pgc: ClusterResource, pg_cluster: PostgresCluster, start_operator: OperatorFactory
+) -> None:
+    """Operator down -> the dead primary stays dead; the next operator fails over."""
+    first = healthy(pgc, pg_cluster, start_operator)
+    first.stop()
+    pg_cluster.primary.kill()
+    time.sleep(4)  # twice failoverDelay
+    assert all(m.in_recovery() for m in pg_cluster.standbys)
+    assert "lastFailover" not in pgc.status()
+    start_operator("second")
+    status = pgc.wait("a failover", lambda s: "lastFailover" in s, 30)
+    assert status["lastFailover"]["to"] in {"pg1", "pg2"}
