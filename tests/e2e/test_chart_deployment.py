@@ -3,8 +3,9 @@ from the built image (its rootfs, read-only, as its user) with exactly the args,
 environment and the ports the chart gives them (tests/harness/pods.py resolves them as a
 kubelet would), against the test PostgreSQL and Redis and a real kube-apiserver holding
 the chart's ServiceAccount and RBAC. A link created through the api is served by the
-redirector; a ShortLink is synced by the operator with its service-account token only,
-and the API server's audit log shows it used exactly the verbs the chart grants."""
+redirector; ShortLinks are synced and a PostgresCluster over three real members is kept
+(EndpointSlices, a switchover) by the operator with its service-account token only, and
+the API server's audit log shows it used exactly the verbs the chart grants."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from tests.harness import PostgresServer, RedisServer, ServiceProcess, free_port
 from tests.harness.chart import Manifest, ServerSideApply, find, granted_rules, render
 from tests.harness.image import UnpackedImage, unpacked_image
 from tests.harness.kube import KubeControlPlane, ensure_kube_binaries
+from tests.harness.pg_cluster import PostgresCluster
+from tests.harness.pgc import ClusterResource
 from tests.harness.pods import ContainerSpec, RenderedPods
 from tests.harness.shortlinks import CRDS, Cluster
 from tests.support.waiting import wait_for
@@ -69,7 +72,7 @@ def chart_values(postgres_server: PostgresServer, redis_server: RedisServer) -> 
         "initialApiKey": {"value": API_KEY},
         "api": {"port": free_port(), "opsPort": free_port()},
         "redirector": {"port": redirector_port, "opsPort": free_port()},
-        "operator": {"port": free_port(), "leaseSeconds": 3},
+        "operator": {"port": free_port(), "leaseSeconds": 3, "postgresFailover": True},
     }
 
 
@@ -263,6 +266,34 @@ def test_the_operator_syncs_shortlinks_with_only_the_charts_rbac(
         )
     finally:
         cluster.close()
+
+
+def test_the_operator_runs_postgresql_failover_with_the_charts_rbac(
+    kube: KubeControlPlane,
+    pods: dict[str, tuple[ContainerSpec, ServiceProcess]],
+    pg_cluster: PostgresCluster,
+) -> None:
+    """A PostgresCluster over the harness's three real members: Healthy, its Services'
+    EndpointSlices on the right members, then a switchover repoints them."""
+    kube.create_namespace("databases")
+    resource = ClusterResource(kube, "databases")
+    try:
+        resource.create(pg_cluster)
+        resource.wait_phase("Healthy", "pg0", timeout=60)
+        wait_for("rw endpoints", lambda: resource.endpoints("pg-rw") == ["pg0"], 30)
+        # A planned switchover (the old primary stays fenced until it rejoins).
+        resource.patch_spec({"switchover": {"to": "pg1"}})
+        resource.wait("pg1 primary", lambda s: s.get("currentPrimary") == "pg1", 60)
+        wait_for("rw repointed", lambda: resource.endpoints("pg-rw") == ["pg1"], 30)
+    finally:
+        resource.close()
+
+
+def test_the_operator_used_exactly_what_the_chart_grants(
+    kube: KubeControlPlane,
+    pods: dict[str, tuple[ContainerSpec, ServiceProcess]],
+    manifests: list[Manifest],
+) -> None:
     _, operator = pods["operator"]
     account = f"system:serviceaccount:{NAMESPACE}:{RELEASE}-shortlink-operator"
     # Renewals of the 3 s Lease happen every second; wait for one, then stop (release).
@@ -280,11 +311,7 @@ def test_the_operator_syncs_shortlinks_with_only_the_charts_rbac(
     ]
     assert denied == []
     rules = granted_rules(manifests, f"{RELEASE}-shortlink-operator")
-    assert calls <= rules
-    # Everything granted was used, but for PostgreSQL failover: this deployment has no
-    # PostgresCluster (tests/integration/operator/test_failover.py exercises those calls).
-    failover = {"postgresclusters", "postgresclusters/status", "services", "endpointslices"}
-    assert {rule for rule in rules - calls if rule[2] not in failover} == set()
+    assert calls == rules
 
 
 def used(kube: KubeControlPlane, account: str) -> set[tuple[str, str, str]]:

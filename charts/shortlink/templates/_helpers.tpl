@@ -197,7 +197,7 @@ watches, and writes finalizers and status with patches only. */}}
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get]
-{{- if .Values.operator.postgresFailover }}
+{{- if include "shortlink.postgresFailover" . }}
 # PostgreSQL failover: the HA loop reads each PostgresCluster, writes its status, and keeps
 # the read-write/read-only Services and their EndpointSlices.
 - apiGroups: [shortlink.io]
@@ -213,4 +213,9 @@ watches, and writes finalizers and status with patches only. */}}
   resources: [endpointslices]
   verbs: [get, create, update]
 {{- end }}
+{{- end -}}
+
+{{/* The failover loop runs when asked to, and always for the in-chart PostgreSQL. */}}
+{{- define "shortlink.postgresFailover" -}}
+{{- if or .Values.operator.postgresFailover .Values.postgresql.enabled }}true{{ end -}}
 {{- end -}}

@@ -444,9 +444,15 @@ def test_the_operator_gets_exactly_the_rbac_its_readme_documents() -> None:
     block = re.search(r"## RBAC\n.*?```yaml\n(.*?)```", readme, re.S)
     assert block is not None
     documented = expand_rules(yaml.safe_load(block.group(1))["rules"])
+    failover_block = re.search(r"### RBAC for failover.*?```yaml\n(.*?)```", readme, re.S)
+    assert failover_block is not None
+    failover = expand_rules(yaml.safe_load(failover_block.group(1)))
     for values in ({}, {"operator.watchNamespaces": "{links,marketing}"}):
         manifests = render(set_values=values)
         assert granted_rules(manifests, "sl-shortlink-operator") == documented
+        for on in ({"operator.postgresFailover": "true"}, {"postgresql.enabled": "true"}):
+            manifests = render(set_values={**values, **on})
+            assert granted_rules(manifests, "sl-shortlink-operator") == documented | failover
     # Per namespace when told which: a Role in each, nothing cluster-wide but the CRDs.
     manifests = render(set_values={"operator.watchNamespaces": "{links,marketing}"})
     roles = find(manifests, "Role")
