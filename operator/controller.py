@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 # A missing Secret is usually created a moment later, or only after a human acts.
 _SECRET_RETRY_BASE = 5.0
+_SECRET_REASONS = frozenset({"SecretNotFound", "SecretNotAllowed", "InvalidSecret"})
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,11 @@ class Controller:
                 "invalid", "InvalidSpec", str(exc), conditions(blocked("InvalidSpec", str(exc)))
             )
         except (BackendUnavailable, KubeUnavailable) as exc:
-            base = _SECRET_RETRY_BASE if exc.reason in {"SecretNotFound", "InvalidSecret"} else 1
+            base = (
+                _SECRET_RETRY_BASE
+                if exc.reason in {"SecretNotFound", "SecretNotAllowed", "InvalidSecret"}
+                else 1
+            )
             delay = retry_delay(retry, base, self._retry_max)
             message = f"{exc.message}; retrying in {delay:g}s"
             metrics.RECONCILES.labels("retry").inc()
@@ -168,10 +173,13 @@ class Controller:
             )
             try:
                 validate_password(plain)
-            except InvalidPassword as exc:
+            except InvalidPassword:
+                # Not why: the reason would tell anyone who can read the status
+                # something about the Secret's value (its length, its encoding).
                 raise KubeUnavailable(
                     "InvalidSecret",
-                    f"Secret {ref.namespace}/{desired.password_ref.name}: {exc.message}",
+                    f"Secret {ref.namespace}/{desired.password_ref.name}: "
+                    f"'{desired.password_ref.key}' is not a valid password",
                 ) from None
             password = Password(
                 plain,

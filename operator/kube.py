@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 _TIMEOUT = 10.0
 COMPONENT = "shortlink-operator"
 MANAGED_BY = "app.kubernetes.io/managed-by"
+# The opt-in a Secret needs before a ShortLink may use it as a password.
+PASSWORD_SECRET_LABEL = "shortlink.io/password"
 
 
 class KubeUnavailable(Exception):
@@ -109,7 +111,10 @@ class Kube:
         except ApiException:
             raise
         except (HTTPError, OSError) as exc:
-            raise KubeUnavailable("KubernetesUnavailable", f"{what}: {exc!r}") from exc
+            log.warning("kubernetes call failed", extra={"what": what, "error": repr(exc)})
+            raise KubeUnavailable(
+                "KubernetesUnavailable", f"{what}: the Kubernetes API did not answer; retrying"
+            ) from exc
 
     async def ping(self) -> None:
         """GET /version: cheap, and answered to any authenticated client."""
@@ -129,13 +134,24 @@ class Kube:
                 raise KubeUnavailable("SecretNotFound", f"{what} does not exist") from None
             raise KubeUnavailable("KubernetesUnavailable", f"{what}: {exc.reason}") from exc
         secret = json.loads(response.data)
+        labels = (secret.get("metadata") or {}).get("labels") or {}
+        if labels.get(PASSWORD_SECRET_LABEL) != "true":
+            # Else any ShortLink could publish any Secret of its namespace as a
+            # password, and the unlock endpoint would be an oracle for its value.
+            raise KubeUnavailable(
+                "SecretNotAllowed",
+                f'{what} is not labelled {PASSWORD_SECRET_LABEL}: "true"; only Secrets '
+                "that opt in are read as link passwords",
+            )
         encoded = (secret.get("data") or {}).get(key)
         if encoded is None:
             raise KubeUnavailable("SecretNotFound", f"{what} has no key '{key}'")
         try:
             return base64.b64decode(encoded, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
-            raise KubeUnavailable("InvalidSecret", f"{what}: '{key}' is not UTF-8 text") from None
+            raise KubeUnavailable(
+                "InvalidSecret", f"{what}: '{key}' is not a valid password"
+            ) from None
 
     # -- Events -------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ restart or a drift repair heals a cache entry.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +28,8 @@ from shortlink.operator.reconcile import (
 from shortlink.operator.resource import ObjectRef
 from shortlink.services.password_hashing import HASHER
 
+log = logging.getLogger(__name__)
+
 _CODE_ATTEMPTS = 5
 _DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 _CACHE_ERRORS = (RedisError, OSError, TimeoutError)
@@ -39,6 +42,19 @@ class BackendUnavailable(Exception):
         super().__init__(message)
         self.reason = reason
         self.message = message
+
+
+_GENERIC = {
+    "DatabaseUnavailable": "PostgreSQL is unreachable or failing; retrying",
+    "CacheUnavailable": "Redis is unreachable or failing; retrying",
+}
+
+
+def _unavailable(reason: str, exc: BaseException) -> BackendUnavailable:
+    """The error in full goes to the log; status and Events (readable by every
+    tenant of the namespace) get the stable reason and a generic message."""
+    log.warning("backend failure", extra={"reason": reason, "error": repr(exc)})
+    return BackendUnavailable(reason, _GENERIC[reason])
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +97,7 @@ class LinkSync:
         try:
             outcome = await self._write(ref, desired, password, remembered_code)
         except _DATABASE_ERRORS as exc:
-            raise BackendUnavailable("DatabaseUnavailable", f"PostgreSQL: {exc!r}") from exc
+            raise _unavailable("DatabaseUnavailable", exc) from exc
         if isinstance(outcome, Applied):
             await self.announce(outcome.link)
         return outcome
@@ -150,11 +166,11 @@ class LinkSync:
         try:
             codes = await self._repo.soft_delete_managed(ref.key)
         except _DATABASE_ERRORS as exc:
-            raise BackendUnavailable("DatabaseUnavailable", f"PostgreSQL: {exc!r}") from exc
+            raise _unavailable("DatabaseUnavailable", exc) from exc
         try:
             await self._cache.invalidate(codes)
         except _CACHE_ERRORS as exc:
-            raise BackendUnavailable("CacheUnavailable", f"Redis: {exc!r}") from exc
+            raise _unavailable("CacheUnavailable", exc) from exc
         return codes
 
     async def announce(self, link: Link) -> None:
@@ -167,7 +183,7 @@ class LinkSync:
             else:
                 await self._cache.store([(link.code, destination)])
         except _CACHE_ERRORS as exc:
-            raise BackendUnavailable("CacheUnavailable", f"Redis: {exc!r}") from exc
+            raise _unavailable("CacheUnavailable", exc) from exc
 
     # -- for the drift check --------------------------------------------------------
 
@@ -175,11 +191,11 @@ class LinkSync:
         try:
             return {row.link.code: row for row in await self._repo.find_rows(codes)}
         except _DATABASE_ERRORS as exc:
-            raise BackendUnavailable("DatabaseUnavailable", f"PostgreSQL: {exc!r}") from exc
+            raise _unavailable("DatabaseUnavailable", exc) from exc
 
     async def cached(self, code: str) -> Destination | object | None:
         """The cache's entry: a Destination, None (negative) or MISS."""
         try:
             return await self._cache.get(code)
         except _CACHE_ERRORS as exc:
-            raise BackendUnavailable("CacheUnavailable", f"Redis: {exc!r}") from exc
+            raise _unavailable("CacheUnavailable", exc) from exc

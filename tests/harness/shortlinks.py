@@ -73,8 +73,11 @@ class Cluster:
     def delete(self, name: str) -> None:
         self.objects.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
 
-    def put_secret(self, name: str, data: Mapping[str, str]) -> None:
-        body: Any = {"metadata": {"name": name}, "stringData": dict(data)}
+    def put_secret(self, name: str, data: Mapping[str, str], *, opted_in: bool = True) -> None:
+        """``opted_in``: labelled ``shortlink.io/password: "true"``, as the operator
+        requires of a Secret it reads a password from."""
+        labels = {"shortlink.io/password": "true"} if opted_in else {}
+        body: Any = {"metadata": {"name": name, "labels": labels}, "stringData": dict(data)}
         try:
             self.core.create_namespaced_secret(self.namespace, body)
         except ApiException as error:

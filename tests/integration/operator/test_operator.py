@@ -313,6 +313,13 @@ def test_password_from_a_secret(
         {"target": "https://example.com/secret", "code": code, "passwordSecretRef": {"name": "pw"}},
     )
     cluster.wait_condition("locked", "Synced", "False", "SecretNotFound")
+    # A Secret that did not opt in is never read as a password (issue 13, finding 9).
+    cluster.put_secret("pw", {"password": "first-pass"}, opted_in=False)
+    refused = condition(
+        cluster.wait_condition("locked", "Synced", "False", "SecretNotAllowed"), "Synced"
+    )
+    assert refused is not None and "shortlink.io/password" in refused["message"]
+    assert visitor.get(f"/{code}").status_code == 404  # never served without its password
     cluster.put_secret("pw", {"password": "first-pass"})
     cluster.wait_ready("locked")
 
@@ -325,7 +332,7 @@ def test_password_from_a_secret(
     first = unlock("first-pass")
     assert first.status_code == 200, first.text
     token = first.json()["unlock_token"]
-    allowed = visitor.get(f"/{code}", params={"unlock_token": token})
+    allowed = visitor.get(f"/{code}", headers={"Cookie": f"unlock_token={token}"})
     assert allowed.status_code == 302
     assert allowed.headers["location"] == "https://example.com/secret"
 
@@ -339,7 +346,7 @@ def test_password_from_a_secret(
     )
     assert unlock("first-pass").status_code == 401
     assert unlock("second-pass").status_code == 200
-    assert visitor.get(f"/{code}", params={"unlock_token": token}).status_code == 403
+    assert visitor.get(f"/{code}", headers={"Cookie": f"unlock_token={token}"}).status_code == 403
 
 
 def test_redis_outage_is_retried_with_the_reason_in_status(
@@ -353,6 +360,11 @@ def test_redis_outage_is_retried_with_the_reason_in_status(
     ready = condition(obj, "Ready")
     assert ready is not None and ready["status"] == "False"
     assert "Redis" in ready["message"] and "retrying in" in ready["message"]
+    # No backend error text for every tenant of the namespace to read (finding 9).
+    synced = condition(obj, "Synced")
+    for message in (ready["message"], synced["message"] if synced else ""):
+        assert "Error" not in message and str(port) not in message, message
+    assert all("Error" not in m and str(port) not in m for _, _, m in cluster.events("patient"))
 
     with RedisServer(tmp_path / "late-redis", port=port):
         cluster.wait_ready("patient", timeout=45)
