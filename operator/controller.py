@@ -169,7 +169,7 @@ class Controller:
         password = None
         if desired.password_ref is not None:
             plain = await self.kube.secret_value(
-                ref.namespace, desired.password_ref.name, desired.password_ref.key
+                ref.namespace, desired.password_ref.name, desired.password_ref.key, password=True
             )
             try:
                 validate_password(plain)

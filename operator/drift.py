@@ -99,7 +99,7 @@ class DriftCheck:
         ref, desired = entry.ref, entry.desired
         if desired.password_ref is not None:
             plain = await self._kube.secret_value(
-                ref.namespace, desired.password_ref.name, desired.password_ref.key
+                ref.namespace, desired.password_ref.name, desired.password_ref.key, password=True
             )
             if password_digest(plain) != entry.password_digest:
                 return await self._reapply(entry, "secret", "the password Secret changed")

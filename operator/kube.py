@@ -122,8 +122,11 @@ class Kube:
 
     # -- Secrets ------------------------------------------------------------------
 
-    async def secret_value(self, namespace: str, name: str, key: str) -> str:
-        """The text under ``key`` in Secret ``namespace/name``."""
+    async def secret_value(
+        self, namespace: str, name: str, key: str, *, password: bool = False
+    ) -> str:
+        """The text under ``key`` in Secret ``namespace/name``. ``password``: a link
+        password, which only a Secret labelled PASSWORD_SECRET_LABEL may give."""
         what = f"Secret {namespace}/{name}"
         try:
             response = await self._call(
@@ -135,7 +138,7 @@ class Kube:
             raise KubeUnavailable("KubernetesUnavailable", f"{what}: {exc.reason}") from exc
         secret = json.loads(response.data)
         labels = (secret.get("metadata") or {}).get("labels") or {}
-        if labels.get(PASSWORD_SECRET_LABEL) != "true":
+        if password and labels.get(PASSWORD_SECRET_LABEL) != "true":
             # Else any ShortLink could publish any Secret of its namespace as a
             # password, and the unlock endpoint would be an oracle for its value.
             raise KubeUnavailable(
