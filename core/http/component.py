@@ -9,6 +9,7 @@ from shortlink.http import App
 from shortlink.http.errors import install_error_handlers
 from shortlink.http.ops_metrics import announce_build
 from shortlink.http.probes import probes_app, start_probes
+from shortlink.http.proxies import warn_if_behind_untrusted_proxy
 from shortlink.http.readiness import Readiness, ReadinessCheck, ReadyWhen
 from shortlink.wiring import Backends, open_backends
 
@@ -40,6 +41,8 @@ def component_app(name: str, settings: Settings, *, ops_port: int, ready_when: R
     settings.require_secret()
     app: App = Sanic(name, configure_logging=False)
     app.config.PROXIES_COUNT = settings.proxies_count
+    if settings.proxies_count == 0:
+        warn_if_behind_untrusted_proxy(app)
     app.ctx.settings = settings
     install_error_handlers(app)
     announce_build(name.removeprefix("shortlink-"))

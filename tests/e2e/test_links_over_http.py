@@ -11,6 +11,7 @@ import httpx
 from tests.e2e.conftest import ApiClient
 from tests.harness import PostgresServer, RedisServer, ServiceProcess
 from tests.harness.stack import API_KEY, start_stack
+from tests.support.waiting import wait_for
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
@@ -385,3 +386,28 @@ def test_unlock_cookie_is_secure_when_the_public_base_url_is_https(
     finally:
         redirector.stop()
         api.stop()
+
+
+def test_public_ports_answer_no_ops_endpoint(
+    stack: tuple[ServiceProcess, ServiceProcess, str],
+) -> None:
+    """Issue 13, finding 6 (ops ports by the `degraded` work): what the ingress routes
+    to never reveals health, readiness or metrics."""
+    for process in stack[:2]:
+        for path in ("/metrics", "/readyz", "/healthz"):
+            response = httpx.get(f"{process.base_url}{path}")
+            assert response.status_code == 404, (process.name, path)
+            assert "shortlink_" not in response.text
+
+
+def test_a_proxy_in_front_with_proxies_count_0_is_logged(
+    stack: tuple[ServiceProcess, ServiceProcess, str], visitor: httpx.Client
+) -> None:
+    """Issue 13, finding 4: the test client plays an ingress (loopback is private)."""
+    redirector = stack[1]
+    visitor.get("/nosuchcode", headers={"X-Forwarded-For": "81.2.69.142"})
+    wait_for(
+        "the proxy warning",
+        lambda: "SHORTLINK_PROXIES_COUNT=0" in redirector.log() or None,
+        10,
+    )
