@@ -101,6 +101,13 @@ class Settings:
     local_cache_ttl: int = 30
     db_pool_min: int = 2
     db_pool_max: int = 10
+    # Per-host budget to connect to one of DATABASE_URL's hosts and learn its role:
+    # a black-holed or frozen host costs this much, not the whole connect.
+    db_connect_timeout: float = 2.0
+    # How long a write keeps retrying (3 retries, doubling pauses) across a
+    # PostgreSQL failover before answering 503: the operator's default
+    # failoverDelay (10 s) plus promotion and reconnecting.
+    db_retry_window: float = 15.0
     # The redirector's budget for a PostgreSQL lookup before it answers 503.
     redirector_db_timeout: float = 1.0
     permanent_redirect_max_age: int = 3600
@@ -165,6 +172,10 @@ class Settings:
             permanent_redirect_max_age=env_int(
                 env, "SHORTLINK_PERMANENT_REDIRECT_MAX_AGE", d.permanent_redirect_max_age
             ),
+            db_connect_timeout=env_float(
+                env, "SHORTLINK_DB_CONNECT_TIMEOUT", d.db_connect_timeout, 0.05
+            ),
+            db_retry_window=env_float(env, "SHORTLINK_DB_RETRY_WINDOW", d.db_retry_window, 0),
             redirector_db_timeout=env_float(
                 env, "SHORTLINK_REDIRECTOR_DB_TIMEOUT", d.redirector_db_timeout, 0.05
             ),

@@ -11,13 +11,14 @@ from redis.asyncio import Redis
 
 from shortlink.adapters.click_counters import ClickCounters
 from shortlink.adapters.clickhouse import ClickStore
+from shortlink.adapters.database import Database
 from shortlink.adapters.event_codec import decode_clicks
 from shortlink.adapters.event_publisher import EventPublisher, Transport
 from shortlink.adapters.event_source import EventSource
 from shortlink.adapters.geoip import GeoIP
 from shortlink.adapters.kafka_source import KafkaSource
 from shortlink.adapters.kafka_transport import KafkaTransport
-from shortlink.adapters.postgres import ApiKeyRepository, LinkRepository, create_pool
+from shortlink.adapters.postgres import ApiKeyRepository, LinkRepository
 from shortlink.adapters.redis_cache import LinkCache
 from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.adapters.redis_stream import RedisStreamSource, RedisStreamTransport
@@ -27,6 +28,7 @@ from shortlink.domain.events import DiscardEvents
 from shortlink.services.enrichment import ClickEnricher
 from shortlink.services.ingest import ClickIngest
 from shortlink.services.links import LinkService
+from shortlink.services.write_retry import WriteRetry
 
 
 def redis_client(url: str) -> Redis:
@@ -39,7 +41,7 @@ def redis_client(url: str) -> Redis:
 
 @dataclass
 class Backends:
-    pool: asyncpg.Pool
+    database: Database
     redis: Redis
     links: LinkRepository
     api_keys: ApiKeyRepository
@@ -50,7 +52,11 @@ class Backends:
         if self.events is not None:
             await self.events.stop()  # flushes what is buffered, briefly
         await self.redis.aclose()
-        await self.pool.close()
+        await self.database.close()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.database.pool
 
     async def ping_postgres(self) -> None:
         await self.pool.fetchval("SELECT 1")
@@ -60,13 +66,19 @@ class Backends:
 
 
 async def open_backends(settings: Settings) -> Backends:
-    pool = await create_pool(settings.database_url, settings.db_pool_min, settings.db_pool_max)
+    database = await Database.open(
+        settings.database_url,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        connect_timeout=settings.db_connect_timeout,
+    )
+    pool = database.pool
     redis = redis_client(settings.redis_url)
     events = event_publisher(settings, redis)
     if events is not None:
         events.start()  # connects in the background: a broker outage never blocks startup
     return Backends(
-        pool=pool,
+        database=database,
         redis=redis,
         links=LinkRepository(pool),
         api_keys=ApiKeyRepository(pool),
@@ -104,6 +116,7 @@ def link_service(backends: Backends, settings: Settings) -> LinkService:
         policy=settings.url_policy,
         secret_key=settings.secret_key,
         events=backends.events or DiscardEvents(),
+        retry=WriteRetry(backends.database.reset, settings.db_retry_window),
     )
 
 

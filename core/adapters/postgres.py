@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -32,14 +33,9 @@ _STATUS_CONDITIONS = {
 Executor = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 
 
-# The longest any statement may run; the cache's writer fence outlasts it.
+# The longest any statement may run (the pool's command_timeout, in
+# adapters/database.py); the cache's writer fence outlasts it.
 COMMAND_TIMEOUT_SECONDS = 10.0
-
-
-async def create_pool(dsn: str, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, command_timeout=COMMAND_TIMEOUT_SECONDS
-    )
 
 
 def _link(row: asyncpg.Record) -> Link:
@@ -79,14 +75,21 @@ class LinkRepository:
         async with self._db.acquire() as conn, conn.transaction():
             yield LinkRepository(conn)
 
-    async def insert(self, link: NewLink, code: str) -> Link | None:
-        """Insert under ``code``; None if the code is taken (the unique index decides)."""
+    async def insert(self, link: NewLink, code: str, token: UUID) -> Link | None:
+        """Insert under ``code``, created by request ``token``; None if the code is
+        another's (the unique index decides). A row already there with our token is
+        returned: an earlier try of this request committed it."""
         row = await self._db.fetchrow(
-            f"""INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
-                                   expires_at, redirect_type)
-                VALUES ($1, $2, $3, $4, $5, $6, $7)
-                ON CONFLICT (code) DO NOTHING
-                RETURNING {_LINK_COLUMNS}""",
+            f"""WITH inserted AS (
+                    INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
+                                       expires_at, redirect_type, creation_token)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    ON CONFLICT (code) DO NOTHING
+                    RETURNING {_LINK_COLUMNS})
+                SELECT * FROM inserted
+                UNION ALL
+                SELECT {_LINK_COLUMNS} FROM links WHERE code = $1 AND creation_token = $8
+                LIMIT 1""",
             code,
             link.target,
             link.owner,
@@ -94,15 +97,17 @@ class LinkRepository:
             link.password_hash,
             link.expires_at,
             link.redirect_type,
+            token,
         )
         return _link(row) if row else None
 
-    async def insert_many(self, items: Sequence[tuple[str, NewLink]]) -> list[Link]:
-        """One multi-row INSERT for all (code, link) pairs; returns those that got their code."""
+    async def insert_many(self, items: Sequence[tuple[str, NewLink]], token: UUID) -> list[Link]:
+        """One multi-row INSERT for all (code, link) pairs, created by request
+        ``token``; returns those that got their code."""
         rows = await self._db.fetch(
             f"""INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
-                                   expires_at, redirect_type)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[],
+                                   expires_at, redirect_type, creation_token)
+                SELECT *, $8::uuid FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[],
                                      $5::text[], $6::timestamptz[], $7::smallint[])
                 ON CONFLICT (code) DO NOTHING
                 RETURNING {_LINK_COLUMNS}""",
@@ -113,6 +118,14 @@ class LinkRepository:
             [link.password_hash for _, link in items],
             [link.expires_at for _, link in items],
             [link.redirect_type for _, link in items],
+            token,
+        )
+        return [_link(row) for row in rows]
+
+    async def created_by(self, token: UUID) -> list[Link]:
+        """The links request ``token`` created (an earlier, committed try of it)."""
+        rows = await self._db.fetch(
+            f"SELECT {_LINK_COLUMNS} FROM links WHERE creation_token = $1", token
         )
         return [_link(row) for row in rows]
 

@@ -14,6 +14,11 @@ _SERVER_UNAVAILABLE = (
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
     asyncpg.ReadOnlySQLTransactionError,
+    # A pooled connection whose server died between an error and its end
+    # (ReadyForQuery): the pool's reset on release then finds the protocol
+    # mid-operation. Seen when a primary is killed under load; the pool has
+    # already terminated that connection.
+    asyncpg.InternalClientError,
 )
 
 

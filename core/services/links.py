@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from uuid import UUID, uuid4
 
 from redis.exceptions import RedisError
 
@@ -52,6 +53,7 @@ from shortlink.domain.unlock_tokens import LINK, issue_unlock_token
 from shortlink.domain.urls import UrlPolicy, validate_target_url
 from shortlink.services.clock import Clock, utc_now
 from shortlink.services.password_hashing import HASHER
+from shortlink.services.write_retry import WriteRetry
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,10 @@ class Unlocked:
     link: Link
 
 
+def _alias_taken(alias: str) -> AliasTaken:
+    return AliasTaken(f"The alias '{alias}' is already taken", alias=alias)
+
+
 @dataclass
 class _Pending:
     index: int
@@ -112,8 +118,12 @@ class LinkService:
         secret_key: str,
         clock: Clock = utc_now,
         events: LinkEventSink | None = None,
+        retry: WriteRetry | None = None,
     ) -> None:
         self._repo = repo
+        # Creates are retried across a failover (they recognise their own rows);
+        # by default: one try, an outage answered as DatabaseUnavailable.
+        self._retry = retry or WriteRetry()
         self._cache = cache
         self._unlock_failures = unlock_failures
         self._policy = policy
@@ -156,26 +166,34 @@ class LinkService:
 
     async def create(self, owner: str | None, request: CreateLink) -> Link:
         [new] = await self._with_hashed_passwords([self._validate(owner, request, self._clock())])
-        if new.code is not None:
-            link = await self._repo.insert(new, new.code)
-            if link is None:
-                raise AliasTaken(
-                    f"The alias '{new.code}' is already taken",
-                    alias=new.code,
-                    suggestions=await self.suggest(new.code),
-                )
-        else:
-            link = await self._insert_generated(new)
+        # Drawn once, before the first try: a retry after an unknown outcome looks for
+        # this token's row under this code, so it finds the row if the try committed.
+        token = uuid4()
+        code = new.code or generate_code()
+        collisions = 0
+
+        async def insert() -> Link | None:
+            nonlocal code, collisions
+            while True:
+                link = await self._repo.insert(new, code, token)
+                if link is not None or new.code is not None:
+                    return link
+                collisions += 1  # a generated code someone else has: draw again
+                if collisions >= _CODE_ATTEMPTS:
+                    raise RuntimeError("could not find a free short code")
+                code = generate_code()
+
+        link = await self._retry(insert, "create link")
+        if link is None:
+            assert new.code is not None
+            raise AliasTaken(
+                f"The alias '{new.code}' is already taken",
+                alias=new.code,
+                suggestions=await self.suggest(new.code),
+            )
         await self._announce([link])
         self._notify("url.created", link.owner, [link.code])
         return link
-
-    async def _insert_generated(self, new: NewLink) -> Link:
-        for _ in range(_CODE_ATTEMPTS):
-            link = await self._repo.insert(new, generate_code())
-            if link is not None:
-                return link
-        raise RuntimeError("could not find a free short code")
 
     async def alias_availability(self, alias: str) -> tuple[bool, list[str]]:
         """Whether ``alias`` can be had right now, and free alternatives if not.
@@ -247,12 +265,34 @@ class LinkService:
         """All-or-nothing validation, one transaction, one multi-row INSERT per round."""
         validated = self._validate_bulk(owner, requests)
         hashed = await self._with_hashed_passwords(validated)
-        pending = [_Pending(i, new) for i, new in enumerate(hashed)]
-        results: dict[int, BulkItemResult] = {}
+        items = [_Pending(i, new) for i, new in enumerate(hashed)]
+        token = uuid4()
+        results = await self._retry(lambda: self._insert_bulk(items, token), "create links")
+        created = [r.link for r in results.values() if r.link is not None]
+        await self._announce(created)
+        if created:
+            self._notify("url.bulk_created", created[0].owner, [link.code for link in created])
+        await self._add_suggestions(results)
+        return [results[i] for i in range(len(hashed))]
+
+    async def _insert_bulk(self, items: list[_Pending], token: UUID) -> dict[int, BulkItemResult]:
+        """One transaction for the whole request; safe to run again. If an earlier
+        try committed (its outcome unknown to us), its rows carry `token`: they
+        are the answer, and the aliases it did not get were taken."""
         # One statement inserts every row, so a generated code must not equal an alias
         # of the same request: ON CONFLICT would keep one row and report both.
-        aliases = {p.link.code for p in pending if p.link.code is not None}
+        aliases = {p.link.code for p in items if p.link.code is not None}
+        results: dict[int, BulkItemResult] = {}
         async with self._repo.transaction() as tx:
+            earlier = {link.code: link for link in await tx.created_by(token)}
+            if earlier:
+                for p in items:
+                    if p.code in earlier:
+                        results[p.index] = BulkItemResult(p.index, link=earlier[p.code])
+                    else:
+                        results[p.index] = BulkItemResult(p.index, error=_alias_taken(p.code))
+                return results
+            pending = items
             for _ in range(_CODE_ATTEMPTS):
                 generated = [p for p in pending if p.link.code is None]
                 fresh = generate_codes(len(generated), exclude=aliases)
@@ -263,19 +303,14 @@ class LinkService:
                         p.code = p.link.code
                 inserted = {
                     link.code: link
-                    for link in await tx.insert_many([(p.code, p.link) for p in pending])
+                    for link in await tx.insert_many([(p.code, p.link) for p in pending], token)
                 }
                 retry = []
                 for p in pending:
                     if p.code in inserted:
                         results[p.index] = BulkItemResult(p.index, link=inserted[p.code])
                     elif p.link.code is not None:
-                        results[p.index] = BulkItemResult(
-                            p.index,
-                            error=AliasTaken(
-                                f"The alias '{p.code}' is already taken", alias=p.code
-                            ),
-                        )
+                        results[p.index] = BulkItemResult(p.index, error=_alias_taken(p.code))
                     else:
                         retry.append(p)  # a generated code collided: draw again
                 pending = retry
@@ -283,12 +318,7 @@ class LinkService:
                     break
             else:
                 raise RuntimeError("could not find free short codes")
-        created = [r.link for r in results.values() if r.link is not None]
-        await self._announce(created)
-        if created:
-            self._notify("url.bulk_created", created[0].owner, [link.code for link in created])
-        await self._add_suggestions(results)
-        return [results[i] for i in range(len(hashed))]
+        return results
 
     async def _add_suggestions(self, results: dict[int, BulkItemResult]) -> None:
         for result in results.values():

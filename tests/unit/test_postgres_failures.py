@@ -22,6 +22,9 @@ from shortlink.adapters.postgres_failures import is_connection_failure
         asyncpg.AdminShutdownError("terminating connection due to administrator command"),
         asyncpg.TooManyConnectionsError("sorry, too many clients already"),
         asyncpg.ReadOnlySQLTransactionError("cannot execute INSERT in a read-only transaction"),
+        asyncpg.InternalClientError(
+            "cannot switch to state 15; another operation (2) is in progress"
+        ),
     ],
 )
 def test_outages(exc: BaseException) -> None:
