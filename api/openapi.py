@@ -10,6 +10,14 @@ from pydantic import BaseModel
 
 from shortlink import __version__
 from shortlink.api.qr_codes import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
+from shortlink.api.request_constraints import (
+    ALIAS,
+    CODE,
+    CURSOR,
+    INSTANT,
+    STORABLE,
+    constrain,
+)
 from shortlink.api.schemas import (
     BulkCreate,
     CreateApiKey,
@@ -18,7 +26,6 @@ from shortlink.api.schemas import (
     Unlock,
     UpdateUrl,
 )
-from shortlink.domain.aliases import MAX_LENGTH, MIN_LENGTH
 from shortlink.domain.analytics import BREAKDOWNS
 from shortlink.domain.link_listing import MAX_SEARCH_LENGTH, SORTS, STATUSES
 from shortlink.domain.sessions import SESSION_COOKIE
@@ -253,7 +260,8 @@ _RATE_HEADERS = {
         "RateLimit-Reset": "Seconds until the window resets",
     }.items()
 }
-_CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+_CODE = {"name": "code", "in": "path", "required": True, "schema": CODE,
+         "description": "A short code (anything else: 404)"}  # fmt: skip
 _AUTH_ERRORS = {
     "401": _error("Missing, invalid or revoked API key, or no session"),
     "403": _error("CSRF_FAILED: a state-changing request with the session cookie lacked the "
@@ -266,12 +274,47 @@ _CREATE_ERRORS = {
 }
 
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer"},
+        "description": "Seconds to wait before trying again",
+    }
+}
+# Answers any operation can give, whatever it does.
+_COMMON_ERRORS = {
+    "405": {**_error("METHOD_NOT_ALLOWED: not a method of this path"),
+            "headers": {"Allow": {"schema": {"type": "string"},
+                                  "description": "The methods this path takes"}}},
+    "414": _error("URI_TOO_LONG: path and query past 4096 bytes"),
+    "431": _error("HEADERS_TOO_LARGE: request line and headers past 8 KiB"),
+    "503": {**_error("DATABASE_UNAVAILABLE (PostgreSQL unreachable), with retry_after"),
+            "headers": _RETRY_AFTER},
+}  # fmt: skip
+
+
+def _add_common_errors(paths: dict[str, Any]) -> None:
+    """Every operation's document lists every status it can answer."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            responses = operation["responses"]
+            if "requestBody" in operation:
+                responses.setdefault("413", _error("PAYLOAD_TOO_LARGE: body past the limit"))
+                responses.setdefault("400", _error("INVALID_REQUEST: the body is malformed"))
+            for status, response in _COMMON_ERRORS.items():
+                responses.setdefault(status, response)
+            if "429" in responses:
+                responses["429"] = {**responses["429"], "headers": _RETRY_AFTER}
+
+
 def build_openapi(server_url: str | None = None) -> dict[str, Any]:
     components = {model: schema for model, schema in RESPONSE_SCHEMAS.items()}
     for model in (CreateUrl, BulkCreate, UpdateUrl, Unlock, CreateApiKey, CreateSession):
         schema = model.model_json_schema(ref_template=_REF)
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema
+    constrain(components)
     paths: dict[str, Any] = {
         "/v1/urls": {
             "post": {
@@ -291,10 +334,9 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                     {"name": "limit", "in": "query",
                      "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE,
                                 "default": 20}},
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"},
-                     "description": "next_cursor of the previous page (same q, status, sort)"},
+                    {"name": "cursor", "in": "query", "schema": CURSOR},
                     {"name": "q", "in": "query",
-                     "schema": {"type": "string", "maxLength": MAX_SEARCH_LENGTH},
+                     "schema": {**STORABLE, "maxLength": MAX_SEARCH_LENGTH},
                      "description": "Text found anywhere in the code or the target, any case"},
                     {"name": "status", "in": "query",
                      "schema": {"type": "string", "enum": list(STATUSES), "default": "all"},
@@ -359,10 +401,12 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "operationId": "url_stats",
                 "summary": "Click stats of one of your links: totals, series, breakdowns",
                 "parameters": [
-                    {"name": "from", "in": "query", "schema": {"type": "string"},
-                     "description": "ISO 8601 date or date-time (default: 30 days, or 48 "
-                                    "hours by hour, before 'to')"},
-                    {"name": "to", "in": "query", "schema": {"type": "string"},
+                    {"name": "from", "in": "query", "schema": INSTANT,
+                     "description": "ISO 8601 date or date-time, before 'to' (default: 30 "
+                                    "days, or 48 hours by hour, before 'to'; at most 3,660 "
+                                    "days, or 31 days by hour, before it: an earlier one "
+                                    "is moved up)"},
+                    {"name": "to", "in": "query", "schema": INSTANT,
                      "description": "ISO 8601 date or date-time (default: now)"},
                     {"name": "interval", "in": "query",
                      "schema": {"type": "string", "enum": ["day", "hour"], "default": "day"}},
@@ -398,9 +442,8 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
         },
         "/v1/aliases/{alias}": {
             "parameters": [{"name": "alias", "in": "path", "required": True,
-                            "schema": {"type": "string", "minLength": MIN_LENGTH,
-                                       "maxLength": MAX_LENGTH,
-                                       "pattern": "^[a-zA-Z0-9_-]+$"}}],
+                            "schema": {k: v for k, v in ALIAS.items() if k != "description"},
+                            "description": ALIAS["description"]}],
             "get": {
                 "operationId": "alias_availability",
                 "summary": "Is this custom alias free right now? (suggestions if not)",
@@ -438,7 +481,7 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
             "delete": {
                 "operationId": "delete_session",
                 "summary": "Sign out: ends the session and clears the cookie",
-                "security": [{"sessionCookie": []}],
+                "security": [{}, {"sessionCookie": []}],  # no cookie: nothing to end, 204
                 "responses": {"204": {"description": "Signed out (also when not signed in)"},
                               "403": _error("CSRF_FAILED: missing X-CSRF-Token or "
                                             "foreign Origin")},
@@ -453,9 +496,10 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "requestBody": _body(Unlock),
                 "responses": {
                     "200": _json("Unlocked", "Unlocked"),
-                    "400": _error("Link has no password, or bad body"),
+                    "400": _error("Bad body"),
                     "401": _error("INVALID_PASSWORD, with attempts_remaining"),
                     "404": _error("No such link"),
+                    "409": _error("NOT_PASSWORD_PROTECTED: the link has no password"),
                     "410": _error("URL_EXPIRED"),
                     "429": _error("TOO_MANY_ATTEMPTS, with retry_after"),
                 },
@@ -479,7 +523,8 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
         },
         "/v1/api-keys/{key_id}": {
             "parameters": [{"name": "key_id", "in": "path", "required": True,
-                            "schema": {"type": "integer"}}],
+                            "schema": {"type": "integer", "format": "int64", "minimum": 1,
+                                       "maximum": 2**63 - 1}}],
             "delete": {
                 "operationId": "revoke_api_key",
                 "summary": "Revoke a key, and every key it minted (transitively)",
@@ -499,6 +544,7 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
             }
         },
     }  # fmt: skip
+    _add_common_errors(paths)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {

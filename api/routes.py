@@ -124,10 +124,10 @@ async def list_urls(request: Request) -> HTTPResponse:
         limit = int(request.args.get("limit", "20"))
     except ValueError:
         limit = 0  # rejected with a clear message by the service
-    query = parse_link_filter(
-        request.args.get("q"), request.args.get("status"), request.args.get("sort")
-    )
-    page = await request.app.ctx.links.list(key.owner, limit, request.args.get("cursor"), query)
+    # Blank values kept: "status=" or "cursor=" is refused, not taken as absent.
+    args = request.get_args(keep_blank_values=True)
+    query = parse_link_filter(args.get("q"), args.get("status"), args.get("sort"))
+    page = await request.app.ctx.links.list(key.owner, limit, args.get("cursor"), query)
     base = request.app.ctx.settings.base_url
     return json(
         {"items": [link_json(link, base) for link in page.links], "next_cursor": page.next_cursor}

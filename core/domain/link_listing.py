@@ -35,10 +35,10 @@ def parse_link_filter(search: str | None, status: str | None, sort: str | None) 
     text = require_storable((search or "").strip(), "q")
     if len(text) > MAX_SEARCH_LENGTH:
         raise InvalidRequest(f"q must be at most {MAX_SEARCH_LENGTH} characters")
-    status = status or "all"
+    status = "all" if status is None else status
     if status not in STATUSES:
         raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}")
-    sort = sort or "-created_at"
+    sort = "-created_at" if sort is None else sort
     if sort not in SORTS:
         raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}")
     return LinkFilter(text or None, status, sort)

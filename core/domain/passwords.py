@@ -6,6 +6,7 @@ a thread so one unlock never stalls other requests.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 
@@ -15,7 +16,8 @@ from shortlink.domain.errors import InvalidPassword
 from shortlink.domain.text import is_storable
 
 BCRYPT_ROUNDS = 10  # the seed's "$2b$10$"
-MAX_PASSWORD_BYTES = 72  # bcrypt ignores (5.x: rejects) anything longer
+MAX_PASSWORD_CHARS = 72
+BCRYPT_MAX_BYTES = 72  # bcrypt ignores (5.x: rejects) anything longer
 
 MAX_UNLOCK_ATTEMPTS = 5
 UNLOCK_LOCKOUT_SECONDS = 15 * 60
@@ -32,22 +34,29 @@ def validate_password(password: object) -> str:
         raise InvalidPassword("password must be a non-empty string")
     if not is_storable(password):  # bcrypt refuses NUL too
         raise InvalidPassword("password must not contain NUL characters or unpaired surrogates")
-    if len(password.encode()) > MAX_PASSWORD_BYTES:
-        raise InvalidPassword(f"password must be at most {MAX_PASSWORD_BYTES} bytes")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise InvalidPassword(f"password must be at most {MAX_PASSWORD_CHARS} characters")
     return password
 
 
+def _bcrypt_input(password: str) -> bytes:
+    """What bcrypt hashes: the password itself when it fits bcrypt's 72 bytes (as
+    every password set before this rule), else its SHA-256 (so 72 characters of any
+    script fit; knowing that digest means knowing the password)."""
+    encoded = password.encode()
+    if len(encoded) <= BCRYPT_MAX_BYTES:
+        return encoded
+    return base64.b64encode(hashlib.sha256(encoded).digest())
+
+
 def hash_password(password: str, rounds: int = BCRYPT_ROUNDS) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+    return bcrypt.hashpw(_bcrypt_input(password), bcrypt.gensalt(rounds)).decode()
 
 
 def check_password(password: str, password_hash: str) -> bool:
-    if not is_storable(password):
-        return False  # no password that could be set contains one
-    encoded = password.encode()
-    if len(encoded) > MAX_PASSWORD_BYTES:
-        return False
-    return bcrypt.checkpw(encoded, password_hash.encode())
+    if not is_storable(password) or len(password) > MAX_PASSWORD_CHARS:
+        return False  # no password that could be set looks like this
+    return bcrypt.checkpw(_bcrypt_input(password), password_hash.encode())
 
 
 def password_fingerprint(password_hash: str) -> str:

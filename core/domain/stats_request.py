@@ -10,6 +10,9 @@ from shortlink.domain.errors import InvalidRequest
 from shortlink.domain.expiry import parse_instant
 
 DEFAULT_SPAN = {"day": timedelta(days=30), "hour": timedelta(hours=48)}
+# The longest range answered (3,660 daily or 744 hourly buckets): an earlier
+# ``from`` is moved up to it, so no request can ask for millions of buckets.
+MAX_SPAN = {"day": timedelta(days=3660), "hour": timedelta(days=31)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +32,7 @@ def parse_stats_request(args: Mapping[str, str], now: datetime) -> StatsRequest:
     start = _instant(args, "from") or end - DEFAULT_SPAN[interval]
     if end <= start:
         raise InvalidRequest("'to' must be after 'from'")
-    return StatsRequest(start, end, interval)
+    return StatsRequest(max(start, end - MAX_SPAN[interval]), end, interval)
 
 
 def _instant(args: Mapping[str, str], name: str) -> datetime | None:

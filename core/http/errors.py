@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_CODE = {
     "NOT_FOUND": 404,
     "ALIAS_TAKEN": 409,
+    "NOT_PASSWORD_PROTECTED": 409,
     "URL_EXPIRED": 410,
     "INVALID_PASSWORD": 401,
     "UNAUTHORIZED": 401,

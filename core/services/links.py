@@ -394,7 +394,7 @@ class LinkService:
     ) -> Page:
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE_SIZE}")
-        after = decode_cursor(cursor) if cursor else None
+        after = decode_cursor(cursor) if cursor is not None else None
         links = await self._repo.list_by_owner(owner, limit + 1, after, query, self._clock())
         more = len(links) > limit
         links = links[:limit]

@@ -1,3 +1,4 @@
+import bcrypt
 import pytest
 
 from shortlink.domain.errors import InvalidPassword
@@ -14,13 +15,13 @@ from shortlink.domain.passwords import (
 FAST = 4  # bcrypt's minimum cost: keeps these tests quick
 
 
-@pytest.mark.parametrize("password", ["x", "correct horse", "a" * 72, "é" * 36, "🔒" * 18])
-def test_valid_passwords_up_to_72_bytes(password):
+@pytest.mark.parametrize("password", ["x", "correct horse", "a" * 72, "é" * 72, "🔒" * 72])
+def test_valid_passwords_up_to_72_characters(password):
     assert validate_password(password) is password
 
 
 @pytest.mark.parametrize(
-    "password", ["", None, 1234, b"bytes", ["pw"], "a" * 73, "é" * 37, "🔒" * 19]
+    "password", ["", None, 1234, b"bytes", ["pw"], "a" * 73, "é" * 73, "🔒" * 73]
 )
 def test_invalid_passwords(password):
     with pytest.raises(InvalidPassword) as exc:
@@ -28,11 +29,10 @@ def test_invalid_passwords(password):
     assert exc.value.code == "INVALID_PASSWORD_FORMAT"
 
 
-def test_byte_limit_counts_utf8_bytes_not_characters():
-    password = "a" * 71 + "é"  # 72 characters, 73 bytes
-    assert len(password) == 72
-    with pytest.raises(InvalidPassword, match="72 bytes"):
-        validate_password(password)
+def test_the_limit_counts_characters_not_utf8_bytes():
+    assert validate_password("a" * 71 + "é") == "a" * 71 + "é"  # 72 characters, 73 bytes
+    with pytest.raises(InvalidPassword, match="72 characters"):
+        validate_password("é" * 73)
 
 
 def test_hash_uses_requested_cost_and_round_trips():
@@ -56,11 +56,25 @@ def test_hashes_are_salted():
     assert hash_password("same", rounds=FAST) != hash_password("same", rounds=FAST)
 
 
-def test_password_over_72_bytes_never_matches_and_never_raises():
+def test_password_over_72_characters_never_matches_and_never_raises():
     hashed = hash_password("a" * 72, rounds=FAST)
     assert check_password("a" * 72, hashed) is True
     assert check_password("a" * 73, hashed) is False
     assert check_password("a" * 72 + "é", hashed) is False
+
+
+def test_passwords_past_bcrypts_72_bytes_count_every_character():
+    long = "🔒" * 72  # 288 bytes: bcrypt alone would see only the first 18 locks
+    hashed = hash_password(long, rounds=FAST)
+    assert check_password(long, hashed) is True
+    assert check_password("🔒" * 71 + "🔑", hashed) is False  # the last one counts too
+    assert check_password("🔒" * 18, hashed) is False
+
+
+def test_passwords_that_fit_bcrypt_hash_as_before():
+    # Hashes stored before long passwords were allowed keep verifying.
+    legacy = bcrypt.hashpw("s3cret-é".encode(), bcrypt.gensalt(FAST)).decode()
+    assert check_password("s3cret-é", legacy) is True
 
 
 def test_fingerprint_is_stable_short_hex_and_differs_per_hash():
