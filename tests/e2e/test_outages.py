@@ -53,7 +53,11 @@ class Outage:
 def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outage]:
     base = tmp_path_factory.mktemp("outages")
     with PostgresServer(base / "postgres") as postgres, RedisServer(base / "redis") as redis:
-        api, redirector, _ = start_stack(postgres, redis, base / "logs")
+        # Creates retry across a failover for SHORTLINK_DB_RETRY_WINDOW (15 s) before
+        # their 503; a short window keeps this test's outage short.
+        api, redirector, _ = start_stack(
+            postgres, redis, base / "logs", SHORTLINK_DB_RETRY_WINDOW="1"
+        )
         try:
             yield Outage(postgres, redis, api, redirector)
         finally:
