@@ -368,6 +368,8 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "responses": {"201": _json("BulkResult", "Created", _RATE_HEADERS),
                               "200": _json("BulkCheck", "dry_run: every item would be created",
                                            _RATE_HEADERS),
+                              "409": _error("dry_run: ALIAS_TAKEN, invalid_urls lists the "
+                                            "items whose alias is taken, with suggestions"),
                               **_CREATE_ERRORS},
             }
         },

@@ -220,8 +220,9 @@ class LinkService:
             if r.custom_alias is not None and r.custom_alias in taken
         ]
         if invalid:
-            raise BulkInvalid(
-                f"{len(invalid)} of {len(requests)} URLs are invalid", invalid_urls=invalid
+            # Like a create of a taken alias: 409, the request itself is well formed.
+            raise AliasTaken(
+                f"{len(invalid)} of {len(requests)} aliases are taken", invalid_urls=invalid
             )
         return len(requests)
 
