@@ -15,6 +15,10 @@ from shortlink.http.errors import error_response
 # A handler that runs longer is answered 503 (a bulk of 1,000 bcrypt passwords
 # takes about 50 s on one core: the worst legitimate case).
 RESPONSE_TIMEOUT = 60.0
+# On SIGTERM (what Kubernetes sends): stop accepting, give in-flight requests up to
+# this, then flush buffered events (at most 5 s, EventPublisher.stop) and close.
+# Exit within ~16 s: the chart's terminationGracePeriodSeconds must exceed it (30).
+GRACEFUL_SHUTDOWN_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ def apply_limits(app: App, limits: Limits, settings: Settings) -> None:
     app.config.REQUEST_MAX_HEADER_SIZE = limits.header_bytes
     app.config.REQUEST_TIMEOUT = settings.request_timeout
     app.config.RESPONSE_TIMEOUT = RESPONSE_TIMEOUT
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_TIMEOUT
     app.config.KEEP_ALIVE_TIMEOUT = settings.keep_alive_timeout
 
     async def refuse_long_urls(request: Request) -> HTTPResponse | None:
