@@ -50,7 +50,7 @@ SLOS = (
         "redirect-availability",
         "ShortlinkRedirectAvailability",
         0.999,
-        "redirects answered rather than 503 (404, 410 and 403 are answers)",
+        "redirects answered rather than 5xx (404, 410 and 403 are answers)",
         f"sum by (namespace) (rate(shortlink_redirects_total{{{_ANSWERS}}}[WINDOW]))",
         "sum by (namespace) (rate(shortlink_redirects_total[WINDOW]))",
     ),

@@ -279,6 +279,22 @@ class Redirects:
         return response
 
 
+def count_redirect_failures(app: App) -> None:
+    """A redirect that raised is answered by the app's generic handlers (500, or 503
+    for a lost connection) and must still reach ``shortlink_redirects_total``, or the
+    availability SLO never sees it. A handler for the redirect route only: the
+    error path pays for it, the hot path doesn't."""
+    errors = app.error_handler
+
+    async def on_redirect_error(request: Request, exc: Exception) -> HTTPResponse:
+        generic = errors.lookup(exc, None)
+        response = cast(HTTPResponse, await generic(request, exc))
+        metrics.count_failure(response.status)
+        return response
+
+    errors.add(Exception, on_redirect_error, route_names=[f"{app.name}.redirect"])
+
+
 def create_app(settings: Settings) -> App:
     # Ready while some tier can answer: Redis holds every link served recently,
     # PostgreSQL all of them; only both down leaves nothing but the L1 cache.
@@ -301,6 +317,7 @@ def create_app(settings: Settings) -> App:
     )
     app.add_route(handlers.redirect, "/<code:str>", methods=["GET", "HEAD"], name="redirect")
     app.add_route(handlers.unlock_form, "/<code:str>", methods=["POST"], name="unlock_form")
+    count_redirect_failures(app)
 
     @app.before_server_start
     async def start(app: App) -> None:

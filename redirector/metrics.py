@@ -21,6 +21,18 @@ _redirects = Counter(
     ["outcome", "source"],
 )
 REDIRECTS = {(o, s): _redirects.labels(o, s) for o in OUTCOMES for s in SOURCES}
+# error: the handler raised and was answered 500; no tier answered, hence source "none".
+REDIRECT_ERRORS = _redirects.labels("error", "none")
+
+
+def count_failure(status: int) -> None:
+    """Count a redirect the app's exception handlers answered (5xx only: a 4xx
+    there is an answer). Called on the error path, never per request."""
+    if status == 503:
+        REDIRECTS["unavailable", "db"].inc()
+    elif status >= 500:
+        REDIRECT_ERRORS.inc()
+
 
 REDIRECT_SECONDS = Histogram(
     "shortlink_redirect_duration_seconds",
