@@ -580,6 +580,7 @@ class ClusterController:
             if name in synchronous and member["streaming"]:
                 streaming_sync += 1
         metrics.POSTGRES_SYNCHRONOUS.labels(label).set(streaming_sync)
+        metrics.POSTGRES_MAX_LAG.labels(label).set(tick.spec.max_lag)
 
     async def _event(self, tick: _Tick, kind: str, reason: str, message: str) -> None:
         log.info(

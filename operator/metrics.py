@@ -78,6 +78,11 @@ POSTGRES_SYNCHRONOUS = Gauge(
     "Standbys streaming in the primary's synchronous quorum (0: commits wait or are async)",
     ["cluster"],
 )
+POSTGRES_MAX_LAG = Gauge(
+    "shortlink_postgres_max_lag_on_failover_bytes",
+    "The cluster's maxLagOnFailover: a standby further behind is never promoted",
+    ["cluster"],
+)
 POSTGRES_FAILOVER_BLOCKED = Counter(
     "shortlink_postgres_failover_blocked_total",
     "Failovers or switchovers the operator refused, by reason (NoCandidate, LagTooHigh, "

@@ -207,6 +207,8 @@ def test_a_dead_standby_in_required_mode_leaves_writes_going(
     assert metric(operator, f'shortlink_postgres_cluster_phase{{{cluster},phase="Degraded"}}') == 1
     assert metric(operator, f'shortlink_postgres_member_up{{{cluster},member="pg2"}}') == 0
     assert metric(operator, f"shortlink_postgres_synchronous_standbys{{{cluster}}}") == 1
+    # The spec's default maxLagOnFailover (1 MiB), which the lag alert compares against.
+    assert metric(operator, f"shortlink_postgres_max_lag_on_failover_bytes{{{cluster}}}") == 2**20
     assert "lastFailover" not in pgc.status()
 
 
