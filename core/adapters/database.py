@@ -43,7 +43,8 @@ class NoPrimaryAvailable(ConnectionError):
 class DatabaseUrl:
     """DATABASE_URL split into its hosts and one single-host DSN per host."""
 
-    hosts: tuple[tuple[str, int], ...]
+    hosts: tuple[tuple[str, int], ...]  # empty: no TCP host named (a Unix socket)
+    given: str  # the URL as given, for hostless (socket) URLs
     userinfo: str
     path: str
     params: tuple[tuple[str, str], ...]  # without target_session_attrs
@@ -60,7 +61,8 @@ class DatabaseUrl:
         # hosts: the one to write to, unless the URL asks otherwise.
         writable_only = attrs[-1] in _WRITABLE_ATTRS if attrs else len(hosts) > 1
         return cls(
-            hosts=hosts or (("127.0.0.1", DEFAULT_PORT),),
+            hosts=hosts,
+            given=url,
             userinfo=userinfo,
             path=parts.path,
             params=tuple((k, v) for k, v in params if k != "target_session_attrs"),
@@ -94,6 +96,13 @@ class PrimaryConnector:
 
     async def __call__(self, *args: Any, **kwargs: Any) -> asyncpg.Connection:
         hosts = self._url.hosts
+        if not hosts:
+            # A socket URL (`?host=/run/postgresql`, as `shortlink dev` uses) names
+            # one local server: nothing to choose between, asyncpg connects as given.
+            conn: asyncpg.Connection = await asyncpg.connect(
+                self._url.given, timeout=self._timeout, **kwargs
+            )
+            return conn
         failures: list[str] = []
         for offset in range(len(hosts)):
             index = (self._first + offset) % len(hosts)

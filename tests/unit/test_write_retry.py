@@ -108,3 +108,11 @@ def test_one_host_is_taken_as_it_is_several_want_the_primary() -> None:
     assert not DatabaseUrl.parse("postgresql://u@h/db").writable_only
     assert DatabaseUrl.parse("postgresql://u@h1,h2/db").writable_only
     assert not DatabaseUrl.parse("postgresql://u@h1,h2/db?target_session_attrs=any").writable_only
+
+
+def test_a_socket_url_is_connected_as_given() -> None:
+    # `shortlink dev` hands out a Unix-socket URL: no TCP host to choose between.
+    given = "postgresql://shortlink@/shortlink?host=/tmp/dev/postgres"
+    url = DatabaseUrl.parse(given)
+    assert url.hosts == ()
+    assert url.given == given
