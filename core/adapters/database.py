@@ -99,10 +99,10 @@ class PrimaryConnector:
         if not hosts:
             # A socket URL (`?host=/run/postgresql`, as `shortlink dev` uses) names
             # one local server: nothing to choose between, asyncpg connects as given.
-            conn: asyncpg.Connection = await asyncpg.connect(
+            direct: asyncpg.Connection = await asyncpg.connect(
                 self._url.given, timeout=self._timeout, **kwargs
             )
-            return conn
+            return direct
         failures: list[str] = []
         for offset in range(len(hosts)):
             index = (self._first + offset) % len(hosts)
