@@ -581,6 +581,11 @@ class ClusterController:
                 streaming_sync += 1
         metrics.POSTGRES_SYNCHRONOUS.labels(label).set(streaming_sync)
         metrics.POSTGRES_MAX_LAG.labels(label).set(tick.spec.max_lag)
+        # Counters exported at 0 from the first tick, so the first increment shows as one.
+        metrics.POSTGRES_FAILOVERS.labels(label)
+        metrics.POSTGRES_SWITCHOVERS.labels(label)
+        for reason in metrics.BLOCKED_REASONS:
+            metrics.POSTGRES_FAILOVER_BLOCKED.labels(label, reason)
 
     async def _event(self, tick: _Tick, kind: str, reason: str, message: str) -> None:
         log.info(

@@ -89,6 +89,13 @@ POSTGRES_FAILOVER_BLOCKED = Counter(
     "NoSynchronousStandby, SynchronousStandbyUnreachable, SwitchoverTargetNotReady)",
     ["cluster", "reason"],
 )
+BLOCKED_REASONS = (
+    "NoCandidate",
+    "LagTooHigh",
+    "NoSynchronousStandby",
+    "SynchronousStandbyUnreachable",
+    "SwitchoverTargetNotReady",
+)
 POSTGRES_LAST_FAILOVER = Gauge(
     "shortlink_postgres_last_failover_duration_seconds",
     "Seconds from the old primary's first failed probe (or the switchover request) to the "
