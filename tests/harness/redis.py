@@ -76,6 +76,16 @@ class RedisServer(Managed):
         if reply != "+OK":
             raise HarnessError(f"FLUSHALL on port {self.port} answered {reply!r}")
 
+    def forget_rate_limits(self) -> None:
+        """Drop the create rate-limit windows. A session's stacks share this Redis,
+        and their API keys share ids (each database numbers its own), so a new
+        stack would otherwise start with the creates of the stacks before it."""
+        keys = "redis.call('KEYS', 'rate:create:*')"
+        script = f"for _, k in ipairs({keys}) do redis.call('DEL', k) end"
+        reply = self.command("EVAL", f'"{script}"', "0")
+        if reply != "$-1":
+            raise HarnessError(f"clearing rate limits on port {self.port} answered {reply!r}")
+
     def stop(self, timeout: float = 10.0, *, kill: bool = False) -> None:
         """SIGTERM; ``kill`` (SIGKILL) is a crash: no goodbye to the clients."""
         if self.process is not None:

@@ -54,6 +54,7 @@ def start_stack(
 ) -> tuple[ServiceProcess, ServiceProcess, str]:
     database_url = postgres.create_database(f"e2e_{next(_databases)}")
     asyncio.run(apply_migrations(database_url))
+    redis.forget_rate_limits()
     redirector_port = free_port()
     common = {
         "DATABASE_URL": database_url,
