@@ -1,9 +1,10 @@
 """PostgreSQL failover end to end: a real primary + 2 streaming standbys (Debian
 PostgreSQL), the real operator process, the real kube-apiserver. Issue 8, scenarios
-2-8 (scenario 1, kill -9 under API load, is in tests/e2e)."""
+1-8."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
@@ -22,6 +23,8 @@ from tests.harness.pg_cluster import DATABASE, PostgresCluster
 from tests.harness.pgc import ClusterResource, Writer, cluster_operator, create_table, rows_on
 from tests.harness.postgres import SUPERUSER
 from tests.harness.processes import resolve_executable
+from tests.harness.stack import API_KEY, component_process
+from tests.harness.stack import SECRET as STACK_SECRET
 from tests.integration.operator.conftest import role
 from tests.support.waiting import wait_for
 
@@ -344,3 +347,79 @@ def test_no_failover_while_no_operator_runs_then_it_acts_on_what_it_sees(
     start_operator("second")
     status = pgc.wait("a failover", lambda s: "lastFailover" in s, 30)
     assert status["lastFailover"]["to"] in {"pg1", "pg2"}
+
+
+def test_kill_9_under_api_creates_loses_doubles_and_fails_nothing(
+    pgc: ClusterResource,
+    pg_cluster: PostgresCluster,
+    start_operator: OperatorFactory,
+    redis_server: RedisServer,
+    tmp_path: Path,
+) -> None:
+    """Scenario 1: the real API on the cluster's multi-host DSN, 8 clients making 1,000
+    creates over HTTP, the primary killed -9 partway, the operator failing over."""
+    healthy(pgc, pg_cluster, start_operator)
+    env = {
+        "DATABASE_URL": pg_cluster.dsn(),
+        "REDIS_URL": redis_server.url,
+        "SHORTLINK_HOST": "127.0.0.1",
+        "SHORTLINK_BASE_URL": "http://127.0.0.1:9",
+        "SHORTLINK_SECRET_KEY": STACK_SECRET,
+        "SHORTLINK_INITIAL_API_KEY": API_KEY,
+        "SHORTLINK_RATE_LIMIT": "100000/minute",
+        "SHORTLINK_DB_CONNECT_TIMEOUT": "0.5",
+        "SHORTLINK_DB_RETRY_WINDOW": "8",
+    }
+    api = component_process("api", env, tmp_path)
+    api.start()
+    try:
+        answers = asyncio.run(create_under_kill(api.base_url, pg_cluster, total=1000, kill_at=300))
+    finally:
+        api.stop()
+    status = pgc.wait("a failover", lambda s: "lastFailover" in s, 30)
+    new = status["lastFailover"]["to"]
+    created = {t: body["short_code"] for t, (code, body) in answers.items() if code == 201}
+    unavailable = [t for t, (code, _) in answers.items() if code == 503]
+    others = {code for code, _ in answers.values()} - {201, 503}
+    assert len(answers) == 1000 and others == set(), others
+    assert all(answers[t][1]["error"] == "DATABASE_UNAVAILABLE" for t in unavailable)
+    # The failover (~2-3 s) is well inside the 8 s retry window: no create gives up.
+    assert unavailable == [], f"{len(unavailable)} creates answered 503"
+    rows = pg_cluster.member(new).execute(
+        f"SELECT target, code FROM links WHERE target LIKE '{FAILOVER_TARGETS}%'",
+        database=DATABASE,
+    )
+    stored = [tuple(line.split("|")) for line in rows.splitlines() if line]
+    targets = [target for target, _ in stored]
+    assert len(targets) == len(set(targets)), "a create was stored twice"
+    missing = {t: c for t, c in created.items() if (t, c) not in set(stored)}
+    assert missing == {}, f"{len(missing)} acknowledged creates lost on {new}"
+    assert status.get("failovers") == 1
+    assert pgc.reasons().count("Promoted") == 1
+
+
+FAILOVER_TARGETS = "https://failover.test/"
+
+
+async def create_under_kill(
+    base_url: str, cluster: PostgresCluster, *, total: int, kill_at: int, clients: int = 8
+) -> dict[str, tuple[int, dict[str, str]]]:
+    """``clients`` concurrent clients create ``total`` links (each target unique); the
+    primary is killed -9 once ``kill_at`` of them were answered. target -> answer."""
+    answers: dict[str, tuple[int, dict[str, str]]] = {}
+    numbers = iter(range(total))
+    killed = asyncio.Event()
+
+    async def client(http: httpx.AsyncClient) -> None:
+        for number in numbers:
+            target = f"{FAILOVER_TARGETS}{number}"
+            response = await http.post("/v1/urls", json={"original_url": target})
+            answers[target] = (response.status_code, response.json())
+            if len(answers) >= kill_at and not killed.is_set():
+                killed.set()
+                await asyncio.to_thread(cluster.primary.kill)
+
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as http:
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+    return answers
