@@ -27,6 +27,7 @@ from shortlink.api.schemas import (
     UpdateUrl,
 )
 from shortlink.domain.analytics import BREAKDOWNS
+from shortlink.domain.idempotency import HEADER, MAX_KEY_LENGTH, REPLAYED_HEADER
 from shortlink.domain.link_listing import MAX_SEARCH_LENGTH, SORTS, STATUSES
 from shortlink.domain.sessions import SESSION_COOKIE
 from shortlink.services.links import MAX_PAGE_SIZE
@@ -267,6 +268,29 @@ _AUTH_ERRORS = {
     "403": _error("CSRF_FAILED: a state-changing request with the session cookie lacked the "
                   "X-CSRF-Token header or came from another Origin"),
 }  # fmt: skip
+_IDEMPOTENCY_TEXT = (
+    "Needs an API key. A retry with the same key (per owner, 24 h) and the same "
+    f"body gets the original 201 back, with {REPLAYED_HEADER}: true; another body gets 422."
+)
+_IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "description": _IDEMPOTENCY_TEXT,
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": "^[ -~]+$",
+    },
+}
+_CREATE_HEADERS = {
+    **_RATE_HEADERS,
+    REPLAYED_HEADER: {
+        "description": "true: a replay of an earlier response to this key",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
 _CREATE_ERRORS = {
     "400": _error("Invalid input (INVALID_URL, INVALID_ALIAS, INVALID_EXPIRY, INVALID_URLS...)"),
     "429": _error("RATE_LIMIT_EXCEEDED, with retry_after and rate_limit"),
@@ -320,10 +344,12 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
             "post": {
                 "operationId": "create_url",
                 "summary": "Shorten a URL (optionally with alias, expiry, password)",
+                "parameters": [_IDEMPOTENCY_KEY],
                 "requestBody": _body(CreateUrl),
                 "responses": {
-                    "201": _json("Link", "Created", _RATE_HEADERS),
+                    "201": _json("Link", "Created", _CREATE_HEADERS),
                     "409": _error("ALIAS_TAKEN, with free suggestions"),
+                    "422": _error("IDEMPOTENCY_KEY_REUSED: the key was used with another body"),
                     **_CREATE_ERRORS,
                 },
             },
@@ -363,9 +389,13 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                      "schema": {"type": "string", "enum": ["true", "false", "1", "0"],
                                 "default": "false"},
                      "description": "Only check the items (200 BulkCheck or 400)"},
+                    {**_IDEMPOTENCY_KEY, "description": _IDEMPOTENCY_TEXT
+                     + " Per whole request; ignored with dry_run."},
                 ],
                 "requestBody": _body(BulkCreate),
-                "responses": {"201": _json("BulkResult", "Created", _RATE_HEADERS),
+                "responses": {"201": _json("BulkResult", "Created", _CREATE_HEADERS),
+                              "422": _error("IDEMPOTENCY_KEY_REUSED: the key was used with "
+                                            "another body"),
                               "200": _json("BulkCheck", "dry_run: every item would be created",
                                            _RATE_HEADERS),
                               "409": _error("dry_run: ALIAS_TAKEN, invalid_urls lists the "

@@ -17,13 +17,14 @@ from shortlink.api.schemas import BulkCreate, CreateApiKey, CreateUrl, Unlock, U
 from shortlink.domain.api_keys import ApiKey
 from shortlink.domain.errors import AnalyticsUnavailable, DomainError, InvalidRequest, RateLimited
 from shortlink.domain.expiry import format_instant
+from shortlink.domain.idempotency import HEADER, REPLAYED_HEADER, fingerprint, validate_key
 from shortlink.domain.link_listing import parse_link_filter
 from shortlink.domain.links import short_url
 from shortlink.domain.rate_limits import RateDecision
 from shortlink.domain.stats_request import parse_stats_request
 from shortlink.domain.unlock_tokens import LINK_TOKEN_TTL, UNLOCK_TOKEN_TTL
 from shortlink.http import client_ip
-from shortlink.services.links import CreateLink, bulk_passwords
+from shortlink.services.links import BulkItemResult, CreateLink, bulk_passwords
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,26 @@ async def create_url(request: Request) -> HTTPResponse:
     key = await caller(request, anonymous_ok=True)
     headers = await _rate_limit(request, key)
     body = parse(CreateUrl, request.json)
+    base = request.app.ctx.settings.base_url
+    idempotency_key = request.headers.get(HEADER)
+    if idempotency_key is not None:
+        stored, replayed = await request.app.ctx.links.create_once(
+            _idempotency_owner(key),
+            validate_key(idempotency_key),
+            fingerprint(request.json),
+            _create_request(body),
+            lambda link: link_json(link, base),
+        )
+        headers["Location"] = f"/v1/urls/{stored.body['short_code']}"
+        if replayed:
+            headers[REPLAYED_HEADER] = "true"
+        else:
+            metrics.LINKS_CREATED.labels(
+                "alias" if stored.body["is_custom_alias"] else "generated"
+            ).inc()
+        return json(stored.body, status=stored.status, headers=headers)
     link = await request.app.ctx.links.create(key.owner if key else None, _create_request(body))
     metrics.LINKS_CREATED.labels("alias" if link.is_custom_alias else "generated").inc()
-    base = request.app.ctx.settings.base_url
     headers["Location"] = f"/v1/urls/{link.code}"
     return json(link_json(link, base), status=201, headers=headers)
 
@@ -92,8 +110,34 @@ async def create_urls_bulk(request: Request) -> HTTPResponse:
     if _flag(request, "dry_run"):
         count = await request.app.ctx.links.check_bulk(owner, items)
         return json({"valid": True, "count": count}, headers=headers)
-    results = await request.app.ctx.links.create_bulk(owner, items)
     base = request.app.ctx.settings.base_url
+    idempotency_key = request.headers.get(HEADER)
+    if idempotency_key is not None:
+        stored, replayed = await request.app.ctx.links.create_bulk_once(
+            _idempotency_owner(key),
+            validate_key(idempotency_key),
+            fingerprint(request.json),
+            items,
+            lambda results: _bulk_json(results, base),
+        )
+        if replayed:
+            headers[REPLAYED_HEADER] = "true"
+        else:
+            metrics.LINKS_CREATED.labels("bulk").inc(stored.body["created"])
+        return json(stored.body, status=stored.status, headers=headers)
+    results = await request.app.ctx.links.create_bulk(owner, items)
+    rendered = _bulk_json(results, base)
+    metrics.LINKS_CREATED.labels("bulk").inc(rendered["created"])
+    return json(rendered, status=201, headers=headers)
+
+
+def _idempotency_owner(key: ApiKey | None) -> str:
+    if key is None:
+        raise InvalidRequest(f"{HEADER} needs an API key: keys are kept per owner")
+    return key.owner
+
+
+def _bulk_json(results: list[BulkItemResult], base: str) -> dict[str, Any]:
     rendered: list[dict[str, Any]] = []
     for result in results:
         if result.link is not None:
@@ -109,12 +153,7 @@ async def create_urls_bulk(request: Request) -> HTTPResponse:
                 }
             )
     created = sum(1 for r in results if r.link is not None)
-    metrics.LINKS_CREATED.labels("bulk").inc(created)
-    return json(
-        {"created": created, "failed": len(results) - created, "results": rendered},
-        status=201,
-        headers=headers,
-    )
+    return {"created": created, "failed": len(results) - created, "results": rendered}
 
 
 @v1.get("/urls", name="list_urls")

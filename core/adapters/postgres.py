@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from shortlink.domain.api_keys import ApiKey
+from shortlink.domain.idempotency import StoredResponse
 from shortlink.domain.link_listing import EVERY_LINK, LinkFilter, like_pattern
 from shortlink.domain.links import Link, NewLink
 
@@ -128,6 +130,48 @@ class LinkRepository:
             f"SELECT {_LINK_COLUMNS} FROM links WHERE creation_token = $1", token
         )
         return [_link(row) for row in rows]
+
+    async def stored_response(self, owner: str, key: str, ttl: timedelta) -> StoredResponse | None:
+        """The response stored under (owner, key) within ``ttl``, if any."""
+        row = await self._db.fetchrow(
+            """SELECT fingerprint, status, body FROM idempotency_keys
+               WHERE owner = $1 AND key = $2 AND created_at > now() - $3::interval""",
+            owner,
+            key,
+            ttl,
+        )
+        if row is None:
+            return None
+        return StoredResponse(row["fingerprint"], row["status"], json.loads(row["body"]))
+
+    async def store_response(
+        self, owner: str, key: str, response: StoredResponse, ttl: timedelta
+    ) -> bool:
+        """Store the response under (owner, key); False if another transaction holds
+        the key (PostgreSQL makes this INSERT wait until that one commits or rolls
+        back). Expired rows, this key's and up to 100 others, are deleted first."""
+        await self._db.execute(
+            """DELETE FROM idempotency_keys
+               WHERE created_at <= now() - $3::interval
+                 AND ((owner = $1 AND key = $2) OR ctid IN (
+                     SELECT ctid FROM idempotency_keys
+                     WHERE created_at <= now() - $3::interval LIMIT 100))""",
+            owner,
+            key,
+            ttl,
+        )
+        stored = await self._db.fetchval(
+            """INSERT INTO idempotency_keys (owner, key, fingerprint, status, body)
+               VALUES ($1, $2, $3, $4, $5::jsonb)
+               ON CONFLICT (owner, key) DO NOTHING
+               RETURNING true""",
+            owner,
+            key,
+            response.fingerprint,
+            response.status,
+            json.dumps(response.body),
+        )
+        return bool(stored)
 
     async def get(self, code: str) -> Link | None:
         row = await self._db.fetchrow(

@@ -129,3 +129,9 @@ class CsrfRejected(DomainError):
     this site's own page sent it (CSRF token header, same Origin)."""
 
     code = "CSRF_FAILED"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was used (within 24 h) for a request with another body."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from redis.exceptions import RedisError
@@ -31,6 +31,7 @@ from shortlink.domain.errors import (
     BulkInvalid,
     CacheUnavailable,
     DomainError,
+    IdempotencyKeyReused,
     InvalidAlias,
     InvalidRequest,
     LinkExpired,
@@ -41,6 +42,7 @@ from shortlink.domain.errors import (
 )
 from shortlink.domain.events import DiscardEvents, LinkEvent, LinkEventSink, LinkEventType
 from shortlink.domain.expiry import format_instant, is_expired, parse_expiry
+from shortlink.domain.idempotency import KEY_TTL, StoredResponse
 from shortlink.domain.link_listing import EVERY_LINK, LinkFilter
 from shortlink.domain.links import (
     DEFAULT_REDIRECT_TYPE,
@@ -56,6 +58,8 @@ from shortlink.services.password_hashing import HASHER
 from shortlink.services.write_retry import WriteRetry
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _CODE_ATTEMPTS = 5  # 62**7 codes: a second collision in a row means something is wrong
 MAX_BULK_ITEMS = 1000
@@ -99,6 +103,10 @@ class Unlocked:
 
 def _alias_taken(alias: str) -> AliasTaken:
     return AliasTaken(f"The alias '{alias}' is already taken", alias=alias)
+
+
+class _KeyRaced(Exception):
+    """Another request stored the same idempotency key first."""
 
 
 @dataclass
@@ -164,18 +172,19 @@ class LinkService:
             for link, password in items
         ]
 
-    async def create(self, owner: str | None, request: CreateLink) -> Link:
-        [new] = await self._with_hashed_passwords([self._validate(owner, request, self._clock())])
-        # Drawn once, before the first try: a retry after an unknown outcome looks for
-        # this token's row under this code, so it finds the row if the try committed.
-        token = uuid4()
+    def _inserter(
+        self, new: NewLink, token: UUID
+    ) -> Callable[[LinkRepository], Awaitable[Link | None]]:
+        """One create's insert, safe to run again: the code is drawn once, before the
+        first try, so a retry after an unknown outcome looks for this token's row under
+        this code and finds it if the try committed."""
         code = new.code or generate_code()
         collisions = 0
 
-        async def insert() -> Link | None:
+        async def insert(repo: LinkRepository) -> Link | None:
             nonlocal code, collisions
             while True:
-                link = await self._repo.insert(new, code, token)
+                link = await repo.insert(new, code, token)
                 if link is not None or new.code is not None:
                     return link
                 collisions += 1  # a generated code someone else has: draw again
@@ -183,17 +192,125 @@ class LinkService:
                     raise RuntimeError("could not find a free short code")
                 code = generate_code()
 
-        link = await self._retry(insert, "create link")
-        if link is None:
-            assert new.code is not None
-            raise AliasTaken(
-                f"The alias '{new.code}' is already taken",
-                alias=new.code,
-                suggestions=await self.suggest(new.code),
-            )
+        return insert
+
+    async def _alias_taken_with_suggestions(self, alias: str) -> AliasTaken:
+        return AliasTaken(
+            f"The alias '{alias}' is already taken",
+            alias=alias,
+            suggestions=await self.suggest(alias),
+        )
+
+    async def _created(self, link: Link) -> None:
         await self._announce([link])
         self._notify("url.created", link.owner, [link.code])
+
+    async def create(self, owner: str | None, request: CreateLink) -> Link:
+        [new] = await self._with_hashed_passwords([self._validate(owner, request, self._clock())])
+        insert = self._inserter(new, uuid4())
+        link = await self._retry(lambda: insert(self._repo), "create link")
+        if link is None:
+            assert new.code is not None
+            raise await self._alias_taken_with_suggestions(new.code)
+        await self._created(link)
         return link
+
+    async def create_once(
+        self,
+        owner: str,
+        key: str,
+        fingerprint: str,
+        request: CreateLink,
+        render: Callable[[Link], dict[str, Any]],
+    ) -> tuple[StoredResponse, bool]:
+        """create() under an Idempotency-Key (see _once); True: a replay."""
+        [new] = await self._with_hashed_passwords([self._validate(owner, request, self._clock())])
+        insert = self._inserter(new, uuid4())
+
+        async def make(tx: LinkRepository) -> tuple[dict[str, Any] | None, Link | None]:
+            link = await insert(tx)
+            return (render(link) if link else None), link  # alias taken: nothing stored
+
+        response, link = await self._once(owner, key, fingerprint, make)
+        if response is None:
+            assert new.code is not None
+            raise await self._alias_taken_with_suggestions(new.code)
+        if link is not None:
+            await self._created(link)
+        return response, link is None
+
+    async def create_bulk_once(
+        self,
+        owner: str,
+        key: str,
+        fingerprint: str,
+        requests: Sequence[CreateLink],
+        render: Callable[[list[BulkItemResult]], dict[str, Any]],
+    ) -> tuple[StoredResponse, bool]:
+        """create_bulk() under an Idempotency-Key (see _once), per whole request."""
+        validated = self._validate_bulk(owner, requests)
+        items = [
+            _Pending(i, new) for i, new in enumerate(await self._with_hashed_passwords(validated))
+        ]
+        token = uuid4()
+
+        async def make(
+            tx: LinkRepository,
+        ) -> tuple[dict[str, Any] | None, list[BulkItemResult]]:
+            results = await self._insert_bulk_in(tx, items, token)
+            await self._add_suggestions(results)
+            ordered = [results[i] for i in range(len(items))]
+            return render(ordered), ordered
+
+        response, results = await self._once(owner, key, fingerprint, make)
+        assert response is not None  # a bulk create always answers 201
+        if results is not None:
+            await self._bulk_created([r.link for r in results if r.link is not None])
+        return response, results is None
+
+    async def _once(
+        self,
+        owner: str,
+        key: str,
+        fingerprint: str,
+        make: Callable[[LinkRepository], Awaitable[tuple[dict[str, Any] | None, T]]],
+    ) -> tuple[StoredResponse | None, T | None]:
+        """Run ``make`` (the create, in the transaction it is given) once per (owner,
+        key) in 24 h. Its rendered 201 body is stored in that same transaction, so the
+        link(s) and the key commit together or not at all, across retries and a
+        failover. Returns (stored response, what make made): made None means a replay
+        of an earlier response; response None means make stored nothing (a failure).
+        Another body under the key: IdempotencyKeyReused. A duplicate racing the
+        first blocks on the key's primary key until that one commits, rolls its own
+        work back and replays (or, if the first rolled back, goes ahead itself)."""
+
+        async def attempt() -> tuple[StoredResponse | None, T | None]:
+            async with self._repo.transaction() as tx:
+                earlier = await tx.stored_response(owner, key, KEY_TTL)
+                if earlier is not None:
+                    return earlier, None
+                body, made = await make(tx)
+                if body is None:
+                    return None, made
+                response = StoredResponse(fingerprint, 201, body)
+                if await tx.store_response(owner, key, response, KEY_TTL):
+                    return response, made
+                raise _KeyRaced()  # the other request committed first: roll back, replay
+
+        for _ in range(2):
+            try:
+                response, made = await self._retry(attempt, "create once")
+                break
+            except _KeyRaced:
+                continue
+        else:
+            raise RuntimeError("idempotency key raced twice")
+        if response is not None and response.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used for a different request in the last "
+                f"{KEY_TTL.total_seconds() / 3600:.0f} h",
+            )
+        return response, made
 
     async def alias_availability(self, alias: str) -> tuple[bool, list[str]]:
         """Whether ``alias`` can be had right now, and free alternatives if not.
@@ -269,56 +386,63 @@ class LinkService:
         items = [_Pending(i, new) for i, new in enumerate(hashed)]
         token = uuid4()
         results = await self._retry(lambda: self._insert_bulk(items, token), "create links")
-        created = [r.link for r in results.values() if r.link is not None]
-        await self._announce(created)
-        if created:
-            self._notify("url.bulk_created", created[0].owner, [link.code for link in created])
+        await self._bulk_created([r.link for r in results.values() if r.link is not None])
         await self._add_suggestions(results)
         return [results[i] for i in range(len(hashed))]
 
+    async def _bulk_created(self, created: list[Link]) -> None:
+        await self._announce(created)
+        if created:
+            self._notify("url.bulk_created", created[0].owner, [link.code for link in created])
+
     async def _insert_bulk(self, items: list[_Pending], token: UUID) -> dict[int, BulkItemResult]:
-        """One transaction for the whole request; safe to run again. If an earlier
+        async with self._repo.transaction() as tx:
+            return await self._insert_bulk_in(tx, items, token)
+
+    async def _insert_bulk_in(
+        self, tx: LinkRepository, items: list[_Pending], token: UUID
+    ) -> dict[int, BulkItemResult]:
+        """The whole request in transaction `tx`; safe to run again. If an earlier
         try committed (its outcome unknown to us), its rows carry `token`: they
         are the answer, and the aliases it did not get were taken."""
         # One statement inserts every row, so a generated code must not equal an alias
         # of the same request: ON CONFLICT would keep one row and report both.
         aliases = {p.link.code for p in items if p.link.code is not None}
         results: dict[int, BulkItemResult] = {}
-        async with self._repo.transaction() as tx:
-            earlier = {link.code: link for link in await tx.created_by(token)}
-            if earlier:
-                for p in items:
-                    if p.code in earlier:
-                        results[p.index] = BulkItemResult(p.index, link=earlier[p.code])
-                    else:
-                        results[p.index] = BulkItemResult(p.index, error=_alias_taken(p.code))
-                return results
-            pending = items
-            for _ in range(_CODE_ATTEMPTS):
-                generated = [p for p in pending if p.link.code is None]
-                fresh = generate_codes(len(generated), exclude=aliases)
-                for p, code in zip(generated, fresh, strict=True):
-                    p.code = code
-                for p in pending:
-                    if p.link.code is not None:
-                        p.code = p.link.code
-                inserted = {
-                    link.code: link
-                    for link in await tx.insert_many([(p.code, p.link) for p in pending], token)
-                }
-                retry = []
-                for p in pending:
-                    if p.code in inserted:
-                        results[p.index] = BulkItemResult(p.index, link=inserted[p.code])
-                    elif p.link.code is not None:
-                        results[p.index] = BulkItemResult(p.index, error=_alias_taken(p.code))
-                    else:
-                        retry.append(p)  # a generated code collided: draw again
-                pending = retry
-                if not pending:
-                    break
-            else:
-                raise RuntimeError("could not find free short codes")
+        earlier = {link.code: link for link in await tx.created_by(token)}
+        if earlier:
+            for p in items:
+                if p.code in earlier:
+                    results[p.index] = BulkItemResult(p.index, link=earlier[p.code])
+                else:
+                    results[p.index] = BulkItemResult(p.index, error=_alias_taken(p.code))
+            return results
+        pending = items
+        for _ in range(_CODE_ATTEMPTS):
+            generated = [p for p in pending if p.link.code is None]
+            fresh = generate_codes(len(generated), exclude=aliases)
+            for p, code in zip(generated, fresh, strict=True):
+                p.code = code
+            for p in pending:
+                if p.link.code is not None:
+                    p.code = p.link.code
+            inserted = {
+                link.code: link
+                for link in await tx.insert_many([(p.code, p.link) for p in pending], token)
+            }
+            retry = []
+            for p in pending:
+                if p.code in inserted:
+                    results[p.index] = BulkItemResult(p.index, link=inserted[p.code])
+                elif p.link.code is not None:
+                    results[p.index] = BulkItemResult(p.index, error=_alias_taken(p.code))
+                else:
+                    retry.append(p)  # a generated code collided: draw again
+            pending = retry
+            if not pending:
+                break
+        else:
+            raise RuntimeError("could not find free short codes")
         return results
 
     async def _add_suggestions(self, results: dict[int, BulkItemResult]) -> None:
