@@ -107,11 +107,13 @@ async def create_urls_bulk(request: Request) -> HTTPResponse:
     items = [_create_request(item) for item in body.urls]
     # One, plus one per password: a bcrypt hash costs as much CPU as a whole request.
     headers = await _rate_limit(request, key, 1 + bulk_passwords(items))
+    idempotency_key = request.headers.get(HEADER)
+    if idempotency_key is not None:
+        validate_key(idempotency_key)  # refused even with dry_run, which ignores it
     if _flag(request, "dry_run"):
         count = await request.app.ctx.links.check_bulk(owner, items)
         return json({"valid": True, "count": count}, headers=headers)
     base = request.app.ctx.settings.base_url
-    idempotency_key = request.headers.get(HEADER)
     if idempotency_key is not None:
         stored, replayed = await request.app.ctx.links.create_bulk_once(
             _idempotency_owner(key),

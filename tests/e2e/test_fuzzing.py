@@ -20,6 +20,9 @@ CONFIG = """
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "414", "415",
                      "422", "428", "429", "431"]
+# A valid body under an Idempotency-Key already used for another body is 422, as documented.
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 """
 
 
