@@ -291,7 +291,10 @@ class LinkService:
                     return earlier, None
                 body, made = await make(tx)
                 if body is None:
-                    return None, made
+                    # A duplicate's alias insert waited for the first to commit: now its
+                    # key is visible (read committed), and this is a replay, not a 409.
+                    earlier = await tx.stored_response(owner, key, KEY_TTL)
+                    return (earlier, None) if earlier is not None else (None, made)
                 response = StoredResponse(fingerprint, 201, body)
                 if await tx.store_response(owner, key, response, KEY_TTL):
                     return response, made

@@ -112,3 +112,19 @@ async def test_a_bulk_retry_gets_the_first_response_and_its_rows_only(
     assert await _rows(backends) == 2  # bob's and alice's one
     with pytest.raises(IdempotencyKeyReused):
         await links.create_bulk_once("alice", "b1", fingerprint({}), requests, _render_bulk)
+
+
+async def test_simultaneous_duplicates_with_an_alias_replay_not_409(
+    links: LinkService, backends: Backends
+) -> None:
+    body = {"original_url": "https://example.com/a", "custom_alias": "racy"}
+
+    async def create() -> tuple[Any, bool]:
+        request = CreateLink("https://example.com/a", custom_alias="racy")
+        return await links.create_once("alice", "race", fingerprint(body), request, _render)
+
+    results = await asyncio.gather(*(create() for _ in range(6)))
+
+    assert await _rows(backends) == 1
+    assert {r.body["short_code"] for r, _ in results} == {"racy"}
+    assert sorted(replayed for _, replayed in results) == [False] + [True] * 5
