@@ -40,6 +40,7 @@ GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.
 JOBS = ("shortlink-api", "shortlink-redirector", "shortlink-analytics", "shortlink-operator")
 # Set only once a failover or switchover has completed, which this test doesn't run.
 NOT_YET_EXPORTED = {"shortlink_postgres_last_failover_duration_seconds"}
+_POSTGRES_LIVE = {"shortlink_postgres_cluster_phase", "shortlink_postgres_failovers_total"}
 METRIC = re.compile(r"\b(?:shortlink_[a-z0-9_]+|process_[a-z_]+)\b")
 _runs = itertools.count()
 
@@ -149,6 +150,9 @@ def observed(
         finally:
             pgc.close()
         observed.cluster_label = f"{namespace}/{pgc.name}"
+        # The tests compare against what Prometheus holds: wait for the cluster's first scrape.
+        wanted = _POSTGRES_LIVE
+        wait_for("the PostgresCluster's series scraped", lambda: wanted <= observed.exported(), 30)
         yield observed
     finally:
         if prometheus is not None:
