@@ -166,6 +166,7 @@ class Controller:
         Callers hold the resource's inventory lock."""
         before = self.inventory.get(ref.key)
         remembered_code = before.code if before else remembered_code
+        namespace_uid = await self.kube.namespace_uid(ref.namespace)
         password = None
         if desired.password_ref is not None:
             plain = await self.kube.secret_value(
@@ -186,7 +187,7 @@ class Controller:
                 before.password_digest if before else None,
                 before.password_hash if before else None,
             )
-        outcome = await self.sync.apply(ref, desired, password, remembered_code)
+        outcome = await self.sync.apply(ref, namespace_uid, desired, password, remembered_code)
         if isinstance(outcome, Applied):
             self.inventory.track(
                 Tracked(
@@ -195,6 +196,7 @@ class Controller:
                     outcome.link.code,
                     outcome.link.password_hash,
                     outcome.password_digest,
+                    namespace_uid,
                 )
             )
         else:
@@ -205,14 +207,18 @@ class Controller:
     async def delete(self, ref: ObjectRef, retry: int) -> Result:
         async with self.inventory.lock(ref.key):
             try:
-                codes = await self.sync.remove(ref)
-            except BackendUnavailable as exc:
+                codes = await self.sync.remove(ref, await self.kube.namespace_uid(ref.namespace))
+            except (BackendUnavailable, KubeUnavailable) as exc:
                 delay = retry_delay(retry, 1, self._retry_max)
                 metrics.ERRORS.labels(exc.reason).inc()
                 return Result(
                     Event("Warning", exc.reason, f"{exc.message}; retrying in {delay:g}s"),
                     retry_after=delay,
                 )
+            finally:
+                # A namespace goes only after each of its ShortLinks passed through
+                # here, so its cached UID can't outlive it (kube.namespace_uid).
+                self.kube.forget_namespace(ref.namespace)
             self.inventory.forget(ref.key)
             self.inventory.forget_readiness(ref.key)
         metrics.LINKS_MANAGED.set(len(self.inventory))

@@ -23,6 +23,7 @@ from shortlink.operator.kube import KubeUnavailable
 from shortlink.operator.reconcile import (
     InvalidSpec,
     cache_is_current,
+    conflict_message,
     password_digest,
     plan_write,
 )
@@ -103,10 +104,21 @@ class DriftCheck:
             )
             if password_digest(plain) != entry.password_digest:
                 return await self._reapply(entry, "secret", "the password Secret changed")
-        action = plan_write(row, ref.key, desired.new_link(entry.password_hash), desired.active)
+        action = plan_write(
+            row,
+            ref.key,
+            entry.namespace_uid,
+            desired.new_link(entry.password_hash),
+            desired.active,
+        )
         if action == "conflict":
             assert row is not None
-            message = f"The code '{entry.code}' is now held by {row.managed_by or 'an API link'}"
+            # Who holds it now is logged, not posted: Events are the tenant's to read.
+            log.warning(
+                "drift: code now held by another",
+                extra={"object": ref.key, "code": entry.code, "holder": row.managed_by or "api"},
+            )
+            message = conflict_message(entry.code, row)
             await self._kube.post_event(ref, "Warning", "CodeConflict", message)
             return None
         if action == "insert":

@@ -23,6 +23,7 @@ class Tracked:
     code: str
     password_hash: str | None  # the hash written to the row
     password_digest: str | None  # SHA-256 of the Secret's value it was made from
+    namespace_uid: str  # of the namespace it was written in (the row records it too)
 
 
 class Inventory:

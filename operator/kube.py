@@ -1,5 +1,6 @@
-"""The operator's own Kubernetes I/O (kopf does the rest): Secrets, Events, the Lease,
-and for PostgresClusters their object, status, Services and EndpointSlices.
+"""The operator's own Kubernetes I/O (kopf does the rest): Secrets, namespace UIDs,
+Events, the Lease, and for PostgresClusters their object, status, Services and
+EndpointSlices.
 
 The official client is synchronous; its calls are few (a Secret per protected link,
 a Lease renewal every few seconds, an event per drift repair) and run in threads.
@@ -12,6 +13,7 @@ import base64
 import binascii
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +39,9 @@ COMPONENT = "shortlink-operator"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 # The opt-in a Secret needs before a ShortLink may use it as a password.
 PASSWORD_SECRET_LABEL = "shortlink.io/password"
+# How long a namespace's UID is trusted without asking again: a backstop only (see
+# Kube.namespace_uid), so short.
+NAMESPACE_UID_TTL = 10.0
 
 
 class KubeUnavailable(Exception):
@@ -91,6 +96,7 @@ class Kube:
         self._objects = client.CustomObjectsApi(api)
         self._discovery = client.DiscoveryV1Api(api)
         self._identity = identity
+        self._namespace_uids: dict[str, tuple[str, float]] = {}  # name -> (uid, read at)
 
     @classmethod
     def connect(cls, identity: str) -> Kube:
@@ -155,6 +161,35 @@ class Kube:
             raise KubeUnavailable(
                 "InvalidSecret", f"{what}: '{key}' is not a valid password"
             ) from None
+
+    # -- Namespaces ---------------------------------------------------------------
+
+    async def namespace_uid(self, name: str) -> str:
+        """The UID of namespace ``name``, which tells a namespace from an earlier one
+        of the same name (the rows a ShortLink may reclaim are bound to it).
+
+        Cached by name, which must not outlive the namespace: a stale UID would hand
+        a re-created namespace the old one's codes. A namespace can only go once each
+        of its ShortLinks' finalizers ran, and the delete handler drops the entry
+        (``forget_namespace``) after using it; the short TTL covers what bypasses the
+        finalizer (one removed by hand). The other way round (a row bound to a newer
+        UID than the cached one) would take another replica writing meanwhile, and
+        only the Lease holder writes, a standby caches nothing and a leader that loses
+        the Lease exits: so a mismatch is a real conflict, not worth a re-read."""
+        now = time.monotonic()
+        cached = self._namespace_uids.get(name)
+        if cached is not None and now - cached[1] < NAMESPACE_UID_TTL:
+            return cached[0]
+        what = f"Namespace {name}"
+        found = await self._raw(what, self._core.read_namespace, name)
+        if found is None:
+            raise KubeUnavailable("KubernetesUnavailable", f"{what} does not exist")
+        uid = str(found["metadata"]["uid"])
+        self._namespace_uids[name] = (uid, now)
+        return uid
+
+    def forget_namespace(self, name: str) -> None:
+        self._namespace_uids.pop(name, None)
 
     # -- Events -------------------------------------------------------------------
 

@@ -161,16 +161,37 @@ def matches(link: Link, wanted: NewLink, active: bool) -> bool:
     )
 
 
+def owns(row: ManagedRow, manager: str, namespace_uid: str) -> bool:
+    """Whether the ShortLink ``manager`` ("namespace/name"), living in the namespace
+    whose UID is ``namespace_uid``, may write ``row``: the row names it, and was
+    written in that same namespace. A namespace deleted and re-created under the same
+    name has another UID, so its ShortLinks never inherit the old one's codes (else
+    anyone allowed to create namespaces could take them over). A row without a
+    namespace UID (from before they were recorded) belongs to the first live
+    ShortLink of that name, which records its namespace's UID."""
+    return row.managed_by == manager and row.namespace_uid in (None, namespace_uid)
+
+
 def plan_write(
-    existing: ManagedRow | None, manager: str, wanted: NewLink, active: bool
+    existing: ManagedRow | None,
+    manager: str,
+    namespace_uid: str,
+    wanted: NewLink,
+    active: bool,
 ) -> WriteAction:
     """What writing ``wanted`` under its code means. A code held by anyone else (an
-    API link, another ShortLink, deleted or not) is never taken over."""
+    API link, another ShortLink, one of the same name in an earlier namespace of that
+    name; deleted or not) is never taken over. A row without a namespace UID is
+    rewritten, which adopts it."""
     if existing is None:
         return "insert"
-    if existing.managed_by != manager:
+    if not owns(existing, manager, namespace_uid):
         return "conflict"
-    if existing.deleted or not matches(existing.link, wanted, active):
+    if (
+        existing.deleted
+        or existing.namespace_uid is None
+        or not matches(existing.link, wanted, active)
+    ):
         return "update"
     return "unchanged"
 
@@ -186,10 +207,9 @@ def cache_is_current(link: Link, entry: Destination | object | None) -> bool:
 
 
 def conflict_message(code: str, holder: ManagedRow) -> str:
-    if holder.managed_by is None:
-        whose = "a link created through the API"
-    else:
-        whose = f"the ShortLink {holder.managed_by}"
+    """What status and Events (readable by every tenant of the namespace) say: never
+    which ShortLink, namespace or owner holds the code."""
+    whose = "a link created through the API" if holder.managed_by is None else "another ShortLink"
     gone = " (deleted; codes are never reused)" if holder.deleted else ""
     return (
         f"The code '{code}' is already used by {whose}{gone}; it is left untouched. "

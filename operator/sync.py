@@ -22,6 +22,7 @@ from shortlink.operator.reconcile import (
     Desired,
     choose_code,
     conflict_message,
+    owns,
     password_digest,
     plan_write,
 )
@@ -79,6 +80,20 @@ class Conflict:
     message: str
 
 
+def _conflict(ref: ObjectRef, code: str, holder: ManagedRow) -> Conflict:
+    """The holder goes to the log only: status and Events are the tenant's to read."""
+    log.info(
+        "code held by another",
+        extra={
+            "object": ref.key,
+            "code": code,
+            "holder": holder.managed_by or "api",
+            "holder_namespace_uid": holder.namespace_uid,
+        },
+    )
+    return Conflict(code, conflict_message(code, holder))
+
+
 class LinkSync:
     def __init__(self, repo: LinkRepository, cache: LinkCache) -> None:
         self._repo = repo
@@ -87,15 +102,17 @@ class LinkSync:
     async def apply(
         self,
         ref: ObjectRef,
+        namespace_uid: str,
         desired: Desired,
         password: Password | None,
         remembered_code: str | None = None,
     ) -> Applied | Conflict:
         """Make the row match ``desired`` (never another owner's), then announce it.
-        ``remembered_code``: the code last served, should its row have vanished.
-        Raises InvalidSpec (ImmutableCode) or BackendUnavailable."""
+        ``namespace_uid``: the UID of the namespace ``ref`` lives in (see
+        reconcile.owns). ``remembered_code``: the code last served, should its row have
+        vanished. Raises InvalidSpec (ImmutableCode) or BackendUnavailable."""
         try:
-            outcome = await self._write(ref, desired, password, remembered_code)
+            outcome = await self._write(ref, namespace_uid, desired, password, remembered_code)
         except _DATABASE_ERRORS as exc:
             raise _unavailable("DatabaseUnavailable", exc) from exc
         if isinstance(outcome, Applied):
@@ -105,46 +122,48 @@ class LinkSync:
     async def _write(
         self,
         ref: ObjectRef,
+        namespace_uid: str,
         desired: Desired,
         password: Password | None,
         remembered_code: str | None,
     ) -> Applied | Conflict:
-        owned = await self._repo.managed_code(ref.key)
+        owned = await self._repo.managed_code(ref.key, namespace_uid)
         code = choose_code(desired.code, owned, remembered_code)
-        password_hash = await self._password_hash(ref, code, password)
+        password_hash = await self._password_hash(ref, namespace_uid, code, password)
         digest = password_digest(password.plain) if password else None
         new = desired.new_link(password_hash)
         if code is None:
-            return Applied(
-                await self._insert_generated(ref, new, desired.active), "created", digest
-            )
+            generated = await self._insert_generated(ref, namespace_uid, new, desired.active)
+            return Applied(generated, "created", digest)
         async with self._repo.transaction() as tx:
             row = await tx.find_row(code, lock=True)
-            action = plan_write(row, ref.key, new, desired.active)
+            action = plan_write(row, ref.key, namespace_uid, new, desired.active)
             if action == "unchanged" and row is not None:
                 return Applied(row.link, "unchanged", digest)
             if action == "conflict" and row is not None:
-                return Conflict(code, conflict_message(code, row))
-            if action == "update":
-                link = await tx.update_managed(code, new, desired.active, ref.key, ref.uid)
-            else:
-                link = await tx.insert_managed(code, new, desired.active, ref.key, ref.uid)
+                return _conflict(ref, code, row)
+            write = tx.update_managed if action == "update" else tx.insert_managed
+            link = await write(code, new, desired.active, ref.key, ref.uid, namespace_uid)
             if link is None:  # another writer committed this code meanwhile
                 holder = await tx.find_row(code)
                 if holder is None:  # codes are never freed: a conflicting row stays
                     raise RuntimeError(f"code {code!r} was taken, yet no row holds it")
-                return Conflict(code, conflict_message(code, holder))
+                return _conflict(ref, code, holder)
         return Applied(link, "updated" if action == "update" else "created", digest)
 
-    async def _insert_generated(self, ref: ObjectRef, new: NewLink, active: bool) -> Link:
+    async def _insert_generated(
+        self, ref: ObjectRef, namespace_uid: str, new: NewLink, active: bool
+    ) -> Link:
         for _ in range(_CODE_ATTEMPTS):
-            link = await self._repo.insert_managed(generate_code(), new, active, ref.key, ref.uid)
+            link = await self._repo.insert_managed(
+                generate_code(), new, active, ref.key, ref.uid, namespace_uid
+            )
             if link is not None:
                 return link
         raise RuntimeError("could not find a free short code")
 
     async def _password_hash(
-        self, ref: ObjectRef, code: str | None, password: Password | None
+        self, ref: ObjectRef, namespace_uid: str, code: str | None, password: Password | None
     ) -> str | None:
         """A bcrypt hash of the password, reusing the stored one while the password is
         unchanged: a fresh salt would change the hash, and with it revoke every unlock
@@ -154,17 +173,18 @@ class LinkSync:
         if password.known_hash and password.known_digest == password_digest(password.plain):
             return password.known_hash
         row = await self._repo.find_row(code) if code is not None else None
-        stored = row.link.password_hash if row and row.managed_by == ref.key else None
+        stored = row.link.password_hash if row and owns(row, ref.key, namespace_uid) else None
         if stored is not None:
             same = await HASHER.check(password.plain, stored)
             if same:
                 return stored
         return await HASHER.hash(password.plain)
 
-    async def remove(self, ref: ObjectRef) -> list[str]:
-        """Delete the resource's links (codes stay reserved for it); returns the codes."""
+    async def remove(self, ref: ObjectRef, namespace_uid: str) -> list[str]:
+        """Delete the resource's links (codes stay reserved for it, in that namespace);
+        returns the codes."""
         try:
-            codes = await self._repo.soft_delete_managed(ref.key)
+            codes = await self._repo.soft_delete_managed(ref.key, namespace_uid)
         except _DATABASE_ERRORS as exc:
             raise _unavailable("DatabaseUnavailable", exc) from exc
         try:

@@ -52,15 +52,21 @@ class ManagedRow:
     link: Link
     managed_by: str | None  # "namespace/name" of the ShortLink resource; None: an API link
     deleted: bool
+    # The UID of the namespace that ShortLink lived in; None: written before it was
+    # recorded (migration 0006).
+    namespace_uid: str | None
 
 
-_MANAGED_COLUMNS = f"{_LINK_COLUMNS}, managed_by, deleted_at IS NOT NULL AS deleted"
+_MANAGED_COLUMNS = (
+    f"{_LINK_COLUMNS}, managed_by, deleted_at IS NOT NULL AS deleted, managed_namespace_uid"
+)
 
 
 def _managed(row: asyncpg.Record) -> ManagedRow:
     fields = dict(row.items())
     managed_by, deleted = fields.pop("managed_by"), fields.pop("deleted")
-    return ManagedRow(Link(**fields), managed_by, deleted)
+    namespace_uid = fields.pop("managed_namespace_uid")
+    return ManagedRow(Link(**fields), managed_by, deleted, namespace_uid)
 
 
 class LinkRepository:
@@ -269,23 +275,44 @@ class LinkRepository:
         )
         return [_managed(row) for row in rows]
 
-    async def managed_code(self, managed_by: str) -> tuple[str, bool] | None:
-        """(code, live) of the row ``managed_by`` wrote last, live rows first."""
+    # Rows of ``managed_by`` written in another namespace of that name (another UID)
+    # are never matched below; NULL ones (from before UIDs were recorded) are adopted.
+
+    async def managed_code(self, managed_by: str, namespace_uid: str) -> tuple[str, bool] | None:
+        """(code, live) of the row ``managed_by`` in namespace ``namespace_uid`` wrote
+        last, live rows first. Its rows without a namespace UID are adopted first (the
+        UID recorded; updated_at kept, so the order is the same)."""
         row = await self._db.fetchrow(
-            """SELECT code, deleted_at IS NULL AS live FROM links WHERE managed_by = $1
+            """WITH adopted AS (
+                   UPDATE links SET managed_namespace_uid = $2
+                    WHERE managed_by = $1 AND managed_namespace_uid IS NULL
+                   RETURNING code, deleted_at, updated_at)
+               SELECT code, deleted_at IS NULL AS live FROM (
+                   SELECT code, deleted_at, updated_at FROM links
+                    WHERE managed_by = $1 AND managed_namespace_uid = $2
+                   UNION ALL
+                   SELECT * FROM adopted) AS ours
                ORDER BY deleted_at IS NULL DESC, updated_at DESC LIMIT 1""",
             managed_by,
+            namespace_uid,
         )
         return (row["code"], row["live"]) if row else None
 
     async def insert_managed(
-        self, code: str, link: NewLink, is_active: bool, managed_by: str, managed_uid: str
+        self,
+        code: str,
+        link: NewLink,
+        is_active: bool,
+        managed_by: str,
+        managed_uid: str,
+        namespace_uid: str,
     ) -> Link | None:
         """Insert under ``code`` for ``managed_by``; None if the code is taken."""
         row = await self._db.fetchrow(
             f"""INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
-                                   expires_at, redirect_type, is_active, managed_by, managed_uid)
-                VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9)
+                                   expires_at, redirect_type, is_active, managed_by, managed_uid,
+                                   managed_namespace_uid)
+                VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $10)
                 ON CONFLICT (code) DO NOTHING
                 RETURNING {_LINK_COLUMNS}""",
             code,
@@ -297,18 +324,27 @@ class LinkRepository:
             is_active,
             managed_by,
             managed_uid,
+            namespace_uid,
         )
         return _link(row) if row else None
 
     async def update_managed(
-        self, code: str, link: NewLink, is_active: bool, managed_by: str, managed_uid: str
+        self,
+        code: str,
+        link: NewLink,
+        is_active: bool,
+        managed_by: str,
+        managed_uid: str,
+        namespace_uid: str,
     ) -> Link | None:
-        """Rewrite (and undelete) ``code``, only if ``managed_by`` manages it."""
+        """Rewrite (and undelete) ``code``, only if ``managed_by`` in namespace
+        ``namespace_uid`` manages it (or a row without a namespace UID: adopted)."""
         row = await self._db.fetchrow(
             f"""UPDATE links SET target = $3, password_hash = $4, expires_at = $5,
                        redirect_type = $6, is_active = $7, managed_uid = $8,
-                       deleted_at = NULL, updated_at = now()
+                       managed_namespace_uid = $9, deleted_at = NULL, updated_at = now()
                 WHERE code = $1 AND managed_by = $2
+                  AND (managed_namespace_uid = $9 OR managed_namespace_uid IS NULL)
                 RETURNING {_LINK_COLUMNS}""",
             code,
             managed_by,
@@ -318,16 +354,23 @@ class LinkRepository:
             link.redirect_type,
             is_active,
             managed_uid,
+            namespace_uid,
         )
         return _link(row) if row else None
 
-    async def soft_delete_managed(self, managed_by: str) -> list[str]:
-        """Delete every live link ``managed_by`` manages; returns their codes. The
-        codes stay reserved for it (a re-created resource of that name gets them back)."""
+    async def soft_delete_managed(self, managed_by: str, namespace_uid: str) -> list[str]:
+        """Delete every live link ``managed_by`` in namespace ``namespace_uid`` manages
+        (adopting those without a namespace UID); returns their codes. The codes stay
+        reserved for it: a re-created resource of that name in that namespace gets
+        them back."""
         rows = await self._db.fetch(
-            """UPDATE links SET deleted_at = now(), updated_at = now()
-               WHERE managed_by = $1 AND deleted_at IS NULL RETURNING code""",
+            """UPDATE links SET deleted_at = now(), updated_at = now(),
+                      managed_namespace_uid = $2
+               WHERE managed_by = $1 AND deleted_at IS NULL
+                 AND (managed_namespace_uid = $2 OR managed_namespace_uid IS NULL)
+               RETURNING code""",
             managed_by,
+            namespace_uid,
         )
         return [row["code"] for row in rows]
 

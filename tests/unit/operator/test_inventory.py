@@ -11,7 +11,7 @@ DESIRED = Desired(None, "https://e.com", None, 302, True, None)
 
 def test_track_and_forget() -> None:
     inventory = Inventory()
-    tracked = Tracked(ObjectRef("ns", "a", "uid"), DESIRED, "abc1234", None, None)
+    tracked = Tracked(ObjectRef("ns", "a", "uid"), DESIRED, "abc1234", None, None, "ns-uid")
     inventory.track(tracked)
     assert inventory.get("ns/a") is tracked
     assert len(inventory) == 1 and inventory.snapshot() == [tracked]

@@ -22,6 +22,7 @@ from shortlink.operator.reconcile import (
     choose_code,
     conflict_message,
     desired_link,
+    owns,
     password_digest,
     plan_write,
     ready,
@@ -52,8 +53,17 @@ def make_link(**changes: Any) -> Link:
     return Link(**fields)
 
 
-def row(managed_by: str | None = "ns/a", deleted: bool = False, **changes: Any) -> ManagedRow:
-    return ManagedRow(make_link(**changes), managed_by, deleted)
+NS_UID = "11111111-aaaa"  # the namespace "ns" as it is now
+EARLIER_NS_UID = "00000000-ffff"  # an earlier namespace called "ns", deleted since
+
+
+def row(
+    managed_by: str | None = "ns/a",
+    deleted: bool = False,
+    namespace_uid: str | None = NS_UID,
+    **changes: Any,
+) -> ManagedRow:
+    return ManagedRow(make_link(**changes), managed_by, deleted, namespace_uid)
 
 
 WANTED = NewLink(target="https://example.com/", owner=None, code="promo")
@@ -165,27 +175,68 @@ def test_without_spec_code_the_owned_then_remembered_code_is_kept() -> None:
 
 
 def test_plan_write() -> None:
-    assert plan_write(None, "ns/a", WANTED, True) == "insert"
-    assert plan_write(row(), "ns/a", WANTED, True) == "unchanged"
-    assert plan_write(row(deleted=True), "ns/a", WANTED, True) == "update"
-    assert plan_write(row(target="https://other/"), "ns/a", WANTED, True) == "update"
-    assert plan_write(row(redirect_type=301), "ns/a", WANTED, True) == "update"
-    assert plan_write(row(password_hash="h"), "ns/a", WANTED, True) == "update"
-    assert plan_write(row(expires_at=NOW), "ns/a", WANTED, True) == "update"
-    assert plan_write(row(), "ns/a", WANTED, False) == "update"
+    assert plan_write(None, "ns/a", NS_UID, WANTED, True) == "insert"
+    assert plan_write(row(), "ns/a", NS_UID, WANTED, True) == "unchanged"
+    assert plan_write(row(deleted=True), "ns/a", NS_UID, WANTED, True) == "update"
+    assert plan_write(row(target="https://other/"), "ns/a", NS_UID, WANTED, True) == "update"
+    assert plan_write(row(redirect_type=301), "ns/a", NS_UID, WANTED, True) == "update"
+    assert plan_write(row(password_hash="h"), "ns/a", NS_UID, WANTED, True) == "update"
+    assert plan_write(row(expires_at=NOW), "ns/a", NS_UID, WANTED, True) == "update"
+    assert plan_write(row(), "ns/a", NS_UID, WANTED, False) == "update"
 
 
 @pytest.mark.parametrize(
-    "holder", [row(managed_by=None), row(managed_by=None, deleted=True), row(managed_by="ns/b")]
+    "holder",
+    [
+        row(managed_by=None),
+        row(managed_by=None, deleted=True),
+        row(managed_by="ns/b"),
+        # The same namespace/name, in an earlier namespace of that name (issue 13, 9):
+        row(namespace_uid=EARLIER_NS_UID),
+        row(namespace_uid=EARLIER_NS_UID, deleted=True),
+    ],
 )
 def test_a_code_held_by_anyone_else_is_a_conflict(holder: ManagedRow) -> None:
-    assert plan_write(holder, "ns/a", WANTED, True) == "conflict"
+    assert not owns(holder, "ns/a", NS_UID)
+    assert plan_write(holder, "ns/a", NS_UID, WANTED, True) == "conflict"
 
 
-def test_conflict_messages_say_who_holds_the_code() -> None:
+def test_a_deleted_row_of_this_namespace_is_reclaimed() -> None:
+    # Delete + re-apply of a ShortLink in the same namespace keeps its code.
+    assert owns(row(deleted=True), "ns/a", NS_UID)
+    assert plan_write(row(deleted=True), "ns/a", NS_UID, WANTED, True) == "update"
+
+
+def test_a_row_without_a_namespace_uid_is_adopted_by_its_namespace_name() -> None:
+    legacy = row(namespace_uid=None)  # written before migration 0006
+    assert owns(legacy, "ns/a", NS_UID)
+    # Rewritten even when unchanged, which records the UID: from then on it is bound.
+    assert plan_write(legacy, "ns/a", NS_UID, WANTED, True) == "update"
+    assert plan_write(row(namespace_uid=None, deleted=True), "ns/a", NS_UID, WANTED, True) == (
+        "update"
+    )
+    assert not owns(legacy, "ns/b", NS_UID)
+    assert not owns(row(managed_by=None, namespace_uid=None), "ns/a", NS_UID)
+
+
+@pytest.mark.parametrize(
+    "holder",
+    [
+        row(managed_by="other-team/secret-project"),
+        row(managed_by="other-team/secret-project", deleted=True),
+        row(namespace_uid=EARLIER_NS_UID, managed_by="ns/a"),
+    ],
+)
+def test_conflict_messages_never_name_the_holder(holder: ManagedRow) -> None:
+    message = conflict_message("promo", holder)
+    assert "another ShortLink" in message
+    assert "other-team" not in message and "secret-project" not in message
+    assert "ns/a" not in message and EARLIER_NS_UID not in message
+
+
+def test_conflict_messages_say_what_kind_of_holder() -> None:
     assert "created through the API" in conflict_message("promo", row(managed_by=None))
     assert "never reused" in conflict_message("promo", row(managed_by=None, deleted=True))
-    assert "the ShortLink ns/b" in conflict_message("promo", row(managed_by="ns/b"))
 
 
 def test_cache_is_current() -> None:
