@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 import yaml  # type: ignore[import-untyped]
-from kubernetes import client
 
 from tests.harness import PostgresServer, RedisServer, ServiceProcess, free_port
 from tests.harness.chart import Manifest, ServerSideApply, find, granted_rules, render
@@ -100,15 +99,7 @@ def installed(kube: KubeControlPlane, manifests: list[Manifest]) -> list[Manifes
 
 def token_for(kube: KubeControlPlane, account: str, directory: Path) -> Path:
     """What kubelet mounts for a pod of `account`: token, ca.crt, namespace."""
-    with kube.api_client() as api:
-        request = client.AuthenticationV1TokenRequest(
-            spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600)
-        )
-        response = client.CoreV1Api(api).create_namespaced_service_account_token(
-            account, NAMESPACE, request
-        )
-    token = response.status.token if response.status else None
-    assert isinstance(token, str)
+    token = kube.service_account_token(NAMESPACE, account)
     directory.mkdir(mode=0o755)
     (directory / "token").write_text(token)
     (directory / "ca.crt").write_text(kube.ca_file.read_text())

@@ -197,6 +197,12 @@ watches, and writes finalizers and status with patches only. */}}
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get]
+# A ShortLink's namespace, for its UID (reclaimed codes are bound to it). In a Role this
+# grants get on that one namespace object only: the API server authorizes GET
+# /api/v1/namespaces/<name> as a request in namespace <name>.
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [get]
 {{- if include "shortlink.postgresFailover" . }}
 # PostgreSQL failover: the HA loop reads each PostgresCluster, writes its status, and keeps
 # the read-write/read-only Services and their EndpointSlices.

@@ -147,6 +147,21 @@ class KubeControlPlane(Managed):
                     raise
         return name
 
+    def service_account_token(self, namespace: str, account: str, seconds: int = 3600) -> str:
+        """A token of ServiceAccount ``namespace/account`` (a TokenRequest, as kubelet
+        asks for a pod's)."""
+        with self.api_client() as api:
+            request = client.AuthenticationV1TokenRequest(
+                spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds)
+            )
+            response = client.CoreV1Api(api).create_namespaced_service_account_token(
+                account, namespace, request
+            )
+        token = response.status.token if response.status else None
+        if not isinstance(token, str):
+            raise HarnessError(f"no token for {namespace}/{account}")
+        return token
+
     def apply_crds(
         self, directory: Path, *, pattern: str = "*.yaml", timeout: float = ESTABLISHED_TIMEOUT
     ) -> list[str]:

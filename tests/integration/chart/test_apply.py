@@ -8,12 +8,14 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from kubernetes import client
 
 from tests.harness.chart import CI_VALUES, Applied, Manifest, ServerSideApply, find, render
 from tests.harness.kube import KubeControlPlane
 from tests.harness.kube.binaries import prometheus_operator_crds
+from tests.support.waiting import wait_for
 
 RESTRICTED = {
     "pod-security.kubernetes.io/enforce": "restricted",
@@ -92,6 +94,48 @@ def test_every_rendered_object_is_accepted_without_warnings(
     kinds = {m["kind"] for m in manifests}
     if values.stem == "full-values":
         assert {"ServiceMonitor", "PrometheusRule", "NetworkPolicy", "StatefulSet"} <= kinds
+
+
+_RBAC_KINDS = {"ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+
+
+def test_per_namespace_rbac_gets_only_the_watched_namespaces_themselves(
+    kube: KubeControlPlane, applier: ServerSideApply
+) -> None:
+    """With operator.watchNamespaces there is no cluster-wide rule for namespaces, yet
+    the operator reads each watched namespace's UID (issue 13, finding 9): the API
+    server authorizes GET /api/v1/namespaces/<n> as a request in namespace <n>, so the
+    Role there grants that one object, and no other namespace, nor a list."""
+    number = next(_numbers)
+    release = f"rbac{number}"
+    home, watched, other = (
+        kube.create_namespace(f"rbac-{kind}-{number}") for kind in ("home", "links", "other")
+    )
+    manifests = render(
+        release=release, namespace=home, set_values={"operator.watchNamespaces": f"{{{watched}}}"}
+    )
+    for manifest in manifests:
+        if manifest["kind"] in _RBAC_KINDS:
+            _assert_clean(manifest, applier.apply(manifest, home, dry_run=False))
+    token = kube.service_account_token(home, f"{release}-shortlink-operator", seconds=600)
+    with httpx.Client(
+        base_url=kube.server,
+        headers={"Authorization": f"Bearer {token}"},
+        verify=kube.ssl_context(),
+        timeout=10,
+    ) as operator:
+
+        def status(path: str) -> int:
+            return operator.get(path).status_code
+
+        # The authorizer learns of new bindings through its informers: a moment.
+        wait_for("the Role in effect", lambda: status(f"/api/v1/namespaces/{watched}") == 200, 15)
+        got = operator.get(f"/api/v1/namespaces/{watched}").json()
+        assert got["metadata"]["uid"]
+        assert status(f"/api/v1/namespaces/{other}") == 403
+        assert status(f"/api/v1/namespaces/{home}") == 403  # the release's own: Lease only
+        assert status("/api/v1/namespaces") == 403
+        assert status(f"/api/v1/namespaces/{watched}/secrets") == 403  # get by name only
 
 
 def _assert_clean(manifest: Manifest, result: Applied) -> None:
