@@ -387,3 +387,163 @@ def test_one_leader_at_a_time(
     cluster.create("two", {"target": "https://example.com/two"})
     code = cluster.wait_ready("two")["status"]["code"]
     assert location(visitor, code) == "https://example.com/two"
+
+
+# -- codes are bound to the namespace's UID, not only to "namespace/name" (issue 13, 9) --
+
+
+def namespace_uid(cluster: Cluster) -> str:
+    metadata = cluster.core.read_namespace(cluster.namespace).metadata
+    assert metadata is not None and metadata.uid
+    return str(metadata.uid)
+
+
+def managed_row(postgres: PostgresServer, stack: Stack, code: str) -> str:
+    """target|deleted|managed_by|managed_uid|managed_namespace_uid of ``code``'s row."""
+    return sql(
+        postgres,
+        stack,
+        "SELECT target, deleted_at IS NOT NULL, managed_by, managed_uid, managed_namespace_uid"
+        f" FROM links WHERE code = '{code}'",
+    )
+
+
+def put_managed_row(
+    postgres: PostgresServer,
+    stack: Stack,
+    code: str,
+    managed_by: str,
+    namespace_uid: str | None,
+    *,
+    deleted: bool,
+    target: str = "https://prior.example/",
+) -> None:
+    """A row as an earlier operator wrote it for ``managed_by``: in the namespace of UID
+    ``namespace_uid`` (None: before migration 0006 recorded it)."""
+    uid = "NULL" if namespace_uid is None else f"'{namespace_uid}'"
+    sql(
+        postgres,
+        stack,
+        "INSERT INTO links (code, target, is_custom_alias, redirect_type, is_active,"
+        " managed_by, managed_uid, managed_namespace_uid, deleted_at) VALUES"
+        f" ('{code}', '{target}', true, 302, true, '{managed_by}', 'earlier-shortlink-uid',"
+        f" {uid}, {'now()' if deleted else 'NULL'})",
+    )
+
+
+def test_a_recreated_namespace_takes_over_none_of_its_predecessors_codes(
+    cluster: Cluster,
+    start_operator: OperatorFactory,
+    visitor: httpx.Client,
+    postgres_server: PostgresServer,
+    stack: Stack,
+) -> None:
+    """The namespace this test runs in stands for one re-created under the name of an
+    earlier one (whose deletion this control plane, without a controller-manager, can't
+    finish): the earlier namespace's rows carry its UID, which is not this one's."""
+    start_operator()
+    earlier = "0badc0de-0000-4000-8000-000000000000"
+    assert namespace_uid(cluster) != earlier
+    deleted, live, generated = unique("gone-"), unique("live-"), unique("gen")
+    for code, name, is_deleted in (
+        (deleted, "promo", True),  # its ShortLink deleted with the namespace
+        (live, "left", False),  # its finalizer removed by hand: never deleted
+        (generated, "gen", True),
+    ):
+        put_managed_row(
+            postgres_server, stack, code, f"{cluster.namespace}/{name}", earlier, deleted=is_deleted
+        )
+    before = {
+        code: managed_row(postgres_server, stack, code) for code in (deleted, live, generated)
+    }
+
+    cluster.create("promo", {"target": "https://example.com/mine", "code": deleted})
+    cluster.create("left", {"target": "https://example.com/mine", "code": live})
+    cluster.create("gen", {"target": "https://example.com/gen"})
+    for name in ("promo", "left"):
+        obj = cluster.wait_condition(name, "Ready", "False", "CodeConflict")
+        assert "code" not in obj["status"]
+        for message in [c["message"] for c in obj["status"]["conditions"]] + [
+            m for _, reason, m in cluster.events(name) if reason == "CodeConflict"
+        ]:
+            assert "another ShortLink" in message, message
+            assert cluster.namespace not in message and earlier not in message, message
+    # Without spec.code: a fresh code (no conflict), the old one stays reserved.
+    fresh = cluster.wait_ready("gen")["status"]["code"]
+    assert fresh != generated
+    assert location(visitor, fresh) == "https://example.com/gen"
+    assert {code: managed_row(postgres_server, stack, code) for code in before} == before
+    assert visitor.get(f"/{deleted}").status_code == 404
+    assert location(visitor, live) == "https://prior.example/"
+
+    # Deleting the namesakes leaves the earlier namespace's live row alone.
+    cluster.delete("left")
+    wait_for("left gone", lambda: cluster.get("left") is None)
+    assert managed_row(postgres_server, stack, live) == before[live]
+
+
+def test_rows_from_before_namespace_uids_are_adopted_by_their_namespace(
+    cluster: Cluster,
+    start_operator: OperatorFactory,
+    visitor: httpx.Client,
+    postgres_server: PostgresServer,
+    stack: Stack,
+) -> None:
+    legacy, kept = unique("leg"), unique("kept-")
+    target = "https://example.com/legacy"
+    put_managed_row(
+        postgres_server, stack, legacy, f"{cluster.namespace}/legacy", None, deleted=True
+    )
+    put_managed_row(
+        postgres_server,
+        stack,
+        kept,
+        f"{cluster.namespace}/kept",
+        None,
+        deleted=False,
+        target=target,
+    )
+    start_operator()
+    uid = namespace_uid(cluster)
+
+    # A deleted one is reclaimed by its ShortLink (no spec.code): bound from now on.
+    cluster.create("legacy", {"target": target})
+    reclaimed = cluster.wait_ready("legacy")
+    assert reclaimed["status"]["code"] == legacy
+    assert managed_row(postgres_server, stack, legacy).split("|") == [
+        target,
+        "f",
+        f"{cluster.namespace}/legacy",
+        reclaimed["metadata"]["uid"],
+        uid,
+    ]
+    assert location(visitor, legacy) == target
+    # A live one that already matches the spec: its UID recorded, nothing else changed.
+    cluster.create("kept", {"target": target, "code": kept})
+    cluster.wait_ready("kept")
+    row = managed_row(postgres_server, stack, kept).split("|")
+    assert (row[0], row[1], row[4]) == (target, "f", uid)
+    assert location(visitor, kept) == target
+
+
+def test_delete_and_reapply_in_the_same_namespace_keeps_the_code(
+    cluster: Cluster,
+    start_operator: OperatorFactory,
+    visitor: httpx.Client,
+    postgres_server: PostgresServer,
+    stack: Stack,
+) -> None:
+    start_operator()
+    uid = namespace_uid(cluster)
+    cluster.create("again", {"target": "https://example.com/v1"})
+    code = cluster.wait_ready("again")["status"]["code"]
+    assert managed_row(postgres_server, stack, code).endswith(f"|{uid}")
+    cluster.delete("again")
+    wait_for("again gone", lambda: cluster.get("again") is None)
+    assert managed_row(postgres_server, stack, code).split("|")[1] == "t"
+
+    cluster.create("again", {"target": "https://example.com/v2"})
+    assert cluster.wait_ready("again")["status"]["code"] == code
+    wait_for("the new target", lambda: location(visitor, code) == "https://example.com/v2", 5)
+    row = managed_row(postgres_server, stack, code).split("|")
+    assert (row[1], row[4]) == ("f", uid)
