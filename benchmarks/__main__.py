@@ -58,6 +58,12 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         help="ShortLinks applied by operator_sync (1000; 200 with --quick; the target is 10000)",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="alternated subject/reference rounds where a ratio is the target (3; 1 with --quick)",
+    )
+    parser.add_argument(
         "--durable-db",
         action="store_true",
         help="run PostgreSQL with fsync and synchronous_commit on (off by default)",
@@ -71,6 +77,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs) afterwards")
     arguments = parser.parse_args(argv)
+    if arguments.rounds is not None and arguments.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if malformed := [item for item in arguments.service_env if "=" not in item]:
         parser.error(f"--service-env needs NAME=VALUE, not {', '.join(malformed)}")
     unknown = sorted(set(arguments.scenarios) - set(SCENARIOS))
@@ -89,6 +97,7 @@ def run(arguments: argparse.Namespace) -> int:
         bulk_requests=arguments.bulk_requests,
         durable_db=arguments.durable_db,
         operator_links=arguments.operator_links,
+        rounds=arguments.rounds,
         service_overrides=dict(item.split("=", 1) for item in arguments.service_env),
     )
     work_dir = Path(tempfile.mkdtemp(prefix="shortlink-bench-"))

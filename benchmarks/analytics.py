@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from benchmarks.alternation import alternate, median_round
 from benchmarks.context import ScenarioContext
 from benchmarks.fixtures import create_links_one_by_one, follow_each, write_codes
 from benchmarks.host import cpu_affinity, every_cpu, free_port, log, pinned
@@ -23,6 +23,7 @@ from benchmarks.metrics import counter_by_label
 from benchmarks.references import WARMUP_S
 from benchmarks.sequential import percentile
 from benchmarks.stack import resident_mb, shortlink_command
+from benchmarks.wrk import WrkResult
 from shortlink.adapters.clickhouse import ClickStore
 from shortlink.adapters.event_codec import decode_clicks, encode_clicks
 from tests.harness import ServiceProcess
@@ -80,34 +81,35 @@ def redirect_hit_with_kafka(context: ScenarioContext) -> dict[str, Any]:
         with publishing:
             plain_url = context.stack.redirector_url
             problems = follow_each(plain_url, links) + follow_each(publishing.base_url, links)
-            runs: dict[str, list[Any]] = {"plain": [], "kafka": []}
-            for _ in range(2):  # alternated, so drift on the host hits both alike
-                for name, url in (("plain", plain_url), ("kafka", publishing.base_url)):
+
+            def load(url: str) -> Callable[[], WrkResult]:
+                def run() -> WrkResult:
                     context.wrk(f"{url}/", script, connections=settings.connections,
                                 duration_s=WARMUP_S)  # fmt: skip
-                    runs[name].append(
-                        context.wrk(
-                            f"{url}/",
-                            script,
-                            connections=settings.connections,
-                            duration_s=settings.duration_s,
-                        )
+                    return context.wrk(
+                        f"{url}/",
+                        script,
+                        connections=settings.connections,
+                        duration_s=settings.duration_s,
                     )
+
+                return run
+
+            # Alternated, so drift on the host hits both alike.
+            runs = alternate(max(2, settings.rounds), load(plain_url), load(publishing.base_url))
             events = _settled_event_counts(publishing.ops_url)
             rss = resident_mb(publishing)
-    plain_rps = statistics.mean(r.rps for r in runs["plain"])
-    kafka_rps = statistics.mean(r.rps for r in runs["kafka"])
-    last = runs["kafka"][-1]
-    ratio = kafka_rps / plain_rps
+    ratio = runs.ratio
     delivered_all = events["delivered"] == events["emitted"] and events["dropped"] == 0
     return {
         "scenario": "redirect_hit_with_kafka",
-        "rps": round(kafka_rps, 1),
+        "rps": round(runs.subject_rps, 1),
         "reference": "redirect_hit (same run, same links, alternated)",
-        "reference_rps": round(plain_rps, 1),
+        "reference_rps": round(runs.reference_rps, 1),
         "ratio": round(ratio, 3),
-        **wrk_fields(last, settings.connections),
-        "rounds": {name: [round(r.rps, 1) for r in rs] for name, rs in runs.items()},
+        **wrk_fields(median_round(runs.subject), settings.connections),
+        "rounds": runs.rounds(),
+        "statistic": f"median of {len(runs.subject)} alternated rounds (plain, kafka, ...)",
         "events": events,
         "redirector_rss_mb": rss,
         "warmup_problems": problems[:5],
@@ -115,7 +117,7 @@ def redirect_hit_with_kafka(context: ScenarioContext) -> dict[str, Any]:
         "target": f"rps >= {KAFKA_MIN_RATIO}x redirect_hit, every click delivered to Kafka",
         "meets_target": ratio >= KAFKA_MIN_RATIO
         and delivered_all
-        and is_clean(*runs["plain"], *runs["kafka"])
+        and is_clean(*runs.subject, *runs.reference)
         and not problems,
     }
 

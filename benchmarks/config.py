@@ -32,6 +32,8 @@ class RunSettings:
     durable_db: bool = False
     # ShortLinks the operator_sync scenario applies (the target is for 10,000).
     operator_links: int = 1000
+    # Rounds of subject/reference alternation where a ratio is the target (median reported).
+    rounds: int = 3
     # Extra environment for both services, e.g. SHORTLINK_DB_POOL_MAX=64.
     service_overrides: dict[str, str] = field(default_factory=dict)
 
@@ -52,6 +54,7 @@ class RunSettings:
         durable_db: bool,
         service_overrides: dict[str, str] | None = None,
         operator_links: int | None = None,
+        rounds: int | None = None,
     ) -> RunSettings:
         default_duration = 2.0 if quick else 10.0
         duration = duration_s if duration_s is not None else default_duration
@@ -67,4 +70,5 @@ class RunSettings:
             durable_db=durable_db,
             service_overrides=service_overrides or {},
             operator_links=operator_links or (200 if quick else 1000),
+            rounds=rounds if rounds is not None else (1 if quick else 3),
         )

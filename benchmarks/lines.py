@@ -14,8 +14,11 @@ UNLOADED_CONNECTIONS = 1
 WRK_LATENCY_METHOD = "wrk --latency (coordinated-omission corrected)"
 
 
-def base_line(scenario: str, context: ScenarioContext, rps: float) -> dict[str, Any]:
-    floor: Reference = context.references.floors[scenario]
+def base_line(
+    scenario: str, context: ScenarioContext, rps: float, floor: Reference | None = None
+) -> dict[str, Any]:
+    """``floor``: a reference measured alongside the scenario; else the one measured up front."""
+    floor = floor or context.references.floors[scenario]
     nginx = context.references.nginx
     return {
         "scenario": scenario,

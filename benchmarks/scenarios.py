@@ -5,6 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.alternation import (
+    alternate,
+    median_of,
+    median_round,
+    summed_socket_errors,
+)
 from benchmarks.analytics import analytics_ingest, analytics_stats, redirect_hit_with_kafka
 from benchmarks.context import ScenarioContext
 from benchmarks.fixtures import (
@@ -28,7 +34,7 @@ from benchmarks.lua import (
 )
 from benchmarks.metrics import difference, redirects_by_source
 from benchmarks.operator_sync import operator_sync_line
-from benchmarks.references import WARMUP_S
+from benchmarks.references import WARMUP_S, Reference, bare_sanic_server
 from benchmarks.sequential import BULK_SIZE, bulk_bodies, percentile, run_bulk_sequence
 from benchmarks.stack import resident_mb
 from benchmarks.wrk import WrkResult
@@ -47,25 +53,48 @@ def redirect_hit(context: ScenarioContext) -> dict[str, Any]:
     links = create_links_one_by_one(context, settings.hit_links)
     warmup_problems = follow_each(context.stack.redirector_url, links)
     codes_file = write_codes(context.work_dir / "hit_codes.txt", [code for code, _ in links])
-    url = f"{context.stack.redirector_url}/"
     script = write_cycle_paths_script(context.scratch_dir("hit"), codes_file)
-    # Warm up first, outside the counters, so answered_by covers the measured run only.
-    context.wrk(url, script, connections=settings.connections, duration_s=WARMUP_S)
-    counted_before = redirects_by_source(context.stack.redirector.ops_url)
-    result = context.wrk(
-        url, script, connections=settings.connections, duration_s=settings.duration_s
-    )
+
+    def load(base_url: str) -> Callable[[], WrkResult]:
+        return lambda: context.wrk(
+            f"{base_url}/", script, connections=settings.connections, duration_s=settings.duration_s
+        )
+
+    # The floor serves the same codes on the same CPU, alternated with the redirector.
+    with bare_sanic_server(context.work_dir, codes_file, settings.cpus.server_cpus) as floor_url:
+        # Warm up both first, outside the counters, so answered_by covers measured runs only.
+        for base_url in (floor_url, context.stack.redirector_url):
+            context.wrk(
+                f"{base_url}/", script, connections=settings.connections, duration_s=WARMUP_S
+            )
+        counted_before = redirects_by_source(context.stack.redirector.ops_url)
+        runs = alternate(settings.rounds, load(floor_url), load(context.stack.redirector_url))
     answered_by = difference(counted_before, redirects_by_source(context.stack.redirector.ops_url))
-    line = base_line("redirect_hit", context, result.rps)
+    floor = Reference(
+        "bare_sanic_302",
+        runs.reference_rps,
+        median_of([result.p50_ms for result in runs.reference]),
+        median_of([result.p99_ms for result in runs.reference]),
+    )
+    median_run = median_round(runs.subject)
+    p99_ms = runs.subject_p99_ms
+    line = base_line("redirect_hit", context, runs.subject_rps, floor)
     meets = (
-        line["ratio"] >= HIT_MIN_RATIO
-        and result.p99_ms < HIT_MAX_P99_MS
-        and is_clean(result)
+        runs.ratio >= HIT_MIN_RATIO
+        and p99_ms < HIT_MAX_P99_MS
+        and is_clean(*runs.subject, *runs.reference)
         and not warmup_problems
     )
     return {
         **line,
-        **wrk_fields(result, settings.connections),
+        **wrk_fields(median_run, settings.connections),
+        "p99_ms": round(p99_ms, 3),
+        "requests": sum(result.requests for result in runs.subject),
+        "errors": sum(result.errors for result in runs.subject),
+        "socket_errors": summed_socket_errors(runs.subject),
+        "non_2xx_3xx": sum(result.non_2xx_3xx for result in runs.subject),
+        "rounds": runs.rounds(),
+        "statistic": f"median of {settings.rounds} alternated rounds (reference, subject, ...)",
         "links": len(links),
         "answered_by": answered_by,
         "redirector_rss_mb": resident_mb(context.stack.redirector),
