@@ -36,7 +36,7 @@ import redis
 from benchmarks.host import cpu_affinity, every_cpu, log
 from benchmarks.stack import Stack
 from tests.harness.kube import KubeControlPlane, ensure_kube_binaries
-from tests.harness.shortlinks import CRDS, operator_process
+from tests.harness.shortlinks import CRDS, operator_process, operator_role
 from tests.support.waiting import wait_for
 
 DEFAULT_LINKS = 1_000
@@ -86,7 +86,7 @@ def operator_sync_line(
                     **{"SHORTLINK_LOG_LEVEL": "WARNING", **(operator_env or {})},
                 )
             )
-        wait_for("the operator to lead", lambda: _role(operator.base_url) == "leader", 60)
+        wait_for("the operator to lead", lambda: operator_role(operator) == "leader", 60)
         assert operator.process is not None
         pid = operator.process.pid
         idle_rss = _proc_status(pid, "VmRSS")
@@ -280,10 +280,3 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
     return round((int(fields[11]) + int(fields[12])) / ticks, 1)  # utime + stime
-
-
-def _role(base_url: str) -> str | None:
-    try:
-        return str(httpx.get(f"{base_url}/healthz", timeout=2).json()["role"])
-    except (httpx.HTTPError, ValueError, KeyError):
-        return None

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -160,3 +161,11 @@ def operator_process(
         startup_timeout=60,
         stop_timeout=20,
     )
+
+
+def operator_role(process: ServiceProcess) -> str | None:
+    """ "leader" or "standby" from the operator's /healthz; None while it can't say."""
+    try:
+        return str(httpx.get(f"{process.base_url}/healthz", timeout=2).json()["role"])
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None

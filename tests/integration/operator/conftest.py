@@ -17,7 +17,7 @@ import pytest
 
 from tests.harness import PostgresServer, RedisServer, ServiceProcess
 from tests.harness.kube import KubeControlPlane
-from tests.harness.shortlinks import CRDS, Cluster, operator_process
+from tests.harness.shortlinks import CRDS, Cluster, operator_process, operator_role
 from tests.harness.stack import API_KEY, start_stack
 from tests.support.waiting import wait_for
 
@@ -100,11 +100,7 @@ def start_operator(
         process.stop()
 
 
-def role(process: ServiceProcess) -> str | None:
-    try:
-        return str(httpx.get(f"{process.base_url}/healthz", timeout=2).json()["role"])
-    except (httpx.HTTPError, ValueError, KeyError):
-        return None
+role = operator_role
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.harness import PostgresServer, RedisServer, ServiceProcess
+from tests.harness.create_load import CreateAnswer, CreateLoad, outcome, stored_links
 from tests.harness.kube import KubeControlPlane
 from tests.harness.pg_cluster import DATABASE, PostgresCluster
 from tests.harness.pgc import ClusterResource, Writer, cluster_operator, create_table, rows_on
@@ -378,48 +379,29 @@ def test_kill_9_under_api_creates_loses_doubles_and_fails_nothing(
         api.stop()
     status = pgc.wait("a failover", lambda s: "lastFailover" in s, 30)
     new = status["lastFailover"]["to"]
-    created = {t: body["short_code"] for t, (code, body) in answers.items() if code == 201}
-    unavailable = [t for t, (code, _) in answers.items() if code == 503]
-    others = {code for code, _ in answers.values()} - {201, 503}
+    unavailable = [a for a in answers if a.status == 503]
+    others = {a.status for a in answers} - {201, 503}
     assert len(answers) == 1000 and others == set(), others
-    assert all(answers[t][1]["error"] == "DATABASE_UNAVAILABLE" for t in unavailable)
+    assert all(a.body["error"] == "DATABASE_UNAVAILABLE" for a in unavailable)
     # The failover (~2-3 s) is well inside the 8 s retry window: no create gives up.
     assert unavailable == [], f"{len(unavailable)} creates answered 503"
-    rows = pg_cluster.member(new).execute(
-        f"SELECT target, code FROM links WHERE target LIKE '{FAILOVER_TARGETS}%'",
-        database=DATABASE,
-    )
-    stored = [tuple(line.split("|")) for line in rows.splitlines() if line]
-    targets = [target for target, _ in stored]
-    assert len(targets) == len(set(targets)), "a create was stored twice"
-    missing = {t: c for t, c in created.items() if (t, c) not in set(stored)}
-    assert missing == {}, f"{len(missing)} acknowledged creates lost on {new}"
+    result = outcome(answers, stored_links(pg_cluster.member(new)))
+    assert result.duplicate_rows == 0, "a create was stored twice"
+    assert result.lost == {}, f"{len(result.lost)} acknowledged creates lost on {new}"
     assert status.get("failovers") == 1
     assert pgc.reasons().count("Promoted") == 1
 
 
-FAILOVER_TARGETS = "https://failover.test/"
-
-
 async def create_under_kill(
     base_url: str, cluster: PostgresCluster, *, total: int, kill_at: int, clients: int = 8
-) -> dict[str, tuple[int, dict[str, str]]]:
+) -> list[CreateAnswer]:
     """``clients`` concurrent clients create ``total`` links (each target unique); the
-    primary is killed -9 once ``kill_at`` of them were answered. target -> answer."""
-    answers: dict[str, tuple[int, dict[str, str]]] = {}
-    numbers = iter(range(total))
-    killed = asyncio.Event()
+    primary is killed -9 once ``kill_at`` of them were answered."""
+    load = CreateLoad(base_url, clients=clients)
 
-    async def client(http: httpx.AsyncClient) -> None:
-        for number in numbers:
-            target = f"{FAILOVER_TARGETS}{number}"
-            response = await http.post("/v1/urls", json={"original_url": target})
-            answers[target] = (response.status_code, response.json())
-            if len(answers) >= kill_at and not killed.is_set():
-                killed.set()
-                await asyncio.to_thread(cluster.primary.kill)
+    async def kill() -> None:
+        await load.wait_answered(kill_at)
+        await asyncio.to_thread(cluster.primary.kill)
 
-    headers = {"Authorization": f"Bearer {API_KEY}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as http:
-        await asyncio.gather(*(client(http) for _ in range(clients)))
-    return answers
+    await asyncio.gather(load.run(total=total), kill())
+    return list(load.answers.values())
