@@ -16,6 +16,11 @@ SCENARIOS = (
     "analytics_stats",
     "operator_sync",
 )
+# Run only when named: they need a stack of their own, and failover kills processes.
+ON_DEMAND_SCENARIOS = ("failover",)
+ALL_SCENARIOS = SCENARIOS + ON_DEMAND_SCENARIOS
+# The CRD's default failoverDelay.
+DEFAULT_FAILOVER_DELAY_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class RunSettings:
     rounds: int = 3
     # Extra environment for both services, e.g. SHORTLINK_DB_POOL_MAX=64.
     service_overrides: dict[str, str] = field(default_factory=dict)
+    failover_delay_s: float = DEFAULT_FAILOVER_DELAY_S
 
     @property
     def miss_duration_s(self) -> float:
@@ -55,6 +61,7 @@ class RunSettings:
         service_overrides: dict[str, str] | None = None,
         operator_links: int | None = None,
         rounds: int | None = None,
+        failover_delay_s: float = DEFAULT_FAILOVER_DELAY_S,
     ) -> RunSettings:
         default_duration = 2.0 if quick else 10.0
         duration = duration_s if duration_s is not None else default_duration
@@ -71,4 +78,5 @@ class RunSettings:
             service_overrides=service_overrides or {},
             operator_links=operator_links or (200 if quick else 1000),
             rounds=rounds if rounds is not None else (1 if quick else 3),
+            failover_delay_s=failover_delay_s,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from benchmarks.alternation import (
@@ -12,7 +13,9 @@ from benchmarks.alternation import (
     summed_socket_errors,
 )
 from benchmarks.analytics import analytics_ingest, analytics_stats, redirect_hit_with_kafka
+from benchmarks.config import RunSettings
 from benchmarks.context import ScenarioContext
+from benchmarks.failover import failover_line
 from benchmarks.fixtures import (
     create_links_in_bulk,
     create_links_one_by_one,
@@ -287,4 +290,16 @@ RUNNERS: dict[str, Callable[[ScenarioContext], dict[str, Any]]] = {
     "analytics_ingest": analytics_ingest,
     "analytics_stats": analytics_stats,
     "operator_sync": operator_sync,
+}
+
+
+def failover(settings: RunSettings, work_dir: Path, busy: float | None) -> dict[str, Any]:
+    """kill -9 of the PostgreSQL primary under load, on a stack of its own (its module)."""
+    log(f"scenario failover (failoverDelay {settings.failover_delay_s:g} s)")
+    return failover_line(work_dir, settings.failover_delay_s, busy)
+
+
+# Scenarios that bring their own stack (and run only when named).
+ON_DEMAND_RUNNERS: dict[str, Callable[[RunSettings, Path, float | None], dict[str, Any]]] = {
+    "failover": failover,
 }

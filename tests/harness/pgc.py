@@ -46,7 +46,11 @@ class ClusterResource:
     def close(self) -> None:
         self.api.close()  # type: ignore[no-untyped-call]
 
-    def create(self, cluster: PostgresCluster, **spec: Any) -> dict[str, Any]:
+    def create(
+        self, cluster: PostgresCluster, *, defaults: Mapping[str, Any] = FAST, **spec: Any
+    ) -> dict[str, Any]:
+        """The resource for ``cluster``: ``defaults`` (the fast probing tests use;
+        ``{}`` for the CRD's own defaults) overridden by ``spec``."""
         secret: Any = {
             "metadata": {"name": SECRET},
             "stringData": {
@@ -68,7 +72,7 @@ class ClusterResource:
                 "database": DATABASE,
                 "readWriteService": f"{self.name}-rw",
                 "readOnlyService": f"{self.name}-ro",
-                **FAST,
+                **defaults,
                 **spec,
             },
         }
