@@ -72,7 +72,9 @@ def failover_line(
     with _rig(work_dir, failover_delay, retry_window) as rig:
         warm = _warm_links(rig)
         log(f"  {len(warm)} links warm; {CLIENTS} clients creating for {STEADY_S:g} s")
-        answers, killed_at, redirects = asyncio.run(_run(rig, warm, failover_delay, retry_window))
+        answers, (killed_at, dead_at), redirects = asyncio.run(
+            _run(rig, warm, failover_delay, retry_window)
+        )
         status = rig.resource.status()
         last = status["lastFailover"]
         stored = stored_links(rig.cluster.member(last["to"]))
@@ -81,6 +83,7 @@ def failover_line(
         answers=answers,
         stored=stored,
         killed_at=killed_at,
+        dead_at=dead_at,
         last_failover=last,
         redirects=redirects,
     )
@@ -179,7 +182,7 @@ def _warm_links(rig: Rig) -> dict[str, str]:
 
 async def _run(
     rig: Rig, warm: dict[str, str], failover_delay: float, retry_window: float
-) -> tuple[list[CreateAnswer], float, Redirects]:
+) -> tuple[list[CreateAnswer], tuple[float, float], Redirects]:
     load = CreateLoad(rig.api.base_url, clients=CLIENTS)
     stop = asyncio.Event()
     tally: dict[str, Any] = {"total": 0, "failures": [], "max_ms": 0.0}
@@ -191,6 +194,7 @@ async def _run(
         await asyncio.sleep(STEADY_S)
         killed_at = time.time()
         await asyncio.to_thread(rig.cluster.primary.kill)
+        dead_at = time.time()
         log(f"  pg0 killed -9 after {len(load.answers)} creates; waiting for the failover")
         status = await asyncio.to_thread(
             rig.resource.wait, "a failover", lambda s: "lastFailover" in s, failover_delay + 60
@@ -207,7 +211,7 @@ async def _run(
     redirects = Redirects(
         tally["total"], len(tally["failures"]), tally["failures"], round(tally["max_ms"], 1)
     )
-    return list(load.answers.values()), killed_at, redirects
+    return list(load.answers.values()), (killed_at, dead_at), redirects
 
 
 async def _follow(

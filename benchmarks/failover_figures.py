@@ -41,15 +41,17 @@ def rto_target(failover_delay: float) -> float:
 
 
 def recovery(
-    answers: Iterable[CreateAnswer], stored: Iterable[StoredLink], killed_at: float
+    answers: Iterable[CreateAnswer], stored: Iterable[StoredLink], dead_at: float
 ) -> tuple[float | None, float | None]:
-    """(newest acknowledged create committed before the kill, first one after), by the
-    rows' created_at: nothing starts on the old primary after its kill, nothing on the
-    new one before its promotion."""
+    """(newest acknowledged create committed on the old primary, first one on the new),
+    by the rows' created_at (the transaction's start) split at ``dead_at``, when the
+    kill had returned: nothing starts on the old primary after it, nothing on the new
+    one before its promotion. (The moment the kill was sent won't do: transactions
+    still start on the old primary while the signal is being delivered.)"""
     acknowledged = {(a.target, str(a.body["short_code"])) for a in answers if a.acknowledged}
     times = [row.created_at for row in stored if (row.target, row.code) in acknowledged]
-    before = [t for t in times if t <= killed_at]
-    after = [t for t in times if t > killed_at]
+    before = [t for t in times if t <= dead_at]
+    after = [t for t in times if t > dead_at]
     return (max(before) if before else None, min(after) if after else None)
 
 
@@ -63,11 +65,14 @@ def failover_figures(
     answers: list[CreateAnswer],
     stored: list[StoredLink],
     killed_at: float,
+    dead_at: float,
     last_failover: dict[str, Any],
     redirects: Redirects,
 ) -> dict[str, Any]:
+    """``killed_at``: the kill -9 was sent; ``dead_at``: it had returned (the primary's
+    processes reaped)."""
     result = outcome(answers, stored)
-    last_old, first_new = recovery(answers, stored, killed_at)
+    last_old, first_new = recovery(answers, stored, dead_at)
     rto = round(first_new - last_old, 3) if last_old is not None and first_new is not None else None
     # The window: from the kill until creates commit again; a create is in it if it
     # was waiting at any moment of it.
@@ -81,6 +86,7 @@ def failover_figures(
         "failover_delay_s": failover_delay,
         "detection_s": round(detected - killed_at, 3) if detected is not None else None,
         "promotion_s": round(promoted - killed_at, 3) if promoted is not None else None,
+        "kill_s": round(dead_at - killed_at, 3),
         "rto_s": rto,
         "acked_writes": len(result.acknowledged),
         "acked_writes_lost": len(result.lost),

@@ -45,6 +45,7 @@ def figures(**changes: object) -> dict[str, object]:
         "answers": ANSWERS,
         "stored": ROWS,
         "killed_at": KILL,
+        "dead_at": KILL + 0.02,
         "last_failover": LAST_FAILOVER,
         "redirects": CLEAN,
     } | changes
@@ -52,7 +53,7 @@ def figures(**changes: object) -> dict[str, object]:
 
 
 def test_rto_is_from_the_last_commit_before_the_kill_to_the_first_after() -> None:
-    assert recovery(ANSWERS, ROWS, KILL) == (KILL - 0.495, KILL + 4.0)
+    assert recovery(ANSWERS, ROWS, KILL + 0.02) == (KILL - 0.495, KILL + 4.0)
     line = figures()
     assert line["rto_s"] == pytest.approx(4.495)
     assert line["detection_s"] == pytest.approx(0.75)
@@ -84,6 +85,14 @@ def test_a_lost_or_doubled_create_or_a_failed_redirect_fails_the_run() -> None:
     assert (doubled["duplicate_rows"], doubled["meets_target"]) == (1, False)
     redirects = figures(redirects=Redirects(100, 1, ["/c1: 503"], 9.0))
     assert (redirects["failed_warm_redirects"], redirects["meets_target"]) == (1, False)
+
+
+def test_a_commit_on_the_old_primary_while_the_kill_lands_is_not_the_new_primary() -> None:
+    # #6 started on pg0 after the signal was sent but before its processes were gone.
+    racing = [*ANSWERS, answer(6, 201, KILL - 0.005, KILL + 0.012)]
+    line = figures(answers=racing, stored=[*ROWS, row(6, KILL + 0.01)])
+    assert line["rto_s"] == pytest.approx(3.99)  # KILL + 0.01 -> KILL + 4.0
+    assert line["kill_s"] == pytest.approx(0.02)
 
 
 def test_a_503_fails_the_run_and_is_counted_by_status() -> None:
