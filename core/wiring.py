@@ -116,7 +116,11 @@ def link_service(backends: Backends, settings: Settings) -> LinkService:
         policy=settings.url_policy,
         secret_key=settings.secret_key,
         events=backends.events or DiscardEvents(),
-        retry=WriteRetry(backends.database.reset, settings.db_retry_window),
+        retry=WriteRetry(
+            backends.database.reset,
+            settings.db_retry_window,
+            ready=backends.database.writable,
+        ),
     )
 
 

@@ -140,10 +140,12 @@ class PrimaryConnector:
 
 
 class Database:
-    """The pool, plus `reset()`: drop every connection, e.g. after a failover."""
+    """The pool, plus `reset()`: drop every connection, e.g. after a failover, and
+    `writable()`: can a connection to the writable primary be had now?"""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self._probe: asyncio.Task[bool] | None = None
 
     @classmethod
     async def open(
@@ -168,6 +170,24 @@ class Database:
         """Close every pooled connection (idle ones now, busy ones on release), so
         the next query connects afresh to whichever host is the primary now."""
         await self.pool.expire_connections()
+
+    async def writable(self) -> bool:
+        """True once the pool holds (or just made, through the connector above) a
+        connection to a writable primary. Retries waiting out a failover ask this
+        every fraction of a second; concurrent callers share one probe, so a burst
+        of them costs one round of connects, not one each."""
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._acquire())
+        return await asyncio.shield(self._probe)
+
+    async def _acquire(self) -> bool:
+        try:
+            # After reset() every pooled connection is stale: acquiring one connects
+            # anew, and it stays in the pool for the retry that follows.
+            async with self.pool.acquire():
+                return True
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
 
     async def close(self) -> None:
         await self.pool.close()

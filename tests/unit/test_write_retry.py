@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from shortlink.adapters.database import DatabaseUrl
+from shortlink.adapters.database import Database, DatabaseUrl, NoPrimaryAvailable
 from shortlink.domain.errors import DatabaseUnavailable, InvalidUrl
 from shortlink.domain.retries import backoff_delays
 from shortlink.services.write_retry import WriteRetry
@@ -92,6 +92,77 @@ async def test_a_hung_try_is_cut_off_and_retried() -> None:
 
     assert await retry(write) == "row"
     assert tries == 2 and clock.pauses == [1.0]
+
+
+class Primary:
+    """A writable primary that is back from `back_at` (fake time); counts the asks."""
+
+    def __init__(self, clock: FakeTime, back_at: float) -> None:
+        self.clock, self.back_at, self.asked = clock, back_at, 0
+
+    async def ready(self) -> bool:
+        self.asked += 1
+        return self.clock.now >= self.back_at
+
+
+def polling_retry(clock: FakeTime, primary: Primary) -> WriteRetry:
+    return WriteRetry(
+        clock.reset,
+        14.0,
+        ready=primary.ready,
+        poll=0.5,
+        sleep=clock.sleep,
+        clock=lambda: clock.now,
+    )
+
+
+async def test_a_retry_starts_as_soon_as_the_primary_is_back_not_at_the_pause_end() -> None:
+    clock = FakeTime()
+    primary = Primary(clock, back_at=5.0)  # promoted during the second pause (2 s to 6 s)
+    write = FlakyWrite(2, ConnectionResetError("primary gone"), clock)
+    assert await polling_retry(clock, primary)(write) == "row"
+    assert write.calls == [0.0, 2.0, 5.0]  # not 6.0: the pause ended when it was back
+    assert set(clock.pauses) == {0.5}
+
+
+async def test_with_no_primary_back_the_pauses_and_the_503_stay_as_they_were() -> None:
+    clock = FakeTime()
+    primary = Primary(clock, back_at=1e9)
+    write = FlakyWrite(10, ConnectionResetError("primary gone"), clock)
+    with pytest.raises(DatabaseUnavailable):
+        await polling_retry(clock, primary)(write)
+    assert write.calls == [0.0, 2.0, 6.0, 14.0]
+    assert primary.asked == 3 + 7 + 15  # every half second but at each pause's end
+
+
+class FakePool:
+    """Stands in for asyncpg's pool: acquiring fails until `up`; counts acquires."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.acquires = 0
+
+    def acquire(self) -> FakePool:
+        self.acquires += 1
+        return self
+
+    async def __aenter__(self) -> None:
+        await asyncio.sleep(0.01)  # a connect takes a moment: callers overlap
+        if not self.up:
+            raise NoPrimaryAvailable("no writable PostgreSQL primary")
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+
+async def test_concurrent_askers_share_one_probe_of_the_primary() -> None:
+    pool = FakePool()
+    database = Database(pool)  # type: ignore[arg-type]
+    assert await asyncio.gather(*(database.writable() for _ in range(8))) == [False] * 8
+    assert pool.acquires == 1
+    pool.up = True
+    assert await database.writable() is True
+    assert pool.acquires == 2
 
 
 def test_database_url_with_several_hosts() -> None:
