@@ -28,7 +28,7 @@ from shortlink.domain.clicks import (
 from shortlink.domain.errors import DatabaseUnavailable, DomainError
 from shortlink.domain.events import DiscardEvents
 from shortlink.domain.expiry import format_instant
-from shortlink.domain.links import NO_STORE, Destination, decide, redirect_cache_control
+from shortlink.domain.links import NO_STORE, Destination, decide
 from shortlink.domain.unlock_tokens import (
     LINK,
     UNLOCK_TOKEN_TTL,
@@ -42,6 +42,7 @@ from shortlink.http.event_metrics import watch_events
 from shortlink.http.limits import Limits, apply_limits
 from shortlink.http.ops_metrics import count_unavailable
 from shortlink.redirector import metrics, pages
+from shortlink.redirector.responses import BodilessResponse, encode_headers, redirect_headers_cache
 from shortlink.services.links import LinkService
 from shortlink.services.resolver import LinkResolver
 from shortlink.wiring import Backends, link_service, redis_client
@@ -70,11 +71,12 @@ class Redirects:
         secure_cookies: bool = False,
         permanent_max_age: int = 3600,
         public_origin: str = "",
+        cached_links: int = 100_000,
     ) -> None:
         self._public_origin = public_origin
         self._secret_key = secret_key
         self._secure_cookies = secure_cookies
-        self._permanent_max_age = permanent_max_age
+        self._redirect_headers = redirect_headers_cache(permanent_max_age, cached_links)
         # Without trusted proxies the peer address is the client: skip Sanic's
         # per-request X-Forwarded-* parsing.
         self._behind_proxies = behind_proxies
@@ -98,8 +100,7 @@ class Redirects:
             try:
                 destination, source = await self._resolver.resolve(code)
             except DatabaseUnavailable as exc:
-                metrics.REDIRECTS["unavailable", "db"].inc()
-                metrics.REDIRECT_SECONDS.observe(time.perf_counter() - started)
+                metrics.TALLY.redirect("unavailable", "db", time.perf_counter() - started)
                 return self._unavailable(request, exc)
         if destination is None:
             outcome, response = "not_found", self._not_found(request, code)
@@ -111,22 +112,15 @@ class Redirects:
                 # A browser trades the URL's token for the cookie, and reloads without it.
                 response = self._with_unlock_cookie(request, code, destination)
             elif outcome == "redirect":
-                response = HTTPResponse(
-                    status=destination.redirect_type,
-                    headers={
-                        "Location": destination.target,
-                        "Cache-Control": redirect_cache_control(
-                            destination, self._permanent_max_age
-                        ),
-                    },
+                response = BodilessResponse(
+                    destination.redirect_type, self._redirect_headers(destination)
                 )
                 self._record_click(request, code)
             elif outcome == "expired":
                 response = self._expired(request, destination)
             else:
                 response = self._password_required(request, code)
-        metrics.REDIRECTS[outcome, source].inc()
-        metrics.REDIRECT_SECONDS.observe(time.perf_counter() - started)
+        metrics.TALLY.redirect(outcome, source, time.perf_counter() - started)
         return response
 
     def _record_click(self, request: Request, code: str) -> None:
@@ -172,9 +166,7 @@ class Redirects:
         token = issue_unlock_token(
             code, destination.password_fingerprint, self._secret_key, datetime.now(UTC)
         )
-        response = HTTPResponse(
-            status=303, headers={"Location": f"/{quote(code)}", "Cache-Control": NO_STORE}
-        )
+        response = _see_the_link(code)
         self._set_unlock_cookie(response, code, token)
         return response
 
@@ -272,11 +264,16 @@ class Redirects:
             if exc.code == "NOT_FOUND":
                 return html(pages.not_found_page(code), status=404)
             return domain_error_response(exc)
-        response = HTTPResponse(
-            status=303, headers={"Location": f"/{quote(code)}", "Cache-Control": NO_STORE}
-        )
+        response = _see_the_link(code)
         self._set_unlock_cookie(response, code, unlocked.token)
         return response
+
+
+def _see_the_link(code: str) -> HTTPResponse:
+    """303 back to the link itself, once unlocked (its cookie is added next)."""
+    return BodilessResponse(
+        303, encode_headers({"Location": f"/{quote(code)}", "Cache-Control": NO_STORE})
+    )
 
 
 def count_redirect_failures(app: App) -> None:
@@ -314,6 +311,7 @@ def create_app(settings: Settings) -> App:
         secure_cookies=settings.secure_cookies,
         permanent_max_age=settings.permanent_redirect_max_age,
         public_origin=settings.public_origin,
+        cached_links=settings.local_cache_size,
     )
     app.add_route(handlers.redirect, "/<code:str>", methods=["GET", "HEAD"], name="redirect")
     app.add_route(handlers.unlock_form, "/<code:str>", methods=["POST"], name="unlock_form")

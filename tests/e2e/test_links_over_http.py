@@ -152,6 +152,7 @@ def test_password_flow(api: ApiClient, visitor: httpx.Client) -> None:
     browser = visitor.get(f"/{code}", params={"unlock_token": link_token}, headers=HTML)
     assert browser.status_code == 303 and browser.headers["location"] == f"/{code}"
     assert browser.headers["cache-control"] == "no-store"
+    assert "content-type" not in browser.headers
     cookie = browser.cookies.get("unlock_token")
     assert cookie
     assert visitor.get(f"/{code}", headers={"Cookie": f"unlock_token={cookie}"}).status_code == 302
@@ -176,6 +177,14 @@ def test_redirects_say_how_long_they_may_be_cached(api: ApiClient, visitor: http
         response = visitor.get(f"/{code}")
         assert response.status_code == redirect_type
         assert response.headers["cache-control"] == expected
+        # No body, so no Content-Type (Sanic's default for none was the text "None").
+        assert sorted(response.headers) == [
+            "cache-control",
+            "connection",
+            "content-length",
+            "location",
+        ]
+        assert response.headers["content-length"] == "0"
 
 
 def test_password_form_on_the_redirector(api: ApiClient, visitor: httpx.Client) -> None:
