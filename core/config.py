@@ -61,6 +61,10 @@ def env_float(env: Mapping[str, str], name: str, default: float, minimum: float 
     return value
 
 
+# The drain comes out of the 10 s shutdown budget (http/limits.py): leave in-flight
+# requests most of it.
+MAX_SHUTDOWN_DRAIN = 5.0
+
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 
@@ -116,6 +120,10 @@ class Settings:
     # common load balancers, so they close first and never send into a closing socket).
     request_timeout: float = 10.0
     keep_alive_timeout: float = 75.0
+    # On SIGTERM, seconds the public ports keep serving, every answer saying
+    # "Connection: close", before they stop listening (http/drain.py). Taken out
+    # of the 10 s in-flight requests get, so the exit bound does not move.
+    shutdown_drain: float = 1.0
     log_level: str = "INFO"
     log_format: str = "json"
     # Events (clicks and link changes) on a bus: Kafka, a Redis stream (dev), or off.
@@ -183,6 +191,7 @@ class Settings:
             keep_alive_timeout=env_float(
                 env, "SHORTLINK_KEEP_ALIVE_TIMEOUT", d.keep_alive_timeout, 0.1
             ),
+            shutdown_drain=env_float(env, "SHORTLINK_SHUTDOWN_DRAIN", d.shutdown_drain),
             log_level=(env.get("SHORTLINK_LOG_LEVEL") or d.log_level).upper(),
             log_format=env.get("SHORTLINK_LOG_FORMAT") or d.log_format,
             events=_events(env),
@@ -232,6 +241,8 @@ class Settings:
         ):
             if public == ops:
                 raise ConfigError(f"{name} must differ from the public port ({public})")
+        if self.shutdown_drain > MAX_SHUTDOWN_DRAIN:
+            raise ConfigError(f"SHORTLINK_SHUTDOWN_DRAIN must be at most {MAX_SHUTDOWN_DRAIN:g}")
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("SHORTLINK_DB_POOL_MIN must not exceed SHORTLINK_DB_POOL_MAX")
         try:

@@ -10,15 +10,17 @@ from sanic.response import HTTPResponse
 
 from shortlink.config import Settings
 from shortlink.http import App
+from shortlink.http.drain import install_drain
 from shortlink.http.errors import error_response
 
 # A handler that runs longer is answered 503 (a bulk of 1,000 bcrypt passwords
 # takes about 50 s on one core: the worst legitimate case).
 RESPONSE_TIMEOUT = 60.0
-# On SIGTERM (what Kubernetes sends): stop accepting, give in-flight requests up to
-# this, then flush buffered events (at most 5 s, EventPublisher.stop) and close.
+# On SIGTERM (what Kubernetes sends): drain for SHORTLINK_SHUTDOWN_DRAIN (drain.py),
+# stop accepting, give in-flight requests the rest of this budget from the signal,
+# then flush buffered events (at most 5 s, EventPublisher.stop) and close.
 # Exit within ~16 s: the chart's terminationGracePeriodSeconds must exceed it (30).
-GRACEFUL_SHUTDOWN_TIMEOUT = 10.0
+SHUTDOWN_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -32,14 +34,16 @@ class Limits:
 
 
 def apply_limits(app: App, limits: Limits, settings: Settings) -> None:
-    """Sizes from ``limits``; SHORTLINK_REQUEST_TIMEOUT (a whole request must arrive
+    """Sizes from ``limits``; the SIGTERM drain and shutdown budget;
+    SHORTLINK_REQUEST_TIMEOUT (a whole request must arrive
     within it, or 408: a slow or stalled client can't hold a connection, as in
     slowloris) and SHORTLINK_KEEP_ALIVE_TIMEOUT (idle connections) from ``settings``."""
     app.config.REQUEST_MAX_SIZE = limits.body_bytes
     app.config.REQUEST_MAX_HEADER_SIZE = limits.header_bytes
     app.config.REQUEST_TIMEOUT = settings.request_timeout
     app.config.RESPONSE_TIMEOUT = RESPONSE_TIMEOUT
-    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_TIMEOUT
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = SHUTDOWN_TIMEOUT - settings.shutdown_drain
+    install_drain(app, settings.shutdown_drain)
     app.config.KEEP_ALIVE_TIMEOUT = settings.keep_alive_timeout
 
     async def refuse_long_urls(request: Request) -> HTTPResponse | None:

@@ -39,6 +39,7 @@ def test_empty_strings_fall_back_to_defaults():
         ("SHORTLINK_REDIRECTOR_DB_TIMEOUT", "0.25", "redirector_db_timeout", 0.25),
         ("SHORTLINK_REQUEST_TIMEOUT", "2.5", "request_timeout", 2.5),
         ("SHORTLINK_KEEP_ALIVE_TIMEOUT", "5", "keep_alive_timeout", 5.0),
+        ("SHORTLINK_SHUTDOWN_DRAIN", "0", "shutdown_drain", 0.0),
         ("SHORTLINK_WORKERS", "4", "workers", 4),
         ("SHORTLINK_PROXIES_COUNT", "2", "proxies_count", 2),
         ("SHORTLINK_RATE_LIMIT", "100/hour", "rate_limit", RateLimit(100, 3600)),
@@ -88,6 +89,8 @@ def test_bool_spellings(raw, value):
         ({"SHORTLINK_REDIRECTOR_OPS_PORT": "8081"}, "SHORTLINK_REDIRECTOR_OPS_PORT"),
         ({"SHORTLINK_REDIRECTOR_DB_TIMEOUT": "0"}, "SHORTLINK_REDIRECTOR_DB_TIMEOUT"),
         ({"SHORTLINK_REQUEST_TIMEOUT": "soon"}, "SHORTLINK_REQUEST_TIMEOUT"),
+        ({"SHORTLINK_SHUTDOWN_DRAIN": "-1"}, "SHORTLINK_SHUTDOWN_DRAIN"),
+        ({"SHORTLINK_SHUTDOWN_DRAIN": "5.5"}, "SHORTLINK_SHUTDOWN_DRAIN"),  # over the cap
     ],
 )
 def test_bad_values_raise_config_error_naming_the_variable(env, variable):
