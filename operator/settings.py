@@ -11,7 +11,7 @@
 | SHORTLINK_OPERATOR_LEASE_NAMESPACE | $POD_NAMESPACE or default | the Lease's namespace |
 | SHORTLINK_OPERATOR_LEASE_SECONDS | 15 | a leader silent this long is replaced |
 | SHORTLINK_OPERATOR_IDENTITY | $POD_NAME or host-pid | this replica's name in the Lease |
-| SHORTLINK_OPERATOR_WORKERS | 200 | resources reconciled concurrently |
+| SHORTLINK_OPERATOR_WORKERS | 1000 | resources reconciled concurrently |
 | SHORTLINK_OPERATOR_RETRY_MAX | 60 | longest backoff, seconds, after transient failures |
 | SHORTLINK_OPERATOR_POSTGRES_FAILOVER | true | run the PostgresCluster HA loop (false: off) |
 """
@@ -36,7 +36,10 @@ class OperatorSettings:
     lease_namespace: str = "default"
     lease_seconds: float = 15.0
     identity: str = "shortlink-operator"
-    workers: int = 200
+    # kopf's watcher stops reading the stream while every worker slot is taken, and a
+    # slot stays taken for the idle timeout (up to the consistency timeout after a
+    # patch): 200 capped a burst near 100 ShortLinks/s (operator_sync, 2026-12-02).
+    workers: int = 1000
     retry_max: float = 60.0
     postgres_failover: bool = True
 

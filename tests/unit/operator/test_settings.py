@@ -9,7 +9,7 @@ from shortlink.operator.settings import OperatorSettings
 def test_defaults() -> None:
     settings = OperatorSettings.from_env({"POD_NAME": "op-0"})
     assert settings.all_namespaces
-    assert (settings.port, settings.drift_interval, settings.workers) == (8083, 30.0, 200)
+    assert (settings.port, settings.drift_interval, settings.workers) == (8083, 30.0, 1000)
     assert settings.leader_election
     assert (settings.lease_name, settings.lease_namespace) == ("shortlink-operator", "default")
     assert settings.identity == "op-0"
