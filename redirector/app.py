@@ -286,7 +286,7 @@ def count_redirect_failures(app: App) -> None:
     async def on_redirect_error(request: Request, exc: Exception) -> HTTPResponse:
         generic = errors.lookup(exc, None)
         response = cast(HTTPResponse, await generic(request, exc))
-        metrics.count_failure(response.status)
+        metrics.TALLY.failure(response.status)
         return response
 
     errors.add(Exception, on_redirect_error, route_names=[f"{app.name}.redirect"])

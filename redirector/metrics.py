@@ -45,9 +45,13 @@ class RedirectTally(Collector):
         self._buckets[bisect_left(self._bounds, seconds)] += 1
         self._seconds += seconds
 
-    def error(self) -> None:
-        """A redirect that raised: counted, but no duration (it was never served)."""
-        self.counts[ERROR] += 1
+    def failure(self, status: int) -> None:
+        """A redirect the app's exception handlers answered: counted (5xx only, a
+        4xx there is an answer), without a duration. The error path, never per request."""
+        if status == 503:
+            self.counts["unavailable", "db"] += 1
+        elif status >= 500:
+            self.counts[ERROR] += 1
 
     def collect(self) -> Iterator[Metric]:
         redirects = CounterMetricFamily(
@@ -77,15 +81,6 @@ def _le(bound: float) -> str:
 
 TALLY = RedirectTally()
 REGISTRY.register(TALLY)
-
-
-def count_failure(status: int) -> None:
-    """Count a redirect the app's exception handlers answered (5xx only: a 4xx
-    there is an answer). Called on the error path, never per request."""
-    if status == 503:
-        TALLY.counts["unavailable", "db"] += 1
-    elif status >= 500:
-        TALLY.error()
 
 
 LOCAL_CACHE_ENTRIES = Gauge("shortlink_local_cache_entries", "Entries in the in-process cache")

@@ -21,7 +21,9 @@ def test_counts_by_outcome_and_source_from_zero() -> None:
     tally.redirect("redirect", "local", 0.0002)
     tally.redirect("redirect", "local", 0.0002)
     tally.redirect("not_found", "db", 0.003)
-    tally.error()
+    tally.failure(500)
+    tally.failure(503)
+    tally.failure(404)  # an answer, not a failure
     assert registry.get_sample_value("shortlink_redirects_total", labels) == 2
     assert (
         registry.get_sample_value(
@@ -35,6 +37,13 @@ def test_counts_by_outcome_and_source_from_zero() -> None:
         )
         == 1
     )
+    assert (
+        registry.get_sample_value(
+            "shortlink_redirects_total", {"outcome": "unavailable", "source": "db"}
+        )
+        == 1
+    )
+    assert registry.get_sample_value("shortlink_redirect_duration_seconds_count") == 3
 
 
 def test_durations_are_a_cumulative_histogram_with_le_inclusive() -> None:
