@@ -1,4 +1,4 @@
-"""PostgresCluster spec/status <-> the failover domain (operator/cluster_status.py), and the
+"""PostgresCluster spec/status <-> the failover domain (shortlink.operator.cluster_status), and the
 conninfo the standbys are pointed with (adapters/pg_cluster.py)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The web UI: static files served from the package at / (same origin as /v1).
+"""The web UI: this package's files served at /ui/<path>, its index.html at / (same origin as /v1).
 
 It is a client of the public /v1 API only. Every file is read once at start and
 served with a strict Content-Security-Policy: scripts, styles, images and
@@ -48,17 +48,22 @@ class Asset:
     etag: str
 
 
+def _is_code(name: str) -> bool:
+    return PurePosixPath(name).suffix in {".py", ".pyc", ".typed"}
+
+
 def load_assets() -> dict[str, Asset]:
-    """Every file under the package's web/ folder, by its path there."""
-    root = resources.files("shortlink.api") / "web"
+    """Every asset in this package's folder (not its Python code), by its path there."""
+    root = resources.files("shortlink.api.ui")
     assets: dict[str, Asset] = {}
 
     def walk(folder: resources.abc.Traversable, prefix: str) -> None:
         for entry in folder.iterdir():
             name = f"{prefix}{entry.name}"
             if entry.is_dir():
-                walk(entry, name + "/")
-            elif entry.is_file() and not entry.name.startswith("."):
+                if entry.name != "__pycache__":
+                    walk(entry, name + "/")
+            elif entry.is_file() and not entry.name.startswith(".") and not _is_code(entry.name):
                 body = entry.read_bytes()
                 suffix = PurePosixPath(name).suffix
                 kind = (

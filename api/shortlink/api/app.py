@@ -18,7 +18,7 @@ from shortlink.api import metrics
 from shortlink.api.openapi import build_openapi
 from shortlink.api.routes import v1
 from shortlink.api.sessions import sessions
-from shortlink.api.web import load_assets, web
+from shortlink.api.ui.serving import load_assets, web
 from shortlink.config import Settings
 from shortlink.http import App
 from shortlink.http.component import component_app

@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shortlink import __version__
 from shortlink.api.qr_codes import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
 from shortlink.api.request_constraints import (
     ALIAS,
@@ -31,6 +30,7 @@ from shortlink.domain.idempotency import HEADER, MAX_KEY_LENGTH, REPLAYED_HEADER
 from shortlink.domain.link_listing import MAX_SEARCH_LENGTH, SORTS, STATUSES
 from shortlink.domain.sessions import SESSION_COOKIE
 from shortlink.services.links import MAX_PAGE_SIZE
+from shortlink.version import VERSION
 
 _REF = "#/components/schemas/{model}"
 
@@ -581,7 +581,7 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {
             "title": "Shortlink API",
-            "version": __version__,
+            "version": VERSION,
             "description": "Create and manage short links. Errors are JSON: "
             '{"error": CODE, "message": ...}.',
         },

@@ -80,7 +80,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def available_migrations() -> list[tuple[int, str, list[str]]]:
     """(version, name, statements) sorted by version, from clickhouse_migrations/NNNN_name.sql."""
-    folder = resources.files("shortlink") / MIGRATIONS_PACKAGE
+    folder = resources.files(f"shortlink.{MIGRATIONS_PACKAGE}")
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):

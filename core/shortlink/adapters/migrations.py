@@ -15,7 +15,7 @@ _LOCK_ID = 0x5_4C_4E_4B
 
 def available_migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) sorted by version."""
-    folder = resources.files("shortlink") / "migrations"
+    folder = resources.files("shortlink.migrations")
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):

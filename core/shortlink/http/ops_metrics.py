@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from prometheus_client import Counter, Gauge
 
-from shortlink import __version__
+from shortlink.version import VERSION
 
 DEPENDENCIES = ("postgres", "redis", "bus", "clickhouse", "kubernetes")
 
@@ -32,7 +32,7 @@ def package_version() -> str:
     try:
         return version("shortlink")
     except PackageNotFoundError:  # run from a source tree
-        return __version__
+        return VERSION
 
 
 def announce_build(component: str) -> None:

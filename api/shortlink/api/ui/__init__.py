@@ -1,0 +1,1 @@
+"""The web UI: static files served at /ui/ and its index at /."""
