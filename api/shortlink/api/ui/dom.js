@@ -1,4 +1,4 @@
-// Small DOM and data helpers shared by the views. No innerHTML anywhere: every
+// Small DOM helpers shared by the views. No innerHTML anywhere: every
 // piece of text goes in as a text node, so nothing from the API can become markup.
 
 export function h(tag, attrs = {}, ...children) {
@@ -50,22 +50,6 @@ export function table(caption, headers, rows, { numeric = [] } = {}) {
         h("td", { class: numeric.includes(i) ? "num" : null }, cell)))))));
 }
 
-export function formatDate(iso) {
-  if (!iso) return "—";
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
-// <input type="datetime-local"> speaks local wall time without a zone.
-export function toLocalInput(date) {
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
-    `T${pad(date.getHours())}:${pad(date.getMinutes())}`;
-}
-
-export function fromLocalInput(value) {
-  return value ? new Date(value).toISOString() : null;
-}
-
 export function download(filename, content, type) {
   const url = URL.createObjectURL(new Blob([content], { type }));
   const a = h("a", { href: url, download: filename, hidden: true });
@@ -73,39 +57,6 @@ export function download(filename, content, type) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
-
-// CSV out: quoted as RFC 4180 asks, and cells a spreadsheet would run as a
-// formula (=, +, -, @) defused with a leading apostrophe.
-export function toCsv(rows) {
-  const cell = (value) => {
-    let text = value === null || value === undefined ? "" : String(value);
-    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-  };
-  return rows.map((row) => row.map(cell).join(",")).join("\r\n") + "\r\n";
-}
-
-// CSV in (RFC 4180: quotes, doubled quotes, newlines inside quotes, CRLF or LF).
-export function parseCsv(text) {
-  const rows = [];
-  let row = [], value = "", quoted = false;
-  text = text.replace(/^\uFEFF/, "");
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { value += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else value += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") { row.push(value); value = ""; }
-    else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      row.push(value); rows.push(row); row = []; value = "";
-    } else value += c;
-  }
-  if (value !== "" || row.length) { row.push(value); rows.push(row); }
-  return rows.filter((r) => r.some((cell) => cell.trim() !== ""));
 }
 
 export async function copyText(text, statusEl) {

@@ -3,30 +3,11 @@
 // bad row's error, and only when none is bad create them in one request.
 
 import { api } from "./api.js";
-import { announce, errorBox, page, showError } from "./app.js";
-import { field, h, parseCsv, table, toCsv, download } from "./dom.js";
+import { IMPORT_COLUMNS as COLUMNS, parseCsv, rowsToItems, toCsv } from "./csv.js";
+import { download, field, h, table } from "./dom.js";
+import { announce, errorBox, page, showError } from "./shell.js";
 
-const COLUMNS = ["original_url", "custom_alias", "expires_at", "password", "redirect_type"];
 const MAX_ROWS = 1000;
-
-function rowsToItems(rows) {
-  const header = rows[0].map((cell) => cell.trim().toLowerCase());
-  const hasHeader = header.includes("original_url") || header.includes("url");
-  const names = hasHeader ? header.map((n) => (n === "url" ? "original_url" : n)) : COLUMNS;
-  const unknown = hasHeader ? names.filter((n) => n && !COLUMNS.includes(n)) : [];
-  const body = hasHeader ? rows.slice(1) : rows;
-  const items = body.map((row) => {
-    const item = {};
-    names.forEach((name, i) => {
-      const value = (row[i] ?? "").trim();
-      if (!value || !COLUMNS.includes(name)) return;
-      item[name] = name === "redirect_type" && /^\d+$/.test(value) ? Number(value) : value;
-    });
-    if (!("original_url" in item)) item.original_url = "";
-    return item;
-  });
-  return { items, unknown, firstLine: hasHeader ? 2 : 1 };
-}
 
 export function importView() {
   const file = h("input", { type: "file", name: "csv", accept: ".csv,text/csv" });

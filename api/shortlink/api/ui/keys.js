@@ -2,9 +2,9 @@
 // keys for every owner; others manage their own (rotation).
 
 import { api } from "./api.js";
-import { announce, errorBox, page, showError, state } from "./app.js";
-import { confirmDialog } from "./links.js";
-import { copyText, field, formatDate, h } from "./dom.js";
+import { copyText, field, h } from "./dom.js";
+import { formatDate } from "./format.js";
+import { announce, confirmDialog, errorBox, page, showError, state } from "./shell.js";
 
 export async function keysView() {
   const admin = state.session.is_admin;

@@ -2,10 +2,10 @@
 // (alias availability, suggestions), and one link (copy, QR, edit, deactivate, delete).
 
 import { api } from "./api.js";
-import { announce, errorBox, navigate, page, showError } from "./app.js";
-import {
-  copyText, download, field, formatDate, fromLocalInput, h, toCsv, toLocalInput,
-} from "./dom.js";
+import { toCsv } from "./csv.js";
+import { copyText, download, field, h } from "./dom.js";
+import { formatDate, fromLocalInput, linkStatus, toLocalInput } from "./format.js";
+import { announce, confirmDialog, errorBox, navigate, page, showError } from "./shell.js";
 
 const STATUSES = [["all", "All"], ["active", "Active"], ["expired", "Expired"],
                   ["inactive", "Deactivated"], ["protected", "Password-protected"]];
@@ -17,15 +17,6 @@ const PAGE_SIZE = 20;
 
 const select = (name, options, value) => h("select", { name },
   options.map(([v, text]) => h("option", { value: v, selected: String(v) === String(value) }, text)));
-
-export function linkStatus(link) {
-  const labels = [];
-  if (!link.is_active) labels.push("deactivated");
-  else if (link.expires_at && new Date(link.expires_at) <= new Date()) labels.push("expired");
-  else labels.push("active");
-  if (link.password_protected) labels.push("password");
-  return labels;
-}
 
 const badges = (link) => h("span", { class: "badges" },
   linkStatus(link).map((label) => h("span", { class: `badge badge-${label}` }, label)));
@@ -231,21 +222,6 @@ export function newLinkView() {
   h("button", { type: "submit", class: "primary" }, "Create link"));
   page("New link", form, result);
 }
-
-function confirmDialog(title, text, confirmLabel) {
-  return new Promise((resolve) => {
-    const titleId = "dialog-title";
-    const dialog = h("dialog", { "aria-labelledby": titleId },
-      h("h2", { id: titleId }, title), h("p", {}, text),
-      h("form", { method: "dialog", class: "dialog-actions" },
-        h("button", { value: "cancel", type: "submit" }, "Cancel"),
-        h("button", { value: "confirm", type: "submit", class: "danger" }, confirmLabel)));
-    dialog.addEventListener("close", () => { dialog.remove(); resolve(dialog.returnValue === "confirm"); });
-    document.body.append(dialog);
-    dialog.showModal();
-  });
-}
-export { confirmDialog };
 
 export async function linkView(code) {
   const link = await api("GET", `/v1/urls/${encodeURIComponent(code)}`);

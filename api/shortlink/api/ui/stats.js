@@ -4,15 +4,14 @@
 // table with the same numbers for people who don't see it.
 
 import { api } from "./api.js";
-import { announce, errorBox, page, showError } from "./app.js";
-import { download, field, fromLocalInput, h, svg, table, toCsv, toLocalInput } from "./dom.js";
+import { toCsv } from "./csv.js";
+import { download, field, h, svg, table } from "./dom.js";
+import { fromLocalInput, toLocalInput } from "./format.js";
+import { PRESETS, rangeOf } from "./ranges.js";
+import { announce, errorBox, page, showError } from "./shell.js";
 
-const PRESETS = [["24h", "Last 24 hours", 24], ["7d", "Last 7 days", 24 * 7],
-                 ["30d", "Last 30 days", 24 * 30], ["90d", "Last 90 days", 24 * 90],
-                 ["custom", "Custom range", 0]];
 const BREAKDOWNS = [["cities", "Cities"], ["devices", "Devices"], ["os", "Operating systems"],
                     ["browsers", "Browsers"], ["referrers", "Referrers"]];
-const HOUR = 3600 * 1000;
 const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
 const countryName = (code) => { try { return regionNames.of(code); } catch { return code; } };
 
@@ -26,24 +25,6 @@ async function loadAtlas() {
               numericOf: new Map(codes.map(([alpha2, , numeric]) => [alpha2, numeric])) };
   }
   return atlas;
-}
-
-// Whole hours, as the API counts them: the previous period then ends exactly
-// where this one starts, and the two series line up bucket for bucket.
-const floorHour = (date) => new Date(Math.floor(date / HOUR) * HOUR);
-const ceilHour = (date) => new Date(Math.ceil(date / HOUR) * HOUR);
-
-function rangeOf(params) {
-  const preset = params.get("range") || "7d";
-  if (preset === "custom") {
-    const from = new Date(params.get("from")), to = new Date(params.get("to"));
-    if (!isNaN(from) && !isNaN(to) && to > from) {
-      return { preset, from: floorHour(from), to: ceilHour(to) };
-    }
-  }
-  const hours = (PRESETS.find(([id]) => id === preset && id !== "custom") || PRESETS[1])[2];
-  const to = ceilHour(new Date());
-  return { preset: preset === "custom" ? "7d" : preset, from: new Date(to - hours * HOUR), to };
 }
 
 export async function statsView(code, params) {

@@ -1,0 +1,27 @@
+// Text for people: dates, local date-time inputs, a link's status labels. Pure
+// functions (no DOM), unit-tested with node --test.
+
+export function formatDate(iso) {
+  if (!iso) return "—";
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+// <input type="datetime-local"> speaks local wall time without a zone.
+export function toLocalInput(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+export function fromLocalInput(value) {
+  return value ? new Date(value).toISOString() : null;
+}
+
+export function linkStatus(link, now = new Date()) {
+  const labels = [];
+  if (!link.is_active) labels.push("deactivated");
+  else if (link.expires_at && new Date(link.expires_at) <= now) labels.push("expired");
+  else labels.push("active");
+  if (link.password_protected) labels.push("password");
+  return labels;
+}

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { UI } from "./ui.mjs";
+
+const { formatDate, fromLocalInput, linkStatus, toLocalInput } =
+  await import(new URL("format.js", UI));
+
+test("a date-time input's local wall time round-trips through an instant", () => {
+  const local = "2031-06-30T18:05";
+  assert.equal(toLocalInput(new Date(fromLocalInput(local))), local);
+  assert.equal(fromLocalInput(""), null);
+});
+
+test("formatDate shows a dash for no date", () => {
+  assert.equal(formatDate(null), "—");
+  assert.match(formatDate("2031-06-30T18:05:00Z"), /2031/);
+});
+
+test("linkStatus: deactivated over expired over active, and a password label", () => {
+  const now = new Date("2030-01-01T00:00:00Z");
+  const link = { is_active: true, expires_at: null, password_protected: false };
+  assert.deepEqual(linkStatus(link, now), ["active"]);
+  assert.deepEqual(linkStatus({ ...link, expires_at: "2029-12-31T00:00:00Z" }, now), ["expired"]);
+  assert.deepEqual(linkStatus({ ...link, expires_at: "2030-01-02T00:00:00Z" }, now), ["active"]);
+  assert.deepEqual(linkStatus({ ...link, is_active: false, expires_at: "2029-01-01T00:00:00Z" }, now),
+    ["deactivated"]);
+  assert.deepEqual(linkStatus({ ...link, password_protected: true }, now), ["active", "password"]);
+});
