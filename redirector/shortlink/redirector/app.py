@@ -12,7 +12,7 @@ from typing import cast
 from urllib.parse import quote
 
 from sanic import Request
-from sanic.response import HTTPResponse, html
+from sanic.response import HTTPResponse
 
 from shortlink.adapters.local_cache import MISS, LocalCache
 from shortlink.adapters.redis_cache import InvalidationListener
@@ -192,7 +192,7 @@ class Redirects:
     @staticmethod
     def _not_found(request: Request, code: str) -> HTTPResponse:
         if _wants_html(request):
-            return html(pages.not_found_page(code), status=404)
+            return pages.respond(pages.not_found_page(code), status=404)
         return error_response(404, "NOT_FOUND", f"No link with code '{code}'")
 
     @staticmethod
@@ -201,7 +201,7 @@ class Redirects:
         count_unavailable("postgres")
         retry_after = str(exc.details["retry_after"])
         if _wants_html(request):
-            return html(pages.unavailable_page(), status=503, headers={"Retry-After": retry_after})
+            return pages.respond(pages.unavailable_page(), 503, {"Retry-After": retry_after})
         return error_response(
             503,
             exc.code,
@@ -215,7 +215,7 @@ class Redirects:
         assert destination.expires_at is not None
         moment = datetime.fromtimestamp(destination.expires_at, UTC)
         if _wants_html(request):
-            return html(pages.expired_page(moment.date().isoformat()), status=410)
+            return pages.respond(pages.expired_page(moment.date().isoformat()), status=410)
         return error_response(
             410,
             "URL_EXPIRED",
@@ -226,7 +226,7 @@ class Redirects:
     @staticmethod
     def _password_required(request: Request, code: str, error: str | None = None) -> HTTPResponse:
         if _wants_html(request):
-            return html(pages.password_page(code, error), status=403)
+            return pages.respond(pages.password_page(code, error), status=403)
         return error_response(
             403,
             "PASSWORD_REQUIRED",
@@ -240,29 +240,29 @@ class Redirects:
         Only from our own pages: another site's form posting here would make its
         visitors' browsers guess passwords for it, from their addresses."""
         if not self._same_site(request):
-            return html(
+            return pages.respond(
                 pages.password_page(code, "This form must be sent from this site."), status=403
             )
         password = request.form.get("password") if request.form else None
         if not password:
-            return html(pages.password_page(code, "Enter the password."), status=400)
+            return pages.respond(pages.password_page(code, "Enter the password."), status=400)
         try:
             unlocked = await self._links.unlock(code, password, client_ip(request))
         except DomainError as exc:
             if exc.code == "INVALID_PASSWORD":
                 left = exc.details.get("attempts_remaining", 0)
-                return html(
+                return pages.respond(
                     pages.password_page(code, f"Wrong password. {left} attempts left."), status=401
                 )
             if exc.code == "TOO_MANY_ATTEMPTS":
-                response = html(
+                response = pages.respond(
                     pages.password_page(code, "Too many wrong passwords. Try again later."),
                     status=429,
                 )
                 response.headers["Retry-After"] = str(exc.details["retry_after"])
                 return response
             if exc.code == "NOT_FOUND":
-                return html(pages.not_found_page(code), status=404)
+                return pages.respond(pages.not_found_page(code), status=404)
             return domain_error_response(exc)
         response = _see_the_link(code)
         self._set_unlock_cookie(response, code, unlocked.token)

@@ -1,24 +1,42 @@
-"""The few HTML pages the public sees: not found, expired, password form."""
+"""The few HTML pages the public sees: not found, expired, password form.
+
+Served with the web UI's headers (http/page_headers.py): never framed (the
+password form would be clickjacking bait), no script at all, only this inline
+style (by its hash), and never cached (a 404 may be a link a minute later).
+"""
 
 from __future__ import annotations
 
 from html import escape
 
+from sanic.response import HTTPResponse, html
+
+from shortlink.http.page_headers import content_security_policy, inline_source, page_headers
+
+_STYLE = """
+body{font-family:system-ui;max-width:32rem;margin:15vh auto;padding:0 1rem}
+h1{font-size:1.4rem} .error{color:#b00020}
+input,button{font-size:1rem;padding:.5rem;margin:.25rem 0}
+input{width:100%;box-sizing:border-box}
+"""
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{title}</title>
-<style>
-body{{font-family:system-ui;max-width:32rem;margin:15vh auto;padding:0 1rem}}
-h1{{font-size:1.4rem}} .error{{color:#b00020}}
-input,button{{font-size:1rem;padding:.5rem;margin:.25rem 0}}
-input{{width:100%;box-sizing:border-box}}
-</style></head><body><main>{body}</main></body></html>"""
+<style>{style}</style></head><body><main>{body}</main></body></html>"""
+HEADERS = {
+    **page_headers(content_security_policy(style_src=inline_source(_STYLE), script_src="'none'")),
+    "Cache-Control": "no-store",
+}
+
+
+def respond(page: str, status: int, headers: dict[str, str] | None = None) -> HTTPResponse:
+    return html(page, status=status, headers={**HEADERS, **(headers or {})})
 
 
 def _page(title: str, body: str) -> str:
-    return _PAGE.format(title=escape(title), body=body)
+    return _PAGE.format(title=escape(title), style=_STYLE, body=body)
 
 
 def not_found_page(code: str) -> str:

@@ -18,21 +18,12 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, raw
 
 from shortlink.domain.errors import NotFound
+from shortlink.http.page_headers import content_security_policy, page_headers
 
 log = logging.getLogger(__name__)
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
+CONTENT_SECURITY_POLICY = content_security_policy()
+SECURITY_HEADERS = page_headers(CONTENT_SECURITY_POLICY)
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".json": "application/json",
           ".svg": "image/svg+xml", ".html": "text/html"}  # fmt: skip
 
