@@ -178,3 +178,22 @@ def test_referrer_host(referrer: str, host: str) -> None:
 
 def test_user_agents_are_clipped() -> None:
     assert len(visitors.clip_user_agent("x" * 10_000)) == visitors.MAX_USER_AGENT
+
+
+@pytest.mark.parametrize(
+    ("family", "kind"),
+    [("iOS", "ios"), ("Android", "android"), ("Windows", "windows"), ("Mac OS X", "macos"),
+     ("Ubuntu", "linux"), ("Linux", "linux"), ("Chrome OS", "other"), ("Windows Phone", "other"),
+     ("Other", "other")],
+)  # fmt: skip
+def test_os_kinds(family, kind):
+    assert visitors.os_kind(family) == kind
+
+
+@pytest.mark.parametrize(
+    ("family", "kind"),
+    [("Chrome Mobile", "chrome"), ("Mobile Safari", "safari"), ("Firefox", "firefox"),
+     ("Edge", "edge"), ("Samsung Internet", "samsung"), ("Opera Mini", "opera"), ("Lynx", "other")],
+)  # fmt: skip
+def test_browser_kinds(family, kind):
+    assert visitors.browser_kind(family) == kind

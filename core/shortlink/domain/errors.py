@@ -42,6 +42,16 @@ class InvalidPassword(DomainError):
     code = "INVALID_PASSWORD_FORMAT"
 
 
+class InvalidLinkOption(DomainError):
+    """A rule, variant, click limit, schedule, UTM, tag or folder is unacceptable;
+    ``details['field']`` is its exact path, e.g. ``rules[2].conditions.country``."""
+
+    code = "INVALID_LINK_OPTION"
+
+    def __init__(self, field: str, message: str, **details: Any) -> None:
+        super().__init__(f"{field}: {message}", field=field, **details)
+
+
 class InvalidRateLimit(DomainError):
     code = "INVALID_RATE_LIMIT"
 

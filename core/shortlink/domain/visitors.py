@@ -151,3 +151,56 @@ def referrer_host(referrer: str) -> str:
 
 def clip_user_agent(user_agent: str) -> str:
     return user_agent[:MAX_USER_AGENT]
+
+
+# ua-parser's families → the names rules use (link_options.OPERATING_SYSTEMS, BROWSERS).
+_OS_KINDS: Final = {"iOS": "ios", "iPadOS": "ios", "Android": "android", "Mac OS X": "macos"}
+_BROWSER_KINDS: Final = {
+    "Chrome": "chrome",
+    "Chrome Mobile": "chrome",
+    "Chrome Mobile iOS": "chrome",
+    "Chrome Mobile WebView": "chrome",
+    "Chromium": "chrome",
+    "Firefox": "firefox",
+    "Firefox Mobile": "firefox",
+    "Firefox iOS": "firefox",
+    "Safari": "safari",
+    "Mobile Safari": "safari",
+    "Mobile Safari UI/WKWebView": "safari",
+    "Edge": "edge",
+    "Edge Mobile": "edge",
+    "Opera": "opera",
+    "Opera Mobile": "opera",
+    "Opera Mini": "opera",
+    "Samsung Internet": "samsung",
+}
+
+
+def os_kind(os_family: str) -> str:
+    """``ios``/``android``/``windows``/``macos``/``linux``/``other``."""
+    if os_family in _OS_KINDS:
+        return _OS_KINDS[os_family]
+    if os_family.startswith("Windows") and os_family != "Windows Phone":
+        return "windows"
+    if os_family in _DESKTOP_OS and os_family not in {"Chrome OS", "FreeBSD", "OpenBSD", "NetBSD"}:
+        return "linux"
+    return "other"
+
+
+def browser_kind(browser_family: str) -> str:
+    """``chrome``/``firefox``/``safari``/``edge``/``opera``/``samsung``/``other``."""
+    return _BROWSER_KINDS.get(browser_family, "other")
+
+
+def sticky_key(code: str, anonymized_ip: str, user_agent: str, salt: bytes) -> int:
+    """The number an A/B split buckets a visitor by: keyed BLAKE2b of the link's code
+    and the anonymised visitor (network part of the IP, user agent). One person keeps
+    one variant without a cookie; without the secret nobody can steer their bucket,
+    and the code makes a visitor's bucket independent from link to link."""
+    digest = hashlib.blake2b(
+        f"{code}\x00{anonymized_ip}\x00{user_agent}".encode(errors="replace"),
+        digest_size=8,
+        key=salt[:64],
+        person=b"ab-split",
+    ).digest()
+    return int.from_bytes(digest, "big")
