@@ -28,6 +28,7 @@ from shortlink.domain.events import DiscardEvents
 from shortlink.services.enrichment import ClickEnricher
 from shortlink.services.ingest import ClickIngest
 from shortlink.services.links import LinkService
+from shortlink.services.unlocks import UnlockService
 from shortlink.services.write_retry import WriteRetry
 
 
@@ -112,15 +113,19 @@ def link_service(backends: Backends, settings: Settings) -> LinkService:
     return LinkService(
         repo=backends.links,
         cache=backends.cache,
-        unlock_failures=WindowCounter(backends.redis, "unlock-fail:"),
         policy=settings.url_policy,
-        secret_key=settings.secret_key,
         events=backends.events or DiscardEvents(),
         retry=WriteRetry(
             backends.database.reset,
             settings.db_retry_window,
             ready=backends.database.writable,
         ),
+    )
+
+
+def unlock_service(backends: Backends, settings: Settings) -> UnlockService:
+    return UnlockService(
+        backends.links, WindowCounter(backends.redis, "unlock-fail:"), settings.secret_key
     )
 
 

@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from shortlink.config import Settings
+from shortlink.services.bulk_links import BulkLinkService
 from shortlink.services.links import LinkService
-from shortlink.wiring import Backends, link_service, open_backends
+from shortlink.services.unlocks import UnlockService
+from shortlink.wiring import Backends, link_service, open_backends, unlock_service
 
 SECRET = "integration-test-secret-key-0123456789"
 
@@ -36,3 +38,13 @@ async def backends(settings: Settings) -> AsyncIterator[Backends]:
 @pytest.fixture
 def links(backends: Backends, settings: Settings) -> LinkService:
     return link_service(backends, settings)
+
+
+@pytest.fixture
+def bulk_links(links: LinkService) -> BulkLinkService:
+    return BulkLinkService(links)
+
+
+@pytest.fixture
+def unlocks(backends: Backends, settings: Settings) -> UnlockService:
+    return unlock_service(backends, settings)

@@ -11,18 +11,19 @@ from redis.asyncio import Redis
 from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.domain.errors import InvalidRequest
 from shortlink.domain.rate_limits import parse_rate_limit
-from shortlink.services.links import MAX_BULK_PASSWORDS, CreateLink, LinkService
+from shortlink.services.bulk_links import MAX_BULK_PASSWORDS, BulkLinkService
+from shortlink.services.links import CreateLink
 from shortlink.services.password_hashing import HASHER
 from shortlink.services.rate_limiter import RateLimiter
 
 
-async def test_a_bulk_request_holds_at_most_100_passwords(links: LinkService) -> None:
+async def test_a_bulk_request_holds_at_most_100_passwords(bulk_links: BulkLinkService) -> None:
     items = [CreateLink(f"https://example.com/{n}", password="pw") for n in range(101)]
     with pytest.raises(InvalidRequest, match="password-protected"):
-        await links.create_bulk("alice", items)
+        await bulk_links.create("alice", items)
     plain = [CreateLink(f"https://example.com/p{n}") for n in range(200)]
     allowed = plain + items[:MAX_BULK_PASSWORDS]
-    assert all(r.link for r in await links.create_bulk("alice", allowed))
+    assert all(r.link for r in await bulk_links.create("alice", allowed))
 
 
 async def test_a_costly_request_uses_up_that_much_of_the_limit(redis_url: str) -> None:

@@ -17,10 +17,10 @@ import pytest
 
 from shortlink.adapters.database import Database
 from shortlink.adapters.postgres import LinkRepository
-from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.config import Settings
 from shortlink.domain.errors import DatabaseUnavailable
 from shortlink.domain.links import Link, NewLink
+from shortlink.services.bulk_links import BulkLinkService
 from shortlink.services.links import CreateLink, LinkService
 from shortlink.services.write_retry import WriteRetry
 from shortlink.wiring import Backends, link_service, open_backends
@@ -168,9 +168,7 @@ def lossy_links(
     service = LinkService(
         repo=repo,
         cache=backends.cache,
-        unlock_failures=WindowCounter(backends.redis, "unlock-fail:"),
         policy=settings.url_policy,
-        secret_key=settings.secret_key,
         retry=WriteRetry(window=0.3),
     )
     return service, repo
@@ -205,7 +203,7 @@ async def test_a_bulk_create_whose_commit_reply_was_lost_resolves_to_its_rows(
         CreateLink("https://example.com/a", custom_alias="mine"),
         CreateLink("https://example.com/b", custom_alias="taken"),
     ]
-    results = await links.create_bulk("alice", requests)
+    results = await BulkLinkService(links).create("alice", requests)
     assert repo.losses == 1
     assert await count(backends, "SELECT count(*) FROM links WHERE owner = 'alice'") == 6
     made = [r.link for r in results if r.link is not None]

@@ -11,7 +11,8 @@ import pytest
 from shortlink.domain.errors import AliasTaken, IdempotencyKeyReused
 from shortlink.domain.idempotency import fingerprint
 from shortlink.domain.links import Link
-from shortlink.services.links import BulkItemResult, CreateLink, LinkService
+from shortlink.services.bulk_links import BulkItemResult, BulkLinkService
+from shortlink.services.links import CreateLink, LinkService
 from shortlink.wiring import Backends
 
 
@@ -94,16 +95,16 @@ def _render_bulk(results: list[BulkItemResult]) -> dict[str, Any]:
 
 
 async def test_a_bulk_retry_gets_the_first_response_and_its_rows_only(
-    links: LinkService, backends: Backends
+    links: LinkService, bulk_links: BulkLinkService, backends: Backends
 ) -> None:
     await links.create("bob", CreateLink("https://example.com/b", custom_alias="taken"))
     requests = [CreateLink("https://example.com/1"), CreateLink("https://example.com/2", "taken")]
     body = {"urls": [{"original_url": "https://example.com/1"}, {"custom_alias": "taken"}]}
 
-    first, replayed_first = await links.create_bulk_once(
+    first, replayed_first = await bulk_links.create_once(
         "alice", "b1", fingerprint(body), requests, _render_bulk
     )
-    again, replayed_again = await links.create_bulk_once(
+    again, replayed_again = await bulk_links.create_once(
         "alice", "b1", fingerprint(body), requests, _render_bulk
     )
 
@@ -111,7 +112,7 @@ async def test_a_bulk_retry_gets_the_first_response_and_its_rows_only(
     assert first.body["codes"][1] == "ALIAS_TAKEN"
     assert await _rows(backends) == 2  # bob's and alice's one
     with pytest.raises(IdempotencyKeyReused):
-        await links.create_bulk_once("alice", "b1", fingerprint({}), requests, _render_bulk)
+        await bulk_links.create_once("alice", "b1", fingerprint({}), requests, _render_bulk)
 
 
 async def test_simultaneous_duplicates_with_an_alias_replay_not_409(

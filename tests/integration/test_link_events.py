@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from shortlink.config import Settings
+from shortlink.services.bulk_links import BulkLinkService
 from shortlink.services.links import CreateLink
 from shortlink.wiring import Backends, link_service, open_backends
 
@@ -34,7 +35,7 @@ async def test_create_bulk_update_delete_are_published(
 ) -> None:
     links = link_service(bus_backends, settings)
     single = await links.create("alice", CreateLink("https://example.com/one"))
-    bulk = await links.create_bulk(
+    bulk = await BulkLinkService(links).create(
         "alice", [CreateLink("https://example.com/b1"), CreateLink("https://example.com/b2")]
     )
     await links.update("alice", single.code, {"original_url": "https://example.com/two"})

@@ -1,4 +1,4 @@
-"""LinkService against real PostgreSQL and Redis: seed flows 1, 5, 6, 7, 10 and management."""
+"""LinkService against real PostgreSQL and Redis: seed flows 1, 6, 7 and management."""
 
 from __future__ import annotations
 
@@ -10,20 +10,12 @@ import pytest
 from shortlink.adapters.local_cache import MISS
 from shortlink.domain.errors import (
     AliasTaken,
-    BulkInvalid,
     InvalidRequest,
     InvalidUrl,
-    LinkExpired,
     NotFound,
-    NotPasswordProtected,
-    TooManyAttempts,
-    WrongPassword,
 )
-from shortlink.domain.passwords import MAX_UNLOCK_ATTEMPTS
-from shortlink.domain.unlock_tokens import unlock_token_valid
 from shortlink.services.links import CreateLink, LinkService
 from shortlink.wiring import Backends
-from tests.integration.conftest import SECRET
 
 
 async def test_create_stores_link_and_caches_it(links: LinkService, backends: Backends) -> None:
@@ -66,64 +58,6 @@ async def test_concurrent_creates_of_one_alias_have_one_winner(links: LinkServic
 
     assert sum(1 for o in outcomes if not isinstance(o, Exception)) == 1
     assert all(isinstance(o, AliasTaken) for o in outcomes if isinstance(o, Exception))
-
-
-async def test_bulk_inserts_all_in_one_go(links: LinkService, backends: Backends) -> None:
-    requests = [CreateLink(f"https://example.com/{i}") for i in range(1000)]
-
-    results = await links.create_bulk("alice", requests)
-
-    assert [r.index for r in results] == list(range(1000))
-    assert all(r.link is not None for r in results)
-    assert await backends.pool.fetchval("SELECT count(*) FROM links WHERE owner = 'alice'") == 1000
-    sample = results[500].link
-    assert sample is not None and sample.target == "https://example.com/500"
-    assert await backends.cache.get(sample.code) is not MISS
-
-
-async def test_bulk_with_any_invalid_item_creates_nothing(
-    links: LinkService, backends: Backends
-) -> None:
-    requests = [CreateLink("https://example.com/ok")] * 3 + [CreateLink("ftp://nope")]
-    requests.append(CreateLink("https://example.com/x", custom_alias="a"))
-
-    with pytest.raises(BulkInvalid) as caught:
-        await links.create_bulk("alice", requests)
-
-    assert [(i["index"], i["error"]) for i in caught.value.details["invalid_urls"]] == [
-        (3, "INVALID_URL"),
-        (4, "INVALID_ALIAS"),
-    ]
-    assert await backends.pool.fetchval("SELECT count(*) FROM links") == 0
-
-
-async def test_bulk_duplicate_alias_in_request_is_invalid(links: LinkService) -> None:
-    requests = [CreateLink("https://example.com/x", custom_alias="twice")] * 2
-    with pytest.raises(BulkInvalid):
-        await links.create_bulk("alice", requests)
-
-
-async def test_bulk_reports_taken_alias_and_creates_the_rest(links: LinkService) -> None:
-    await links.create("bob", CreateLink("https://example.com/b", custom_alias="taken"))
-    requests = [
-        CreateLink("https://example.com/1"),
-        CreateLink("https://example.com/2", custom_alias="taken"),
-        CreateLink("https://example.com/3", custom_alias="fresh-one"),
-    ]
-
-    results = await links.create_bulk("alice", requests)
-
-    assert results[0].link is not None and results[2].link is not None
-    assert results[2].link.code == "fresh-one"
-    assert isinstance(results[1].error, AliasTaken)
-    assert results[1].error.details["suggestions"]
-
-
-async def test_bulk_limits(links: LinkService) -> None:
-    with pytest.raises(InvalidRequest):
-        await links.create_bulk("alice", [])
-    with pytest.raises(InvalidRequest):
-        await links.create_bulk("alice", [CreateLink("https://example.com")] * 1001)
 
 
 async def test_owner_isolation(links: LinkService) -> None:
@@ -198,60 +132,3 @@ async def test_list_paginates_newest_first(links: LinkService) -> None:
         await links.list("alice", 0, None)
     with pytest.raises(InvalidRequest):
         await links.list("alice", 10, "not-a-cursor")
-
-
-async def test_unlock_flow(links: LinkService) -> None:
-    link = await links.create(
-        "alice", CreateLink("https://example.com/p", custom_alias="locked", password="hunter2")
-    )
-    assert link.password_hash is not None and link.password_hash.startswith("$2b$10$")
-
-    with pytest.raises(WrongPassword) as wrong:
-        await links.unlock("locked", "guess", "10.0.0.1")
-    assert wrong.value.details["attempts_remaining"] == MAX_UNLOCK_ATTEMPTS - 1
-
-    unlocked = await links.unlock("locked", "hunter2", "10.0.0.1")
-    from shortlink.domain.passwords import password_fingerprint
-
-    assert unlock_token_valid(
-        unlocked.token,
-        "locked",
-        password_fingerprint(link.password_hash),
-        SECRET,
-        datetime.now(UTC),
-    )
-
-
-async def test_unlock_locks_out_after_too_many_failures(links: LinkService) -> None:
-    await links.create(
-        "alice", CreateLink("https://example.com/p", custom_alias="locked", password="hunter2")
-    )
-    remaining = []
-    for _ in range(MAX_UNLOCK_ATTEMPTS):
-        with pytest.raises(WrongPassword) as wrong:
-            await links.unlock("locked", "guess", "10.0.0.1")
-        remaining.append(wrong.value.details["attempts_remaining"])
-
-    assert remaining == list(range(MAX_UNLOCK_ATTEMPTS - 1, -1, -1))
-    with pytest.raises(TooManyAttempts) as locked:
-        await links.unlock("locked", "hunter2", "10.0.0.1")  # even the right one
-    assert locked.value.details["retry_after"] > 0
-    # Another client is not locked out by this one's guesses.
-    assert (await links.unlock("locked", "hunter2", "10.0.0.2")).token
-
-
-async def test_unlock_refusals(links: LinkService, backends: Backends) -> None:
-    await links.create("alice", CreateLink("https://example.com/p", custom_alias="open-link"))
-    with pytest.raises(NotPasswordProtected):
-        await links.unlock("open-link", "x", "ip")
-    with pytest.raises(NotFound):
-        await links.unlock("missing", "x", "ip")
-    await links.create(
-        "alice", CreateLink("https://example.com/p", custom_alias="old-one", password="pw")
-    )
-    await backends.pool.execute(
-        "UPDATE links SET expires_at = now() - interval '1 day' WHERE code = 'old-one'"
-    )
-    with pytest.raises(LinkExpired) as expired:
-        await links.unlock("old-one", "pw", "ip")
-    assert expired.value.details["expired_at"].endswith("Z")

@@ -25,9 +25,10 @@ from shortlink.http.component import component_app
 from shortlink.http.event_metrics import watch_events
 from shortlink.http.limits import Limits, apply_limits
 from shortlink.services.api_keys import ApiKeyService
+from shortlink.services.bulk_links import BulkLinkService
 from shortlink.services.rate_limiter import RateLimiter
 from shortlink.services.sessions import SessionService
-from shortlink.wiring import click_store, link_service
+from shortlink.wiring import click_store, link_service, unlock_service
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ def create_app(settings: Settings) -> App:
     async def start(app: App) -> None:
         backends = app.ctx.backends
         app.ctx.links = link_service(backends, settings)
+        app.ctx.bulk_links = BulkLinkService(app.ctx.links)
+        app.ctx.unlocks = unlock_service(backends, settings)
         watch_events(backends.events)
         app.ctx.api_keys = ApiKeyService(backends.api_keys)
         app.ctx.sessions = SessionService(

@@ -16,7 +16,7 @@ from shortlink.domain.aliases import MAX_LENGTH, MIN_LENGTH, RESERVED
 from shortlink.domain.cursors import CURSOR_PATTERN
 from shortlink.domain.passwords import MAX_PASSWORD_CHARS
 from shortlink.domain.urls import MAX_URL_LENGTH
-from shortlink.services.links import MAX_BULK_ITEMS
+from shortlink.services.bulk_links import MAX_BULK_ITEMS
 
 END = r"(?![\s\S])"
 

@@ -24,7 +24,8 @@ from shortlink.domain.rate_limits import RateDecision
 from shortlink.domain.stats_request import parse_stats_request
 from shortlink.domain.unlock_tokens import LINK_TOKEN_TTL, UNLOCK_TOKEN_TTL
 from shortlink.http import client_ip
-from shortlink.services.links import BulkItemResult, CreateLink, bulk_passwords
+from shortlink.services.bulk_links import BulkItemResult, bulk_passwords
+from shortlink.services.links import CreateLink
 
 log = logging.getLogger(__name__)
 
@@ -111,11 +112,11 @@ async def create_urls_bulk(request: Request) -> HTTPResponse:
     if idempotency_key is not None:
         validate_key(idempotency_key)  # refused even with dry_run, which ignores it
     if _flag(request, "dry_run"):
-        count = await request.app.ctx.links.check_bulk(owner, items)
+        count = await request.app.ctx.bulk_links.check(owner, items)
         return json({"valid": True, "count": count}, headers=headers)
     base = request.app.ctx.settings.base_url
     if idempotency_key is not None:
-        stored, replayed = await request.app.ctx.links.create_bulk_once(
+        stored, replayed = await request.app.ctx.bulk_links.create_once(
             _idempotency_owner(key),
             validate_key(idempotency_key),
             fingerprint(request.json),
@@ -127,7 +128,7 @@ async def create_urls_bulk(request: Request) -> HTTPResponse:
         else:
             metrics.LINKS_CREATED.labels("bulk").inc(stored.body["created"])
         return json(stored.body, status=stored.status, headers=headers)
-    results = await request.app.ctx.links.create_bulk(owner, items)
+    results = await request.app.ctx.bulk_links.create(owner, items)
     rendered = _bulk_json(results, base)
     metrics.LINKS_CREATED.labels("bulk").inc(rendered["created"])
     return json(rendered, status=201, headers=headers)
@@ -254,7 +255,7 @@ async def unlock_url(request: Request, code: str) -> HTTPResponse:
     """Public: trade the password for a 1-hour unlock token (seed flow 5)."""
     body = parse(Unlock, request.json)
     try:
-        unlocked = await request.app.ctx.links.unlock(code, body.password, client_ip(request))
+        unlocked = await request.app.ctx.unlocks.unlock(code, body.password, client_ip(request))
     except DomainError as exc:
         metrics.UNLOCKS.labels(exc.code.lower()).inc()
         raise

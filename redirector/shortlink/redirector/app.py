@@ -43,9 +43,9 @@ from shortlink.http.limits import Limits, apply_limits
 from shortlink.http.ops_metrics import count_unavailable
 from shortlink.redirector import metrics, pages
 from shortlink.redirector.responses import BodilessResponse, encode_headers, redirect_headers_cache
-from shortlink.services.links import LinkService
 from shortlink.services.resolver import LinkResolver
-from shortlink.wiring import Backends, link_service, redis_client
+from shortlink.services.unlocks import UnlockService
+from shortlink.wiring import Backends, redis_client, unlock_service
 
 UNLOCK_COOKIE = "unlock_token"
 
@@ -61,7 +61,7 @@ class Redirects:
 
     _resolver: LinkResolver
     _sink: ClickSink
-    _links: LinkService
+    _unlocks: UnlockService
 
     def __init__(
         self,
@@ -84,10 +84,10 @@ class Redirects:
         self._event_prefix = os.urandom(8).hex()
         self._event_serial = itertools.count()
 
-    def attach(self, resolver: LinkResolver, sink: ClickSink, links: LinkService) -> None:
+    def attach(self, resolver: LinkResolver, sink: ClickSink, unlocks: UnlockService) -> None:
         self._resolver = resolver
         self._sink = sink
-        self._links = links
+        self._unlocks = unlocks
 
     async def redirect(self, request: Request, code: str) -> HTTPResponse:
         started = time.perf_counter()
@@ -247,7 +247,7 @@ class Redirects:
         if not password:
             return pages.respond(pages.password_page(code, "Enter the password."), status=400)
         try:
-            unlocked = await self._links.unlock(code, password, client_ip(request))
+            unlocked = await self._unlocks.unlock(code, password, client_ip(request))
         except DomainError as exc:
             if exc.code == "INVALID_PASSWORD":
                 left = exc.details.get("attempts_remaining", 0)
@@ -327,7 +327,7 @@ def create_app(settings: Settings) -> App:
         )
         metrics.watch(resolver)
         watch_events(backends.events)
-        handlers.attach(resolver, sink, link_service(backends, settings))
+        handlers.attach(resolver, sink, unlock_service(backends, settings))
         # A connection of its own: pub/sub holds it for good.
         feed = redis_client(settings.redis_url)
         listener = InvalidationListener(feed, local.invalidate, local.reset)
