@@ -32,3 +32,24 @@ def test_the_writer_fence_outlasts_the_slowest_database_read() -> None:
     # A reader's row can be as old as its query is long (up to the command timeout);
     # its fill must still land inside the fence of a change made meanwhile.
     assert FENCE_SECONDS > COMMAND_TIMEOUT_SECONDS + 2
+
+
+def test_routed_destination_round_trips_with_its_options_and_tags():
+    from shortlink.domain.link_option_parsing import parse_link_options
+    from shortlink.domain.urls import UrlPolicy
+
+    options = parse_link_options(
+        {
+            "rules": [
+                {"conditions": {"country": ["DE"]}, "action": {"target": "https://de.example/"}}
+            ],
+            "max_clicks": 10,
+            "utm": {"source": "x"},
+            "tags": ["a"],
+        },
+        UrlPolicy(),
+    )
+    destination = Destination("https://a.b/?utm_source=x", 302, None, None, options, ("a",))
+    assert decode(encode(destination)) == destination
+    tagged_only = Destination("https://a.b/", 302, None, None, None, ("a", "b"))
+    assert decode(encode(tagged_only)) == tagged_only

@@ -16,14 +16,22 @@ from asyncpg.pool import PoolConnectionProxy
 from shortlink.domain.api_keys import ApiKey
 from shortlink.domain.idempotency import StoredResponse
 from shortlink.domain.link_listing import EVERY_LINK, LinkFilter, like_pattern
+from shortlink.domain.link_option_parsing import parse_link_options
+from shortlink.domain.link_options import NO_OPTIONS, LinkOptions, options_document
 from shortlink.domain.links import Link, NewLink
+from shortlink.domain.urls import UrlPolicy
 
 _LINK_COLUMNS = (
     "code, target, owner, is_custom_alias, password_hash, expires_at, redirect_type,"
-    " is_active, created_at, updated_at"
+    " is_active, created_at, updated_at, options"
 )
 # Columns PATCH may change; anything else is a programming error, not user input.
-_UPDATABLE = frozenset({"target", "expires_at", "password_hash", "is_active", "redirect_type"})
+_UPDATABLE = frozenset(
+    {"target", "expires_at", "password_hash", "is_active", "redirect_type", "options"}
+)
+# Stored documents were validated when written; reading them back doesn't re-check
+# targets against today's blocklist (a link's own target isn't either).
+_STORED = UrlPolicy()
 
 _STATUS_CONDITIONS = {
     "active": "is_active AND (expires_at IS NULL OR expires_at > {now})",
@@ -40,8 +48,19 @@ Executor = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 COMMAND_TIMEOUT_SECONDS = 10.0
 
 
+def options_json(options: LinkOptions) -> str | None:
+    """The options column's value: NULL for a link without any."""
+    return None if options == NO_OPTIONS else json.dumps(options_document(options))
+
+
+def _options(raw: str | None) -> LinkOptions:
+    return NO_OPTIONS if raw is None else parse_link_options(json.loads(raw), _STORED)
+
+
 def _link(row: asyncpg.Record) -> Link:
-    return Link(**dict(row.items()))  # _LINK_COLUMNS are Link's fields
+    fields = dict(row.items())  # _LINK_COLUMNS are Link's fields
+    fields["options"] = _options(fields["options"])
+    return Link(**fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +85,7 @@ def _managed(row: asyncpg.Record) -> ManagedRow:
     fields = dict(row.items())
     managed_by, deleted = fields.pop("managed_by"), fields.pop("deleted")
     namespace_uid = fields.pop("managed_namespace_uid")
+    fields["options"] = _options(fields["options"])
     return ManagedRow(Link(**fields), managed_by, deleted, namespace_uid)
 
 
@@ -90,8 +110,8 @@ class LinkRepository:
         row = await self._db.fetchrow(
             f"""WITH inserted AS (
                     INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
-                                       expires_at, redirect_type, creation_token)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                       expires_at, redirect_type, creation_token, options)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
                     ON CONFLICT (code) DO NOTHING
                     RETURNING {_LINK_COLUMNS})
                 SELECT * FROM inserted
@@ -106,6 +126,7 @@ class LinkRepository:
             link.expires_at,
             link.redirect_type,
             token,
+            options_json(link.options),
         )
         return _link(row) if row else None
 
@@ -114,9 +135,10 @@ class LinkRepository:
         ``token``; returns those that got their code."""
         rows = await self._db.fetch(
             f"""INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
-                                   expires_at, redirect_type, creation_token)
+                                   expires_at, redirect_type, options, creation_token)
                 SELECT *, $8::uuid FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[],
-                                     $5::text[], $6::timestamptz[], $7::smallint[])
+                                     $5::text[], $6::timestamptz[], $7::smallint[],
+                                     $9::jsonb[])
                 ON CONFLICT (code) DO NOTHING
                 RETURNING {_LINK_COLUMNS}""",
             [code for code, _ in items],
@@ -127,6 +149,7 @@ class LinkRepository:
             [link.expires_at for _, link in items],
             [link.redirect_type for _, link in items],
             token,
+            [options_json(link.options) for _, link in items],
         )
         return [_link(row) for row in rows]
 
@@ -237,14 +260,17 @@ class LinkRepository:
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         columns = sorted(changes)
-        assignments = ", ".join(f"{col} = ${i}" for i, col in enumerate(columns, start=3))
+        assignments = ", ".join(
+            f"{col} = ${i}::jsonb" if col == "options" else f"{col} = ${i}"
+            for i, col in enumerate(columns, start=3)
+        )
         row = await self._db.fetchrow(
             f"""UPDATE links SET {assignments}, updated_at = now()
                 WHERE code = $1 AND owner = $2 AND deleted_at IS NULL
                 RETURNING {_LINK_COLUMNS}""",
             code,
             owner,
-            *(changes[col] for col in columns),
+            *(options_json(changes[col]) if col == "options" else changes[col] for col in columns),
         )
         return _link(row) if row else None
 
@@ -254,6 +280,43 @@ class LinkRepository:
                WHERE code = $1 AND owner = $2 AND deleted_at IS NULL""",
             code,
             owner,
+        )
+        return status == "UPDATE 1"
+
+    # -- click limits (domain/click_budget.py) -------------------------------------
+
+    async def clicks_reserved(self, code: str) -> int:
+        """Clicks PostgreSQL has let Redis serve for ``code`` (0 for no such link)."""
+        value = await self._db.fetchval("SELECT clicks_reserved FROM links WHERE code = $1", code)
+        return int(value or 0)
+
+    async def reserve_clicks(self, code: str, seen: int, chunk: int) -> tuple[int, bool]:
+        """Compare-and-set ``clicks_reserved`` from ``seen`` to ``seen + chunk``, never
+        past the link's max_clicks: (the reservation now stored, whether we moved it)."""
+        row = await self._db.fetchrow(
+            """WITH moved AS (
+                   UPDATE links
+                      SET clicks_reserved = greatest(clicks_reserved, least(
+                          coalesce((options ->> 'max_clicks')::bigint, 0), clicks_reserved + $3))
+                    WHERE code = $1 AND clicks_reserved = $2
+                   RETURNING clicks_reserved, true AS won)
+               SELECT * FROM moved
+               UNION ALL
+               SELECT clicks_reserved, false FROM links WHERE code = $1
+               LIMIT 1""",
+            code,
+            seen,
+            chunk,
+        )
+        return (int(row["clicks_reserved"]), bool(row["won"])) if row else (seen, False)
+
+    async def spend_click(self, code: str) -> bool:
+        """One click counted in PostgreSQL itself (Redis is down): False when spent."""
+        status = await self._db.execute(
+            """UPDATE links SET clicks_reserved = clicks_reserved + 1
+                WHERE code = $1
+                  AND clicks_reserved < coalesce((options ->> 'max_clicks')::bigint, 0)""",
+            code,
         )
         return status == "UPDATE 1"
 
@@ -311,8 +374,8 @@ class LinkRepository:
         row = await self._db.fetchrow(
             f"""INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
                                    expires_at, redirect_type, is_active, managed_by, managed_uid,
-                                   managed_namespace_uid)
-                VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $10)
+                                   managed_namespace_uid, options)
+                VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
                 ON CONFLICT (code) DO NOTHING
                 RETURNING {_LINK_COLUMNS}""",
             code,
@@ -325,6 +388,7 @@ class LinkRepository:
             managed_by,
             managed_uid,
             namespace_uid,
+            options_json(link.options),
         )
         return _link(row) if row else None
 
@@ -342,7 +406,8 @@ class LinkRepository:
         row = await self._db.fetchrow(
             f"""UPDATE links SET target = $3, password_hash = $4, expires_at = $5,
                        redirect_type = $6, is_active = $7, managed_uid = $8,
-                       managed_namespace_uid = $9, deleted_at = NULL, updated_at = now()
+                       managed_namespace_uid = $9, deleted_at = NULL, updated_at = now(),
+                       options = $10::jsonb
                 WHERE code = $1 AND managed_by = $2
                   AND (managed_namespace_uid = $9 OR managed_namespace_uid IS NULL)
                 RETURNING {_LINK_COLUMNS}""",
@@ -355,6 +420,7 @@ class LinkRepository:
             is_active,
             managed_uid,
             namespace_uid,
+            options_json(link.options),
         )
         return _link(row) if row else None
 

@@ -12,7 +12,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from shortlink.adapters.local_cache import MISS
+from shortlink.domain.link_option_parsing import parse_link_options
+from shortlink.domain.link_options import options_document
 from shortlink.domain.links import Destination
+from shortlink.domain.urls import UrlPolicy
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +44,30 @@ def _fence_key(code: str) -> str:
 def encode(destination: Destination | None) -> bytes:
     if destination is None:
         return _NEGATIVE
-    return orjson.dumps(
-        [
-            destination.target,
-            destination.redirect_type,
-            destination.expires_at,
-            destination.password_fingerprint,
-        ]
-    )
+    fields: list[object] = [
+        destination.target,
+        destination.redirect_type,
+        destination.expires_at,
+        destination.password_fingerprint,
+    ]
+    if destination.routing is not None or destination.tags:
+        routing = destination.routing
+        fields += [options_document(routing) if routing else None, list(destination.tags)]
+    return orjson.dumps(fields)
 
 
 def decode(raw: bytes) -> Destination | None:
+    """An entry written by ``encode`` (a plain link's has four fields: entries of
+    links without options stay as small as before)."""
     if raw == _NEGATIVE:
         return None
-    target, redirect_type, expires_at, fingerprint = orjson.loads(raw)
-    return Destination(target, redirect_type, expires_at, fingerprint)
+    target, redirect_type, expires_at, fingerprint, *extra = orjson.loads(raw)
+    if not extra:
+        return Destination(target, redirect_type, expires_at, fingerprint)
+    document, tags = extra
+    # Validated when the link was written: decoded without today's URL policy.
+    routing = parse_link_options(document, UrlPolicy()) if document else None
+    return Destination(target, redirect_type, expires_at, fingerprint, routing, tuple(tags))
 
 
 class LinkCache:

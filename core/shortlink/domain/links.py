@@ -8,6 +8,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from shortlink.domain.errors import InvalidRequest
+from shortlink.domain.link_options import NO_OPTIONS, LinkOptions, own_url
 from shortlink.domain.passwords import password_fingerprint
 
 REDIRECT_TYPES = frozenset({301, 302, 307, 308})
@@ -28,6 +29,7 @@ class Link:
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    options: LinkOptions = NO_OPTIONS  # rules, variants, click limit, ... (issue 22)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,16 +42,20 @@ class NewLink:
     password_hash: str | None = None
     expires_at: datetime | None = None
     redirect_type: int = DEFAULT_REDIRECT_TYPE
+    options: LinkOptions = NO_OPTIONS
 
 
 @dataclass(frozen=True, slots=True)
 class Destination:
     """What the redirector needs to serve a code: small, cacheable, no secrets."""
 
-    target: str
+    target: str  # with the link's UTM/query parameters merged in
     redirect_type: int
     expires_at: float | None  # epoch seconds, cheap to compare on the hot path
     password_fingerprint: str | None
+    # None unless serving needs routing.evaluate: one attribute test on the hot path.
+    routing: LinkOptions | None = None
+    tags: tuple[str, ...] = ()  # for click analytics
 
 
 def validate_redirect_type(value: object) -> int:
@@ -75,13 +81,16 @@ def destination_of(link: Link) -> Destination | None:
     """The cacheable view of a link; None when it must not be served at all."""
     if not link.is_active:
         return None
+    options = link.options
     return Destination(
-        target=link.target,
+        target=own_url(options, link.target),
         redirect_type=link.redirect_type,
         expires_at=link.expires_at.timestamp() if link.expires_at else None,
         password_fingerprint=(
             password_fingerprint(link.password_hash) if link.password_hash else None
         ),
+        routing=options if options.routes else None,
+        tags=options.tags,
     )
 
 
