@@ -154,10 +154,10 @@ def test_headers_over_the_limit_are_431(api: httpx.Client, visitor: httpx.Client
 
 def test_405_names_the_allowed_methods(api: httpx.Client, visitor: httpx.Client) -> None:
     for client, path, allowed in (
-        (api, "/v1/urls", {"GET", "POST"}),
-        (api, "/v1/urls/abc", {"GET", "PATCH", "DELETE"}),
-        (api, "/v1/openapi.json", {"GET"}),
-        (visitor, "/abc", {"GET", "HEAD", "POST"}),
+        (api, "/v1/urls", {"GET", "POST", "OPTIONS"}),
+        (api, "/v1/urls/abc", {"GET", "PATCH", "DELETE", "OPTIONS"}),
+        (api, "/v1/openapi.json", {"GET", "OPTIONS"}),
+        (visitor, "/abc", {"GET", "HEAD", "POST", "OPTIONS"}),
     ):
         response = client.put(path)
         assert_error(response, 405, "METHOD_NOT_ALLOWED")

@@ -97,8 +97,8 @@ def test_destination_carries_fingerprint_only_with_password_and_epoch_expiry():
     [
         (302, None, "no-store"),
         (307, None, "no-store"),
-        (301, None, "public, max-age=600"),
-        (308, None, "public, max-age=600"),
+        (301, None, "max-age=600"),
+        (308, None, "max-age=600"),
         (301, "0123456789abcdef", "private, no-store"),  # unlocked for one visitor only
         (302, "0123456789abcdef", "private, no-store"),
     ],

@@ -108,9 +108,10 @@ def redirect_cache_control(destination: Destination, permanent_max_age: int) -> 
     who unlocked it only: never stored, least of all by a shared cache. 302/307 are
     not stored either, so every click reaches us (and is counted) and edits apply at
     once. A 301/308 without Cache-Control is cached by browsers indefinitely: a
-    max-age bounds how long an edit takes to reach a browser that cached it."""
+    max-age bounds how long an edit takes to reach a browser that cached it (no
+    ``public``: a 301/308 is cacheable by default, RFC 9111 §4.2.2, shared caches too)."""
     if destination.password_fingerprint is not None:
         return "private, no-store"
     if destination.redirect_type in PERMANENT_REDIRECTS:
-        return f"public, max-age={permanent_max_age}"
+        return f"max-age={permanent_max_age}"
     return NO_STORE

@@ -39,6 +39,7 @@ from sanic.http import Stage
 from sanic.server.protocols.http_protocol import HttpProtocol
 
 from shortlink.http import App
+from shortlink.http.wire import StrictHttp
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,10 @@ QUEUE_POLL = 0.005
 
 class DrainingProtocol(HttpProtocol):
     """Sanic's HTTP/1.1 protocol that lets the drain find the connections and
-    closes, at shutdown, only connections silent since the drain began."""
+    closes, at shutdown, only connections silent since the drain began. Requests
+    are read and answers written by ``StrictHttp`` (wire.py)."""
+
+    HTTP_CLASS = StrictHttp
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)  # type: ignore[no-untyped-call]

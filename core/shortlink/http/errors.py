@@ -7,7 +7,7 @@ from typing import Any
 
 from sanic import Request
 from sanic.exceptions import MethodNotAllowed, NotFound, PayloadTooLarge, SanicException
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse, empty, json
 
 from shortlink.adapters.postgres_failures import is_connection_failure
 from shortlink.domain.errors import DatabaseUnavailable, DomainError
@@ -52,7 +52,15 @@ _FRAMEWORK_CODES = {
     431: "HEADERS_TOO_LARGE",
     503: "SERVICE_UNAVAILABLE",
 }
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+# How much of a client's path an error message repeats: enough to spot a typo,
+# never a 4 kB path echoed back whole.
+ECHOED_CHARS = 64
+
+
+def echoed(text: str) -> str:
+    """``text`` as an error message may repeat it: cut short when long."""
+    return text if len(text) <= ECHOED_CHARS else text[: ECHOED_CHARS - 1] + "…"
 
 
 def error_response(
@@ -84,7 +92,7 @@ def _allowed_methods(request: Request) -> list[str]:
         except (NotFound, MethodNotAllowed):
             continue
         allowed.append(method)
-    return allowed
+    return [*allowed, "OPTIONS"] if allowed else allowed
 
 
 def install_error_handlers(app: App) -> None:
@@ -99,9 +107,13 @@ def install_error_handlers(app: App) -> None:
         message = str(exc.message or exc)
         if isinstance(exc, PayloadTooLarge) and message.startswith("Request header"):
             status, message = 431, "The request line and headers exceed the size limit"
-        if status == 405 and "Allow" not in headers:
+        if status == 405:
             # Sanic names them only for static paths; RFC 9110 wants them on every 405.
             headers["Allow"] = ", ".join(_allowed_methods(request))
+            if request.method == "OPTIONS":  # what RFC 9110 §9.3.7 suggests answering
+                return empty(headers={"Allow": headers["Allow"]})
+        if isinstance(exc, NotFound):
+            message = f"Nothing at {echoed(request.path)}"
         code = _FRAMEWORK_CODES.get(
             status, "INTERNAL_ERROR" if status >= 500 else "INVALID_REQUEST"
         )

@@ -37,7 +37,7 @@ from shortlink.domain.unlock_tokens import (
 )
 from shortlink.http import App, client_ip
 from shortlink.http.component import component_app
-from shortlink.http.errors import domain_error_response, error_response
+from shortlink.http.errors import domain_error_response, echoed, error_response
 from shortlink.http.event_metrics import watch_events
 from shortlink.http.limits import Limits, apply_limits
 from shortlink.http.ops_metrics import count_unavailable
@@ -52,6 +52,14 @@ UNLOCK_COOKIE = "unlock_token"
 
 def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
+
+
+def _negotiated(response: HTTPResponse) -> HTTPResponse:
+    """An answer chosen as HTML or JSON by Accept says so (caches key on it) and is
+    never stored: the link behind it may exist, be extended or unlocked a moment later."""
+    response.headers["Vary"] = "Accept"
+    response.headers.setdefault("Cache-Control", NO_STORE)
+    return response
 
 
 class Redirects:
@@ -101,7 +109,7 @@ class Redirects:
                 destination, source = await self._resolver.resolve(code)
             except DatabaseUnavailable as exc:
                 metrics.TALLY.redirect("unavailable", "db", time.perf_counter() - started)
-                return self._unavailable(request, exc)
+                return _negotiated(self._unavailable(request, exc))
         if destination is None:
             outcome, response = "not_found", self._not_found(request, code)
         else:
@@ -121,7 +129,11 @@ class Redirects:
             else:
                 response = self._password_required(request, code)
         metrics.TALLY.redirect(outcome, source, time.perf_counter() - started)
-        return response
+        return response if outcome == "redirect" else _negotiated(response)
+
+    async def root(self, request: Request) -> HTTPResponse:
+        """``/`` holds no link: say what the addresses served here look like."""
+        return _negotiated(self._not_found(request, ""))
 
     def _record_click(self, request: Request, code: str) -> None:
         headers = request.headers
@@ -192,8 +204,10 @@ class Redirects:
     @staticmethod
     def _not_found(request: Request, code: str) -> HTTPResponse:
         if _wants_html(request):
-            return pages.respond(pages.not_found_page(code), status=404)
-        return error_response(404, "NOT_FOUND", f"No link with code '{code}'")
+            return pages.respond(pages.not_found_page(echoed(code)), status=404)
+        if not code:
+            return error_response(404, "NOT_FOUND", "No link here: short links look like /<code>")
+        return error_response(404, "NOT_FOUND", f"No link with code '{echoed(code)}'")
 
     @staticmethod
     def _unavailable(request: Request, exc: DatabaseUnavailable) -> HTTPResponse:
@@ -314,6 +328,7 @@ def create_app(settings: Settings) -> App:
         cached_links=settings.local_cache_size,
     )
     app.add_route(handlers.redirect, "/<code:str>", methods=["GET", "HEAD"], name="redirect")
+    app.add_route(handlers.root, "/", methods=["GET", "HEAD"], name="root")
     app.add_route(handlers.unlock_form, "/<code:str>", methods=["POST"], name="unlock_form")
     count_redirect_failures(app)
 

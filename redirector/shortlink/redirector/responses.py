@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from sanic.response import HTTPResponse
 
 from shortlink.domain.links import Destination, redirect_cache_control
+from shortlink.http.wire import encoded_date
 
 EncodedHeaders = tuple[tuple[bytes, bytes], ...]
 # What Sanic strips from header values (response splitting); targets are
@@ -47,7 +48,7 @@ _SANIC_HEADERS: dict[tuple[str, object], tuple[bytes, bytes]] = {
 
 class BodilessResponse(HTTPResponse):
     """A response without a body whose own headers come encoded. What Sanic adds
-    as it sends (content-length, connection) and cookies are encoded as usual."""
+    as it sends (content-length, connection, date) and cookies are encoded as usual."""
 
     __slots__ = ("_encoded",)
 
@@ -59,7 +60,7 @@ class BodilessResponse(HTTPResponse):
     def processed_headers(self) -> Iterator[tuple[bytes, bytes]]:
         yield from self._encoded
         for name, value in self.headers.items():
-            encoded = _SANIC_HEADERS.get((name, value))
+            encoded = _SANIC_HEADERS.get((name, value)) or encoded_date(value)
             yield encoded or _encode_header(name, f"{value}")
 
 
