@@ -5,6 +5,7 @@ the link list, QR codes and bulk dry runs. Real processes, checked against OpenA
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -237,3 +238,31 @@ def test_web_ui_is_served_with_a_strict_policy(api: ApiClient) -> None:
     assert api.http.get("/ui/vendor/countries-110m.json").json()["type"] == "Topology"
     assert api.http.get("/ui/nope.js").status_code == 404
     assert api.http.get("/ui/../../etc/passwd").status_code == 404
+    assert api.http.get("/ui/index.html").status_code == 404  # the page is at / only
+
+
+def test_web_ui_assets_are_fingerprinted_compressed_and_cached(api: ApiClient) -> None:
+    page = api.http.get("/", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert page.headers["cache-control"] == "no-cache"
+    assert page.headers["content-encoding"] == "br" and page.headers["vary"] == "Accept-Encoding"
+    [script] = re.findall(r'src="(/ui/app\.[0-9a-f]{10}\.js)"', page.text)
+    [style] = re.findall(r'href="(/ui/app\.[0-9a-f]{10}\.css)"', page.text)
+    for path in (script, style):
+        for encoding in ("br", "gzip"):
+            answer = api.http.get(path, headers={"Accept-Encoding": encoding})
+            assert answer.status_code == 200, path
+            assert answer.headers["content-encoding"] == encoding
+            assert answer.headers["vary"] == "Accept-Encoding"
+            assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+            assert "script-src 'self'" in answer.headers["content-security-policy"]
+            revalidate = {"Accept-Encoding": encoding, "If-None-Match": answer.headers["etag"]}
+            again = api.http.get(path, headers=revalidate)
+            assert again.status_code == 304 and again.headers["vary"] == "Accept-Encoding"
+    plain = api.http.get(script, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert int(plain.headers["content-length"]) == len(plain.content)
+    # The module's own imports name fingerprinted modules too.
+    assert re.search(r'from "\./shell\.[0-9a-f]{10}\.js"', plain.text)
+    compressed = api.http.get(script, headers={"Accept-Encoding": "br"})
+    assert int(compressed.headers["content-length"]) < len(plain.content) / 2
+    assert api.http.get("/ui/app.js").headers["cache-control"] == "no-cache"

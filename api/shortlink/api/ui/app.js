@@ -1,18 +1,17 @@
 // The Shortlink web UI: a hash-routed single page over the public /v1 API.
 // This module boots it: the routes, the session check, and the events that route.
 
-import { api } from "./api.js";
 import { h } from "./dom.js";
 import { linksView, newLinkView, linkView } from "./links.js";
 import { importView } from "./imports.js";
-import { statsView } from "./stats.js";
 import { keysView } from "./keys.js";
-import { renderNav, signInView, startSession } from "./session.js";
+import { currentSession, renderNav, signInView, startSession } from "./session.js";
 import { errorBox, page, parseHash, showError, state } from "./shell.js";
 
 const routes = {
   links: (parts, params) => parts.length === 1 ? linksView(params)
-    : parts[2] === "stats" ? statsView(parts[1], params) : linkView(parts[1]),
+    : parts[2] === "stats" ? import("./stats.js").then((m) => m.statsView(parts[1], params))
+    : linkView(parts[1]),
   new: () => newLinkView(),
   import: () => importView(),
   keys: () => keysView(),
@@ -23,9 +22,11 @@ async function route() {
   if (parts[0] === "signin") { startSession(null); renderNav(); return signInView(); }
   if (!state.session) {
     try {
-      startSession(await api("GET", "/v1/sessions"));
+      startSession(await currentSession());
     } catch (error) {
-      if (error.status !== 401) return page("Shortlink", h("p", { role: "alert" }, error.message));
+      return page("Shortlink", h("p", { role: "alert" }, error.message));
+    }
+    if (!state.session) {
       sessionStorage.setItem("after-sign-in", location.hash || "#/links");
       renderNav();
       return signInView();

@@ -67,3 +67,19 @@ export async function copyText(text, statusEl) {
     statusEl.textContent = "Copying is blocked here; select the address and copy it.";
   }
 }
+
+// A classic script or a stylesheet of this origin, added once, when a view first
+// needs it (the CSP allows 'self'): the sign-in page never loads the chart library.
+const loaded = new Map();
+export function loadOnce(url) {
+  if (!loaded.has(url)) {
+    loaded.set(url, new Promise((resolve, reject) => {
+      const el = url.endsWith(".css") ? h("link", { rel: "stylesheet", href: url })
+        : h("script", { src: url });
+      el.addEventListener("load", resolve);
+      el.addEventListener("error", () => { loaded.delete(url); reject(new Error(`${url} did not load`)); });
+      document.head.append(el);
+    }));
+  }
+  return loaded.get(url);
+}

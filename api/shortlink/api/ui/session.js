@@ -26,9 +26,27 @@ export function renderNav() {
     h("li", {}, signOut)));
 }
 
+// When the session ends (epoch ms), kept in localStorage: never the key, nor the
+// cookie. Without one in the future there is no session to ask the server about, and
+// the page shows the sign-in form at once instead of a 401 in every new visitor's console.
+const SESSION_ENDS = "shortlink.session-ends";
+
 export function startSession(session) {
   state.session = session;
   setCsrfToken(session ? session.csrf_token : null);
+  if (session) localStorage.setItem(SESSION_ENDS, String(Date.parse(session.expires_at)));
+  else localStorage.removeItem(SESSION_ENDS);
+}
+
+// The session this browser has, or null; asks the server only if there may be one.
+export async function currentSession() {
+  if (!(Number(localStorage.getItem(SESSION_ENDS)) > Date.now())) return null;
+  try {
+    return await api("GET", "/v1/sessions");
+  } catch (error) {
+    if (error.status === 401) return null;
+    throw error;
+  }
 }
 
 async function signOutNow() {

@@ -5,7 +5,7 @@
 
 import { api } from "./api.js";
 import { toCsv } from "./csv.js";
-import { download, field, h, svg, table } from "./dom.js";
+import { download, field, h, loadOnce, svg, table } from "./dom.js";
 import { fromLocalInput, toLocalInput } from "./format.js";
 import { PRESETS, rangeOf } from "./ranges.js";
 import { announce, errorBox, page, showError } from "./shell.js";
@@ -15,12 +15,16 @@ const BREAKDOWNS = [["cities", "Cities"], ["devices", "Devices"], ["os", "Operat
 const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
 const countryName = (code) => { try { return regionNames.of(code); } catch { return code; } };
 
+const chartLibrary = () => Promise.all([loadOnce("/ui/vendor/uPlot.iife.min.js"),
+                                        loadOnce("/ui/vendor/uPlot.min.css")]);
+
 let atlas = null;  // world-atlas countries + ISO alpha-2 → numeric, fetched once
 async function loadAtlas() {
   if (!atlas) {
     const [world, codes] = await Promise.all([
       fetch("/ui/vendor/countries-110m.json").then((r) => r.json()),
-      fetch("/ui/vendor/iso-country-codes.json").then((r) => r.json())]);
+      fetch("/ui/vendor/iso-country-codes.json").then((r) => r.json()),
+      loadOnce("/ui/vendor/topojson-client.min.js")]);
     atlas = { features: topojson.feature(world, world.objects.countries).features,
               numericOf: new Map(codes.map(([alpha2, , numeric]) => [alpha2, numeric])) };
   }
@@ -81,7 +85,8 @@ export async function statsView(code, params) {
       const [current, previous, world] = await Promise.all([
         api("GET", path, { query: query(range.from, range.to) }),
         compare ? api("GET", path, { query: query(new Date(range.from - span), range.from) }) : null,
-        loadAtlas().catch(() => null)]);
+        loadAtlas().catch(() => null),
+        chartLibrary()]);
       render(current, previous, world);
       exportButton.disabled = false;
       exportButton.onclick = () => exportCsv(code, current, previous);
