@@ -13,7 +13,7 @@ FILES = {
     "index.html": b'<link href="/ui/app.css"><script type="module" src="/ui/app.js"></script>',
     "app.js": b'import { a } from "./shell.js";\nconst later = () => import("./stats.js");',
     "shell.js": b'export const a = "/ui/vendor/data.json";',
-    "stats.js": b"export const b = 1; // mentions ./nothing.js and \"./missing.js\"",
+    "stats.js": b'export const b = 1; // mentions ./nothing.js and "./missing.js"',
     "app.css": b"body { color: red }",
     "vendor/data.json": b'{"x": 1}',
 }
