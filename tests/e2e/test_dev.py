@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -129,3 +132,69 @@ def test_dev_runs_everything_and_keeps_data(tmp_path: Path) -> None:
         wait_for_clicks(f"{api}/v1/urls/{code}/stats", key, clicks=2)  # old clicks kept too
     finally:
         assert stop_with_ctrl_c(again) == 0
+
+
+def banner_and_log(output: str) -> tuple[list[str], list[str]]:
+    """The banner's lines (between its first and last line) and every other line."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Shortlink dev is running"))
+    end = next(i for i, line in enumerate(lines) if i > start and "plain curl" in line)
+    return lines[start : end + 1], [line for line in lines[:start] + lines[end + 1 :] if line]
+
+
+def test_the_log_is_json_and_names_what_is_down(tmp_path: Path) -> None:
+    data, log = tmp_path / "data", tmp_path / "dev.log"
+    ops_ports = free_port(), free_port()
+    dev = start_dev(data, free_port(), free_port(), ops_ports, log)
+    try:
+        wait_healthy(*(f"http://127.0.0.1:{p}/readyz" for p in ops_ports), process=dev, log=log)
+        time.sleep(1)  # the components' first readiness probes
+    finally:
+        assert stop_with_ctrl_c(dev) == 0
+    banner, others = banner_and_log(log.read_text())
+    assert banner
+    for line in others:
+        entry = json.loads(line)  # Sanic's lines and warnings too: one JSON object each
+        if entry["msg"].startswith("dependency is"):
+            assert entry["msg"].endswith(entry["dependency"]), entry
+    assert "XDG_RUNTIME_DIR" not in log.read_text()
+
+
+def test_a_busy_port_is_named_before_anything_starts(tmp_path: Path) -> None:
+    data, log = tmp_path / "data", tmp_path / "dev.log"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        dev = start_dev(data, free_port(), taken, (free_port(), free_port()), log)
+        status = dev.wait(timeout=60)
+    output = log.read_text()
+    assert status != 0, output
+    assert f"port {taken}" in output and "--redirector-port" in output, output
+    assert "Traceback" not in output and "is running" not in output, output
+    assert not (data / "postgres").exists()  # nothing was started
+
+
+def test_help_needs_no_install(tmp_path: Path) -> None:
+    """On a fresh clone ``scripts/dev --help`` answers at once: no venv, no pip."""
+    repo = Path(__file__).resolve().parents[2]
+    clone = tmp_path / "clone"
+    for part in ("scripts", "core", "pyproject.toml"):
+        source = repo / part
+        if source.is_dir():
+            shutil.copytree(source, clone / part)
+        else:
+            shutil.copy(source, clone / part)
+    started = time.monotonic()
+    shown = subprocess.run(
+        ["bash", str(clone / "scripts" / "dev"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": os.environ["PATH"]},
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "--redirector-port" in shown.stdout and "--data-dir" in shown.stdout
+    assert time.monotonic() - started < 5
+    assert not (clone / ".venv").exists()

@@ -65,7 +65,7 @@ class Readiness:
             dependency_up(name, up)
             if self._last.get(name, True) != up:
                 log.warning(
-                    "dependency is up again" if up else "dependency is down",
+                    f"dependency is up again: {name}" if up else f"dependency is down: {name}",
                     extra={"dependency": name},
                 )
         self._last = status
