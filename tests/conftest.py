@@ -15,6 +15,7 @@ from tests.harness import PostgresServer, RedisServer
 pytest_plugins = [
     "tests.fixtures.kafka",
     "tests.fixtures.kube",
+    "tests.fixtures.cluster",
     "tests.fixtures.clickhouse",
     "tests.fixtures.pg_cluster",
 ]

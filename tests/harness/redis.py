@@ -33,8 +33,11 @@ class RedisServer(Managed):
         *,
         executable: str | None = None,
         startup_timeout: float = STARTUP_TIMEOUT,
+        bind: tuple[str, ...] = ("127.0.0.1",),
     ) -> None:
         self.executable = executable or find_redis_server()
+        # Loopback first (`url`); a cluster's pods reach the host at its bridge address.
+        self.bind = bind
         self.base_dir = base_dir.absolute()
         self.port = port or free_port()
         self.log_path = self.base_dir / "redis.log"
@@ -47,7 +50,7 @@ class RedisServer(Managed):
 
     def start(self) -> None:
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        command = [self.executable, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command = [self.executable, "--port", str(self.port), "--bind", *self.bind]
         command += ["--dir", str(self.base_dir), "--save", "", "--appendonly", "no"]
         command += ["--daemonize", "no"]
         self.process = launch(

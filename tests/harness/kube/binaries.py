@@ -46,11 +46,18 @@ class KubeBinaries:
 class _Target:
     name: str
     module_dir: Path
-    package: str = "."  # what `go build` builds within the module
+    # What `go build` builds within the module; several commands share one
+    # invocation (and one compile of the packages they share) into `outputs`.
+    packages: tuple[str, ...] = (".",)
+    outputs: tuple[str, ...] = ()
 
     @property
     def binary(self) -> Path:
         return BIN_DIR / self.name
+
+    @property
+    def binaries(self) -> list[Path]:
+        return [BIN_DIR / name for name in self.outputs or (self.name,)]
 
     @property
     def stamp(self) -> Path:
@@ -61,7 +68,26 @@ TARGETS = (
     _Target("etcd", MODULES_DIR / "etcd"),
     _Target("kube-apiserver", MODULES_DIR / "apiserver"),
 )
-HELM = _Target("helm", MODULES_DIR / "helm", package="helm.sh/helm/v3/cmd/helm")
+HELM = _Target("helm", MODULES_DIR / "helm", packages=("helm.sh/helm/v3/cmd/helm",))
+NODE_COMMANDS = ("kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy")
+# The rest of a cluster, at the apiserver's release (node/go.mod pins the same
+# k8s.io/kubernetes and staging replaces as apiserver/go.mod).
+NODE = _Target(
+    "kube-node",
+    MODULES_DIR / "node",
+    packages=tuple(f"k8s.io/kubernetes/cmd/{name}" for name in NODE_COMMANDS),
+    outputs=NODE_COMMANDS,
+)
+COREDNS = _Target("coredns", MODULES_DIR / "coredns")
+
+
+@dataclass(frozen=True)
+class NodeBinaries:
+    kube_controller_manager: Path
+    kube_scheduler: Path
+    kubelet: Path
+    kube_proxy: Path
+    coredns: Path
 
 
 def ensure_kube_binaries() -> KubeBinaries:
@@ -74,6 +100,12 @@ def ensure_helm() -> Path:
     """Path of helm (the `helm.sh/helm/v3` release pinned in `helm/go.mod`), built if stale."""
     _ensure([HELM])
     return HELM.binary
+
+
+def ensure_node_binaries() -> NodeBinaries:
+    """controller-manager, scheduler, kubelet, kube-proxy (one `go build`) and CoreDNS."""
+    _ensure([NODE, COREDNS])
+    return NodeBinaries(*NODE.binaries, coredns=COREDNS.binary)
 
 
 def _ensure(targets: list[_Target]) -> None:
@@ -112,9 +144,9 @@ PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator
 def prometheus_operator_crds() -> Path:
     """The folder of the Prometheus Operator's CRD YAMLs (fetched through the Go module proxy)."""
     result = subprocess.run(
-        [_go(), "mod", "download", "-json", PROMETHEUS_OPERATOR_MODULE],
+        [go_executable(), "mod", "download", "-json", PROMETHEUS_OPERATOR_MODULE],
         cwd=CACHE_DIR,
-        env={**_go_environ(), "GOFLAGS": "-modcacherw"},
+        env={**go_environ(), "GOFLAGS": "-modcacherw"},
         capture_output=True,
         text=True,
         check=False,
@@ -130,7 +162,7 @@ def prometheus_operator_crds() -> Path:
 def _ldflags(target: _Target) -> list[str]:
     if target.name == "helm":
         return _helm_ldflags()
-    if target.name != "kube-apiserver":
+    if target.name not in ("kube-apiserver", NODE.name):
         return []
     # Module builds carry no git metadata: without these the server calls
     # itself v0.0.0-master, which clients print and some check.
@@ -161,7 +193,8 @@ def _helm_ldflags() -> list[str]:
 def _command(target: _Target, output: Path) -> list[str]:
     # Stripped (-s -w), path-free (-trimpath): smaller, and cache hits across checkouts.
     ldflags = " ".join(["-s", "-w", *_ldflags(target)])
-    return [_go(), "build", "-trimpath", f"-ldflags={ldflags}", "-o", str(output), target.package]
+    build = [go_executable(), "build", "-trimpath", f"-ldflags={ldflags}", "-o", str(output)]
+    return [*build, *target.packages]
 
 
 def _fingerprint(target: _Target) -> str:
@@ -179,10 +212,11 @@ def _is_current(target: _Target) -> bool:
         stamp = target.stamp.read_text().strip()
     except FileNotFoundError:
         return False
-    return target.binary.exists() and stamp == _fingerprint(target)
+    present = all(binary.exists() for binary in target.binaries)
+    return present and stamp == _fingerprint(target)
 
 
-def _go() -> str:
+def go_executable() -> str:
     found = shutil.which("go")
     if found is not None:
         return found
@@ -191,7 +225,7 @@ def _go() -> str:
     raise HarnessError("no Go toolchain: install Go 1.25+ or put `go` on PATH")
 
 
-def _go_environ() -> dict[str, str]:
+def go_environ() -> dict[str, str]:
     return {
         **os.environ,
         "GOTOOLCHAIN": "local",
@@ -208,14 +242,18 @@ def _go_environ() -> dict[str, str]:
 
 
 def _build(target: _Target) -> None:
+    # Several outputs: `go build -o DIR/` writes each command into the directory.
     partial = target.binary.with_name(f".{target.name}.partial")
+    if target.outputs:
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
     command = _command(target, partial)
     _say(f"building {target.name} from {target.module_dir} (slow the first time)")
     started = time.monotonic()
     process = subprocess.Popen(
         command,
         cwd=target.module_dir,
-        env=_go_environ(),
+        env=go_environ(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -228,14 +266,26 @@ def _build(target: _Target) -> None:
         except subprocess.TimeoutExpired:
             _say(f"  still building {target.name} ({time.monotonic() - started:.0f}s)")
     if process.returncode != 0:
-        partial.unlink(missing_ok=True)
+        _remove(partial)
         raise HarnessError(
             f"go build of {target.name} failed ({process.returncode}):\n"
             f"{output.decode(errors='replace')[-8000:]}"
         )
-    os.replace(partial, target.binary)
+    if target.outputs:
+        for name in target.outputs:
+            os.replace(partial / name, BIN_DIR / name)
+        partial.rmdir()
+    else:
+        os.replace(partial, target.binary)
     target.stamp.write_text(_fingerprint(target) + "\n")
     _say(f"built {target.binary} in {time.monotonic() - started:.0f}s")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _say(message: str) -> None:

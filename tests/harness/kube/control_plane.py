@@ -8,6 +8,7 @@ namespaces.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 import signal
@@ -29,6 +30,14 @@ from tests.harness.processes import HarnessError, Managed, hermetic_environ, lau
 STARTUP_TIMEOUT = 120.0
 ESTABLISHED_TIMEOUT = 30.0
 ADMIN_USER = "shortlink-admin"
+NODE_NAME = "shortlink-node"
+NODE_USER = f"system:node:{NODE_NAME}"
+KUBERNETES_SERVICE_NAMES = (
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+)
 SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/24"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 CLUSTER_NAME = "shortlink-test"
@@ -50,12 +59,18 @@ class KubeControlPlane(Managed):
         startup_timeout: float = STARTUP_TIMEOUT,
         binaries: KubeBinaries | None = None,
         audit: bool = False,
+        node_address: str | None = None,
     ) -> None:
         self.base_dir = base_dir.absolute()
         self.startup_timeout = startup_timeout
         self.binaries = binaries
         # Every request's user, verb, resource and status in `audit_log` (JSON lines).
         self.audit = audit
+        # With a node (tests/harness/cluster): serve on the node's bridge address, where
+        # the kubelet and pods (through the `kubernetes` Service) reach it; accept the
+        # kubelet's node identity (Node authorizer) and call kubelets with a client cert.
+        self.node_address = node_address
+        self.node_token = secrets.token_urlsafe(32)
         self.token = secrets.token_urlsafe(32)
         self.etcd_port = 0
         self.port = 0
@@ -64,8 +79,12 @@ class KubeControlPlane(Managed):
         self._pki = self.base_dir / "pki"
 
     @property
+    def address(self) -> str:
+        return self.node_address or "127.0.0.1"
+
+    @property
     def server(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"https://{self.address}:{self.port}"
 
     @property
     def ca_file(self) -> Path:
@@ -111,7 +130,7 @@ class KubeControlPlane(Managed):
         self._write_pki()
         self._start_etcd(binaries.etcd)
         self._start_apiserver(binaries.kube_apiserver)
-        self._write_kubeconfig()
+        self.write_kubeconfig(self.kubeconfig)
 
     def stop(self) -> None:
         # The apiserver first: it would otherwise spin reconnecting to etcd.
@@ -202,7 +221,7 @@ class KubeControlPlane(Managed):
             "-CA", self.ca_file, "-CAkey", pki / "ca.key",
             "-keyout", pki / "apiserver.key", "-out", pki / "apiserver.crt",
             "-subj", "/CN=kube-apiserver",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-addext", f"subjectAltName={self._subject_alt_names()}",
             "-addext", "basicConstraints=critical,CA:FALSE",
             "-addext", "keyUsage=critical,digitalSignature,keyEncipherment",
             "-addext", "extendedKeyUsage=serverAuth",
@@ -212,9 +231,26 @@ class KubeControlPlane(Managed):
             "-out", pki / "service-account.key",
         )  # fmt: skip
         # token,user,uid,"groups"
-        (pki / "tokens.csv").write_text(
-            f'{self.token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n'
-        )
+        tokens = f'{self.token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n'
+        if self.node_address is not None:
+            tokens += f'{self.node_token},{NODE_USER},{NODE_USER},"system:nodes"\n'
+            _openssl(
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+                "-CA", self.ca_file, "-CAkey", pki / "ca.key",
+                "-keyout", pki / "kubelet-client.key", "-out", pki / "kubelet-client.crt",
+                "-subj", "/O=system:masters/CN=kube-apiserver-kubelet-client",
+                "-addext", "extendedKeyUsage=clientAuth",
+            )  # fmt: skip
+        (pki / "tokens.csv").write_text(tokens)
+
+    def _subject_alt_names(self) -> str:
+        names = ["IP:127.0.0.1", "DNS:localhost"]
+        if self.node_address is not None:
+            # The `kubernetes` Service's first address and names, as pods call it.
+            service_ip = ipaddress.ip_network(SERVICE_CLUSTER_IP_RANGE)[1]
+            names += [f"IP:{self.node_address}", f"IP:{service_ip}"]
+            names += [f"DNS:{name}" for name in KUBERNETES_SERVICE_NAMES]
+        return ",".join(names)
 
     def _start_etcd(self, executable: Path) -> None:
         self.etcd_port = free_port()
@@ -248,25 +284,32 @@ class KubeControlPlane(Managed):
         command = [
             str(executable),
             f"--etcd-servers={self.etcd_url}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            f"--bind-address={self.address}",
+            f"--advertise-address={self.address}",
             f"--secure-port={self.port}",
             f"--cert-dir={pki}",
             f"--tls-cert-file={pki / 'apiserver.crt'}",
             f"--tls-private-key-file={pki / 'apiserver.key'}",
             f"--token-auth-file={pki / 'tokens.csv'}",
-            "--authorization-mode=RBAC",
+            f"--authorization-mode={'RBAC' if self.node_address is None else 'Node,RBAC'}",
             f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
             f"--service-account-key-file={pki / 'service-account.key'}",
             f"--service-account-signing-key-file={pki / 'service-account.key'}",
             f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
             "--allow-privileged=true",
             # Speed: no flow-control bootstrap objects, no profiling endpoints,
-            # no Endpoints reconciler writing the apiserver's own address.
+            # (without a node) no Endpoints reconciler writing the apiserver's own address.
             "--enable-priority-and-fairness=false",
             "--profiling=false",
-            "--endpoint-reconciler-type=none",
         ]
+        if self.node_address is None:
+            command += ["--endpoint-reconciler-type=none"]
+        else:
+            command += [
+                f"--kubelet-client-certificate={pki / 'kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'kubelet-client.key'}",
+                "--kubelet-preferred-address-types=InternalIP",
+            ]
         if self.audit:
             policy = self.base_dir / "audit-policy.json"
             rule = {"level": "Metadata", "omitStages": ["RequestReceived"]}
@@ -308,7 +351,8 @@ class KubeControlPlane(Managed):
             return False
         return response.status_code == 200 and response.text == "ok"
 
-    def _write_kubeconfig(self) -> None:
+    def write_kubeconfig(self, path: Path, *, user: str = ADMIN_USER, token: str = "") -> None:
+        """A kubeconfig for `user` (the admin unless told) with its bearer token."""
         # JSON is YAML: every kubeconfig reader (client-go, kubernetes, kopf) takes it.
         document = {
             "apiVersion": "v1",
@@ -319,20 +363,20 @@ class KubeControlPlane(Managed):
                     "cluster": {"server": self.server, "certificate-authority": str(self.ca_file)},
                 }
             ],
-            "users": [{"name": ADMIN_USER, "user": {"token": self.token}}],
+            "users": [{"name": user, "user": {"token": token or self.token}}],
             "contexts": [
                 {
                     "name": CLUSTER_NAME,
                     "context": {
                         "cluster": CLUSTER_NAME,
-                        "user": ADMIN_USER,
+                        "user": user,
                         "namespace": "default",
                     },
                 }
             ],
             "current-context": CLUSTER_NAME,
         }
-        self.kubeconfig.write_text(json.dumps(document, indent=2) + "\n")
+        path.write_text(json.dumps(document, indent=2) + "\n")
 
 
 def _openssl(*args: str | Path) -> None:

@@ -1,0 +1,119 @@
+"""Images the node runs, all built on this machine and imported into containerd.
+
+- the pause image: `pause/main.go` compiled static (Go, no cgo) and packed by umoci;
+- the project image: scripts/build-image's OCI layout (tests/harness/image.py), named
+  as the chart names it by default, so `helm install` needs no image values.
+
+Nothing is pulled: containerd's registry configuration sends every registry to a
+closed loopback port (see node.py), so a missing image fails here, never off the machine.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tests.harness.kube.binaries import CACHE_DIR, go_environ, go_executable
+from tests.harness.processes import HarnessError
+
+PAUSE_SOURCE = Path(__file__).resolve().parent / "pause"
+PAUSE_NAME = "shortlink.local/pause"
+PAUSE_TAG = "3.10"
+PAUSE_IMAGE = f"{PAUSE_NAME}:{PAUSE_TAG}"
+PROJECT_NAME = "ghcr.io/shortlink/shortlink"
+IMAGES_DIR = CACHE_DIR / "cluster" / "images"
+
+
+def pause_layout() -> Path:
+    """The pause image's OCI layout, built once (a second or two) and cached."""
+    layout = IMAGES_DIR / "pause"
+    IMAGES_DIR.mkdir(parents=True, exist_ok=True)
+    with (IMAGES_DIR / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (layout / "index.json").exists():
+            return layout
+        work = Path(tempfile.mkdtemp(prefix="pause-", dir=IMAGES_DIR))
+        try:
+            binary = work / "pause"
+            _run(
+                [go_executable(), "build", "-trimpath", "-ldflags=-s -w", "-o", str(binary), "."],
+                cwd=PAUSE_SOURCE,
+                env=go_environ(),
+            )
+            partial = work / "layout"
+            _run(["umoci", "init", "--layout", str(partial)])
+            _run(["umoci", "new", "--image", f"{partial}:{PAUSE_TAG}"])
+            bundle = work / "bundle"
+            _run(["umoci", "unpack", "--image", f"{partial}:{PAUSE_TAG}", str(bundle)])
+            shutil.copy2(binary, bundle / "rootfs" / "pause")
+            _run(["umoci", "repack", "--image", f"{partial}:{PAUSE_TAG}", str(bundle)])
+            _run(
+                [
+                    "umoci", "config", "--image", f"{partial}:{PAUSE_TAG}",
+                    "--config.entrypoint", "/pause", "--config.user", "65535:65535",
+                ]
+            )  # fmt: skip
+            _run(["umoci", "gc", "--layout", str(partial)])
+            partial.rename(layout)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return layout
+
+
+def image_digests(layout: Path) -> dict[str, str]:
+    """Tag -> manifest digest of an OCI layout."""
+    index = json.loads((layout / "index.json").read_text())
+    return {
+        entry["annotations"]["org.opencontainers.image.ref.name"]: entry["digest"]
+        for entry in index["manifests"]
+        if "org.opencontainers.image.ref.name" in entry.get("annotations", {})
+    }
+
+
+def import_layout(ctr: list[str], layout: Path, name: str) -> list[str]:
+    """Import every tag of `layout` as `name:tag` unless containerd has that digest
+    under that name already (a warm start imports nothing). Returns the image refs."""
+    wanted = {f"{name}:{tag}": digest for tag, digest in image_digests(layout).items()}
+    present = _present(ctr)
+    if all(present.get(ref) == digest for ref, digest in wanted.items()):
+        return list(wanted)
+    with tempfile.NamedTemporaryFile(suffix=".tar", dir=CACHE_DIR) as archive:
+        # scripts/build-image holds LAYOUT.lock while it writes the layout.
+        with Path(f"{layout}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            wanted = {f"{name}:{tag}": digest for tag, digest in image_digests(layout).items()}
+            _run(["tar", "-C", str(layout), "-cf", archive.name, "."])
+        _run([*ctr, "images", "import", "--base-name", name, archive.name], timeout=900)
+    missing = [ref for ref, digest in wanted.items() if _present(ctr).get(ref) != digest]
+    if missing:
+        raise HarnessError(f"containerd did not import {missing} from {layout}")
+    return list(wanted)
+
+
+def _present(ctr: list[str]) -> dict[str, str]:
+    listed = _run([*ctr, "images", "list"])
+    present = {}
+    for line in listed.splitlines()[1:]:
+        words = line.split()
+        if len(words) >= 3:
+            present[words[0]] = words[2]
+    return present
+
+
+def _run(
+    command: list[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> str:
+    result = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=timeout
+    )
+    if result.returncode != 0:
+        raise HarnessError(f"{' '.join(command)} failed: {result.stdout}{result.stderr}")
+    return result.stdout
