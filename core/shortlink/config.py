@@ -6,7 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from shortlink.domain.errors import InvalidRateLimit, InvalidUrl
 from shortlink.domain.rate_limits import RateLimit, parse_rate_limit
@@ -82,6 +83,51 @@ def env_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
+# Secrets may come as files (a Kubernetes Secret volume, Docker secrets): NAME_FILE
+# names a file holding NAME's value, so the value is never in the process environment.
+SECRET_VARIABLES = (
+    "DATABASE_URL",
+    "SHORTLINK_DATABASE_PASSWORD",
+    "REDIS_URL",
+    "SHORTLINK_SECRET_KEY",
+    "SHORTLINK_INITIAL_API_KEY",
+    "CLICKHOUSE_URL",
+)
+
+
+def secrets_from_files(env: Mapping[str, str]) -> Mapping[str, str]:
+    """``env`` with each ``NAME_FILE`` of SECRET_VARIABLES read into NAME (one trailing
+    newline dropped, as files written by editors and ``echo`` end with one)."""
+    files = {name: env[f"{name}_FILE"] for name in SECRET_VARIABLES if env.get(f"{name}_FILE")}
+    if not files:
+        return env
+    merged = dict(env)
+    for name, path in files.items():
+        if env.get(name):
+            raise ConfigError(f"{name} and {name}_FILE are both set: give one")
+        try:
+            merged[name] = Path(path).read_text().removesuffix("\n").removesuffix("\r")
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE: can't read {path} ({exc.strerror})") from None
+    return merged
+
+
+def with_database_password(url: str, password: str) -> str:
+    """SHORTLINK_DATABASE_PASSWORD spliced into a DATABASE_URL that names no password
+    (a chart keeps the URL in its ConfigMap and only the password in a Secret)."""
+    if not password:
+        return url
+    scheme, _, rest = url.partition("://")
+    user, at, hosts = rest.partition("@")
+    if not at or ":" in user:
+        raise ConfigError(
+            "SHORTLINK_DATABASE_PASSWORD needs a DATABASE_URL with a user and no password; "
+            "this one already has a password or names no user"
+        )
+    return f"{scheme}://{user}:{quote(password, safe='')}@{hosts}"
+
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "postgresql://shortlink@127.0.0.1:5432/shortlink"
@@ -147,14 +193,17 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
+        env = secrets_from_files(os.environ if env is None else env)
         d = cls()
         try:
             rate_limit = parse_rate_limit(env.get("SHORTLINK_RATE_LIMIT") or "10/minute")
         except InvalidRateLimit as exc:
             raise ConfigError(f"SHORTLINK_RATE_LIMIT: {exc.message}") from None
         settings = cls(
-            database_url=env.get("DATABASE_URL") or d.database_url,
+            database_url=with_database_password(
+                env.get("DATABASE_URL") or d.database_url,
+                env.get("SHORTLINK_DATABASE_PASSWORD", ""),
+            ),
             redis_url=env.get("REDIS_URL") or d.redis_url,
             base_url=(env.get("SHORTLINK_BASE_URL") or d.base_url).rstrip("/"),
             secret_key=env.get("SHORTLINK_SECRET_KEY", ""),

@@ -153,3 +153,45 @@ def test_permanent_redirect_max_age_defaults_to_an_hour():
     assert Settings.from_env({}).permanent_redirect_max_age == 3600
     env = {"SHORTLINK_PERMANENT_REDIRECT_MAX_AGE": "60"}
     assert Settings.from_env(env).permanent_redirect_max_age == 60
+
+
+SECRETS = {
+    "DATABASE_URL": ("database_url", "postgresql://app:pw@db:5432/links"),
+    "REDIS_URL": ("redis_url", "redis://:pw@cache:6379/0"),
+    "SHORTLINK_SECRET_KEY": ("secret_key", "s" * 40),
+    "SHORTLINK_INITIAL_API_KEY": ("initial_api_key", "sl_initial_0123456789"),
+    "CLICKHOUSE_URL": ("clickhouse_url", "http://u:pw@ch:8123/db"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECRETS))
+def test_secrets_can_be_read_from_files(tmp_path, name):
+    """Kubernetes mounts a Secret's keys as files: NAME_FILE names the file."""
+    field, value = SECRETS[name]
+    (tmp_path / name).write_text(value + "\n")  # as `kubectl create secret --from-file`
+    settings = Settings.from_env({f"{name}_FILE": str(tmp_path / name)})
+    assert getattr(settings, field) == value
+
+
+def test_a_secret_given_twice_or_unreadable_is_a_config_error(tmp_path):
+    (tmp_path / "url").write_text("redis://a:6379/0")
+    both = {"REDIS_URL": "redis://b:6379/0", "REDIS_URL_FILE": str(tmp_path / "url")}
+    with pytest.raises(ConfigError, match="REDIS_URL and REDIS_URL_FILE"):
+        Settings.from_env(both)
+    with pytest.raises(ConfigError, match="REDIS_URL_FILE"):
+        Settings.from_env({"REDIS_URL_FILE": str(tmp_path / "missing")})
+
+
+def test_the_database_password_joins_a_url_without_one(tmp_path):
+    (tmp_path / "password").write_text("s3cr-t_\n")
+    hosts = "postgresql://app@pg-0.pg:5432,pg-1.pg:5432/links?target_session_attrs=read-write"
+    settings = Settings.from_env(
+        {"DATABASE_URL": hosts, "SHORTLINK_DATABASE_PASSWORD_FILE": str(tmp_path / "password")}
+    )
+    assert settings.database_url == (
+        "postgresql://app:s3cr-t_@pg-0.pg:5432,pg-1.pg:5432/links?target_session_attrs=read-write"
+    )
+    with pytest.raises(ConfigError, match="already has a password"):
+        Settings.from_env(
+            {"DATABASE_URL": "postgresql://app:x@db/links", "SHORTLINK_DATABASE_PASSWORD": "y"}
+        )
