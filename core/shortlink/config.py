@@ -127,7 +127,6 @@ def with_database_password(url: str, password: str) -> str:
     return f"{scheme}://{user}:{quote(password, safe='')}@{hosts}"
 
 
-
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "postgresql://shortlink@127.0.0.1:5432/shortlink"
