@@ -62,6 +62,13 @@ def env_float(env: Mapping[str, str], name: str, default: float, minimum: float 
     return value
 
 
+def env_rate_limit(env: Mapping[str, str], name: str, default: str) -> RateLimit:
+    try:
+        return parse_rate_limit(env.get(name) or default)
+    except InvalidRateLimit as exc:
+        raise ConfigError(f"{name}: {exc.message}") from None
+
+
 # The drain comes out of the 10 s shutdown budget (http/limits.py): leave in-flight
 # requests most of it.
 MAX_SHUTDOWN_DRAIN = 5.0
@@ -141,6 +148,8 @@ class Settings:
     workers: int = 1
     proxies_count: int = 0
     rate_limit: RateLimit = field(default_factory=lambda: parse_rate_limit("10/minute"))
+    # API keys a non-admin owner may mint (rotation), per owner.
+    key_mint_limit: RateLimit = field(default_factory=lambda: parse_rate_limit("20/hour"))
     initial_api_key: str | None = None
     allow_anonymous: bool = False
     blocked_domains: tuple[str, ...] = ()
@@ -194,10 +203,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = secrets_from_files(os.environ if env is None else env)
         d = cls()
-        try:
-            rate_limit = parse_rate_limit(env.get("SHORTLINK_RATE_LIMIT") or "10/minute")
-        except InvalidRateLimit as exc:
-            raise ConfigError(f"SHORTLINK_RATE_LIMIT: {exc.message}") from None
+        rate_limit = env_rate_limit(env, "SHORTLINK_RATE_LIMIT", "10/minute")
         settings = cls(
             database_url=with_database_password(
                 env.get("DATABASE_URL") or d.database_url,
@@ -216,6 +222,7 @@ class Settings:
             workers=env_int(env, "SHORTLINK_WORKERS", d.workers, 1),
             proxies_count=env_int(env, "SHORTLINK_PROXIES_COUNT", d.proxies_count),
             rate_limit=rate_limit,
+            key_mint_limit=env_rate_limit(env, "SHORTLINK_KEY_MINT_LIMIT", "20/hour"),
             initial_api_key=env.get("SHORTLINK_INITIAL_API_KEY") or None,
             allow_anonymous=env_bool(env, "SHORTLINK_ALLOW_ANONYMOUS", d.allow_anonymous),
             blocked_domains=env_list(env, "SHORTLINK_BLOCKED_DOMAINS"),

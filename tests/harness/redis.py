@@ -83,7 +83,7 @@ class RedisServer(Managed):
         """Drop the create rate-limit windows. A session's stacks share this Redis,
         and their API keys share ids (each database numbers its own), so a new
         stack would otherwise start with the creates of the stacks before it."""
-        keys = "redis.call('KEYS', 'rate:create:*')"
+        keys = "redis.call('KEYS', 'rate:*')"
         script = f"for _, k in ipairs({keys}) do redis.call('DEL', k) end"
         reply = self.command("EVAL", f'"{script}"', "0")
         if reply != "$-1":

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shortlink.domain.errors import InvalidRateLimit
-from shortlink.domain.rate_limits import RateLimit, decide, parse_rate_limit
+from shortlink.domain.rate_limits import RateLimit, decide, parse_rate_limit, rate_limit_subject
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TEN_PER_MINUTE = RateLimit(limit=10, window_seconds=60)
@@ -113,3 +113,20 @@ def test_headers_when_refused_include_retry_after():
         "RateLimit-Reset": "13",
         "Retry-After": "13",
     }
+
+
+def test_a_key_is_limited_as_its_owner_and_anonymous_clients_by_network() -> None:
+    """Issue 19, findings 1 and 5: keys an owner minted share its budget; an IPv6
+    client is its /64, an IPv4-mapped one its IPv4 address."""
+    assert rate_limit_subject("alice", "203.0.113.9") == rate_limit_subject("alice", "::1")
+    assert rate_limit_subject("alice", "x") != rate_limit_subject("bob", "x")
+    assert rate_limit_subject(None, "2001:db8:1:2::1") == rate_limit_subject(
+        None, "2001:db8:1:2::ff"
+    )
+    assert rate_limit_subject(None, "2001:db8:1:3::1") != rate_limit_subject(
+        None, "2001:db8:1:2::1"
+    )
+    assert rate_limit_subject(None, "::ffff:203.0.113.9") == rate_limit_subject(None, "203.0.113.9")
+    assert rate_limit_subject(None, "203.0.113.9") != rate_limit_subject(None, "203.0.113.10")
+    # An owner can't name itself into a client's bucket.
+    assert rate_limit_subject("ip:203.0.113.9", "x") != rate_limit_subject(None, "203.0.113.9")

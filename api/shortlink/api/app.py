@@ -65,6 +65,9 @@ def create_app(settings: Settings) -> App:
         app.ctx.rate_limiter = RateLimiter(
             WindowCounter(backends.redis, "rate:create:"), settings.rate_limit
         )
+        app.ctx.key_mint_limiter = RateLimiter(
+            WindowCounter(backends.redis, "rate:mint-key:"), settings.key_mint_limit
+        )
         await app.ctx.api_keys.bootstrap(settings.initial_api_key)
         await _open_analytics(app, settings)
 

@@ -20,12 +20,13 @@ from shortlink.domain.expiry import format_instant
 from shortlink.domain.idempotency import HEADER, REPLAYED_HEADER, fingerprint, validate_key
 from shortlink.domain.link_listing import parse_link_filter
 from shortlink.domain.links import short_url
-from shortlink.domain.rate_limits import RateDecision
+from shortlink.domain.rate_limits import RateDecision, rate_limit_subject
 from shortlink.domain.stats_request import parse_stats_request
 from shortlink.domain.unlock_tokens import LINK_TOKEN_TTL, UNLOCK_TOKEN_TTL
 from shortlink.http import client_ip
 from shortlink.services.bulk_links import BulkItemResult, bulk_passwords
 from shortlink.services.links import CreateLink
+from shortlink.services.rate_limiter import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,20 @@ v1 = Blueprint("v1", url_prefix="/v1")
 async def _rate_limit(request: Request, key: ApiKey | None, cost: int = 1) -> dict[str, str]:
     """Count this create (``cost`` creates) against its subject; returns the
     RateLimit headers."""
-    limiter = request.app.ctx.rate_limiter
-    subject = f"key:{key.id}" if key else f"ip:{client_ip(request)}"
+    return await _spend(request, request.app.ctx.rate_limiter, key, cost, "URLs")
+
+
+async def _spend(
+    request: Request, limiter: RateLimiter, key: ApiKey | None, cost: int, noun: str
+) -> dict[str, str]:
+    """Count ``cost`` against the request's subject (rate_limit_subject) on ``limiter``;
+    returns the RateLimit headers, or raises RateLimited."""
+    subject = rate_limit_subject(key.owner if key else None, client_ip(request))
     decision: RateDecision = await limiter.check(subject, cost)
     if not decision.allowed:
         metrics.RATE_LIMITED.inc()
         raise RateLimited(
-            limiter.rule.describe("URLs"),
+            limiter.rule.describe(noun),
             retry_after=decision.retry_after,
             rate_limit={
                 "limit": decision.limit,
@@ -284,10 +292,13 @@ async def list_api_keys(request: Request) -> HTTPResponse:
 async def create_api_key(request: Request) -> HTTPResponse:
     key = await caller_required(request)
     body = parse(CreateApiKey, request.json)
+    headers = {}
+    if not key.is_admin:  # rotation is free up to a point; admins answer for themselves
+        headers = await _spend(request, request.app.ctx.key_mint_limiter, key, 1, "API keys")
     secret, record = await request.app.ctx.api_keys.create(
         key, body.name, body.owner, body.is_admin
     )
-    return json({"key": secret, **api_key_json(record)}, status=201)
+    return json({"key": secret, **api_key_json(record)}, status=201, headers=headers)
 
 
 @v1.delete("/api-keys/<key_id:int>", name="revoke_api_key")

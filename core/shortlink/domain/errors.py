@@ -145,3 +145,13 @@ class IdempotencyKeyReused(DomainError):
     """The Idempotency-Key was used (within 24 h) for a request with another body."""
 
     code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class HashingBusy(DomainError):
+    """Too many passwords are waiting for bcrypt on this process: try again shortly
+    (``retry_after`` seconds, about how long the queue takes to drain)."""
+
+    code = "PASSWORD_HASHING_BUSY"
+
+    def __init__(self, message: str, retry_after: int, **details: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **details)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 
 import bcrypt
 
 from shortlink.domain.errors import InvalidPassword
+from shortlink.domain.rate_limits import client_network
 from shortlink.domain.text import is_storable
 
 BCRYPT_ROUNDS = 10  # the seed's "$2b$10$"
@@ -70,14 +70,6 @@ def attempts_remaining(failures: int) -> int:
 
 
 def unlock_client(address: str) -> str:
-    """Whom per-client unlock failures are counted against: the IPv4 address, or
-    the IPv6 /64 (one subscriber's prefix: rotating addresses within it is free)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
+    """Whom per-client unlock failures are counted against: as every limit counts
+    a client (rate_limits.client_network)."""
+    return client_network(address)

@@ -6,6 +6,7 @@ only turns (count, time left in window) into a decision and its headers.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from dataclasses import dataclass
@@ -40,6 +41,27 @@ def parse_rate_limit(text: str) -> RateLimit:
     if limit < 1 or window < 1:
         raise InvalidRateLimit(f"Rate limit '{text}' must allow at least one request")
     return RateLimit(limit=limit, window_seconds=window)
+
+
+def client_network(address: str) -> str:
+    """One client, as limits count it: the IPv4 address, or the IPv6 /64 (one
+    subscriber's prefix: rotating addresses within it is free)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def rate_limit_subject(owner: str | None, client: str) -> str:
+    """Whom a request's work is counted against: the owner of the calling key, so
+    every key it mints shares one budget (with workspaces, the workspace), else the
+    client's network (anonymous creates)."""
+    return f"owner:{owner}" if owner is not None else f"ip:{client_network(client)}"
 
 
 @dataclass(frozen=True)

@@ -9,5 +9,9 @@ App: TypeAlias = Sanic[Any, Any]
 
 def client_ip(request: Request) -> str:
     """The client's address: from X-Forwarded-For/Forwarded when SHORTLINK_PROXIES_COUNT
-    trusts proxies in front of us, else the peer's."""
-    return request.remote_addr or request.ip
+    trusts proxies in front of us, else the peer's. Sanic writes a forwarded IPv6
+    address in brackets ("[2001:db8::1]"): unwrapped, so limits can take its /64."""
+    forwarded = request.remote_addr
+    if forwarded.startswith("[") and forwarded.endswith("]"):
+        return forwarded[1:-1]
+    return forwarded or request.ip

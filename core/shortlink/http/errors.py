@@ -31,6 +31,7 @@ STATUS_BY_CODE = {
     "ANALYTICS_UNAVAILABLE": 503,
     "DATABASE_UNAVAILABLE": 503,
     "CACHE_UNAVAILABLE": 503,
+    "PASSWORD_HASHING_BUSY": 503,
 }
 
 # 503s counted in shortlink_unavailable_responses_total, by the dependency that was down.

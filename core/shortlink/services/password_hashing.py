@@ -1,30 +1,72 @@
-"""bcrypt off the event loop, on threads of its own.
+"""bcrypt off the event loop, on threads of its own, with bounded queues.
 
 bcrypt is ~50 ms of CPU a hash by design. On asyncio's default executor it would
-queue ahead of everything else sent there (unlock checks, stats, DNS), so a burst
-of password-protected creates could stall them all. Here it gets a small pool:
-hashing waits its turn, the rest of the process doesn't.
+queue ahead of everything else sent there (stats, DNS), so it gets pools of its own:
+
+- hashing (creates, password edits): two threads, and at most ``queue`` passwords
+  waiting; beyond that HashingBusy (503 with Retry-After), so one tenant's burst of
+  password creates can't pile up minutes of work in memory;
+- checks (public unlocks, the operator's comparisons): a thread of their own, so an
+  unlock never waits behind queued creates; bounded the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from shortlink.domain import passwords
+from shortlink.domain.errors import HashingBusy
+
+T = TypeVar("T")
 
 HASHING_THREADS = 2
+CHECK_THREADS = 1
+# Passwords waiting to be hashed: two full bulk requests (100 each).
+HASHING_QUEUE = 200
+CHECK_QUEUE = 64
+_SECONDS_PER_HASH = 0.05  # cost 10 on one core: for Retry-After only
+
+
+class _BoundedPool:
+    def __init__(self, name: str, threads: int, queue: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        self._threads = threads
+        self._queue = queue
+        self._waiting = 0  # passwords submitted and not finished
+
+    async def run(self, passwords_in_job: int, job: Callable[[], T]) -> T:
+        if self._waiting + passwords_in_job > self._queue:
+            drain = self._waiting * _SECONDS_PER_HASH / self._threads
+            raise HashingBusy(
+                "Too many passwords are being processed right now; try again shortly",
+                retry_after=max(1, math.ceil(drain)),
+            )
+        self._waiting += passwords_in_job
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, job)
+        finally:
+            self._waiting -= passwords_in_job
 
 
 class PasswordHasher:
-    def __init__(self, threads: int = HASHING_THREADS) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bcrypt")
+    def __init__(
+        self,
+        threads: int = HASHING_THREADS,
+        queue: int = HASHING_QUEUE,
+        check_threads: int = CHECK_THREADS,
+        check_queue: int = CHECK_QUEUE,
+    ) -> None:
+        self._hashing = _BoundedPool("bcrypt", threads, queue)
+        self._checks = _BoundedPool("bcrypt-check", check_threads, check_queue)
 
     async def hash_all(self, plain: Sequence[str]) -> list[str]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool, lambda: [passwords.hash_password(p) for p in plain]
+        """Every password hashed, in one hop (HashingBusy if they don't fit the queue)."""
+        return await self._hashing.run(
+            len(plain), lambda: [passwords.hash_password(p) for p in plain]
         )
 
     async def hash(self, plain: str) -> str:
@@ -32,10 +74,7 @@ class PasswordHasher:
         return hashed
 
     async def check(self, plain: str, password_hash: str) -> bool:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool, passwords.check_password, plain, password_hash
-        )
+        return await self._checks.run(1, lambda: passwords.check_password(plain, password_hash))
 
 
 # One per process: the bound is on the process's CPU, whoever hashes.

@@ -142,9 +142,8 @@ class Redirects:
                 event_id=f"{self._event_prefix}{next(self._event_serial):016x}",
                 code=code,
                 timestamp=time.time(),
-                # remote_addr is the X-Forwarded-For client (trusted proxies only);
-                # empty when a request came without the header.
-                ip=(request.remote_addr or request.ip) if self._behind_proxies else request.ip,
+                # The X-Forwarded-For client (trusted proxies only), else the peer.
+                ip=client_ip(request) if self._behind_proxies else request.ip,
                 user_agent=header_text(headers.get("user-agent", ""), MAX_USER_AGENT_CHARS),
                 referrer=header_text(headers.get("referer", ""), MAX_REFERRER_CHARS),
                 method=request.method,
@@ -277,6 +276,9 @@ class Redirects:
                 return response
             if exc.code == "NOT_FOUND":
                 return pages.respond(pages.not_found_page(code), status=404)
+            if exc.code == "PASSWORD_HASHING_BUSY":
+                retry_after = {"Retry-After": str(exc.details["retry_after"])}
+                return pages.respond(pages.unavailable_page(), 503, retry_after)
             return domain_error_response(exc)
         response = _see_the_link(code)
         self._set_unlock_cookie(response, code, unlocked.token)
