@@ -150,6 +150,8 @@ class Settings:
     rate_limit: RateLimit = field(default_factory=lambda: parse_rate_limit("10/minute"))
     # API keys a non-admin owner may mint (rotation), per owner.
     key_mint_limit: RateLimit = field(default_factory=lambda: parse_rate_limit("20/hour"))
+    # Passwords waiting for bcrypt per API process before creates get 503 + Retry-After.
+    bcrypt_queue: int = 200
     initial_api_key: str | None = None
     allow_anonymous: bool = False
     blocked_domains: tuple[str, ...] = ()
@@ -223,6 +225,7 @@ class Settings:
             proxies_count=env_int(env, "SHORTLINK_PROXIES_COUNT", d.proxies_count),
             rate_limit=rate_limit,
             key_mint_limit=env_rate_limit(env, "SHORTLINK_KEY_MINT_LIMIT", "20/hour"),
+            bcrypt_queue=env_int(env, "SHORTLINK_BCRYPT_QUEUE", d.bcrypt_queue, 1),
             initial_api_key=env.get("SHORTLINK_INITIAL_API_KEY") or None,
             allow_anonymous=env_bool(env, "SHORTLINK_ALLOW_ANONYMOUS", d.allow_anonymous),
             blocked_domains=env_list(env, "SHORTLINK_BLOCKED_DOMAINS"),

@@ -81,3 +81,5 @@ async def test_a_full_hashing_queue_refuses_with_a_retry_after() -> None:
     assert refused.value.details["retry_after"] >= 1
     await first
     assert len(await hasher.hash_all(["pw"] * 3)) == 3  # room again once the queue drained
+    # An idle hasher takes any one request, however small its queue: none is refused for good.
+    assert len(await PasswordHasher(queue=2).hash_all(["pw"] * 3)) == 3

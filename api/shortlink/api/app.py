@@ -26,6 +26,7 @@ from shortlink.http.event_metrics import watch_events
 from shortlink.http.limits import Limits, apply_limits
 from shortlink.services.api_keys import ApiKeyService
 from shortlink.services.bulk_links import BulkLinkService
+from shortlink.services.password_hashing import HASHER
 from shortlink.services.rate_limiter import RateLimiter
 from shortlink.services.sessions import SessionService
 from shortlink.wiring import click_store, link_service, unlock_service
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> App:
         app.ctx.rate_limiter = RateLimiter(
             WindowCounter(backends.redis, "rate:create:"), settings.rate_limit
         )
+        HASHER.limit_queue(settings.bcrypt_queue)
         app.ctx.key_mint_limiter = RateLimiter(
             WindowCounter(backends.redis, "rate:mint-key:"), settings.key_mint_limit
         )

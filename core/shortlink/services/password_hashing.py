@@ -4,8 +4,9 @@ bcrypt is ~50 ms of CPU a hash by design. On asyncio's default executor it would
 queue ahead of everything else sent there (stats, DNS), so it gets pools of its own:
 
 - hashing (creates, password edits): two threads, and at most ``queue`` passwords
-  waiting; beyond that HashingBusy (503 with Retry-After), so one tenant's burst of
-  password creates can't pile up minutes of work in memory;
+  waiting (an idle pool takes any one request); beyond that HashingBusy (503 with
+  Retry-After), so one tenant's burst of password creates can't pile up minutes of
+  work in memory;
 - checks (public unlocks, the operator's comparisons): a thread of their own, so an
   unlock never waits behind queued creates; bounded the same way.
 """
@@ -25,7 +26,8 @@ T = TypeVar("T")
 
 HASHING_THREADS = 2
 CHECK_THREADS = 1
-# Passwords waiting to be hashed: two full bulk requests (100 each).
+# Passwords waiting to be hashed: two full bulk requests (100 each);
+# SHORTLINK_BCRYPT_QUEUE.
 HASHING_QUEUE = 200
 CHECK_QUEUE = 64
 _SECONDS_PER_HASH = 0.05  # cost 10 on one core: for Retry-After only
@@ -38,8 +40,12 @@ class _BoundedPool:
         self._queue = queue
         self._waiting = 0  # passwords submitted and not finished
 
+    def resize(self, queue: int) -> None:
+        self._queue = queue
+
     async def run(self, passwords_in_job: int, job: Callable[[], T]) -> T:
-        if self._waiting + passwords_in_job > self._queue:
+        # An idle pool takes any one job, so no request is refused for good.
+        if self._waiting and self._waiting + passwords_in_job > self._queue:
             drain = self._waiting * _SECONDS_PER_HASH / self._threads
             raise HashingBusy(
                 "Too many passwords are being processed right now; try again shortly",
@@ -62,6 +68,10 @@ class PasswordHasher:
     ) -> None:
         self._hashing = _BoundedPool("bcrypt", threads, queue)
         self._checks = _BoundedPool("bcrypt-check", check_threads, check_queue)
+
+    def limit_queue(self, passwords: int) -> None:
+        """At most this many passwords waiting to be hashed (SHORTLINK_BCRYPT_QUEUE)."""
+        self._hashing.resize(passwords)
 
     async def hash_all(self, plain: Sequence[str]) -> list[str]:
         """Every password hashed, in one hop (HashingBusy if they don't fit the queue)."""
