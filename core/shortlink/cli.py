@@ -72,7 +72,7 @@ def _operator(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _postgres_rejoin(settings: Settings, args: argparse.Namespace) -> None:
-    from shortlink.operator.rejoin import main
+    from shortlink.operator.postgres.rejoin import main
 
     main(args)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shortlink.adapters.local_cache import MISS
 from shortlink.domain.errors import AliasTaken, BulkInvalid, InvalidRequest
+from shortlink.domain.links import MISS
 from shortlink.services.bulk_links import BulkLinkService
 from shortlink.services.links import CreateLink, LinkService
 from shortlink.wiring import Backends

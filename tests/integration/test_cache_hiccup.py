@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from shortlink.adapters.local_cache import MISS
 from shortlink.config import Settings
 from shortlink.domain.errors import CacheUnavailable
-from shortlink.domain.links import destination_of
+from shortlink.domain.links import MISS, destination_of
 from shortlink.services.links import CreateLink, LinkService
 from shortlink.wiring import Backends, link_service, open_backends
 from tests.harness import RedisServer

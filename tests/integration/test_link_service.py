@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shortlink.adapters.local_cache import MISS
 from shortlink.domain.errors import (
     AliasTaken,
     InvalidRequest,
     InvalidUrl,
     NotFound,
 )
+from shortlink.domain.links import MISS
 from shortlink.services.links import CreateLink, LinkService
 from shortlink.wiring import Backends
 

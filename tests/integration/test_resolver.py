@@ -6,8 +6,9 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from shortlink.adapters.local_cache import MISS, LocalCache
+from shortlink.adapters.local_cache import LocalCache
 from shortlink.adapters.redis_cache import InvalidationListener
+from shortlink.domain.links import MISS
 from shortlink.services.links import CreateLink, LinkService
 from shortlink.services.resolver import LinkResolver
 from shortlink.wiring import Backends, redis_client

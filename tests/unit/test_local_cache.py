@@ -3,8 +3,8 @@ from types import SimpleNamespace
 import pytest
 
 from shortlink.adapters import local_cache
-from shortlink.adapters.local_cache import MISS, LocalCache
-from shortlink.domain.links import Destination
+from shortlink.adapters.local_cache import LocalCache
+from shortlink.domain.links import MISS, Destination
 
 DEST = Destination("https://example.com/", 302, None, None)
 OTHER = Destination("https://other.com/", 301, 1.0, "fp")

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sanic import Request, Sanic
 
-from shortlink.adapters.local_cache import MISS
+from shortlink.domain.links import MISS
 from shortlink.http import App
 from shortlink.http.errors import install_error_handlers
 from shortlink.redirector.app import Redirects, count_redirect_failures

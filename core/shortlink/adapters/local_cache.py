@@ -9,11 +9,8 @@ serve a stale link for longer than the feed's reconnect.
 from __future__ import annotations
 
 import time
-from typing import Final
 
-from shortlink.domain.links import Destination
-
-MISS: Final = object()
+from shortlink.domain.links import MISS, Destination
 
 
 class LocalCache:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -18,7 +17,7 @@ from shortlink.domain.idempotency import StoredResponse
 from shortlink.domain.link_listing import EVERY_LINK, LinkFilter, like_pattern
 from shortlink.domain.link_option_parsing import parse_link_options
 from shortlink.domain.link_options import NO_OPTIONS, LinkOptions, options_document
-from shortlink.domain.links import Link, NewLink
+from shortlink.domain.links import Link, ManagedRow, NewLink
 from shortlink.domain.urls import UrlPolicy
 
 _LINK_COLUMNS = (
@@ -61,19 +60,6 @@ def _link(row: asyncpg.Record) -> Link:
     fields = dict(row.items())  # _LINK_COLUMNS are Link's fields
     fields["options"] = _options(fields["options"])
     return Link(**fields)
-
-
-@dataclass(frozen=True, slots=True)
-class ManagedRow:
-    """A link row with its management record (deleted rows included): what the
-    operator needs to decide whether it may write a code."""
-
-    link: Link
-    managed_by: str | None  # "namespace/name" of the ShortLink resource; None: an API link
-    deleted: bool
-    # The UID of the namespace that ShortLink lived in; None: written before it was
-    # recorded (migration 0006).
-    namespace_uid: str | None
 
 
 _MANAGED_COLUMNS = (

@@ -11,10 +11,9 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from shortlink.adapters.local_cache import MISS
 from shortlink.domain.link_option_parsing import parse_link_options
 from shortlink.domain.link_options import options_document
-from shortlink.domain.links import Destination
+from shortlink.domain.links import MISS, Destination
 from shortlink.domain.urls import UrlPolicy
 
 log = logging.getLogger(__name__)

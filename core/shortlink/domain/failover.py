@@ -1,7 +1,7 @@
 """PostgreSQL failover decisions: pure, from what the probes saw and what the status says.
 
 No I/O and no clock of its own: the operator probes every member, then asks
-``decide`` what to do next, and carries it out (operator/cluster_controller.py).
+``decide`` what to do next, and carries it out (shortlink.operator.postgres).
 Every decision is derived from the observed state plus the resource's status, never
 from memory of a previous decision, so an operator that restarts half-way through a
 failover finishes it instead of starting a second one: the promotion target is

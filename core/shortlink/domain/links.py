@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 from urllib.parse import quote
 
 from shortlink.domain.errors import InvalidRequest
@@ -56,6 +56,23 @@ class Destination:
     # None unless serving needs routing.evaluate: one attribute test on the hot path.
     routing: LinkOptions | None = None
     tags: tuple[str, ...] = ()  # for click analytics
+
+
+# A cache's answer when it holds no entry for a code (None is a cached "unservable").
+MISS: Final = object()
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedRow:
+    """A link row with its management record (deleted rows included): what the
+    operator needs to decide whether it may write a code."""
+
+    link: Link
+    managed_by: str | None  # "namespace/name" of the ShortLink resource; None: an API link
+    deleted: bool
+    # The UID of the namespace that ShortLink lived in; None: written before it was
+    # recorded (migration 0006).
+    namespace_uid: str | None
 
 
 def validate_redirect_type(value: object) -> int:

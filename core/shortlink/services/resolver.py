@@ -7,12 +7,12 @@ import logging
 
 from redis.exceptions import RedisError
 
-from shortlink.adapters.local_cache import MISS, LocalCache
+from shortlink.adapters.local_cache import LocalCache
 from shortlink.adapters.postgres import LinkRepository
 from shortlink.adapters.postgres_failures import is_connection_failure
 from shortlink.adapters.redis_cache import LinkCache
 from shortlink.domain.errors import DatabaseUnavailable
-from shortlink.domain.links import Destination, Link, destination_of
+from shortlink.domain.links import MISS, Destination, Link, destination_of
 
 log = logging.getLogger(__name__)
 

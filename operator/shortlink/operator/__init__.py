@@ -1,1 +1,2 @@
-"""The kopf operator: ShortLink sync and PostgreSQL failover; the only Kubernetes client code."""
+"""The kopf operator: ShortLink sync (``links``) and PostgreSQL failover (``postgres``);
+Kubernetes I/O only in ``kube`` (and kopf in ``handlers`` and ``main``)."""

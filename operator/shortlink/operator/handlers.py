@@ -9,16 +9,16 @@ from typing import Any
 
 import kopf
 
-from shortlink.operator.cluster_controller import ClusterController
-from shortlink.operator.controller import Controller, Result
-from shortlink.operator.reconcile import status_changes
+from shortlink.operator.conditions import status_changes
+from shortlink.operator.links.controller import Controller, Result
+from shortlink.operator.postgres.loop import ClusterLoop
 from shortlink.operator.resource import CLUSTER_PLURAL, GROUP, PLURAL, VERSION, ObjectRef
 
 
 def register(
     registry: kopf.OperatorRegistry,
     controller: Controller,
-    clusters: ClusterController | None = None,
+    clusters: ClusterLoop | None = None,
 ) -> None:
     # The same credentials as kube.py: the pod's service account, else $KUBECONFIG.
     @kopf.on.login(registry=registry, id="login")
@@ -55,7 +55,7 @@ def register(
         _register_clusters(registry, clusters)
 
 
-def _register_clusters(registry: kopf.OperatorRegistry, clusters: ClusterController) -> None:
+def _register_clusters(registry: kopf.OperatorRegistry, clusters: ClusterLoop) -> None:
     # One HA loop per PostgresCluster, for as long as it exists (and this replica leads).
     @kopf.daemon(
         GROUP, VERSION, CLUSTER_PLURAL, registry=registry, id="ha", cancellation_timeout=10

@@ -23,16 +23,16 @@ from shortlink.http.ops_metrics import announce_build
 from shortlink.http.probes import probes_app, start_probes
 from shortlink.http.readiness import Readiness
 from shortlink.operator import metrics
-from shortlink.operator.cluster_controller import ClusterController
-from shortlink.operator.controller import Controller
-from shortlink.operator.drift import DriftCheck
 from shortlink.operator.handlers import register
-from shortlink.operator.inventory import Inventory
 from shortlink.operator.kube import COMPONENT, Kube
 from shortlink.operator.leadership import Leadership, LeadershipLost
+from shortlink.operator.links.controller import Controller
+from shortlink.operator.links.drift import DriftCheck
+from shortlink.operator.links.inventory import Inventory
+from shortlink.operator.links.sync import LinkSync
+from shortlink.operator.postgres.loop import ClusterLoop
 from shortlink.operator.resource import FINALIZER
 from shortlink.operator.settings import OperatorSettings
-from shortlink.operator.sync import LinkSync
 from shortlink.wiring import open_backends
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ async def serve(settings: Settings, config: OperatorSettings) -> int:
         if leadership is not None and not await _until(leadership.acquire(), stop):
             return 0
         metrics.LEADER.set(1)
-        clusters = ClusterController(kube) if config.postgres_failover else None
+        clusters = ClusterLoop(kube) if config.postgres_failover else None
         return await _lead(controller, clusters, config, leadership, stop)
     finally:
         if leadership is not None:
@@ -149,7 +149,7 @@ async def _until(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
 
 async def _lead(
     controller: Controller,
-    clusters: ClusterController | None,
+    clusters: ClusterLoop | None,
     config: OperatorSettings,
     leadership: Leadership | None,
     stop: asyncio.Event,

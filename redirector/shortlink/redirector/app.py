@@ -14,7 +14,7 @@ from urllib.parse import quote
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from shortlink.adapters.local_cache import MISS, LocalCache
+from shortlink.adapters.local_cache import LocalCache
 from shortlink.adapters.redis_cache import InvalidationListener
 from shortlink.config import Settings
 from shortlink.domain.aliases import could_be_code
@@ -28,7 +28,7 @@ from shortlink.domain.clicks import (
 from shortlink.domain.errors import DatabaseUnavailable, DomainError
 from shortlink.domain.events import DiscardEvents
 from shortlink.domain.expiry import format_instant
-from shortlink.domain.links import NO_STORE, Destination, decide
+from shortlink.domain.links import MISS, NO_STORE, Destination, decide
 from shortlink.domain.unlock_tokens import (
     LINK,
     UNLOCK_TOKEN_TTL,

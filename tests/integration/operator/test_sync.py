@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from shortlink.adapters.local_cache import MISS
 from shortlink.config import Settings
 from shortlink.domain.errors import AliasTaken
-from shortlink.operator.reconcile import Desired, ImmutableCode, desired_link
+from shortlink.domain.links import MISS
+from shortlink.operator.links.reconcile import Desired, ImmutableCode, desired_link
+from shortlink.operator.links.sync import Applied, Conflict, LinkSync, Password
 from shortlink.operator.resource import ObjectRef
-from shortlink.operator.sync import Applied, Conflict, LinkSync, Password
 from shortlink.services.links import CreateLink, LinkService
 from shortlink.wiring import Backends
 

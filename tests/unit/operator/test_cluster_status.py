@@ -1,4 +1,4 @@
-"""PostgresCluster spec/status <-> the failover domain (shortlink.operator.cluster_status), and the
+"""PostgresCluster spec/status <-> the failover domain (shortlink.operator.postgres.status), and the
 conninfo the standbys are pointed with (adapters/pg_cluster.py)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from shortlink.adapters.pg_cluster import Credentials, parse_upstream, primary_conninfo
 from shortlink.domain.failover import Decision, Intent, Member, Probe, Replica
-from shortlink.operator.cluster_status import (
+from shortlink.operator.postgres.status import (
     cluster_config,
     cluster_status,
     conditions,

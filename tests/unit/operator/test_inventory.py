@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import asyncio
 
-from shortlink.operator.inventory import Inventory, Tracked
-from shortlink.operator.reconcile import Desired
+from shortlink.operator.links.inventory import Inventory, Tracked
+from shortlink.operator.links.reconcile import Desired
 from shortlink.operator.resource import ObjectRef
 
 DESIRED = Desired(None, "https://e.com", None, 302, True, None)

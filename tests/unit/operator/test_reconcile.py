@@ -7,12 +7,10 @@ from typing import Any
 
 import pytest
 
-from shortlink.adapters.local_cache import MISS
-from shortlink.adapters.postgres import ManagedRow
-from shortlink.domain.links import Destination, Link, NewLink, short_url
+from shortlink.domain.links import MISS, Destination, Link, ManagedRow, NewLink, short_url
 from shortlink.domain.urls import UrlPolicy
-from shortlink.operator.reconcile import (
-    Condition,
+from shortlink.operator.conditions import Condition, render_conditions, status_changes
+from shortlink.operator.links.reconcile import (
     Desired,
     ImmutableCode,
     InvalidSpec,
@@ -26,10 +24,8 @@ from shortlink.operator.reconcile import (
     password_digest,
     plan_write,
     ready,
-    render_conditions,
     retry_delay,
     retrying,
-    status_changes,
 )
 
 POLICY = UrlPolicy.build(["malware.test"], ["sho.rt"])

@@ -25,7 +25,7 @@ from shortlink.domain.failover import (
     member_views,
     parse_lsn,
 )
-from shortlink.operator.reconcile import Condition, render_conditions
+from shortlink.operator.conditions import Condition, render_conditions
 
 READY = "Ready"
 REPLICATED = "Replicated"

@@ -15,19 +15,19 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
-from shortlink.adapters.postgres import ManagedRow
+from shortlink.domain.links import ManagedRow
 from shortlink.operator import metrics
-from shortlink.operator.controller import Controller
-from shortlink.operator.inventory import Tracked
 from shortlink.operator.kube import KubeUnavailable
-from shortlink.operator.reconcile import (
+from shortlink.operator.links.controller import Controller
+from shortlink.operator.links.inventory import Tracked
+from shortlink.operator.links.reconcile import (
     InvalidSpec,
     cache_is_current,
     conflict_message,
     password_digest,
     plan_write,
 )
-from shortlink.operator.sync import Applied, BackendUnavailable
+from shortlink.operator.links.sync import Applied, BackendUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -17,24 +17,22 @@ from shortlink.domain.links import short_url
 from shortlink.domain.passwords import validate_password
 from shortlink.domain.urls import UrlPolicy
 from shortlink.operator import metrics
-from shortlink.operator.inventory import Inventory, Tracked
+from shortlink.operator.conditions import Condition, find_condition, render_conditions
 from shortlink.operator.kube import Kube, KubeUnavailable
-from shortlink.operator.reconcile import (
+from shortlink.operator.links.inventory import Inventory, Tracked
+from shortlink.operator.links.reconcile import (
     READY,
-    Condition,
     Desired,
     InvalidSpec,
     blocked,
     desired_link,
-    find_condition,
     inactive,
     ready,
-    render_conditions,
     retry_delay,
     retrying,
 )
+from shortlink.operator.links.sync import Applied, BackendUnavailable, Conflict, LinkSync, Password
 from shortlink.operator.resource import ObjectRef
-from shortlink.operator.sync import Applied, BackendUnavailable, Conflict, LinkSync, Password
 from shortlink.services.clock import Clock, utc_now
 
 log = logging.getLogger(__name__)

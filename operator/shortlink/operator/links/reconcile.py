@@ -14,20 +14,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from shortlink.adapters.local_cache import MISS
-from shortlink.adapters.postgres import ManagedRow
 from shortlink.domain.aliases import validate_alias
 from shortlink.domain.errors import DomainError
 from shortlink.domain.expiry import format_instant, parse_expiry
 from shortlink.domain.links import (
     DEFAULT_REDIRECT_TYPE,
+    MISS,
     Destination,
     Link,
+    ManagedRow,
     NewLink,
     destination_of,
     validate_redirect_type,
 )
 from shortlink.domain.urls import UrlPolicy, validate_target_url
+from shortlink.operator.conditions import Condition, find_condition
 
 # A declared expiry may already be past (the link then answers 410 Gone), so only its
 # format is checked: against the dawn of time instead of "now" as the API does.
@@ -220,17 +221,6 @@ def conflict_message(code: str, holder: ManagedRow) -> str:
 # -- status -----------------------------------------------------------------------
 
 
-ConditionStatus = Literal["True", "False", "Unknown"]
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    type: str
-    status: ConditionStatus
-    reason: str
-    message: str
-
-
 def ready(short_url: str, expires_at: datetime | None, change: str) -> list[Condition]:
     served = f"Served at {short_url}"
     if expires_at is not None:
@@ -270,43 +260,6 @@ def retrying(
         else Condition(READY, "False", reason, message)
     )
     return [ready_now, Condition(SYNCED, "False", reason, message)]
-
-
-def find_condition(conditions: Sequence[Mapping[str, Any]], kind: str) -> Mapping[str, Any] | None:
-    return next((c for c in conditions if c.get("type") == kind), None)
-
-
-def render_conditions(
-    new: Sequence[Condition],
-    previous: Sequence[Mapping[str, Any]],
-    generation: int,
-    now: datetime,
-) -> list[dict[str, Any]]:
-    """Kubernetes condition objects; lastTransitionTime moves only when status does."""
-    rendered = []
-    for condition in new:
-        before = find_condition(previous, condition.type)
-        changed = before is None or before.get("status") != condition.status
-        rendered.append(
-            {
-                "type": condition.type,
-                "status": condition.status,
-                "reason": condition.reason,
-                "message": condition.message,
-                "observedGeneration": generation,
-                "lastTransitionTime": (
-                    format_instant(now.replace(microsecond=0))
-                    if changed or before is None
-                    else before.get("lastTransitionTime")
-                ),
-            }
-        )
-    return rendered
-
-
-def status_changes(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
-    """Only the fields that differ: an unchanged resync writes nothing."""
-    return {key: value for key, value in wanted.items() if current.get(key) != value}
 
 
 # -- retries ------------------------------------------------------------------------

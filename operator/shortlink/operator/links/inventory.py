@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from shortlink.operator.reconcile import Desired
+from shortlink.operator.links.reconcile import Desired
 from shortlink.operator.resource import ObjectRef
 
 

@@ -14,11 +14,11 @@ from typing import Literal
 import asyncpg
 from redis.exceptions import RedisError
 
-from shortlink.adapters.postgres import LinkRepository, ManagedRow
+from shortlink.adapters.postgres import LinkRepository
 from shortlink.adapters.redis_cache import LinkCache
 from shortlink.domain.codes import generate_code
-from shortlink.domain.links import Destination, Link, NewLink, destination_of
-from shortlink.operator.reconcile import (
+from shortlink.domain.links import Destination, Link, ManagedRow, NewLink, destination_of
+from shortlink.operator.links.reconcile import (
     Desired,
     choose_code,
     conflict_message,

@@ -1,0 +1,2 @@
+"""ShortLinks: validated by pure decisions, written to PostgreSQL and Redis, kept there
+by the drift check."""
