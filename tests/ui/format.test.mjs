@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UI } from "./ui.mjs";
 
-const { formatDate, fromLocalInput, linkStatus, toLocalInput } =
+const { breakdownLabel, formatDate, fromLocalInput, linkStatus, sharePercent, toLocalInput } =
   await import(new URL("format.js", UI));
 
 test("a date-time input's local wall time round-trips through an instant", () => {
@@ -25,4 +25,22 @@ test("linkStatus: deactivated over expired over active, and a password label", (
   assert.deepEqual(linkStatus({ ...link, is_active: false, expires_at: "2029-01-01T00:00:00Z" }, now),
     ["deactivated"]);
   assert.deepEqual(linkStatus({ ...link, password_protected: true }, now), ["active", "password"]);
+});
+
+test("device types are capitalised; OS and browser families keep their makers' spelling", () => {
+  assert.equal(breakdownLabel("devices", "desktop"), "Desktop");
+  assert.equal(breakdownLabel("devices", "mobile"), "Mobile");
+  assert.equal(breakdownLabel("devices", "smart-tv"), "Smart-tv");
+  assert.equal(breakdownLabel("os", "iOS"), "iOS");
+  assert.equal(breakdownLabel("os", "Mac OS X"), "Mac OS X");
+  assert.equal(breakdownLabel("referrers", ""), "(none)");
+});
+
+test("a share is a whole percent, and a few clicks among many are not 0 %", () => {
+  assert.equal(sharePercent(3, 5), "60%");
+  assert.equal(sharePercent(1, 3), "33%");
+  assert.equal(sharePercent(1, 1000), "<1%");
+  assert.equal(sharePercent(5, 1000), "1%");
+  assert.equal(sharePercent(0, 10), "0%");
+  assert.equal(sharePercent(0, 0), "0%");
 });

@@ -40,7 +40,8 @@ async function route() {
     await view(parts, params);
   } catch (error) {
     const box = errorBox();
-    page("Something went wrong", box);
+    // An unknown link, or one that isn't yours: the API's "No link with code …" alone.
+    page(error.status === 404 ? "Not found" : "Something went wrong", box);
     showError(box, error);
   }
 }

@@ -39,11 +39,14 @@ export function field(label, control, hint) {
   return h("div", { class: "field" }, h("label", { for: control.id }, label), control, hintEl);
 }
 
-// A table that scrolls sideways on phones, reachable by keyboard.
-export function table(caption, headers, rows, { numeric = [] } = {}) {
-  return h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": caption },
-    h("table", {},
-      h("caption", {}, caption),
+// A table that scrolls sideways on phones, reachable by keyboard. Its name is a
+// caption, or (given the element) a heading already above it, not said twice.
+export function table(caption, headers, rows, { numeric = [], className = null } = {}) {
+  const named = typeof caption === "string"
+    ? { "aria-label": caption } : { "aria-labelledby": caption.id };
+  return h("div", { class: "table-wrap", tabindex: 0, role: "region", ...named },
+    h("table", { class: className, ...(typeof caption === "string" ? {} : named) },
+      typeof caption === "string" ? h("caption", {}, caption) : null,
       h("thead", {}, h("tr", {}, headers.map((text, i) =>
         h("th", { scope: "col", class: numeric.includes(i) ? "num" : null }, text)))),
       h("tbody", {}, rows.map((row) => h("tr", {}, row.map((cell, i) =>

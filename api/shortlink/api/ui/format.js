@@ -25,3 +25,21 @@ export function linkStatus(link, now = new Date()) {
   if (link.password_protected) labels.push("password");
   return labels;
 }
+
+const DEVICES = { desktop: "Desktop", mobile: "Mobile", tablet: "Tablet", bot: "Bot", other: "Other" };
+
+// A breakdown value as people write it: device types are stored in lower case;
+// browser and OS families come as their makers spell them ("iOS", "macOS"), kept.
+export function breakdownLabel(key, value) {
+  if (!value) return "(none)";
+  if (key === "devices") return DEVICES[value] || value[0].toUpperCase() + value.slice(1);
+  return value;
+}
+
+// A count's share of all clicks as people read it: whole percent, "<1%" rather than
+// a misleading 0 % for a few clicks among many.
+export function sharePercent(count, total) {
+  if (!count || !total) return "0%";
+  const percent = (count / total) * 100;
+  return percent < 0.5 ? "<1%" : `${Math.round(percent)}%`;
+}

@@ -5,15 +5,27 @@
 
 import { api } from "./api.js";
 import { toCsv } from "./csv.js";
-import { download, field, h, loadOnce, svg, table } from "./dom.js";
-import { fromLocalInput, toLocalInput } from "./format.js";
+import { download, field, h, loadOnce, svg, table, uid } from "./dom.js";
+import { breakdownLabel, fromLocalInput, sharePercent, toLocalInput } from "./format.js";
 import { PRESETS, rangeOf } from "./ranges.js";
 import { announce, errorBox, page, showError } from "./shell.js";
 
 const BREAKDOWNS = [["cities", "Cities"], ["devices", "Devices"], ["os", "Operating systems"],
                     ["browsers", "Browsers"], ["referrers", "Referrers"]];
-const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
-const countryName = (code) => { try { return regionNames.of(code); } catch { return code; } };
+const BREAKDOWN_COLUMN = { countries: "Country", cities: "City", devices: "Device",
+                           os: "Operating system", browsers: "Browser", referrers: "Referrer" };
+// Some clicks, but none of them told this (the whole range empty has its own card).
+const EMPTY_BREAKDOWN = {
+  countries: "No country known for these clicks.", cities: "No city known for these clicks.",
+  devices: "No device known for these clicks.", os: "No operating system known for these clicks.",
+  browsers: "No browser known for these clicks.",
+  referrers: "No referrers: every click came direct (typed, or from an app or an email).",
+};
+let regionNames = null;  // made when first needed: building it costs a long task
+const countryName = (code) => {
+  regionNames ||= new Intl.DisplayNames(["en"], { type: "region" });
+  try { return regionNames.of(code); } catch { return code; }
+};
 
 const chartLibrary = () => Promise.all([loadOnce("/ui/vendor/uPlot.iife.min.js"),
                                         loadOnce("/ui/vendor/uPlot.min.css")]);
@@ -61,6 +73,18 @@ export async function statsView(code, params) {
     h("option", { value: "hour", selected: interval === "hour" }, "Per hour"));
   const compareBox = h("input", { type: "checkbox", id: "f-compare", checked: compare,
     onchange: (e) => go({ compare: e.target.checked ? "1" : "0" }) });
+  const path = `/v1/urls/${encodeURIComponent(code)}/stats`;
+  const query = (from, to) => ({ from: from.toISOString(), to: to.toISOString(), interval });
+  const fetchStats = () => Promise.all([
+    api("GET", path, { query: query(range.from, range.to) }),
+    compare ? api("GET", path, { query: query(new Date(range.from - (range.to - range.from)), range.from) })
+      : null,
+    chartLibrary()]);
+  const atlasReady = loadAtlas().catch(() => null);  // the map comes after the numbers
+  // Asked before anything is drawn (and quicker than the stats): a link that isn't
+  // yours, or is gone, shows the API's "No link with code …" alone.
+  await api("GET", `/v1/urls/${encodeURIComponent(code)}`);
+
   const problem = errorBox();
   const body = h("div", { class: "stats-body", "aria-busy": "true" });
   const refresh = h("button", { type: "button", onclick: () => load() }, "Refresh");
@@ -78,19 +102,8 @@ export async function statsView(code, params) {
   async function load() {
     problem.hidden = true;
     body.setAttribute("aria-busy", "true");
-    const span = range.to - range.from;
-    const query = (from, to) => ({ from: from.toISOString(), to: to.toISOString(), interval });
-    const path = `/v1/urls/${encodeURIComponent(code)}/stats`;
     try {
-      const [current, previous, world] = await Promise.all([
-        api("GET", path, { query: query(range.from, range.to) }),
-        compare ? api("GET", path, { query: query(new Date(range.from - span), range.from) }) : null,
-        loadAtlas().catch(() => null),
-        chartLibrary()]);
-      render(current, previous, world);
-      exportButton.disabled = false;
-      exportButton.onclick = () => exportCsv(code, current, previous);
-      announce(`Statistics loaded: ${current.totals.clicks} clicks`);
+      render(await fetchStats());
     } catch (error) {
       showError(problem, error);
     } finally {
@@ -98,15 +111,31 @@ export async function statsView(code, params) {
     }
   }
 
-  function render(current, previous, world) {
-    body.replaceChildren(
-      totals(current.totals, previous?.totals),
-      seriesSection(current, previous, interval),
-      countriesSection(current.countries, world),
-      h("div", { class: "grid" }, BREAKDOWNS.map(([key, title]) =>
-        h("section", { class: "card" }, h("h2", {}, title), breakdownTable(title, current[key], key)))));
+  function render([current, previous]) {
+    if (!current.totals.clicks && !current.totals.bot_clicks) {
+      body.replaceChildren(totals(current.totals, previous?.totals), emptyState(code, range));
+    } else {
+      body.replaceChildren(
+        totals(current.totals, previous?.totals),
+        seriesSection(current, previous, interval),
+        countriesSection(current.countries, current.totals.clicks, atlasReady),
+        h("div", { class: "grid" }, BREAKDOWNS.map(([key, title]) =>
+          breakdownSection(key, title, current[key], current.totals.clicks))));
+    }
+    exportButton.disabled = false;
+    exportButton.onclick = () => exportCsv(code, current, previous);
+    announce(`Statistics loaded: ${current.totals.clicks} clicks`);
   }
   await load();
+}
+
+function emptyState(code, range) {
+  return h("section", { class: "card empty-state" },
+    h("h2", {}, "No clicks in this range"),
+    h("p", {}, range.preset === "90d" ? "Nobody has followed this link in the last 90 days."
+      : "Nobody followed this link in this range. A longer range may show older clicks."),
+    h("p", {}, h("a", { href: `#/links/${encodeURIComponent(code)}` }, `Share ${code}`),
+      " to start counting: bots and previews are counted apart."));
 }
 
 function totals(now, before) {
@@ -133,6 +162,7 @@ function seriesSection(current, previous, interval) {
   const prev = previous ? current.series.map((_, i) => previous.series[i]?.clicks ?? null) : null;
   const label = interval === "hour" ? "hour" : "day";
   const total = ys.reduce((a, b) => a + b, 0);
+  const heading = h("h2", { id: uid("series") }, `Clicks per ${label}`);
   const chart = h("div", { class: "chart", role: "img", dataset: { points: ys.length },
     "aria-label": `Clicks per ${label}: ${ys.length} points, ${total} clicks in all` +
                   (prev ? ", with the previous period" : "") + ". The table below has the numbers." });
@@ -141,11 +171,11 @@ function seriesSection(current, previous, interval) {
   const when = (t) => new Date(t).toLocaleString(undefined, interval === "hour"
     ? { dateStyle: "medium", timeStyle: "short" } : { dateStyle: "medium" });
   const data = h("details", {}, h("summary", {}, "Show the numbers as a table"),
-    table(`Clicks per ${label}`, ["When", "Clicks", ...(prev ? ["Previous period"] : [])],
+    table(heading, ["When", "Clicks", ...(prev ? ["Previous period"] : [])],
       current.series.map((p, i) => [when(p.t), String(p.clicks), ...(prev ? [String(prev[i] ?? "")] : [])]),
       { numeric: [1, 2] }));
   requestAnimationFrame(() => drawChart(chart, xs, ys, prev));
-  return h("section", { class: "card" }, h("h2", {}, `Clicks per ${label}`), legend, chart, data);
+  return h("section", { class: "card" }, heading, legend, chart, data);
 }
 
 function drawChart(el, xs, ys, prev) {
@@ -160,14 +190,40 @@ function drawChart(el, xs, ys, prev) {
     legend: { show: false }, cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(4, max * 1.1)] } },
     axes: [axis, { ...axis, size: 50 }] }, data, el);
-  new ResizeObserver(() => plot.setSize({ width: Math.max(260, el.clientWidth), height: 260 })).observe(el);
+  const resizing = new ResizeObserver(() => plot.setSize({ width: Math.max(260, el.clientWidth), height: 260 }));
+  resizing.observe(el);
+  // A canvas keeps the colours it was drawn with: redraw when the scheme changes.
+  SCHEME.addEventListener("change", () => {
+    resizing.disconnect();
+    plot.destroy();
+    if (el.isConnected) drawChart(el, xs, ys, prev);
+  }, { once: true });
+}
+const SCHEME = matchMedia("(prefers-color-scheme: dark)");
+
+// The map is drawn in a task of its own once the atlas is in, into a space kept
+// for it (nothing below moves); without the atlas the table says it all.
+function countriesSection(countries, total, atlasReady) {
+  const section = breakdownSection("countries", "Countries", countries, total);
+  if (!countries.length) return section;
+  const slot = h("div", { class: "world" });
+  const figure = h("figure", { class: "map" }, slot,
+    // Dark mode draws busier countries lighter: the caption says what the scheme shows.
+    h("figcaption", {}, h("span", { class: "only-light" }, "Darker"),
+      h("span", { class: "only-dark" }, "Lighter"),
+      " countries sent more clicks; the table below lists them."));
+  section.querySelector("h2").after(figure);
+  atlasReady.then((world) => {
+    if (world) slot.replaceWith(worldMap(countries, world));
+    else figure.remove();
+  });
+  return section;
 }
 
-function countriesSection(countries, world) {
-  const section = h("section", { class: "card" }, h("h2", {}, "Countries"));
-  if (world) section.append(worldMap(countries, world));
-  section.append(breakdownTable("Countries", countries, "countries"));
-  return section;
+// A card per breakdown: its heading names the table (no second caption saying the same).
+function breakdownSection(key, title, rows, total) {
+  const heading = h("h2", { id: uid("breakdown") }, title);
+  return h("section", { class: "card" }, heading, breakdownTable(heading, rows, key, total));
 }
 
 // An equirectangular SVG map; shade buckets are CSS classes, so dark mode and
@@ -190,24 +246,36 @@ function worldMap(countries, world) {
   };
   const map = svg("svg", { viewBox: "0 0 900 400", class: "world", "aria-hidden": "true",
                            focusable: "false" });
+  // Countries without clicks share one path: a few hundred fewer nodes to lay out.
+  let quiet = "";
   for (const feature of world.features) {
     if (feature.id === "010") continue;  // Antarctica: no one clicks from there
     const n = clicks.get(feature.id) || 0;
-    const shade = n === 0 ? 0 : 1 + Math.min(4, Math.floor((n / max) * 4.999));
+    if (n === 0) { quiet += pathOf(feature.geometry); continue; }
+    const shade = 1 + Math.min(4, Math.floor((n / max) * 4.999));
     map.append(svg("path", { d: pathOf(feature.geometry), class: `shade-${shade}` },
       svg("title", {}, `${feature.properties.name}: ${n} clicks`)));
   }
-  return h("figure", { class: "map" }, map,
-    h("figcaption", {}, "Darker countries sent more clicks; the table below lists them."));
+  map.prepend(svg("path", { d: quiet, class: "shade-0" }));
+  return map;
 }
 
-function breakdownTable(title, rows, key) {
-  if (!rows.length) return h("p", { class: "empty" }, "No clicks in this range.");
-  const sum = rows.reduce((a, r) => a + r.clicks, 0);
-  const label = (value) => key === "countries" ? `${countryName(value)} (${value})` : value || "(none)";
-  return table(title, [key === "countries" ? "Country" : "Value", "Clicks", "Share"],
-    rows.map((r) => [label(r.value), String(r.clicks), `${Math.round((r.clicks / sum) * 100)}%`]),
-    { numeric: [1, 2] });
+// Rows with a bar for each share (drawn by width, set through the CSSOM: the CSP
+// forbids style attributes, not styles set by script). The numbers stay in the text.
+function breakdownTable(heading, rows, key, total) {
+  if (!rows.length) return h("p", { class: "empty" }, EMPTY_BREAKDOWN[key]);
+  const label = (value) => key === "countries" ? `${countryName(value)} (${value})`
+    : breakdownLabel(key, value);
+  const all = Math.max(total, rows.reduce((a, r) => a + r.clicks, 0));
+  const share = (clicks) => {
+    const bar = h("span", { class: "bar" });
+    bar.style.width = `${(clicks / all) * 100}%`;
+    return h("span", { class: "share" }, sharePercent(clicks, all),
+      h("span", { class: "track", "aria-hidden": "true" }, bar));
+  };
+  return table(heading, [BREAKDOWN_COLUMN[key], "Clicks", "Share"],
+    rows.map((r) => [label(r.value), r.clicks.toLocaleString(), share(r.clicks)]),
+    { numeric: [1, 2], className: "breakdown" });
 }
 
 function exportCsv(code, current, previous) {
