@@ -1,7 +1,8 @@
 """schemathesis against the API's served OpenAPI document, every check: a request
 the document calls valid is accepted, one it calls invalid is refused, no 5xx,
 every answer as documented. Time-bounded: SHORTLINK_FUZZ_SECONDS (default 60;
-e.g. 900 for a long run)."""
+e.g. 900 for a long run). What longer runs found is kept as seeds that every run
+checks in test_contract_seeds.py."""
 
 from __future__ import annotations
 

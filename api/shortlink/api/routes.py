@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -167,15 +168,17 @@ def _bulk_json(results: list[BulkItemResult], base: str) -> dict[str, Any]:
     return {"created": created, "failed": len(results) - created, "results": rendered}
 
 
+_CANONICAL_INTEGER = re.compile(r"0|[1-9][0-9]{0,8}")
+
+
 @v1.get("/urls", name="list_urls")
 async def list_urls(request: Request) -> HTTPResponse:
     key = await caller_required(request)
-    try:
-        limit = int(request.args.get("limit", "20"))
-    except ValueError:
-        limit = 0  # rejected with a clear message by the service
     # Blank values kept: "status=" or "cursor=" is refused, not taken as absent.
     args = request.get_args(keep_blank_values=True)
+    # An integer as the document writes one: int() would take " 5", "+5", "5_0" or a fullwidth 5.
+    raw_limit = args.get("limit", "20")
+    limit = int(raw_limit) if _CANONICAL_INTEGER.fullmatch(raw_limit) else 0  # 0: refused
     query = parse_link_filter(args.get("q"), args.get("status"), args.get("sort"))
     page = await request.app.ctx.links.list(key.owner, limit, args.get("cursor"), query)
     base = request.app.ctx.settings.base_url
