@@ -177,7 +177,7 @@ async def list_urls(request: Request) -> HTTPResponse:
     # Blank values kept: "status=" or "cursor=" is refused, not taken as absent.
     args = request.get_args(keep_blank_values=True)
     # An integer as the document writes one: int() would take " 5", "+5", "5_0" or a fullwidth 5.
-    raw_limit = args.get("limit", "20")
+    raw_limit: str = args.get("limit") or ("" if "limit" in args else "20")
     limit = int(raw_limit) if _CANONICAL_INTEGER.fullmatch(raw_limit) else 0  # 0: refused
     query = parse_link_filter(args.get("q"), args.get("status"), args.get("sort"))
     page = await request.app.ctx.links.list(key.owner, limit, args.get("cursor"), query)
