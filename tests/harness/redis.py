@@ -34,7 +34,13 @@ class RedisServer(Managed):
         executable: str | None = None,
         startup_timeout: float = STARTUP_TIMEOUT,
         bind: tuple[str, ...] = ("127.0.0.1",),
+        password: str | None = None,
+        user: tuple[str, str] | None = None,
     ) -> None:
+        """``password``: AUTH required (requirepass); ``user``: an ACL user (name,
+        password) with every right besides, as a managed Redis hands out."""
+        self.password = password
+        self.user = user
         self.executable = executable or find_redis_server()
         # Loopback first (`url`); a cluster's pods reach the host at its bridge address.
         self.bind = bind
@@ -46,6 +52,10 @@ class RedisServer(Managed):
 
     @property
     def url(self) -> str:
+        if self.user is not None:
+            return f"redis://{self.user[0]}:{self.user[1]}@127.0.0.1:{self.port}/0"
+        if self.password is not None:
+            return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
@@ -53,6 +63,10 @@ class RedisServer(Managed):
         command = [self.executable, "--port", str(self.port), "--bind", *self.bind]
         command += ["--dir", str(self.base_dir), "--save", "", "--appendonly", "no"]
         command += ["--daemonize", "no"]
+        if self.password is not None:
+            command += ["--requirepass", self.password]
+        if self.user is not None:
+            command += ["--user", self.user[0], "on", f">{self.user[1]}", "~*", "&*", "+@all"]
         self.process = launch(
             command,
             log_path=self.log_path,
@@ -67,10 +81,14 @@ class RedisServer(Managed):
 
     def command(self, *args: str) -> str:
         """Send one inline command; returns the first reply line, or '' if unreachable."""
+        auth = [f"AUTH {self.password}"] if self.password is not None else []
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as sock:
-                sock.sendall(" ".join(args).encode() + b"\r\n")
-                return sock.makefile("rb").readline().decode().rstrip("\r\n")
+                sock.sendall("".join(f"{line}\r\n" for line in [*auth, " ".join(args)]).encode())
+                replies = sock.makefile("rb")
+                for _ in auth:
+                    replies.readline()
+                return replies.readline().decode().rstrip("\r\n")
         except OSError:
             return ""
 

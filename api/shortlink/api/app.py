@@ -20,6 +20,7 @@ from shortlink.api.routes import v1
 from shortlink.api.sessions import sessions
 from shortlink.api.ui.serving import load_assets, web
 from shortlink.config import Settings
+from shortlink.domain.sessions import sealing_key
 from shortlink.http import App
 from shortlink.http.component import component_app
 from shortlink.http.event_metrics import watch_events
@@ -61,7 +62,10 @@ def create_app(settings: Settings) -> App:
         watch_events(backends.events)
         app.ctx.api_keys = ApiKeyService(backends.api_keys)
         app.ctx.sessions = SessionService(
-            SessionStore(backends.redis), app.ctx.api_keys, settings.session_ttl
+            SessionStore(backends.redis),
+            app.ctx.api_keys,
+            settings.session_ttl,
+            sealing_key(settings.secret_key),
         )
         app.ctx.rate_limiter = RateLimiter(
             WindowCounter(backends.redis, "rate:create:"), settings.rate_limit

@@ -1,11 +1,12 @@
-"""Browser sessions in Redis, keyed by the session id's digest, expiring with their TTL."""
+"""Browser sessions in Redis, keyed by the session id's digest, expiring with their TTL.
+Records are stored as given (sealed by the service) and read back as decoded JSON."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from redis.asyncio import Redis
-
-from shortlink.domain.sessions import Session
 
 _PREFIX = "session:"
 
@@ -14,17 +15,18 @@ class SessionStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def put(self, digest: str, session: Session, ttl_seconds: int) -> None:
-        record = {"key_hash": session.key_hash, "csrf": session.csrf_token,
-                  "expires_at": session.expires_at}  # fmt: skip
+    async def put(self, digest: str, record: dict[str, Any], ttl_seconds: int) -> None:
         await self._redis.set(_PREFIX + digest, orjson.dumps(record), ex=ttl_seconds)
 
-    async def get(self, digest: str) -> Session | None:
+    async def get(self, digest: str) -> object:
+        """The stored JSON value, or None if there is none or it isn't JSON."""
         raw = await self._redis.get(_PREFIX + digest)
         if raw is None:
             return None
-        record = orjson.loads(raw)
-        return Session(record["key_hash"], record["csrf"], float(record["expires_at"]))
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
 
     async def delete(self, digest: str) -> None:
         await self._redis.delete(_PREFIX + digest)

@@ -1,12 +1,19 @@
 """Browser sessions: an opaque cookie that stands for an API key, and the CSRF
-rules a request made with it must meet. Pure: tokens, digests, comparisons."""
+rules a request made with it must meet. Pure: tokens, digests, comparisons, seals.
+
+A session's record (in Redis) is sealed with an HMAC keyed by the server's secret and
+bound to the session id it is stored for: whoever can write to Redis can neither forge
+a record, nor copy one to an id they chose, nor edit one (issue 19, finding 4).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 SESSION_COOKIE = "shortlink_session"
@@ -32,6 +39,53 @@ class Session:
     key_hash: str
     csrf_token: str
     expires_at: float  # epoch seconds
+
+    def record(self) -> dict[str, Any]:
+        """What is stored (unsealed): a flat dict, so a field can be added."""
+        return {"key_hash": self.key_hash, "csrf": self.csrf_token, "expires_at": self.expires_at}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Session | None:
+        key_hash, csrf, expires_at = (record.get(k) for k in ("key_hash", "csrf", "expires_at"))
+        if not (isinstance(key_hash, str) and isinstance(csrf, str)):
+            return None
+        if not isinstance(expires_at, int | float) or isinstance(expires_at, bool):
+            return None
+        return cls(key_hash, csrf, float(expires_at))
+
+
+_SEAL = "mac"
+
+
+def sealing_key(secret_key: str) -> bytes:
+    """The sessions' own key, derived from SHORTLINK_SECRET_KEY (one secret to rotate;
+    a MAC of one use is never valid for another)."""
+    return hmac.new(secret_key.encode(), b"shortlink session record v1", hashlib.sha256).digest()
+
+
+def _mac(key: bytes, session_id: str, record: dict[str, Any]) -> str:
+    fields = {name: value for name, value in record.items() if name != _SEAL}
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    message = session_id.encode() + b"\0" + canonical.encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def seal(record: dict[str, Any], session_id: str, key: bytes) -> dict[str, Any]:
+    """``record`` with an HMAC over every field and the session id it belongs to."""
+    return {**record, _SEAL: _mac(key, session_id, record)}
+
+
+def unseal(stored: object, session_id: str, key: bytes) -> dict[str, Any] | None:
+    """The record if its seal is this server's for this session id, else None."""
+    if not isinstance(stored, dict) or not isinstance(stored.get(_SEAL), str):
+        return None
+    try:
+        expected = _mac(key, session_id, stored)
+    except (TypeError, ValueError):  # fields JSON can't hold as sealed
+        return None
+    if not hmac.compare_digest(expected, stored[_SEAL]):
+        return None
+    return {name: value for name, value in stored.items() if name != _SEAL}
 
 
 def csrf_token_matches(session: Session, presented: str | None) -> bool:
