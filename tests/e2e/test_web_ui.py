@@ -209,14 +209,21 @@ def test_create_link_and_alias_conflict(page: Page, rest: httpx.Client) -> None:
     expect(status).to_contain_text("“ui-spring” is taken.")
     # ...and so does the 409 when submitted anyway.
     page.get_by_role("button", name="Create link").click()
-    expect(page.get_by_role("alert")).to_contain_text("The alias 'ui-spring' is already taken")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("The alias 'ui-spring' is already taken")
     suggestion = status.locator("button.suggestion").first
     chosen = suggestion.inner_text()
     assert chosen.startswith("ui-spring-")
     suggestion.click()
     expect(page.get_by_label("Custom alias (optional)")).to_have_value(chosen)
+    expect(alert).to_be_hidden()  # the form is fixed: the old error goes
+    # On a phone the result is below the form: it is scrolled to and takes focus.
+    page.set_viewport_size(PHONE)
     page.get_by_role("button", name="Create link").click()
-    expect(page.get_by_role("heading", name="Link created")).to_be_visible()
+    created = page.get_by_role("heading", name="Link created")
+    expect(created).to_be_focused()
+    expect(created).to_be_in_viewport()
+    page.set_viewport_size(DESKTOP)
     assert rest.get(f"/v1/urls/{chosen}").json()["original_url"] == "https://example.com/spring-2"
 
 
@@ -468,6 +475,24 @@ def test_api_keys(page: Page, rest: httpx.Client) -> None:
     expect(page.get_by_role("row").filter(has_text="ui-minted")).to_contain_text("revoked")
     page.reload()
     expect(page.get_by_role("row").filter(has_text="ui-minted")).to_contain_text("revoked")
+
+
+def test_one_key_is_one_api_key(
+    system: tuple[ServiceProcess, ServiceProcess], browser: Browser, rest: httpx.Client
+) -> None:
+    key = rest.post("/v1/api-keys", json={"name": "solo", "owner": "solo-owner"}).json()["key"]
+    context = browser.new_context(base_url=system[0].base_url, viewport=DESKTOP)
+    page = context.new_page()
+    page.goto("/")
+    page.get_by_label("API key").fill("sl_wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    page.get_by_label("API key").fill(key)
+    expect(page.get_by_role("alert")).to_be_hidden()  # typing retires the old error
+    page.get_by_role("button", name="Sign in").click()
+    menu(page, "My API keys").click()
+    expect(page.get_by_role("table", name="1 API key")).to_be_visible()
+    context.close()
 
 
 def test_keyboard_only_create_and_copy(page: Page, rest: httpx.Client) -> None:

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UI } from "./ui.mjs";
 
-const { breakdownLabel, formatDate, fromLocalInput, linkStatus, sharePercent, toLocalInput } =
+const { breakdownLabel, formatDate, fromLocalInput, linkStatus, plural, sharePercent, toLocalInput } =
   await import(new URL("format.js", UI));
 
 test("a date-time input's local wall time round-trips through an instant", () => {
@@ -43,4 +43,12 @@ test("a share is a whole percent, and a few clicks among many are not 0 %", () =
   assert.equal(sharePercent(5, 1000), "1%");
   assert.equal(sharePercent(0, 10), "0%");
   assert.equal(sharePercent(0, 0), "0%");
+});
+
+test("plural: one is singular, everything else plural", () => {
+  assert.equal(plural(1, "API key"), "1 API key");
+  assert.equal(plural(0, "API key"), "0 API keys");
+  assert.equal(plural(2, "API key"), "2 API keys");
+  assert.equal(plural(1200, "click"), "1,200 clicks");
+  assert.equal(plural(3, "city", "cities"), "3 cities");
 });

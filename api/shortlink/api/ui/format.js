@@ -43,3 +43,8 @@ export function sharePercent(count, total) {
   const percent = (count / total) * 100;
   return percent < 0.5 ? "<1%" : `${Math.round(percent)}%`;
 }
+
+// "1 API key", "2 API keys": a count with its noun, singular for one.
+export function plural(count, one, many = `${one}s`) {
+  return `${count.toLocaleString("en")} ${count === 1 ? one : many}`;
+}

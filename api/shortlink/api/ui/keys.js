@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { copyText, field, h } from "./dom.js";
-import { formatDate } from "./format.js";
+import { formatDate, plural } from "./format.js";
 import { announce, confirmDialog, errorBox, page, showError, state } from "./shell.js";
 
 export async function keysView() {
@@ -19,7 +19,7 @@ export async function keysView() {
     const { items } = await api("GET", "/v1/api-keys");
     list.replaceChildren(h("div", { class: "table-wrap", tabindex: 0, role: "region",
                                     "aria-label": "API keys" },
-      h("table", {}, h("caption", {}, `${items.length} API keys`),
+      h("table", {}, h("caption", {}, plural(items.length, "API key")),
         h("thead", {}, h("tr", {}, ["Name", "Starts with", "Owner", "Admin", "Created",
                                     "Status", "Action"].map((t) => h("th", { scope: "col" }, t)))),
         h("tbody", {}, items.map((key) => h("tr", {},
@@ -40,7 +40,8 @@ export async function keysView() {
             } }, "Revoke"))))))));
   }
 
-  const form = h("form", { class: "card", onsubmit: async (event) => {
+  const form = h("form", { class: "card", oninput: () => { problem.hidden = true; },
+                          onsubmit: async (event) => {
     event.preventDefault();
     problem.hidden = true;
     const body = { name: name.value.trim() };

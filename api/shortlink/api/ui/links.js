@@ -156,6 +156,7 @@ function showSuggestions(container, text, suggestions, input) {
     ...suggestions.map((alias) => h("button", { type: "button", class: "small suggestion",
       onclick: () => {
         input.value = alias;
+        input.dispatchEvent(new Event("input", { bubbles: true }));  // as if typed
         container.replaceChildren(h("span", { class: "ok" }, `“${alias}” is available`));
         input.focus();
       } }, alias)));
@@ -181,7 +182,9 @@ export function newLinkView() {
   aliasChecker(alias, aliasStatus);
   const problem = errorBox();
   const result = h("div", { class: "result", "aria-live": "polite" });
-  const form = h("form", { class: "card", onsubmit: async (event) => {
+  // An error box says what was wrong with what was sent: editing the form retires it.
+  const form = h("form", { class: "card", oninput: () => { problem.hidden = true; },
+                           onsubmit: async (event) => {
     event.preventDefault();
     problem.hidden = true;
     result.replaceChildren();
@@ -194,13 +197,17 @@ export function newLinkView() {
       form.reset();
       aliasStatus.replaceChildren();
       const status = h("p", { role: "status" });
+      const created = h("h2", { tabindex: -1 }, "Link created");
       result.replaceChildren(h("div", { class: "card success" },
-        h("h2", {}, "Link created"),
+        created,
         h("p", {}, h("a", { href: link.short_url, class: "code big" }, link.short_url), " ",
           copyButton(link, status)),
         status,
         h("p", {}, h("a", { href: `#/links/${encodeURIComponent(link.short_code)}` },
           "Manage it and get its QR code"))));
+      // Below the fold on a phone: bring it into view and move focus to it.
+      created.focus();
+      created.scrollIntoView({ block: "start" });
       announce(`Created ${link.short_url}`);
     } catch (error) {
       showError(problem, error);
@@ -234,7 +241,8 @@ export async function linkView(code) {
                                 maxlength: 72 });
   const removePassword = h("input", { type: "checkbox", name: "remove_password",
                                       disabled: !link.password_protected });
-  const edit = h("form", { class: "card", onsubmit: async (event) => {
+  const edit = h("form", { class: "card", oninput: () => { problem.hidden = true; },
+                           onsubmit: async (event) => {
     event.preventDefault();
     problem.hidden = true;
     const changes = {};

@@ -61,7 +61,8 @@ export function signInView(message) {
                            autocomplete: "current-password", spellcheck: "false" });
   const problem = errorBox();
   if (message) { problem.hidden = false; problem.textContent = message; }
-  const form = h("form", { class: "card narrow", onsubmit: async (event) => {
+  const form = h("form", { class: "card narrow", oninput: () => { problem.hidden = true; },
+                                 onsubmit: async (event) => {
     event.preventDefault();
     problem.hidden = true;
     try {
