@@ -1,14 +1,18 @@
-"""The OpenAPI 3.1 document. Request schemas come from the pydantic models that
-parse requests; response schemas are written here and checked against real
-responses by the end-to-end tests."""
+"""The OpenAPI 3.1 document. Its schemas come from the pydantic models the server
+parses requests with (api/schemas.py, with the domain's rules laid over them by
+request_constraints) and answers with (api/representations.py, and the error body
+of shortlink.http.errors); the operations are written here, and a unit test holds
+them equal to the app's routes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 from shortlink.api.qr_codes import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
+from shortlink.api.representations import RESPONSE_MODELS
 from shortlink.api.request_constraints import (
     ALIAS,
     CODE,
@@ -25,205 +29,31 @@ from shortlink.api.schemas import (
     Unlock,
     UpdateUrl,
 )
-from shortlink.domain.analytics import BREAKDOWNS
 from shortlink.domain.idempotency import HEADER, MAX_KEY_LENGTH, REPLAYED_HEADER
 from shortlink.domain.link_listing import MAX_SEARCH_LENGTH, SORTS, STATUSES
 from shortlink.domain.sessions import SESSION_COOKIE
+from shortlink.http.errors import Error
 from shortlink.services.links import MAX_PAGE_SIZE
 from shortlink.version import VERSION
 
 _REF = "#/components/schemas/{model}"
 
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_TIME = {"type": "string", "format": "date-time"}
 
-RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
-    "Link": {
-        "type": "object",
-        "required": [
-            "short_code", "short_url", "original_url", "expires_at", "created_at",
-            "updated_at", "is_custom_alias", "password_protected", "redirect_type", "is_active",
-        ],
-        "properties": {
-            "short_code": {"type": "string"},
-            "short_url": {"type": "string", "format": "uri"},
-            "original_url": {"type": "string", "format": "uri"},
-            "expires_at": _NULLABLE_TIME,
-            "created_at": _TIME,
-            "updated_at": _TIME,
-            "is_custom_alias": {"type": "boolean"},
-            "password_protected": {"type": "boolean"},
-            "redirect_type": {"type": "integer", "enum": [301, 302, 307, 308]},
-            "is_active": {"type": "boolean"},
-        },
-    },
-    "LinkPage": {
-        "type": "object",
-        "required": ["items", "next_cursor"],
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": _REF.format(model="Link")}},
-            "next_cursor": {"type": ["string", "null"]},
-        },
-    },
-    "BulkResult": {
-        "type": "object",
-        "required": ["created", "failed", "results"],
-        "properties": {
-            "created": {"type": "integer"},
-            "failed": {"type": "integer"},
-            "results": {
-                "type": "array",
-                "items": {
-                    "oneOf": [
-                        {
-                            "allOf": [
-                                {"$ref": _REF.format(model="Link")},
-                                {"type": "object", "required": ["index"],
-                                 "properties": {"index": {"type": "integer"}}},
-                            ]
-                        },
-                        {
-                            "type": "object",
-                            "required": ["index", "error", "message", "suggestions"],
-                            "properties": {
-                                "index": {"type": "integer"},
-                                "error": {"type": "string"},
-                                "message": {"type": "string"},
-                                "suggestions": {"type": "array", "items": {"type": "string"}},
-                            },
-                        },
-                    ]
-                },
-            },
-        },
-    },
-    "Unlocked": {
-        "type": "object",
-        "required": ["unlock_token", "redirect_url", "redirect_url_expires_in",
-                     "original_url", "expires_in"],
-        "properties": {
-            "unlock_token": {"type": "string", "description": (
-                "Session token (expires_in seconds): send it as the cookie "
-                "'unlock_token=<token>' on GET /<code>; never put it in a URL")},
-            "redirect_url": {"type": "string", "format": "uri", "description": (
-                "The short URL with a link token good for redirect_url_expires_in seconds; "
-                "a browser opening it gets the session cookie and the URL without the token")},
-            "redirect_url_expires_in": {"type": "integer"},
-            "original_url": {"type": "string", "format": "uri"},
-            "expires_in": {"type": "integer"},
-        },
-    },
-    "ApiKey": {
-        "type": "object",
-        "required": [
-            "id", "prefix", "name", "owner", "is_admin", "created_at", "revoked_at", "created_by",
-        ],
-        "properties": {
-            "id": {"type": "integer"},
-            "prefix": {"type": "string"},
-            "name": {"type": "string"},
-            "owner": {"type": "string"},
-            "is_admin": {"type": "boolean"},
-            "created_at": _TIME,
-            "revoked_at": _NULLABLE_TIME,
-            "created_by": {"type": ["integer", "null"],
-                           "description": "The key that minted this one (null: initial or CLI)"},
-        },
-    },
-    "RevokedApiKey": {
-        "allOf": [
-            {"$ref": _REF.format(model="ApiKey")},
-            {"type": "object", "required": ["also_revoked"],
-             "properties": {"also_revoked": {
-                 "type": "array", "items": {"type": "integer"},
-                 "description": "Ids of the keys this key minted, transitively: revoked with it",
-             }}},
-        ]
-    },
-    "NewApiKey": {
-        "allOf": [
-            {"$ref": _REF.format(model="ApiKey")},
-            {"type": "object", "required": ["key"],
-             "properties": {"key": {"type": "string", "description": "Shown only once"}}},
-        ]
-    },
-    "ApiKeyList": {
-        "type": "object",
-        "required": ["items"],
-        "properties": {"items": {"type": "array", "items": {"$ref": _REF.format(model="ApiKey")}}},
-    },
-    "LinkStats": {
-        "type": "object",
-        "required": ["code", "from", "to", "interval", "totals", "series", *BREAKDOWNS],
-        "properties": {
-            "code": {"type": "string"},
-            "from": {**_TIME, "description": "Range start, aligned down to the hour"},
-            "to": {**_TIME, "description": "Range end (exclusive), aligned up to the hour"},
-            "interval": {"type": "string", "enum": ["day", "hour"]},
-            "totals": {
-                "type": "object",
-                "required": ["clicks", "bot_clicks", "unique_visitors"],
-                "properties": {
-                    "clicks": {"type": "integer", "description": "Human GET clicks"},
-                    "bot_clicks": {"type": "integer"},
-                    "unique_visitors": {"type": "integer"},
-                },
-            },
-            "series": {
-                "type": "array",
-                "description": "One point per bucket, zero buckets included",
-                "items": {"type": "object", "required": ["t", "clicks"],
-                          "properties": {"t": _TIME, "clicks": {"type": "integer"}}},
-            },
-            **{name: {"$ref": _REF.format(model="Breakdown")} for name in BREAKDOWNS},
-        },
-    },
-    "Breakdown": {
-        "type": "array",
-        "description": "Human clicks by value, largest first",
-        "items": {"type": "object", "required": ["value", "clicks"],
-                  "properties": {"value": {"type": "string"}, "clicks": {"type": "integer"}}},
-    },
-    "Session": {
-        "type": "object",
-        "required": ["owner", "key_name", "key_prefix", "is_admin", "csrf_token", "expires_at"],
-        "properties": {
-            "owner": {"type": "string"},
-            "key_name": {"type": "string"},
-            "key_prefix": {"type": "string"},
-            "is_admin": {"type": "boolean"},
-            "csrf_token": {"type": "string",
-                           "description": "Send as X-CSRF-Token on every POST/PATCH/DELETE "
-                                          "made with the session cookie"},
-            "expires_at": _TIME,
-        },
-    },
-    "AliasAvailability": {
-        "type": "object",
-        "required": ["alias", "available", "suggestions"],
-        "properties": {
-            "alias": {"type": "string"},
-            "available": {"type": "boolean"},
-            "suggestions": {"type": "array", "items": {"type": "string"},
-                            "description": "Free alternatives when taken (else empty)"},
-        },
-    },
-    "BulkCheck": {
-        "type": "object",
-        "required": ["valid", "count"],
-        "properties": {"valid": {"type": "boolean", "const": True},
-                       "count": {"type": "integer", "description": "Links that would be made"}},
-    },
-    "Error": {
-        "type": "object",
-        "required": ["error", "message"],
-        "properties": {
-            "error": {"type": "string", "description": "Stable machine-readable code"},
-            "message": {"type": "string"},
-        },
-        "additionalProperties": True,
-    },
-}  # fmt: skip
+class _Untitled(GenerateJsonSchema):
+    """pydantic's schemas without a title on every property (the names say it)."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+def _schemas(models: tuple[type[BaseModel], ...], mode: JsonSchemaMode) -> dict[str, Any]:
+    """Each model's schema, and the schemas they refer to, by model name."""
+    components: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template=_REF, schema_generator=_Untitled, mode=mode)
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+    return components
 
 
 def _json(schema: str, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -333,11 +163,11 @@ def _add_common_errors(paths: dict[str, Any]) -> None:
 
 
 def build_openapi(server_url: str | None = None) -> dict[str, Any]:
-    components = {model: schema for model, schema in RESPONSE_SCHEMAS.items()}
-    for model in (CreateUrl, BulkCreate, UpdateUrl, Unlock, CreateApiKey, CreateSession):
-        schema = model.model_json_schema(ref_template=_REF)
-        components.update(schema.pop("$defs", {}))
-        components[model.__name__] = schema
+    requests = (CreateUrl, BulkCreate, UpdateUrl, Unlock, CreateApiKey, CreateSession)
+    components = {
+        **_schemas((*RESPONSE_MODELS, Error), "serialization"),
+        **_schemas(requests, "validation"),
+    }
     constrain(components)
     paths: dict[str, Any] = {
         "/v1/urls": {

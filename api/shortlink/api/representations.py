@@ -1,75 +1,325 @@
-"""How links and keys look in JSON responses."""
+"""What the API answers, as pydantic models: the handlers build and serialize these,
+and the OpenAPI document's response schemas are generated from them (api/openapi.py),
+so the document can't drift from the responses. Class names are the document's
+component names."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from shortlink.domain.analytics import BREAKDOWNS, LinkStats
-from shortlink.domain.api_keys import ApiKey
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
+from sanic.response import HTTPResponse, raw
+
+from shortlink.domain import analytics, api_keys, links, sessions
 from shortlink.domain.expiry import format_instant
-from shortlink.domain.links import Link, short_url
-from shortlink.domain.sessions import Session
+from shortlink.domain.unlock_tokens import LINK_TOKEN_TTL, UNLOCK_TOKEN_TTL
+from shortlink.services.bulk_links import BulkItemResult
+from shortlink.services.links import Page
+from shortlink.services.unlocks import Unlocked as Unlocking
+
+Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Uri = Annotated[str, Field(json_schema_extra={"format": "uri"})]
 
 
-def link_json(link: Link, base_url: str) -> dict[str, Any]:
-    return {
-        "short_code": link.code,
-        "short_url": short_url(base_url, link.code),
-        "original_url": link.target,
-        "expires_at": format_instant(link.expires_at) if link.expires_at else None,
-        "created_at": format_instant(link.created_at),
-        "updated_at": format_instant(link.updated_at),
-        "is_custom_alias": link.is_custom_alias,
-        "password_protected": link.password_hash is not None,
-        "redirect_type": link.redirect_type,
-        "is_active": link.is_active,
-    }
+class Body(BaseModel):
+    """A response body: every field always present (required), null where it says so."""
+
+    model_config = ConfigDict(frozen=True)
+
+    def json_bytes(self) -> bytes:
+        return self.__pydantic_serializer__.to_json(self, by_alias=True)
+
+    def as_json(self) -> dict[str, Any]:
+        """As parsed JSON: what an Idempotency-Key stores and replays."""
+        return self.model_dump(mode="json", by_alias=True)
 
 
-def api_key_json(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "prefix": key.prefix,
-        "name": key.name,
-        "owner": key.owner,
-        "is_admin": key.is_admin,
-        "created_at": format_instant(key.created_at),
-        "revoked_at": format_instant(key.revoked_at) if key.revoked_at else None,
-        "created_by": key.created_by,
-    }
+def respond(body: Body, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:
+    return raw(body.json_bytes(), status=status, headers=headers, content_type="application/json")
 
 
-def epoch_instant(seconds: int) -> str:
+class Link(Body):
+    short_code: str
+    short_url: Uri
+    original_url: Uri
+    expires_at: Instant | None
+    created_at: Instant
+    updated_at: Instant
+    is_custom_alias: bool
+    password_protected: bool
+    redirect_type: Literal[301, 302, 307, 308]
+    is_active: bool
+
+    @staticmethod
+    def fields_of(link: links.Link, base_url: str) -> dict[str, Any]:
+        return {
+            "short_code": link.code,
+            "short_url": links.short_url(base_url, link.code),
+            "original_url": link.target,
+            "expires_at": format_instant(link.expires_at) if link.expires_at else None,
+            "created_at": format_instant(link.created_at),
+            "updated_at": format_instant(link.updated_at),
+            "is_custom_alias": link.is_custom_alias,
+            "password_protected": link.password_hash is not None,
+            "redirect_type": link.redirect_type,
+            "is_active": link.is_active,
+        }
+
+    @classmethod
+    def of(cls, link: links.Link, base_url: str) -> Link:
+        return cls.model_validate(cls.fields_of(link, base_url))
+
+
+class LinkPage(Body):
+    items: list[Link]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page, base_url: str) -> LinkPage:
+        # Validated as one document: a model built per item costs 1.3x the time.
+        return cls.model_validate(
+            {
+                "items": [Link.fields_of(link, base_url) for link in page.links],
+                "next_cursor": page.next_cursor,
+            }
+        )
+
+
+class BulkCreated(Link):
+    """A bulk item that was created: the link, and its index in the request."""
+
+    index: int
+
+
+class BulkFailed(Body):
+    """A bulk item that was not created (its alias was taken)."""
+
+    index: int
+    error: str
+    message: str
+    suggestions: list[str]
+
+
+def _bulk_item_kind(item: Any) -> str:
+    failed = "error" in item if isinstance(item, dict) else isinstance(item, BulkFailed)
+    return "failed" if failed else "created"
+
+
+BulkItem = Annotated[
+    Annotated[BulkCreated, Tag("created")] | Annotated[BulkFailed, Tag("failed")],
+    Discriminator(_bulk_item_kind),
+]
+
+
+class BulkResult(Body):
+    created: int
+    failed: int
+    results: list[BulkItem]
+
+    @classmethod
+    def of(cls, results: list[BulkItemResult], base_url: str) -> BulkResult:
+        items: list[dict[str, Any]] = []
+        for result in results:
+            if result.link is not None:
+                items.append({"index": result.index, **Link.fields_of(result.link, base_url)})
+            else:
+                assert result.error is not None
+                items.append(
+                    {
+                        "index": result.index,
+                        "error": result.error.code,
+                        "message": result.error.message,
+                        "suggestions": result.error.details.get("suggestions", []),
+                    }
+                )
+        created = sum(1 for r in results if r.link is not None)
+        return cls.model_validate(
+            {"created": created, "failed": len(results) - created, "results": items}
+        )
+
+
+class BulkCheck(Body):
+    valid: Literal[True]
+    count: int = Field(description="Links that would be made")
+
+
+class Unlocked(Body):
+    unlock_token: str = Field(
+        description="Session token (expires_in seconds): send it as the cookie "
+        "'unlock_token=<token>' on GET /<code>; never put it in a URL"
+    )
+    redirect_url: Uri = Field(
+        description="The short URL with a link token good for redirect_url_expires_in "
+        "seconds; a browser opening it gets the session cookie and the URL without the token"
+    )
+    redirect_url_expires_in: int
+    original_url: Uri
+    expires_in: int
+
+    @classmethod
+    def of(cls, unlocked: Unlocking, code: str, base_url: str) -> Unlocked:
+        return cls(
+            unlock_token=unlocked.token,
+            # A URL is logged and shared: it carries the 60-second token only.
+            redirect_url=f"{links.short_url(base_url, code)}?unlock_token={unlocked.link_token}",
+            redirect_url_expires_in=int(LINK_TOKEN_TTL.total_seconds()),
+            original_url=unlocked.link.target,
+            expires_in=int(UNLOCK_TOKEN_TTL.total_seconds()),
+        )
+
+
+class ApiKey(Body):
+    id: int
+    prefix: str
+    name: str
+    owner: str
+    is_admin: bool
+    created_at: Instant
+    revoked_at: Instant | None
+    created_by: int | None = Field(
+        description="The key that minted this one (null: initial or CLI)"
+    )
+
+    @staticmethod
+    def fields_of(key: api_keys.ApiKey) -> dict[str, Any]:
+        return {
+            "id": key.id,
+            "prefix": key.prefix,
+            "name": key.name,
+            "owner": key.owner,
+            "is_admin": key.is_admin,
+            "created_at": format_instant(key.created_at),
+            "revoked_at": format_instant(key.revoked_at) if key.revoked_at else None,
+            "created_by": key.created_by,
+        }
+
+    @classmethod
+    def of(cls, key: api_keys.ApiKey) -> ApiKey:
+        return cls.model_validate(cls.fields_of(key))
+
+
+class NewApiKey(ApiKey):
+    key: str = Field(description="Shown only once")
+
+
+class RevokedApiKey(ApiKey):
+    also_revoked: list[int] = Field(
+        description="Ids of the keys this key minted, transitively: revoked with it"
+    )
+
+
+class ApiKeyList(Body):
+    items: list[ApiKey]
+
+    @classmethod
+    def of(cls, keys: list[api_keys.ApiKey]) -> ApiKeyList:
+        return cls.model_validate({"items": [ApiKey.fields_of(key) for key in keys]})
+
+
+def _epoch_instant(seconds: int) -> str:
     return format_instant(datetime.fromtimestamp(seconds, UTC))
 
 
-def stats_json(stats: LinkStats) -> dict[str, Any]:
-    totals = stats.totals
-    return {
-        "code": stats.code,
-        "from": epoch_instant(stats.start),
-        "to": epoch_instant(stats.end),
-        "interval": stats.interval,
-        "totals": {
-            "clicks": totals.clicks,
-            "bot_clicks": totals.bot_clicks,
-            "unique_visitors": totals.unique_visitors,
-        },
-        "series": [{"t": epoch_instant(p.t), "clicks": p.clicks} for p in stats.series],
-        **{
-            name: [{"value": c.value, "clicks": c.clicks} for c in getattr(stats, name)]
-            for name in BREAKDOWNS
-        },
-    }
+class Totals(Body):
+    clicks: int = Field(description="Human GET clicks")
+    bot_clicks: int
+    unique_visitors: int
 
 
-def session_json(session: Session, key: ApiKey) -> dict[str, Any]:
-    return {
-        "owner": key.owner,
-        "key_name": key.name,
-        "key_prefix": key.prefix,
-        "is_admin": key.is_admin,
-        "csrf_token": session.csrf_token,
-        "expires_at": epoch_instant(int(session.expires_at)),
-    }
+class SeriesPoint(Body):
+    t: Instant
+    clicks: int
+
+
+class Count(Body):
+    value: str
+    clicks: int
+
+
+class Breakdown(RootModel[list[Count]]):
+    """Human clicks by value, largest first"""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class LinkStats(Body):
+    code: str
+    start: Instant = Field(alias="from", description="Range start, aligned down to the hour")
+    end: Instant = Field(alias="to", description="Range end (exclusive), aligned up to the hour")
+    interval: Literal["day", "hour"]
+    totals: Totals
+    series: list[SeriesPoint] = Field(description="One point per bucket, zero buckets included")
+    # One per analytics.BREAKDOWNS (a unit test holds them equal).
+    countries: Breakdown
+    cities: Breakdown
+    devices: Breakdown
+    os: Breakdown
+    browsers: Breakdown
+    referrers: Breakdown
+
+    @classmethod
+    def of(cls, stats: analytics.LinkStats) -> LinkStats:
+        totals = stats.totals
+        return cls.model_validate(
+            {
+                "code": stats.code,
+                "from": _epoch_instant(stats.start),
+                "to": _epoch_instant(stats.end),
+                "interval": stats.interval,
+                "totals": {
+                    "clicks": totals.clicks,
+                    "bot_clicks": totals.bot_clicks,
+                    "unique_visitors": totals.unique_visitors,
+                },
+                "series": [{"t": _epoch_instant(p.t), "clicks": p.clicks} for p in stats.series],
+                **{
+                    name: [{"value": c.value, "clicks": c.clicks} for c in getattr(stats, name)]
+                    for name in analytics.BREAKDOWNS
+                },
+            }
+        )
+
+
+class Session(Body):
+    owner: str
+    key_name: str
+    key_prefix: str
+    is_admin: bool
+    csrf_token: str = Field(
+        description="Send as X-CSRF-Token on every POST/PATCH/DELETE made with the session cookie"
+    )
+    expires_at: Instant
+
+    @classmethod
+    def of(cls, session: sessions.Session, key: api_keys.ApiKey) -> Session:
+        return cls(
+            owner=key.owner,
+            key_name=key.name,
+            key_prefix=key.prefix,
+            is_admin=key.is_admin,
+            csrf_token=session.csrf_token,
+            expires_at=_epoch_instant(int(session.expires_at)),
+        )
+
+
+class AliasAvailability(Body):
+    alias: str
+    available: bool
+    suggestions: list[str] = Field(description="Free alternatives when taken (else empty)")
+
+
+# What the operations answer; the models these refer to come along (ApiKey, Breakdown...).
+RESPONSE_MODELS: tuple[type[Body], ...] = (
+    Link,
+    LinkPage,
+    BulkResult,
+    BulkCheck,
+    Unlocked,
+    NewApiKey,
+    RevokedApiKey,
+    ApiKeyList,
+    LinkStats,
+    Session,
+    AliasAvailability,
+)

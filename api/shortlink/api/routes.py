@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json, raw
@@ -13,7 +12,22 @@ from sanic.response import HTTPResponse, empty, json, raw
 from shortlink.api import metrics
 from shortlink.api.auth import caller, caller_required
 from shortlink.api.qr_codes import FORMATS, parse_qr_request, render_qr
-from shortlink.api.representations import api_key_json, link_json, stats_json
+from shortlink.api.representations import (
+    AliasAvailability,
+    ApiKeyList,
+    BulkCheck,
+    BulkResult,
+    Link,
+    LinkPage,
+    LinkStats,
+    NewApiKey,
+    RevokedApiKey,
+    Unlocked,
+    respond,
+)
+from shortlink.api.representations import (
+    ApiKey as ApiKeyBody,
+)
 from shortlink.api.schemas import BulkCreate, CreateApiKey, CreateUrl, Unlock, UpdateUrl, parse
 from shortlink.domain.api_keys import ApiKey
 from shortlink.domain.errors import AnalyticsUnavailable, DomainError, InvalidRequest, RateLimited
@@ -23,9 +37,8 @@ from shortlink.domain.link_listing import parse_link_filter
 from shortlink.domain.links import short_url
 from shortlink.domain.rate_limits import RateDecision, rate_limit_subject
 from shortlink.domain.stats_request import parse_stats_request
-from shortlink.domain.unlock_tokens import LINK_TOKEN_TTL, UNLOCK_TOKEN_TTL
 from shortlink.http import client_ip
-from shortlink.services.bulk_links import BulkItemResult, bulk_passwords
+from shortlink.services.bulk_links import bulk_passwords
 from shortlink.services.links import CreateLink
 from shortlink.services.rate_limiter import RateLimiter
 
@@ -85,7 +98,7 @@ async def create_url(request: Request) -> HTTPResponse:
             validate_key(idempotency_key),
             fingerprint(request.json),
             _create_request(body),
-            lambda link: link_json(link, base),
+            lambda link: Link.of(link, base).as_json(),
         )
         headers["Location"] = f"/v1/urls/{stored.body['short_code']}"
         if replayed:
@@ -98,7 +111,7 @@ async def create_url(request: Request) -> HTTPResponse:
     link = await request.app.ctx.links.create(key.owner if key else None, _create_request(body))
     metrics.LINKS_CREATED.labels("alias" if link.is_custom_alias else "generated").inc()
     headers["Location"] = f"/v1/urls/{link.code}"
-    return json(link_json(link, base), status=201, headers=headers)
+    return respond(Link.of(link, base), status=201, headers=headers)
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -122,7 +135,7 @@ async def create_urls_bulk(request: Request) -> HTTPResponse:
         validate_key(idempotency_key)  # refused even with dry_run, which ignores it
     if _flag(request, "dry_run"):
         count = await request.app.ctx.bulk_links.check(owner, items)
-        return json({"valid": True, "count": count}, headers=headers)
+        return respond(BulkCheck(valid=True, count=count), headers=headers)
     base = request.app.ctx.settings.base_url
     if idempotency_key is not None:
         stored, replayed = await request.app.ctx.bulk_links.create_once(
@@ -130,7 +143,7 @@ async def create_urls_bulk(request: Request) -> HTTPResponse:
             validate_key(idempotency_key),
             fingerprint(request.json),
             items,
-            lambda results: _bulk_json(results, base),
+            lambda results: BulkResult.of(results, base).as_json(),
         )
         if replayed:
             headers[REPLAYED_HEADER] = "true"
@@ -138,34 +151,15 @@ async def create_urls_bulk(request: Request) -> HTTPResponse:
             metrics.LINKS_CREATED.labels("bulk").inc(stored.body["created"])
         return json(stored.body, status=stored.status, headers=headers)
     results = await request.app.ctx.bulk_links.create(owner, items)
-    rendered = _bulk_json(results, base)
-    metrics.LINKS_CREATED.labels("bulk").inc(rendered["created"])
-    return json(rendered, status=201, headers=headers)
+    rendered = BulkResult.of(results, base)
+    metrics.LINKS_CREATED.labels("bulk").inc(rendered.created)
+    return respond(rendered, status=201, headers=headers)
 
 
 def _idempotency_owner(key: ApiKey | None) -> str:
     if key is None:
         raise InvalidRequest(f"{HEADER} needs an API key: keys are kept per owner")
     return key.owner
-
-
-def _bulk_json(results: list[BulkItemResult], base: str) -> dict[str, Any]:
-    rendered: list[dict[str, Any]] = []
-    for result in results:
-        if result.link is not None:
-            rendered.append({"index": result.index, **link_json(result.link, base)})
-        else:
-            assert result.error is not None
-            rendered.append(
-                {
-                    "index": result.index,
-                    "error": result.error.code,
-                    "message": result.error.message,
-                    "suggestions": result.error.details.get("suggestions", []),
-                }
-            )
-    created = sum(1 for r in results if r.link is not None)
-    return {"created": created, "failed": len(results) - created, "results": rendered}
 
 
 _CANONICAL_INTEGER = re.compile(r"0|[1-9][0-9]{0,8}")
@@ -182,16 +176,14 @@ async def list_urls(request: Request) -> HTTPResponse:
     query = parse_link_filter(args.get("q"), args.get("status"), args.get("sort"))
     page = await request.app.ctx.links.list(key.owner, limit, args.get("cursor"), query)
     base = request.app.ctx.settings.base_url
-    return json(
-        {"items": [link_json(link, base) for link in page.links], "next_cursor": page.next_cursor}
-    )
+    return respond(LinkPage.of(page, base))
 
 
 @v1.get("/urls/<code:str>", name="get_url")
 async def get_url(request: Request, code: str) -> HTTPResponse:
     key = await caller_required(request)
     link = await request.app.ctx.links.get(key.owner, code)
-    return json(link_json(link, request.app.ctx.settings.base_url))
+    return respond(Link.of(link, request.app.ctx.settings.base_url))
 
 
 @v1.patch("/urls/<code:str>", name="update_url")
@@ -202,7 +194,7 @@ async def update_url(request: Request, code: str) -> HTTPResponse:
     if changes.get("password") is not None:  # a bcrypt hash: counted like a create
         await _rate_limit(request, key)
     link = await request.app.ctx.links.update(key.owner, code, changes)
-    return json(link_json(link, request.app.ctx.settings.base_url))
+    return respond(Link.of(link, request.app.ctx.settings.base_url))
 
 
 @v1.delete("/urls/<code:str>", name="delete_url")
@@ -234,7 +226,7 @@ async def alias_availability(request: Request, alias: str) -> HTTPResponse:
     """Whether a custom alias is free right now, with free suggestions if not."""
     await caller_required(request)
     available, suggestions = await request.app.ctx.links.alias_availability(alias)
-    return json({"alias": alias, "available": available, "suggestions": suggestions})
+    return respond(AliasAvailability(alias=alias, available=available, suggestions=suggestions))
 
 
 @v1.get("/urls/<code:str>/stats", name="url_stats")
@@ -258,7 +250,7 @@ async def url_stats(request: Request, code: str) -> HTTPResponse:
     except Exception as exc:
         log.error("stats query failed", extra={"code": code, "error": repr(exc)})
         raise AnalyticsUnavailable("Click analytics did not answer; try again shortly") from None
-    return json(stats_json(stats))
+    return respond(LinkStats.of(stats))
 
 
 @v1.post("/urls/<code:str>/unlock", name="unlock_url")
@@ -271,24 +263,14 @@ async def unlock_url(request: Request, code: str) -> HTTPResponse:
         metrics.UNLOCKS.labels(exc.code.lower()).inc()
         raise
     metrics.UNLOCKS.labels("ok").inc()
-    base = request.app.ctx.settings.base_url
-    return json(
-        {
-            "unlock_token": unlocked.token,
-            # A URL is logged and shared: it carries the 60-second token only.
-            "redirect_url": f"{short_url(base, code)}?unlock_token={unlocked.link_token}",
-            "redirect_url_expires_in": int(LINK_TOKEN_TTL.total_seconds()),
-            "original_url": unlocked.link.target,
-            "expires_in": int(UNLOCK_TOKEN_TTL.total_seconds()),
-        }
-    )
+    return respond(Unlocked.of(unlocked, code, request.app.ctx.settings.base_url))
 
 
 @v1.get("/api-keys", name="list_api_keys")
 async def list_api_keys(request: Request) -> HTTPResponse:
     key = await caller_required(request)
     keys = await request.app.ctx.api_keys.list(key)
-    return json({"items": [api_key_json(k) for k in keys]})
+    return respond(ApiKeyList.of(keys))
 
 
 @v1.post("/api-keys", name="create_api_key")
@@ -301,14 +283,18 @@ async def create_api_key(request: Request) -> HTTPResponse:
     secret, record = await request.app.ctx.api_keys.create(
         key, body.name, body.owner, body.is_admin
     )
-    return json({"key": secret, **api_key_json(record)}, status=201, headers=headers)
+    return respond(
+        NewApiKey(key=secret, **ApiKeyBody.fields_of(record)), status=201, headers=headers
+    )
 
 
 @v1.delete("/api-keys/<key_id:int>", name="revoke_api_key")
 async def revoke_api_key(request: Request, key_id: int) -> HTTPResponse:
     key = await caller_required(request)
     revoked, *minted = await request.app.ctx.api_keys.revoke(key, key_id)
-    return json({**api_key_json(revoked), "also_revoked": [k.id for k in minted]})
+    return respond(
+        RevokedApiKey(also_revoked=[k.id for k in minted], **ApiKeyBody.fields_of(revoked))
+    )
 
 
 @v1.get("/openapi.json", name="openapi")

@@ -4,10 +4,10 @@ cookie plus a CSRF token for its state-changing requests), read it, sign out."""
 from __future__ import annotations
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, empty, json
+from sanic.response import HTTPResponse, empty
 
 from shortlink.api.auth import check_csrf, check_same_site, current_session
-from shortlink.api.representations import session_json
+from shortlink.api.representations import Session, respond
 from shortlink.api.schemas import CreateSession, parse
 from shortlink.domain.sessions import SESSION_COOKIE
 
@@ -22,7 +22,7 @@ async def create_session(request: Request) -> HTTPResponse:
     body = parse(CreateSession, request.json)
     service = request.app.ctx.sessions
     signed_in = await service.sign_in(body.api_key)
-    response = json(session_json(signed_in.session, signed_in.key), status=201)
+    response = respond(Session.of(signed_in.session, signed_in.key), status=201)
     response.add_cookie(
         SESSION_COOKIE,
         signed_in.session_id,
@@ -39,7 +39,7 @@ async def create_session(request: Request) -> HTTPResponse:
 @sessions.get("/sessions", name="get_session")
 async def get_session(request: Request) -> HTTPResponse:
     session, key = await current_session(request)
-    return json(session_json(session, key), headers={"Cache-Control": "no-store"})
+    return respond(Session.of(session, key), headers={"Cache-Control": "no-store"})
 
 
 @sessions.delete("/sessions", name="delete_session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sanic import Request
 from sanic.exceptions import MethodNotAllowed, NotFound, PayloadTooLarge, SanicException
 from sanic.response import HTTPResponse, empty, json
@@ -62,6 +63,15 @@ ECHOED_CHARS = 64
 def echoed(text: str) -> str:
     """``text`` as an error message may repeat it: cut short when long."""
     return text if len(text) <= ECHOED_CHARS else text[: ECHOED_CHARS - 1] + "…"
+
+
+class Error(BaseModel):
+    """An error: a stable code, a message, and the error's details as further fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(description="Stable machine-readable code")
+    message: str
 
 
 def error_response(
