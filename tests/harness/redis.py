@@ -61,6 +61,10 @@ class RedisServer(Managed):
     def start(self) -> None:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         command = [self.executable, "--port", str(self.port), "--bind", *self.bind]
+        if self.bind != ("127.0.0.1",):
+            # Protected mode refuses every non-loopback client of a password-less server;
+            # `bind` already limits who can connect (the cluster bridge's pods).
+            command += ["--protected-mode", "no"]
         command += ["--dir", str(self.base_dir), "--save", "", "--appendonly", "no"]
         command += ["--daemonize", "no"]
         if self.password is not None:

@@ -1,0 +1,243 @@
+"""`helm install` on the node, against PostgreSQL, Redis and Kafka on the host (reached
+by the pods at the bridge's host address): every pod of the chart runs from the image
+built here, links are created through the api Service and followed through the
+redirector Service (kube-proxy), ShortLinks are synced by the operator pod, and each
+container runs as Pod Security "restricted" says, read from inside it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from kubernetes import client
+from playwright.sync_api import expect, sync_playwright
+
+from tests.harness import PostgresServer, RedisServer
+from tests.harness.cluster import Cluster, network
+from tests.harness.cluster.workloads import (
+    describe_pods,
+    pod_exec,
+    ready_pods,
+)
+from tests.harness.image import ensure_image
+from tests.harness.kafka import KafkaServer
+from tests.harness.kube.binaries import REPO_ROOT, ensure_helm
+from tests.harness.ports import free_port
+from tests.harness.shortlinks import Cluster as ShortLinks
+
+NAMESPACE = "shortlink"
+RELEASE = "sl"
+API_KEY = "sl_cluster_e2e_key_0123456789"
+SECRET = "cluster-e2e-secret-0123456789-0123456789"
+CHART = REPO_ROOT / "charts" / "shortlink"
+INSTALL_TIMEOUT = "240s"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def host_services(
+    cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """PostgreSQL, Redis and Kafka on the host, listening on loopback and on the bridge's
+    host address (pods reach them there; nothing else can)."""
+    base = tmp_path_factory.mktemp("host-services")
+    hba = base / "pg_hba.conf"
+    hba.write_text(
+        "local all all trust\nhost all all 127.0.0.1/32 trust\n"
+        f"host all all {network.POD_CIDR} trust\n"
+    )
+    hba.chmod(0o644)
+    base.chmod(0o755)
+    postgres = PostgresServer(
+        base / "postgres",
+        settings={"listen_addresses": f"127.0.0.1,{network.BRIDGE_IP}", "hba_file": str(hba)},
+    )
+    redis = RedisServer(base / "redis", bind=("127.0.0.1", network.BRIDGE_IP))
+    kafka_pods_port = free_port()
+    kafka = KafkaServer(base / "kafka")
+    kafka.extra_properties.update(_kafka_pod_listener(kafka, kafka_pods_port))
+    with postgres, redis, kafka:
+        database = "chart_cluster"
+        postgres.execute(f"CREATE DATABASE {database}")
+        yield {
+            "database": f"postgresql://shortlink@{network.BRIDGE_IP}:{postgres.port}/{database}",
+            "redis": f"redis://{network.BRIDGE_IP}:{redis.port}/0",
+            "kafka": f"{network.BRIDGE_IP}:{kafka_pods_port}",
+        }
+
+
+def _kafka_pod_listener(kafka: KafkaServer, port: int) -> dict[str, str]:
+    """A second PLAINTEXT listener, PODS, on the bridge address: pods bootstrap there
+    and are told that address; host clients keep the loopback one."""
+    own = kafka.server_properties()
+    return {
+        "listeners": f"{own['listeners']},PODS://{network.BRIDGE_IP}:{port}",
+        "advertised.listeners": f"{own['advertised.listeners']},PODS://{network.BRIDGE_IP}:{port}",
+        "listener.security.protocol.map": f"{own['listener.security.protocol.map']},PODS:PLAINTEXT",
+    }
+
+
+def helm(cluster: Cluster, *args: str, timeout: float = 300) -> str:
+    command = [str(ensure_helm()), "--kubeconfig", str(cluster.kubeconfig), *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"helm {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def _image_tag() -> str:
+    index = json.loads((ensure_image() / "index.json").read_text())
+    tags = [m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]]
+    return str(tags[0])
+
+
+def chart_values(services: dict[str, str]) -> dict[str, Any]:
+    return {
+        "image": {"tag": _image_tag(), "pullPolicy": "Never"},
+        "config": {"baseUrl": "http://sho.rt.test", "rateLimit": "1000/minute"},
+        "database": {"url": services["database"]},
+        "redis": {"url": services["redis"]},
+        "kafka": {"bootstrapServers": services["kafka"]},
+        "secretKey": {"value": SECRET},
+        "initialApiKey": {"value": API_KEY},
+        "api": {"replicas": 1},
+        "redirector": {"replicas": 2},
+        "operator": {"leaseSeconds": 5},
+    }
+
+
+@pytest.fixture(scope="module")
+def release(
+    cluster: Cluster, host_services: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """The chart installed (`helm install --wait`); the Services' addresses."""
+    values = tmp_path_factory.mktemp("values") / "values.json"
+    values.write_text(json.dumps(chart_values(host_services)))
+    with cluster.api_client() as api:
+        try:
+            helm(
+                cluster, "install", RELEASE, str(CHART), "--namespace", NAMESPACE,
+                "--create-namespace", "--values", str(values), "--wait",
+                "--timeout", INSTALL_TIMEOUT,
+            )  # fmt: skip
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{describe_pods(api, NAMESPACE)}") from None
+        core = client.CoreV1Api(api)
+        services = {
+            service.metadata.name: f"http://{service.spec.cluster_ip}:{service.spec.ports[0].port}"
+            for service in core.list_namespaced_service(NAMESPACE).items
+        }
+    yield services
+    helm(cluster, "uninstall", RELEASE, "--namespace", NAMESPACE, "--wait", "--timeout", "120s")
+
+
+def _service(services: dict[str, str], component: str) -> str:
+    return services[f"{RELEASE}-shortlink-{component}"]
+
+
+def test_every_pod_of_the_chart_runs_ready(cluster: Cluster, release: dict[str, str]) -> None:
+    with cluster.api_client() as api:
+        pods = client.CoreV1Api(api).list_namespaced_pod(NAMESPACE).items
+        ready = {pod.metadata.name for pod in ready_pods(api, NAMESPACE)}
+    names = {pod.metadata.name for pod in pods}
+    assert names == ready
+    components = {pod.metadata.labels["app.kubernetes.io/component"] for pod in pods}
+    assert components == {"api", "redirector", "operator"}
+    assert len(pods) == 4
+
+
+def test_a_link_created_through_the_api_service_redirects_through_the_redirector_service(
+    release: dict[str, str],
+) -> None:
+    created = httpx.post(
+        f"{_service(release, 'api')}/v1/urls",
+        json={"original_url": "https://example.com/through-kube-proxy"},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    code = created.json()["short_url"].rsplit("/", 1)[1]
+    # Both redirector pods answer behind the one Service address: ask several times.
+    for _ in range(6):
+        response = httpx.get(f"{_service(release, 'redirector')}/{code}", timeout=10)
+        assert response.status_code == 302
+        assert response.headers["location"] == "https://example.com/through-kube-proxy"
+
+
+def test_a_shortlink_applied_goes_ready_and_redirects(
+    cluster: Cluster, release: dict[str, str]
+) -> None:
+    links = ShortLinks(cluster.kube, "marketing")
+    try:
+        cluster.kube.create_namespace("marketing")
+        links.create("launch", {"code": "on-cluster", "target": "https://example.com/launch"})
+        links.wait_ready("launch")
+        response = httpx.get(f"{_service(release, 'redirector')}/on-cluster", timeout=10)
+        assert response.status_code == 302
+        assert response.headers["location"] == "https://example.com/launch"
+    finally:
+        links.close()
+
+
+def test_the_web_ui_served_through_the_api_service_signs_in(release: dict[str, str]) -> None:
+    """Debian's chromium (Playwright) on the api Service's address: the page loads, a
+    wrong key is refused, the chart's initial key signs in to the links page."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True, timeout=60_000
+        )
+        try:
+            page = browser.new_page(base_url=_service(release, "api"))
+            page.set_default_timeout(30_000)
+            page.goto("/")
+            expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+            page.get_by_label("API key").fill("sl_not_a_real_key")
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_role("alert")).to_have_text(
+                "That API key is not valid, or it was revoked."
+            )
+            page.get_by_label("API key").fill(API_KEY)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_role("heading", level=1)).to_have_text("Your links")
+        finally:
+            browser.close()
+
+
+# Pod Security "restricted" as the runtime applied it, read from /proc inside each
+# running container (the kubelet's and runc's doing, not admission's).
+PROBE = (
+    "import json, os;"
+    "status = dict(l.split(':\\t', 1) for l in open('/proc/self/status').read().splitlines());"
+    "root = [m.split()[3] for m in open('/proc/self/mounts').read().splitlines()"
+    " if m.split()[1] == '/'];"
+    "print(json.dumps({'uid': os.getuid(), 'gid': os.getgid(), 'euid': os.geteuid(),"
+    " 'groups': os.getgroups(), 'root': root[-1],"
+    " 'cap_eff': status['CapEff'].strip(), 'cap_prm': status['CapPrm'].strip(),"
+    " 'no_new_privs': status['NoNewPrivs'].strip(), 'seccomp': status['Seccomp'].strip()}))"
+)
+
+
+def test_every_container_runs_restricted(cluster: Cluster, release: dict[str, str]) -> None:
+    seen = []
+    with cluster.api_client() as api:
+        for pod in client.CoreV1Api(api).list_namespaced_pod(NAMESPACE).items:
+            for container in pod.spec.containers:
+                output = pod_exec(
+                    api, NAMESPACE, pod.metadata.name, ["python3", "-c", PROBE], container.name
+                )
+                facts = json.loads(output)
+                seen.append((pod.metadata.name, container.name))
+                assert facts["uid"] == facts["euid"] == 10001, facts
+                assert facts["gid"] == 10001, facts
+                assert facts["root"].split(",")[0] == "ro", facts
+                assert int(facts["cap_eff"], 16) == 0, facts
+                assert int(facts["cap_prm"], 16) == 0, facts
+                assert facts["no_new_privs"] == "1", facts
+                assert facts["seccomp"] == "2", facts  # a filter: RuntimeDefault
+    assert len(seen) == 4
