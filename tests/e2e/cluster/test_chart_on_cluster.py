@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,8 @@ from tests.harness.cluster.workloads import (
     describe_pods,
     pod_exec,
     ready_pods,
+    wait_for,
+    wait_ready,
 )
 from tests.harness.image import ensure_image
 from tests.harness.kafka import KafkaServer
@@ -35,6 +38,10 @@ API_KEY = "sl_cluster_e2e_key_0123456789"
 SECRET = "cluster-e2e-secret-0123456789-0123456789"
 CHART = REPO_ROOT / "charts" / "shortlink"
 INSTALL_TIMEOUT = "240s"
+LEASE_SECONDS = 5
+# A standby takes over when the leader's pod is deleted: the leader releases the Lease on
+# SIGTERM, so well within LEASE_SECONDS; the new leader reconciles a new ShortLink soon after.
+HANDOVER_BUDGET = LEASE_SECONDS + 10.0
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -108,7 +115,8 @@ def chart_values(services: dict[str, str]) -> dict[str, Any]:
         "initialApiKey": {"value": API_KEY},
         "api": {"replicas": 1},
         "redirector": {"replicas": 2},
-        "operator": {"leaseSeconds": 5},
+        # Two replicas: one leads through the Lease, one stands by (proof 6).
+        "operator": {"replicas": 2, "leaseSeconds": LEASE_SECONDS},
     }
 
 
@@ -149,7 +157,7 @@ def test_every_pod_of_the_chart_runs_ready(cluster: Cluster, release: dict[str, 
     assert names == ready
     components = {pod.metadata.labels["app.kubernetes.io/component"] for pod in pods}
     assert components == {"api", "redirector", "operator"}
-    assert len(pods) == 4
+    assert len(pods) == 5
 
 
 def test_a_link_created_through_the_api_service_redirects_through_the_redirector_service(
@@ -240,4 +248,83 @@ def test_every_container_runs_restricted(cluster: Cluster, release: dict[str, st
                 assert int(facts["cap_prm"], 16) == 0, facts
                 assert facts["no_new_privs"] == "1", facts
                 assert facts["seccomp"] == "2", facts  # a filter: RuntimeDefault
-    assert len(seen) == 4
+    assert len(seen) == 5
+
+
+def test_the_eviction_api_refuses_what_would_break_the_redirector_pdb(
+    cluster: Cluster, release: dict[str, str]
+) -> None:
+    selector = "app.kubernetes.io/component=redirector"
+    with cluster.api_client() as api:
+        core = client.CoreV1Api(api)
+        policy = client.PolicyV1Api(api)
+        name = f"{RELEASE}-shortlink-redirector"
+        wait_for(
+            lambda: (policy.read_namespaced_pod_disruption_budget(name, NAMESPACE).status
+                     .disruptions_allowed == 1),
+            timeout=60, what="the PDB to allow one disruption",
+        )  # fmt: skip
+        first, second = (
+            pod.metadata.name
+            for pod in wait_ready(api, NAMESPACE, selector, count=2, timeout=60)[:2]
+        )
+
+        def evict(pod: str) -> int:
+            body = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod, namespace=NAMESPACE))
+            try:
+                core.create_namespaced_pod_eviction(pod, NAMESPACE, body)
+            except client.exceptions.ApiException as error:
+                return int(error.status)
+            return 201
+
+        assert evict(first) == 201
+        # One redirector is down until its replacement is Ready: a second would break the PDB.
+        assert evict(second) == 429
+        wait_ready(api, NAMESPACE, selector, count=2, timeout=120)
+        # Both Ready again: the budget allows one disruption again.
+        wait_for(
+            lambda: (policy.read_namespaced_pod_disruption_budget(name, NAMESPACE).status
+                     .disruptions_allowed == 1),
+            timeout=60, what="the PDB to allow a disruption again",
+        )  # fmt: skip
+
+
+def test_the_standby_operator_takes_the_lease_and_reconciles_when_the_leader_pod_is_deleted(
+    cluster: Cluster, release: dict[str, str]
+) -> None:
+    lease_name = f"{RELEASE}-shortlink-operator"
+    links = ShortLinks(cluster.kube, "handover")
+    with cluster.api_client() as api:
+        coordination = client.CoordinationV1Api(api)
+        core = client.CoreV1Api(api)
+        wait_ready(api, NAMESPACE, "app.kubernetes.io/component=operator", count=2, timeout=120)
+        leader = wait_for(
+            lambda: coordination.read_namespaced_lease(lease_name, NAMESPACE).spec.holder_identity,
+            timeout=60, what="an operator to hold the Lease",
+        )  # fmt: skip
+        try:
+            cluster.kube.create_namespace("handover")
+            started = time.monotonic()
+            core.delete_namespaced_pod(leader, NAMESPACE)
+            successor = wait_for(
+                lambda: _other_holder(coordination, lease_name, leader),
+                timeout=HANDOVER_BUDGET, what="another operator to take the Lease",
+            )  # fmt: skip
+            handed_over = time.monotonic() - started
+            links.create("after", {"code": "after-handover", "target": "https://example.com/a"})
+            links.wait_ready("after", timeout=HANDOVER_BUDGET)
+            reconciled = time.monotonic() - started
+        finally:
+            links.close()
+    print(f"lease handover {handed_over:.1f}s, new ShortLink Ready {reconciled:.1f}s after delete")
+    assert successor != leader
+    assert reconciled < HANDOVER_BUDGET
+    response = httpx.get(f"{_service(release, 'redirector')}/after-handover", timeout=10)
+    assert response.status_code == 302
+
+
+def _other_holder(
+    coordination: client.CoordinationV1Api, lease_name: str, leader: str
+) -> str | None:
+    holder = coordination.read_namespaced_lease(lease_name, NAMESPACE).spec.holder_identity
+    return holder if holder and holder != leader else None
