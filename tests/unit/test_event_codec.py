@@ -35,7 +35,21 @@ def test_record_is_a_versioned_envelope_with_named_fields() -> None:
         "user_agent": "UA",
         "referrer": "",
         "method": "GET",
+        "rule_id": "",
+        "variant_id": "",
+        "tags": [],
     }
+
+
+def test_what_served_a_click_travels_and_older_events_still_decode() -> None:
+    served = ClickEvent("ev9", "abc", 1.0, "", "UA", "", "GET", "de", "b", ("spring", "nl"))
+    assert decode_clicks(encode_clicks([served])) == ([served], 0)
+    older = b'{"v":1,"type":"url.clicked","events":[{"event_id":"e","code":"c","timestamp":1,'
+    older += b'"ip":"","user_agent":"","referrer":"","method":"GET"}]}'
+    [event], bad = decode_clicks(older)
+    assert bad == 0 and (event.rule_id, event.variant_id, event.tags) == ("", "", ())
+    wrong = older.replace(b'"GET"}', b'"GET","tags":[1]}')
+    assert decode_clicks(wrong) == ([], 1)
 
 
 @pytest.mark.parametrize(

@@ -140,6 +140,8 @@ def test_tags_are_deduplicated_case_insensitively_and_folder_trimmed():
         ({"rules": [rule({})]}, "rules[0].conditions", "at least one condition"),
         ({"rules": [rule({"colour": ["red"]})]}, "rules[0].conditions.colour", "not a field"),
         ({"rules": [rule({"device": ["phone"]})]}, "rules[0].conditions.device[0]", "one of"),
+        ({"rules": [rule({"country": ["de"]})]}, "rules[0].conditions.country[0]", "ISO"),
+        ({"rules": [rule({"os": ["iOS"]})]}, "rules[0].conditions.os[0]", "one of"),
         ({"rules": [rule({"os": ["beos"]})]}, "rules[0].conditions.os[0]", "one of"),
         ({"rules": [rule({"browser": ["netscape"]})]}, "rules[0].conditions.browser[0]", "one of"),
         ({"rules": [rule({"language": ["e"]})]}, "rules[0].conditions.language[0]", "language"),

@@ -265,7 +265,7 @@ def _bare(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(documents, visitors, moments)
 def test_no_decision_leaves_the_declared_targets(document, visitor, now):
     opts = parse_link_options(document, POLICY)
@@ -277,7 +277,7 @@ def test_no_decision_leaves_the_declared_targets(document, visitor, now):
         assert "utm_source=nl" in decision.target
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(documents, visitors, moments)
 def test_the_first_matching_rule_serves(document, visitor, now):
     opts = parse_link_options(document, POLICY)

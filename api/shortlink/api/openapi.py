@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
+from shortlink.api.link_option_schema import PROPERTIES as LINK_OPTIONS
+from shortlink.api.link_option_schema import link_response
 from shortlink.api.qr_codes import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
 from shortlink.api.representations import RESPONSE_MODELS
 from shortlink.api.request_constraints import (
@@ -31,6 +33,7 @@ from shortlink.api.schemas import (
 )
 from shortlink.domain.idempotency import HEADER, MAX_KEY_LENGTH, REPLAYED_HEADER
 from shortlink.domain.link_listing import MAX_SEARCH_LENGTH, SORTS, STATUSES
+from shortlink.domain.link_options import MAX_FOLDER_LENGTH, MAX_TAG_LENGTH
 from shortlink.domain.sessions import SESSION_COOKIE
 from shortlink.http.errors import Error
 from shortlink.services.links import MAX_PAGE_SIZE
@@ -169,6 +172,9 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
         **_schemas(requests, "validation"),
     }
     constrain(components)
+    for request in ("CreateUrl", "UpdateUrl"):
+        components[request]["properties"].update(LINK_OPTIONS)
+    components["Link"] = link_response(components["Link"])
     paths: dict[str, Any] = {
         "/v1/urls": {
             "post": {
@@ -201,9 +207,15 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                     {"name": "sort", "in": "query",
                      "schema": {"type": "string", "enum": list(SORTS), "default": "-created_at"},
                      "description": "'-' for descending"},
+                    {"name": "tag", "in": "query",
+                     "schema": {**STORABLE, "maxLength": MAX_TAG_LENGTH},
+                     "description": "Only links carrying this tag (any case)"},
+                    {"name": "folder", "in": "query",
+                     "schema": {**STORABLE, "maxLength": MAX_FOLDER_LENGTH},
+                     "description": "Only links in this folder or one below it"},
                 ],
                 "responses": {"200": _json("LinkPage", "A page of links"),
-                              "400": _error("Bad limit, cursor, q, status or sort"),
+                              "400": _error("Bad limit, cursor, q, status, sort, tag or folder"),
                               **_AUTH_ERRORS},
             },
         },

@@ -8,11 +8,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, WithJsonSchema
 from sanic.response import HTTPResponse, raw
+
+from shortlink.api.link_option_schema import RESPONSE_PROPERTIES as OPTION_RESPONSES
 
 from shortlink.domain import analytics, api_keys, links, sessions
 from shortlink.domain.expiry import format_instant
+from shortlink.domain.link_options import options_document
 from shortlink.domain.unlock_tokens import LINK_TOKEN_TTL, UNLOCK_TOKEN_TTL
 from shortlink.services.bulk_links import BulkItemResult
 from shortlink.services.links import Page
@@ -50,6 +53,17 @@ class Link(Body):
     password_protected: bool
     redirect_type: Literal[301, 302, 307, 308]
     is_active: bool
+    # Link options (docs/link-rules.md), every field present: null or empty when unset.
+    rules: Annotated[list[Any], WithJsonSchema(OPTION_RESPONSES["rules"])]
+    variants: Annotated[list[Any], WithJsonSchema(OPTION_RESPONSES["variants"])]
+    max_clicks: Annotated[int | None, WithJsonSchema(OPTION_RESPONSES["max_clicks"])]
+    valid_from: Annotated[str | None, WithJsonSchema(OPTION_RESPONSES["valid_from"])]
+    fallbacks: Annotated[dict[str, Any], WithJsonSchema(OPTION_RESPONSES["fallbacks"])]
+    utm: Annotated[dict[str, Any], WithJsonSchema(OPTION_RESPONSES["utm"])]
+    query_params: Annotated[dict[str, Any], WithJsonSchema(OPTION_RESPONSES["query_params"])]
+    pass_query: Annotated[bool, WithJsonSchema(OPTION_RESPONSES["pass_query"])]
+    tags: Annotated[list[str], WithJsonSchema(OPTION_RESPONSES["tags"])]
+    folder: Annotated[str | None, WithJsonSchema(OPTION_RESPONSES["folder"])]
 
     @staticmethod
     def fields_of(link: links.Link, base_url: str) -> dict[str, Any]:
@@ -64,6 +78,7 @@ class Link(Body):
             "password_protected": link.password_hash is not None,
             "redirect_type": link.redirect_type,
             "is_active": link.is_active,
+            **options_document(link.options),
         }
 
     @classmethod

@@ -34,6 +34,7 @@ from shortlink.domain.errors import AnalyticsUnavailable, DomainError, InvalidRe
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.idempotency import HEADER, REPLAYED_HEADER, fingerprint, validate_key
 from shortlink.domain.link_listing import parse_link_filter
+from shortlink.domain.link_options import OPTION_FIELDS
 from shortlink.domain.links import short_url
 from shortlink.domain.rate_limits import RateDecision, rate_limit_subject
 from shortlink.domain.stats_request import parse_stats_request
@@ -82,6 +83,7 @@ def _create_request(body: CreateUrl) -> CreateLink:
         expires_at=body.expires_at,
         password=body.password,
         redirect_type=body.redirect_type,
+        options={name: getattr(body, name) for name in OPTION_FIELDS},
     )
 
 
@@ -173,7 +175,9 @@ async def list_urls(request: Request) -> HTTPResponse:
     # An integer as the document writes one: int() would take " 5", "+5", "5_0" or a fullwidth 5.
     raw_limit: str = args.get("limit") or ("" if "limit" in args else "20")
     limit = int(raw_limit) if _CANONICAL_INTEGER.fullmatch(raw_limit) else 0  # 0: refused
-    query = parse_link_filter(args.get("q"), args.get("status"), args.get("sort"))
+    query = parse_link_filter(
+        args.get("q"), args.get("status"), args.get("sort"), args.get("tag"), args.get("folder")
+    )
     page = await request.app.ctx.links.list(key.owner, limit, args.get("cursor"), query)
     base = request.app.ctx.settings.base_url
     return respond(LinkPage.of(page, base))

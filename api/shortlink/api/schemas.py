@@ -30,6 +30,18 @@ class CreateUrl(_Strict):
     )
     password: str | None = Field(None, description="Visitors must enter it (1-72 bytes)")
     redirect_type: int = Field(302, description="301, 302, 307 or 308")
+    # Link options (docs/link-rules.md): shapes and meaning are the domain's to check,
+    # so a refusal names its exact path (rules[2].conditions.country).
+    rules: Any = None
+    variants: Any = None
+    max_clicks: Any = None
+    valid_from: Any = None
+    fallbacks: Any = None
+    utm: Any = None
+    query_params: Any = None
+    pass_query: Any = None
+    tags: Any = None
+    folder: Any = None
 
 
 class BulkCreate(_Strict):
@@ -44,6 +56,17 @@ class UpdateUrl(_Strict):
     password: str | None = None
     is_active: bool | None = None
     redirect_type: int | None = None
+    # Link options: each given one replaces the link's (null: back to none).
+    rules: Any = None
+    variants: Any = None
+    max_clicks: Any = None
+    valid_from: Any = None
+    fallbacks: Any = None
+    utm: Any = None
+    query_params: Any = None
+    pass_query: Any = None
+    tags: Any = None
+    folder: Any = None
 
 
 class Unlock(_Strict):

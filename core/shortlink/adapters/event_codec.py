@@ -78,7 +78,17 @@ def _click_from(raw: Any) -> ClickEvent | None:
     event_id, code, ip, user_agent, referrer, method = fields
     if not event_id or not code:
         return None
-    return ClickEvent(event_id, code, float(timestamp), ip, user_agent, referrer, method)
+    # Optional (issue 22; events from older redirectors lack them).
+    rule_id, variant_id = raw.get("rule_id", ""), raw.get("variant_id", "")
+    tags = raw.get("tags", [])
+    if not isinstance(rule_id, str) or not isinstance(variant_id, str):
+        return None
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        return None
+    return ClickEvent(
+        event_id, code, float(timestamp), ip, user_agent, referrer, method,
+        rule_id, variant_id, tuple(tags),
+    )  # fmt: skip
 
 
 def encode_link_event(event: LinkEvent) -> bytes:

@@ -188,9 +188,12 @@ class LinkRepository:
         )
         return bool(stored)
 
-    async def get(self, code: str) -> Link | None:
+    async def get(self, code: str, *, lock: bool = False) -> Link | None:
+        """``lock`` (inside a transaction): held until commit, for a read-modify-write."""
         row = await self._db.fetchrow(
-            f"SELECT {_LINK_COLUMNS} FROM links WHERE code = $1 AND deleted_at IS NULL", code
+            f"SELECT {_LINK_COLUMNS} FROM links WHERE code = $1 AND deleted_at IS NULL"
+            + (" FOR UPDATE" if lock else ""),
+            code,
         )
         return _link(row) if row else None
 
@@ -221,6 +224,14 @@ class LinkRepository:
         if query.search:
             pattern = arg(like_pattern(query.search))
             conditions.append(f"(code ILIKE {pattern} OR target ILIKE {pattern})")
+        if query.tag is not None:
+            conditions.append(f"(options -> 'tags') @> jsonb_build_array({arg(query.tag)}::text)")
+        if query.folder is not None:
+            folder = arg(query.folder)
+            conditions.append(
+                f"(options ->> 'folder' = {folder}"
+                f" OR starts_with(options ->> 'folder', {folder} || '/'))"
+            )
         if query.status != "all":
             condition = _STATUS_CONDITIONS[query.status]
             conditions.append(condition.format(now=arg(now)) if "{now}" in condition else condition)

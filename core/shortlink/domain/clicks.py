@@ -21,6 +21,10 @@ class ClickEvent:
     user_agent: str
     referrer: str
     method: str
+    # What served it (issue 22): "" when no rule / no variant set; the link's tags.
+    rule_id: str = ""
+    variant_id: str = ""
+    tags: tuple[str, ...] = ()
 
 
 class ClickSink(Protocol):

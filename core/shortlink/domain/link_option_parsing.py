@@ -9,6 +9,7 @@ domains) as a link's own target.
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 import zoneinfo
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -91,7 +92,7 @@ def _list(raw: object, path: str, most: int, least: int = 1) -> list[Any]:
 def _text(raw: object, path: str, most: int, least: int = 1) -> str:
     if not isinstance(raw, str):
         raise _fail(path, "must be a string")
-    if not is_storable(raw) or any(not ch.isprintable() for ch in raw):
+    if not is_storable(raw) or any(unicodedata.category(ch) == "Cc" for ch in raw):
         raise _fail(path, "must not contain control characters or unpaired surrogates")
     if not least <= len(raw) <= most:
         raise _fail(path, f"must be {least} to {most} characters long")
@@ -123,9 +124,9 @@ def _url(raw: object, path: str, policy: UrlPolicy) -> str:
 def _choices(raw: object, path: str, allowed: tuple[str, ...]) -> frozenset[str]:
     values = set()
     for i, item in enumerate(_list(raw, path, len(allowed))):
-        if not isinstance(item, str) or item.lower() not in allowed:
+        if not isinstance(item, str) or item not in allowed:
             raise _fail(f"{path}[{i}]", f"must be one of {', '.join(allowed)}")
-        values.add(item.lower())
+        values.add(item)
     return frozenset(values)
 
 
@@ -140,9 +141,9 @@ def _each(
 
 
 def _country(raw: object, path: str) -> str:
-    if not isinstance(raw, str) or raw.upper() not in COUNTRY_CODES:
+    if not isinstance(raw, str) or raw not in COUNTRY_CODES:
         raise _fail(path, f"{raw!r} is not an ISO 3166-1 alpha-2 country code (e.g. DE, US, GB)")
-    return raw.upper()
+    return raw
 
 
 def _city(raw: object, path: str) -> str:

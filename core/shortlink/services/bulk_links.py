@@ -144,7 +144,10 @@ class BulkLinkService:
                 if new.code is not None and new.code in seen_aliases:
                     raise InvalidAlias(f"Alias '{new.code}' appears more than once in this request")
             except DomainError as exc:
-                invalid.append({"index": index, "error": exc.code, "message": exc.message})
+                problem = {"index": index, "error": exc.code, "message": exc.message}
+                if "field" in exc.details:  # e.g. urls[3]'s rules[2].conditions.country
+                    problem["field"] = f"urls[{index}].{exc.details['field']}"
+                invalid.append(problem)
                 continue
             if new.code is not None:
                 seen_aliases.add(new.code)

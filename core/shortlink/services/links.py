@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -32,6 +32,8 @@ from shortlink.domain.events import DiscardEvents, LinkEvent, LinkEventSink, Lin
 from shortlink.domain.expiry import parse_expiry
 from shortlink.domain.idempotency import StoredResponse
 from shortlink.domain.link_listing import EVERY_LINK, LinkFilter
+from shortlink.domain.link_option_parsing import parse_link_options
+from shortlink.domain.link_options import OPTION_FIELDS, LinkOptions, options_document
 from shortlink.domain.links import (
     DEFAULT_REDIRECT_TYPE,
     Link,
@@ -63,6 +65,8 @@ class CreateLink:
     expires_at: object = None
     password: object = None
     redirect_type: object = DEFAULT_REDIRECT_TYPE
+    # The link-options fields given (docs/link-rules.md), as received.
+    options: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,12 +123,14 @@ class LinkService:
         password = (
             passwords.validate_password(request.password) if request.password is not None else None
         )
+        expires_at = parse_expiry(request.expires_at, now)
         link = NewLink(
             target=target,
             owner=owner,
             code=code,
-            expires_at=parse_expiry(request.expires_at, now),
+            expires_at=expires_at,
             redirect_type=validate_redirect_type(request.redirect_type),
+            options=parse_link_options(request.options, self._policy, expires_at=expires_at),
         )
         return link, password
 
@@ -301,16 +307,36 @@ class LinkService:
                 columns["is_active"] = value
             elif name == "redirect_type":
                 columns["redirect_type"] = validate_redirect_type(value)
-            else:
+            elif name not in OPTION_FIELDS:
                 raise InvalidRequest(f"Field '{name}' cannot be changed")
         if not could_be_code(code):
             raise NotFound(f"No link with code '{code}'")
         async with self._changing(code) as tx:
+            if changes.keys() & set(OPTION_FIELDS) or "expires_at" in columns:
+                columns["options"] = await self._changed_options(tx, owner, code, changes, columns)
             link = await tx.update(code, owner, columns)
             if link is None:
                 raise NotFound(f"No link with code '{code}'")
         self._notify("url.updated", owner, [code])
         return link
+
+    async def _changed_options(
+        self,
+        tx: LinkRepository,
+        owner: str,
+        code: str,
+        changes: Mapping[str, Any],
+        columns: Mapping[str, Any],
+    ) -> LinkOptions:
+        """The link's options with the fields in ``changes`` replaced (null: back to
+        the default), validated whole: a new expiry must still follow valid_from."""
+        current = await tx.get(code, lock=True)
+        if current is None or current.owner != owner:
+            raise NotFound(f"No link with code '{code}'")
+        document = options_document(current.options)
+        document.update({k: v for k, v in changes.items() if k in OPTION_FIELDS})
+        expires_at = columns.get("expires_at", current.expires_at)
+        return parse_link_options(document, self._policy, expires_at=expires_at)
 
     async def delete(self, owner: str, code: str) -> None:
         if not could_be_code(code):

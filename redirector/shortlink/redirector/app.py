@@ -14,8 +14,11 @@ from urllib.parse import quote
 from sanic import Request
 from sanic.response import HTTPResponse
 
+from shortlink.adapters.geoip import GeoIP
 from shortlink.adapters.local_cache import LocalCache
+from shortlink.adapters.redis_budget import ClickBudgets
 from shortlink.adapters.redis_cache import InvalidationListener
+from shortlink.adapters.user_agents import UserAgentParser
 from shortlink.config import Settings
 from shortlink.domain.aliases import could_be_code
 from shortlink.domain.clicks import (
@@ -29,12 +32,15 @@ from shortlink.domain.errors import DatabaseUnavailable, DomainError
 from shortlink.domain.events import DiscardEvents
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.links import MISS, NO_STORE, Destination, decide
+from shortlink.domain.query_merge import pass_visitor_query
+from shortlink.domain.routing import Decision, evaluate, exhausted
 from shortlink.domain.unlock_tokens import (
     LINK,
     UNLOCK_TOKEN_TTL,
     issue_unlock_token,
     unlock_token_valid,
 )
+from shortlink.domain.visitors import is_human_click
 from shortlink.http import App, client_ip
 from shortlink.http.component import component_app
 from shortlink.http.errors import domain_error_response, echoed, error_response
@@ -42,7 +48,14 @@ from shortlink.http.event_metrics import watch_events
 from shortlink.http.limits import Limits, apply_limits
 from shortlink.http.ops_metrics import count_unavailable
 from shortlink.redirector import metrics, pages
-from shortlink.redirector.responses import BodilessResponse, encode_headers, redirect_headers_cache
+from shortlink.redirector.edge_visitor import EdgeVisitor
+from shortlink.redirector.responses import (
+    BodilessResponse,
+    encode_headers,
+    redirect_headers_cache,
+    routed_headers_cache,
+)
+from shortlink.services.click_limits import ClickLimiter
 from shortlink.services.resolver import LinkResolver
 from shortlink.services.unlocks import UnlockService
 from shortlink.wiring import Backends, redis_client, unlock_service
@@ -70,6 +83,8 @@ class Redirects:
     _resolver: LinkResolver
     _sink: ClickSink
     _unlocks: UnlockService
+    _limiter: ClickLimiter
+    _geoip: GeoIP
 
     def __init__(
         self,
@@ -85,6 +100,9 @@ class Redirects:
         self._secret_key = secret_key
         self._secure_cookies = secure_cookies
         self._redirect_headers = redirect_headers_cache(permanent_max_age, cached_links)
+        self._routed_headers = routed_headers_cache(cached_links)
+        self._agents = UserAgentParser()
+        self._salt = secret_key.encode()  # keys the A/B buckets, as analytics' visitor ids
         # Without trusted proxies the peer address is the client: skip Sanic's
         # per-request X-Forwarded-* parsing.
         self._behind_proxies = behind_proxies
@@ -92,10 +110,19 @@ class Redirects:
         self._event_prefix = os.urandom(8).hex()
         self._event_serial = itertools.count()
 
-    def attach(self, resolver: LinkResolver, sink: ClickSink, unlocks: UnlockService) -> None:
+    def attach(
+        self,
+        resolver: LinkResolver,
+        sink: ClickSink,
+        unlocks: UnlockService,
+        limiter: ClickLimiter,
+        geoip: GeoIP,
+    ) -> None:
         self._resolver = resolver
         self._sink = sink
         self._unlocks = unlocks
+        self._limiter = limiter
+        self._geoip = geoip
 
     async def redirect(self, request: Request, code: str) -> HTTPResponse:
         started = time.perf_counter()
@@ -112,6 +139,12 @@ class Redirects:
                 return _negotiated(self._unavailable(request, exc))
         if destination is None:
             outcome, response = "not_found", self._not_found(request, code)
+        elif destination.routing is not None:
+            try:
+                outcome, response = await self._routed(request, code, destination)
+            except DatabaseUnavailable as exc:  # a click budget that PostgreSQL must extend
+                metrics.TALLY.redirect("unavailable", source, time.perf_counter() - started)
+                return _negotiated(self._unavailable(request, exc))
         else:
             by_cookie = self._unlocked(request, code, destination)
             by_link = not by_cookie and self._unlocked_by_link(request, code, destination)
@@ -123,7 +156,7 @@ class Redirects:
                 response = BodilessResponse(
                     destination.redirect_type, self._redirect_headers(destination)
                 )
-                self._record_click(request, code)
+                self._record_click(request, code, None, destination.tags)
             elif outcome == "expired":
                 response = self._expired(request, destination)
             else:
@@ -135,18 +168,88 @@ class Redirects:
         """``/`` holds no link: say what the addresses served here look like."""
         return _negotiated(self._not_found(request, ""))
 
-    def _record_click(self, request: Request, code: str) -> None:
+    async def _routed(
+        self, request: Request, code: str, destination: Destination
+    ) -> tuple[str, HTTPResponse]:
+        """A link with options: the one evaluator decides (docs/link-rules.md), then a
+        limited link's budget is spent by human GETs only (bots, previews and HEAD are
+        served while clicks are left, and spend none)."""
+        options = destination.routing
+        assert options is not None
+        by_cookie = self._unlocked(request, code, destination)
+        by_link = not by_cookie and self._unlocked_by_link(request, code, destination)
+        visitor = EdgeVisitor(
+            request, code, self._client_ip(request), self._geoip, self._agents, self._salt
+        )
+        decision = evaluate(
+            options,
+            destination.target,
+            destination.redirect_type,
+            destination.expires_at,
+            visitor,
+            time.time(),
+            by_cookie or by_link,
+        )
+        if decision.outcome == "password_required":
+            return decision.outcome, self._password_required(request, code)
+        if decision.outcome == "redirect" and by_link and _wants_html(request):
+            return "redirect", self._with_unlock_cookie(request, code, destination)
+        if decision.outcome == "redirect" and options.max_clicks is not None:
+            limit = options.max_clicks
+            human = is_human_click(request.method, visitor.is_bot)
+            if human:
+                served = await self._limiter.spend(code, limit)
+            else:
+                served = await self._limiter.has_left(code, limit)
+            if not served:
+                decision = exhausted(options)
+        if decision.target is None:
+            return decision.outcome, self._unavailable_state(request, code, decision, destination)
+        target = decision.target
+        if decision.outcome == "redirect":
+            if options.pass_query and request.query_string:
+                target = pass_visitor_query(target, request.query_string)
+            self._record_click(request, code, decision, destination.tags)
+        return decision.outcome, BodilessResponse(
+            decision.redirect_type, self._routed_headers(target)
+        )
+
+    def _unavailable_state(
+        self, request: Request, code: str, decision: Decision, destination: Destination
+    ) -> HTTPResponse:
+        """Today's pages for a link without a fallback for its state."""
+        if decision.outcome == "expired":
+            return self._expired(request, destination)
+        if decision.outcome == "not_yet":
+            return self._not_found(request, code)  # as if it didn't exist yet
+        if _wants_html(request):
+            return pages.respond(pages.limit_reached_page(), status=410)
+        return error_response(410, "CLICK_LIMIT_REACHED", "This link has been used up")
+
+    def _client_ip(self, request: Request) -> str:
+        # The X-Forwarded-For client (trusted proxies only), else the peer.
+        return client_ip(request) if self._behind_proxies else request.ip
+
+    def _record_click(
+        self,
+        request: Request,
+        code: str,
+        decision: Decision | None = None,
+        tags: tuple[str, ...] = (),
+    ) -> None:
         headers = request.headers
         self._sink.emit(
             ClickEvent(
                 event_id=f"{self._event_prefix}{next(self._event_serial):016x}",
                 code=code,
                 timestamp=time.time(),
-                # The X-Forwarded-For client (trusted proxies only), else the peer.
-                ip=client_ip(request) if self._behind_proxies else request.ip,
+                ip=self._client_ip(request),
                 user_agent=header_text(headers.get("user-agent", ""), MAX_USER_AGENT_CHARS),
                 referrer=header_text(headers.get("referer", ""), MAX_REFERRER_CHARS),
                 method=request.method,
+                rule_id=decision.rule_id if decision else "",
+                variant_id=decision.variant_id if decision else "",
+                tags=tags,
             )
         )
 
@@ -344,7 +447,17 @@ def create_app(settings: Settings) -> App:
         )
         metrics.watch(resolver)
         watch_events(backends.events)
-        handlers.attach(resolver, sink, unlock_service(backends, settings))
+        handlers.attach(
+            resolver,
+            sink,
+            unlock_service(backends, settings),
+            ClickLimiter(
+                ClickBudgets(backends.redis),
+                backends.links,
+                db_timeout=settings.redirector_db_timeout,
+            ),
+            GeoIP(settings.geoip_database or None),
+        )
         # A connection of its own: pub/sub holds it for good.
         feed = redis_client(settings.redis_url)
         listener = InvalidationListener(feed, local.invalidate, local.reset)

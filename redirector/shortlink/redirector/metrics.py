@@ -19,7 +19,16 @@ from prometheus_client.registry import Collector
 from shortlink.services.resolver import LinkResolver
 
 # unavailable: a code no cache held while PostgreSQL was down (answered 503).
-OUTCOMES = ("redirect", "not_found", "expired", "password_required", "unavailable")
+OUTCOMES = (
+    "redirect",
+    "not_found",
+    "expired",
+    "password_required",
+    "unavailable",
+    # Links with options (issue 22): before valid_from, past max_clicks (to a fallback or a page).
+    "not_yet",
+    "exhausted",
+)
 SOURCES = ("local", "redis", "db")
 # error: the handler raised and was answered 500; no tier answered, hence source "none".
 ERROR = ("error", "none")

@@ -55,6 +55,14 @@ def expired_page(expired_on: str) -> str:
     )
 
 
+def limit_reached_page() -> str:
+    return _page(
+        "Link used up",
+        "<h1>This link has been used up</h1><p>It could be opened a limited number of"
+        " times, and all of them are taken. Ask whoever shared it for a new one.</p>",
+    )
+
+
 def unavailable_page() -> str:
     return _page(
         "Temporarily unavailable",

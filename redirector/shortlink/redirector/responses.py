@@ -80,3 +80,15 @@ def redirect_headers_cache(
         )
 
     return encoded
+
+
+def routed_headers_cache(size: int) -> Callable[[str], EncodedHeaders]:
+    """Location and Cache-Control of a redirect decided by a link's options. Never
+    stored, whatever its status: the next click may be another visitor's decision,
+    and a limited link must see every click."""
+
+    @functools.lru_cache(maxsize=size)
+    def encoded(target: str) -> EncodedHeaders:
+        return encode_headers({"Location": target, "Cache-Control": "private, no-store"})
+
+    return encoded
