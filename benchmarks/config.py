@@ -15,6 +15,8 @@ SCENARIOS = (
     "analytics_ingest",
     "analytics_stats",
     "operator_sync",
+    "redirect_rules",
+    "redirect_limited",
 )
 # Run only when named: they need a stack of their own, and failover kills processes.
 ON_DEMAND_SCENARIOS = ("failover",)

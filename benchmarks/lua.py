@@ -119,21 +119,21 @@ end
 """
 
 
-def _lua_string(value: str) -> str:
+def lua_string(value: str) -> str:
     # A JSON string literal is a valid Lua string literal for the ASCII we use.
     return json.dumps(value, ensure_ascii=True)
 
 
 def write_cycle_paths_script(directory: Path, codes_file: Path) -> Path:
     script = directory / "cycle_paths.lua"
-    script.write_text(_CYCLE_PATHS % {"codes_file": _lua_string(str(codes_file))})
+    script.write_text(_CYCLE_PATHS % {"codes_file": lua_string(str(codes_file))})
     return script
 
 
 def write_each_path_once_script(directory: Path, codes_file: Path, thread_count: int = 1) -> Path:
     script = directory / "each_path_once.lua"
     script.write_text(
-        _EACH_PATH_ONCE % {"codes_file": _lua_string(str(codes_file)), "thread_count": thread_count}
+        _EACH_PATH_ONCE % {"codes_file": lua_string(str(codes_file)), "thread_count": thread_count}
     )
     return script
 
@@ -145,9 +145,9 @@ def write_post_unique_urls_script(
     script.write_text(
         _POST_UNIQUE_URLS
         % {
-            "path": _lua_string(path),
-            "url_prefix": _lua_string(url_prefix),
-            "authorization": _lua_string(f"Bearer {api_key}"),
+            "path": lua_string(path),
+            "url_prefix": lua_string(url_prefix),
+            "authorization": lua_string(f"Bearer {api_key}"),
         }
     )
     return script

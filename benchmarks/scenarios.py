@@ -30,6 +30,7 @@ from benchmarks.lines import (
     unloaded_fields,
     wrk_fields,
 )
+from benchmarks.link_rules import redirect_limited, redirect_rules
 from benchmarks.lua import (
     write_cycle_paths_script,
     write_each_path_once_script,
@@ -290,6 +291,8 @@ RUNNERS: dict[str, Callable[[ScenarioContext], dict[str, Any]]] = {
     "analytics_ingest": analytics_ingest,
     "analytics_stats": analytics_stats,
     "operator_sync": operator_sync,
+    "redirect_rules": redirect_rules,
+    "redirect_limited": redirect_limited,
 }
 
 

@@ -42,6 +42,19 @@ def test_quick_benchmark_reports_all_scenarios() -> None:
     assert hit["answered_by"]["local"] >= hit["requests"]  # hits really came from L1
     assert hit["answered_by"]["db"] == 0
     _check_analytics_and_operator(lines)
+    _check_link_rules(lines)
+
+
+def _check_link_rules(lines: dict[str, dict[str, Any]]) -> None:
+    rules = lines["redirect_rules"]
+    assert rules["errors"] == 0 and rules["rps"] > 0 and rules["reference_rps"] > 0
+    assert rules["distinct_targets_for_the_profiles"] >= 4  # the visitors really vary
+    assert rules["evaluator_us_per_request"] > 0
+    limited = lines["redirect_limited"]
+    assert limited["served_to_target_per_round"] == [limited["max_clicks"]] * len(
+        limited["rounds"]["subject_rps"]
+    )
+    assert limited["other_answers"] == 0 and all(limited["served_to_fallback_per_round"])
 
 
 def _check_analytics_and_operator(lines: dict[str, dict[str, Any]]) -> None:

@@ -2,17 +2,24 @@ from __future__ import annotations
 
 import pytest
 
-from shortlink.domain.click_budget import chunk_size, failover_overshoot_bound, next_reservation
+from shortlink.domain.click_budget import (
+    chunk_size,
+    failover_overshoot_bound,
+    next_reservation,
+    refill_mark,
+)
 
 
 @pytest.mark.parametrize(
-    ("limit", "configured", "chunk"),
-    [(1, 100, 1), (19, 100, 1), (40, 100, 2), (1000, 100, 50), (10_000, 100, 100), (10**9, 7, 7)],
-)
-def test_chunks_are_small_for_small_limits(limit, configured, chunk):
+    ("limit", "configured", "chunk", "bound"),
+    [(1, 100, 1, 1), (29, 100, 1, 1), (60, 100, 2, 3), (1000, 100, 33, 49),
+     (10_000, 100, 100, 150), (10**9, 7, 7, 10)],
+)  # fmt: skip
+def test_chunks_are_small_for_small_limits(limit, configured, chunk, bound):
     assert chunk_size(limit, configured) == chunk
-    assert failover_overshoot_bound(limit, configured) == chunk
-    assert chunk <= max(1, limit // 20)
+    assert refill_mark(limit, configured) == chunk // 2
+    assert failover_overshoot_bound(limit, configured) == bound
+    assert bound <= max(1, limit // 20)  # at most 5 % of the limit (one click for tiny ones)
 
 
 def test_reservations_never_pass_the_limit():
@@ -23,4 +30,4 @@ def test_reservations_never_pass_the_limit():
             break
         assert following - reserved <= chunk_size(1001)
         reserved, steps = following, steps + 1
-    assert reserved == 1001 and steps == 21
+    assert reserved == 1001 and steps == 31

@@ -23,7 +23,7 @@ if not budget[2] then return -1 end
 local used, ceiling = tonumber(budget[1]), tonumber(budget[2])
 if used >= tonumber(ARGV[1]) then return -3 end
 if used >= ceiling then return -2 end
-return redis.call('HINCRBY', KEYS[1], 'used', 1)
+return {redis.call('HINCRBY', KEYS[1], 'used', 1), ceiling}
 """
 _LEFT = """
 local budget = redis.call('HMGET', KEYS[1], 'used', 'ceiling')
@@ -70,17 +70,23 @@ class ClickBudgets:
         self._catch_up = redis.register_script(_CATCH_UP)
         self._unlock = redis.register_script(_UNLOCK)
 
-    async def take(self, code: str, max_clicks: int) -> int:
-        """Spend one click: the clicks now used (> 0), or UNKNOWN/NEEDS_RESERVATION/SPENT."""
-        return int(await self._take(keys=[_PREFIX + code], args=[max_clicks]))
+    async def take(self, code: str, max_clicks: int) -> tuple[int, int]:
+        """Spend one click: (clicks now used, ceiling), or (UNKNOWN/NEEDS_RESERVATION/SPENT, 0)."""
+        result = await self._take(keys=[_PREFIX + code], args=[max_clicks])
+        if isinstance(result, list):
+            return int(result[0]), int(result[1])
+        return int(result), 0
 
     async def left(self, code: str, max_clicks: int) -> int:
         """Clicks used without spending one (>= 0), or UNKNOWN/SPENT."""
         return int(await self._left(keys=[_PREFIX + code], args=[max_clicks]))
 
-    async def ceiling(self, code: str) -> int | None:
-        raw = await self._redis.hget(_PREFIX + code, "ceiling")
-        return None if raw is None else int(raw)
+    async def budget(self, code: str) -> tuple[int, int] | None:
+        """(used, ceiling), or None when Redis holds no budget for ``code``."""
+        used, ceiling = await self._redis.hmget(_PREFIX + code, ["used", "ceiling"])
+        if used is None or ceiling is None:
+            return None
+        return int(used), int(ceiling)
 
     async def seed(self, code: str, reserved: int) -> None:
         await self._seed(keys=[_PREFIX + code], args=[reserved])

@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from shortlink.adapters.postgres import LinkRepository
 from shortlink.adapters.postgres_failures import is_connection_failure
 from shortlink.adapters.redis_budget import NEEDS_RESERVATION, SPENT, UNKNOWN, ClickBudgets
-from shortlink.domain.click_budget import DEFAULT_CHUNK, chunk_size
+from shortlink.domain.click_budget import DEFAULT_CHUNK, chunk_size, refill_mark
 from shortlink.domain.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,9 @@ class ClickLimiter:
         self._repo = repo
         self._chunk = chunk
         self._db_timeout = db_timeout
+        # One reservation in flight per link and process; the other clicks wait for it
+        # instead of all asking Redis for the lock.
+        self._refills: dict[str, asyncio.Future[bool]] = {}
 
     async def spend(self, code: str, max_clicks: int) -> bool:
         """Count one served click; False when the limit is reached (serve the fallback)."""
@@ -49,6 +52,12 @@ class ClickLimiter:
         except _CACHE_ERRORS as exc:
             log.warning("click budget: Redis unavailable, counted in PostgreSQL", exc_info=exc)
             return await self._db(self._repo.spend_click(code))
+
+    async def settled(self) -> None:
+        """Wait until no reservation is in flight (shutdown, and tests that need the
+        budget to stand still)."""
+        while self._refills:
+            await asyncio.gather(*self._refills.values(), return_exceptions=True)
 
     async def has_left(self, code: str, max_clicks: int) -> bool:
         try:
@@ -61,20 +70,50 @@ class ClickLimiter:
 
     async def _spend_in_redis(self, code: str, max_clicks: int) -> bool:
         for _ in range(_ATTEMPTS):
-            result = await self._budgets.take(code, max_clicks)
+            result, ceiling = await self._budgets.take(code, max_clicks)
             if result > 0:
+                if (
+                    ceiling - result <= refill_mark(max_clicks, self._chunk)
+                    and ceiling < max_clicks
+                ):
+                    self._prefetch(code, max_clicks)  # the next chunk, before clicks wait for it
                 return True
             if result == SPENT:
                 return False
             if result == UNKNOWN:
                 reserved = await self._db(self._repo.clicks_reserved(code))
                 await self._budgets.seed(code, reserved)
-            elif result == NEEDS_RESERVATION:
-                reservation = await self._reserve(code, max_clicks)
-                if reservation == "spent":
-                    return False
-                if reservation == "busy":
-                    await asyncio.sleep(_WAIT)  # another pod is reserving
+            elif result == NEEDS_RESERVATION and not await self._refill(code, max_clicks):
+                return False
+        raise DatabaseUnavailable("The click budget could not be reserved in time")
+
+    def _refilling(self, code: str, max_clicks: int) -> asyncio.Future[bool]:
+        """This process's reservation for ``code`` in flight, started if none is."""
+        pending = self._refills.get(code)
+        if pending is None:
+            pending = asyncio.ensure_future(self._reserve_until_done(code, max_clicks))
+            self._refills[code] = pending
+            pending.add_done_callback(lambda _: self._refills.pop(code, None))
+        return pending
+
+    async def _refill(self, code: str, max_clicks: int) -> bool:
+        """Wait for a reservation; False when PostgreSQL says the limit is reached."""
+        return await asyncio.shield(self._refilling(code, max_clicks))
+
+    def _prefetch(self, code: str, max_clicks: int) -> None:
+        pending = self._refilling(code, max_clicks)
+        # Nobody awaits a prefetch: its failure is a click that waits later, not an error.
+        pending.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    async def _reserve_until_done(self, code: str, max_clicks: int) -> bool:
+        for _ in range(_ATTEMPTS):
+            reservation = await self._reserve(code, max_clicks)
+            if reservation != "busy":
+                return reservation == "done"
+            await asyncio.sleep(_WAIT)  # another pod is reserving: then try to take again
+            budget = await self._budgets.budget(code)
+            if budget is None or budget[1] - budget[0] > refill_mark(max_clicks, self._chunk):
+                return True
         raise DatabaseUnavailable("The click budget could not be reserved in time")
 
     async def _reserve(self, code: str, max_clicks: int) -> Literal["done", "busy", "spent"]:
@@ -83,9 +122,12 @@ class ClickLimiter:
         if token is None:
             return "busy"
         try:
-            seen = await self._budgets.ceiling(code)
-            if seen is None:
+            budget = await self._budgets.budget(code)
+            if budget is None:
                 return "done"  # forgotten meanwhile: take() seeds it again
+            used, seen = budget
+            if seen - used > refill_mark(max_clicks, self._chunk):
+                return "done"  # another pod reserved meanwhile
             chunk = chunk_size(max_clicks, self._chunk)
             reserved, won = await self._db(self._repo.reserve_clicks(code, seen, chunk))
             if won and reserved <= seen:

@@ -4,7 +4,7 @@ and links without rules never build this at all."""
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from sanic import Request
@@ -13,6 +13,9 @@ from shortlink.adapters.geoip import Geo, GeoIP
 from shortlink.adapters.user_agents import ParsedAgent, UserAgentParser
 from shortlink.domain import visitors
 from shortlink.domain.accept_language import preferred_languages
+
+# The bot patterns cost more than the rest of a limited link's redirect: once per agent.
+_is_bot = lru_cache(maxsize=20_000)(visitors.is_bot)
 
 
 class EdgeVisitor:
@@ -48,7 +51,7 @@ class EdgeVisitor:
 
     @cached_property
     def is_bot(self) -> bool:
-        return visitors.is_bot(self._user_agent, self._agent.device_family)
+        return _is_bot(self._user_agent, self._agent.device_family)
 
     @property
     def country(self) -> str:
