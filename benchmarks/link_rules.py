@@ -44,7 +44,8 @@ from tests.harness.stack import component_process
 RULES_MIN_RATIO = 0.8
 RULES_LINKS = 200
 LIMIT = 3000
-QUICK_LIMIT = 200  # a 2-second --quick run must still exhaust it
+QUICK_LIMIT = 200
+MAX_LIMITED_RUNS = 10
 LIMIT_FALLBACK = "https://example.com/sold-out"
 
 RULES = [
@@ -304,9 +305,19 @@ def redirect_limited(context: ScenarioContext) -> dict[str, Any]:
                 {"original_url": target, "max_clicks": limit,
                  "fallbacks": {"exhausted": LIMIT_FALLBACK}},
             )  # fmt: skip
-            runs = _hammer(context, urls, _counting_script(context, "limited", code, target))
-            subject_rps.append(sum(result.rps for result in runs))
-            per_pod.append(_field(runs, "to_target"))
+            script = _counting_script(context, "limited", code, target)
+            runs: list[WrkResult] = []
+            # Until the budget is spent and the fallback shows (a slow host may need more
+            # than one run); every run's answers are counted.
+            while len(runs) < MAX_LIMITED_RUNS * len(urls):
+                runs += _hammer(context, urls, script)
+                if sum(_field(runs, "to_fallback")):
+                    break
+            seconds = sum(result.duration_s for result in runs) / len(urls)
+            subject_rps.append(sum(result.requests for result in runs) / seconds)
+            per_pod.append(
+                [sum(_field(runs[pod :: len(urls)], "to_target")) for pod in range(len(urls))]
+            )
             served.append(sum(per_pod[-1]))
             to_fallback.append(sum(_field(runs, "to_fallback")))
             other += sum(_field(runs, "other")) + sum(_field(plain_runs, "other"))
