@@ -18,7 +18,12 @@ from redis.exceptions import RedisError
 from shortlink.adapters.postgres import LinkRepository
 from shortlink.adapters.postgres_failures import is_connection_failure
 from shortlink.adapters.redis_budget import NEEDS_RESERVATION, SPENT, UNKNOWN, ClickBudgets
-from shortlink.domain.click_budget import DEFAULT_CHUNK, chunk_size, refill_mark
+from shortlink.domain.click_budget import (
+    DEFAULT_CHUNK,
+    chunk_size,
+    next_reservation,
+    refill_mark,
+)
 from shortlink.domain.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -27,6 +32,7 @@ T = TypeVar("T")
 _ATTEMPTS = 200  # x _WAIT: how long a click waits for another pod's reservation
 _WAIT = 0.005
 _CACHE_ERRORS = (RedisError, OSError)
+_SPENT_REMEMBERED = 10_000
 
 
 class ClickLimiter:
@@ -35,7 +41,7 @@ class ClickLimiter:
         budgets: ClickBudgets,
         repo: LinkRepository,
         chunk: int = DEFAULT_CHUNK,
-        db_timeout: float = 1.0,
+        db_timeout: float = 2.0,
     ) -> None:
         self._budgets = budgets
         self._repo = repo
@@ -44,11 +50,19 @@ class ClickLimiter:
         # One reservation in flight per link and process; the other clicks wait for it
         # instead of all asking Redis for the lock.
         self._refills: dict[str, asyncio.Future[bool]] = {}
+        # Links whose budget is spent, by (code, max_clicks): a spent budget never
+        # comes back unless max_clicks is raised, which is another key.
+        self._spent: set[tuple[str, int]] = set()
 
     async def spend(self, code: str, max_clicks: int) -> bool:
         """Count one served click; False when the limit is reached (serve the fallback)."""
+        if (code, max_clicks) in self._spent:
+            return False
         try:
-            return await self._spend_in_redis(code, max_clicks)
+            served = await self._spend_in_redis(code, max_clicks)
+            if not served:
+                self._remember_spent(code, max_clicks)
+            return served
         except _CACHE_ERRORS as exc:
             log.warning("click budget: Redis unavailable, counted in PostgreSQL", exc_info=exc)
             return await self._db(self._repo.spend_click(code))
@@ -59,7 +73,14 @@ class ClickLimiter:
         while self._refills:
             await asyncio.gather(*self._refills.values(), return_exceptions=True)
 
+    def _remember_spent(self, code: str, max_clicks: int) -> None:
+        if len(self._spent) >= _SPENT_REMEMBERED:
+            self._spent.clear()
+        self._spent.add((code, max_clicks))
+
     async def has_left(self, code: str, max_clicks: int) -> bool:
+        if (code, max_clicks) in self._spent:
+            return False
         try:
             used = await self._budgets.left(code, max_clicks)
             if used == UNKNOWN:
@@ -129,7 +150,13 @@ class ClickLimiter:
             if seen - used > refill_mark(max_clicks, self._chunk):
                 return "done"  # another pod reserved meanwhile
             chunk = chunk_size(max_clicks, self._chunk)
-            reserved, won = await self._db(self._repo.reserve_clicks(code, seen, chunk))
+            try:
+                reserved, won = await self._db(self._repo.reserve_clicks(code, seen, chunk))
+            except DatabaseUnavailable:
+                # The answer was lost, not necessarily the update: under our lock, a
+                # reservation standing exactly where ours would is ours.
+                reserved = await self._db(self._repo.clicks_reserved(code))
+                won = reserved == next_reservation(seen, max_clicks, self._chunk) != seen
             if won and reserved <= seen:
                 return "spent"  # PostgreSQL's max_clicks (maybe just lowered) is reached
             if not won or not await self._budgets.raise_ceiling(code, seen, reserved):
