@@ -12,7 +12,6 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 from shortlink.api.link_option_schema import PROPERTIES as LINK_OPTIONS
-from shortlink.api.link_option_schema import link_response
 from shortlink.api.qr_codes import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
 from shortlink.api.representations import RESPONSE_MODELS
 from shortlink.api.request_constraints import (
@@ -174,7 +173,6 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
     constrain(components)
     for request in ("CreateUrl", "UpdateUrl"):
         components[request]["properties"].update(LINK_OPTIONS)
-    components["Link"] = link_response(components["Link"])
     paths: dict[str, Any] = {
         "/v1/urls": {
             "post": {

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 from sanic.response import HTTPResponse, raw
 
 from shortlink.api.link_option_schema import RESPONSE_PROPERTIES as OPTION_RESPONSES
-
 from shortlink.domain import analytics, api_keys, links, sessions
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.link_options import options_document
