@@ -15,7 +15,7 @@ import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -267,6 +267,64 @@ def test_poison_records_are_skipped(analytics: AnalyticsStack) -> None:
 
     _wait_for_clicks(analytics, code, 5)
     assert analytics.metric("shortlink_analytics_poison_records_total") >= poison_before + 2
+
+
+def test_a_click_from_beyond_2106_is_counted_malformed_and_holds_nothing_up(
+    analytics: AnalyticsStack,
+) -> None:
+    """Issue 19, finding 6: a timestamp of 1e308 used to stop ingest for good."""
+    code = _new_link(analytics)
+    malformed_before = analytics.metric("shortlink_analytics_malformed_events_total")
+    [poisoned] = _clicks(code, 1, time.time())
+    records = [
+        encode_clicks([replace(poisoned, timestamp=1e308)]),
+        encode_clicks(_clicks(code, 5, time.time())),
+    ]
+    asyncio.run(_produce(analytics.kafka.bootstrap_servers, analytics.topic, records))
+
+    _wait_for_clicks(analytics, code, 5)
+    assert analytics.metric("shortlink_analytics_malformed_events_total") >= malformed_before + 1
+
+
+def test_stats_outside_what_clickhouse_can_hold_are_a_400(analytics: AnalyticsStack) -> None:
+    """Issue 19, finding 7: before 1970 was a 503 ANALYTICS_UNAVAILABLE and an ERROR."""
+    code = _new_link(analytics)
+    for params in (
+        {"from": "1969-12-01", "to": "1970-01-02"},
+        {"from": "1960-01-01"},
+        {"to": "2107-01-01"},
+        {"from": "2106-03-01", "to": "2106-04-01"},
+    ):
+        response = analytics.client.call(
+            "GET", "/v1/urls/{code}/stats", path={"code": code}, params=params
+        )
+        assert response.status_code == 400, (params, response.text)
+        assert response.json()["error"] == "INVALID_REQUEST"
+    # A default 'from' that would fall before 1970 starts at 1970 instead.
+    early = analytics.client.call(
+        "GET", "/v1/urls/{code}/stats", path={"code": code}, params={"to": "1970-01-05"}
+    )
+    assert early.status_code == 200 and len(early.json()["series"]) == 4
+    for interval in ("hour", "day"):  # the very edges are answered
+        edges = {"from": "2106-02-01T00:00:00Z", "to": "2106-02-07T06:28:15Z"}
+        last = analytics.client.call(
+            "GET",
+            "/v1/urls/{code}/stats",
+            path={"code": code},
+            params={**edges, "interval": interval},
+        )
+        assert last.status_code == 200, last.text
+        first = analytics.client.call(
+            "GET",
+            "/v1/urls/{code}/stats",
+            path={"code": code},
+            params={
+                "from": "1970-01-01T00:00:00Z",
+                "to": "1970-01-03T00:30:00Z",
+                "interval": interval,
+            },
+        )
+        assert first.status_code == 200, first.text
 
 
 def test_standalone_worker_drains_into_the_store_the_api_reads(

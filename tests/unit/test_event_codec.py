@@ -101,3 +101,13 @@ def test_link_events_carry_type_owner_codes_and_count() -> None:
         "count": 2,
         "timestamp": 1_700_000_000.0,
     }
+
+
+@pytest.mark.parametrize("timestamp", [1e308, -1.0, 2.0**32, -1e308])
+def test_a_timestamp_no_store_can_hold_is_a_malformed_event(timestamp: float) -> None:
+    """Issue 19, finding 6: 1e308 passed, then wedged the ingest loop for good."""
+    good = orjson.loads(encode_clicks([_click(1)]))["events"][0]
+    record = orjson.dumps(
+        {"v": 1, "type": "url.clicked", "events": [{**good, "timestamp": timestamp}, good]}
+    )
+    assert decode_clicks(record) == ([_click(1)], 1)

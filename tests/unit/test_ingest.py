@@ -39,17 +39,31 @@ class ListSource:
 
 
 class MemoryStore:
-    def __init__(self, failures: int = 0) -> None:
+    """``failures``: inserts that fail as an outage would (a ping right after one fails
+    too); ``refused``: codes whose rows it refuses while up (a value it can't hold)."""
+
+    def __init__(self, failures: int = 0, refused: Collection[str] = ()) -> None:
         self.rows: dict[str, ClickRow] = {}
         self.failures = failures
+        self.refused = set(refused)
+        self.inserts = 0
+        self._down = False
 
     async def insert(self, rows: Sequence[ClickRow]) -> Sequence[ClickRow]:
+        self.inserts += 1
+        self._down = bool(self.failures)
         if self.failures:
             self.failures -= 1
             raise ConnectionError("clickhouse unreachable")
+        if any(r.code in self.refused for r in rows):
+            raise OverflowError("cannot convert float infinity to integer")
         fresh = {r.event_id: r for r in rows if r.event_id not in self.rows}
         self.rows.update(fresh)
         return list(fresh.values())
+
+    async def ping(self) -> None:
+        if self._down:
+            raise ConnectionError("clickhouse unreachable")
 
     async def link_totals(self, codes: Collection[str], minimum: int) -> dict[str, int]:
         totals = {c: sum(r.code == c and r.is_human for r in self.rows.values()) for c in codes}
@@ -169,6 +183,37 @@ async def test_stop_during_store_outage_leaves_the_batch_uncommitted() -> None:
 
     assert await ingest.step(stop) == 0
     assert source.committed == {}  # the next owner replays it
+
+
+async def test_a_row_the_store_refuses_is_skipped_and_the_batch_goes_on() -> None:
+    """Issue 19, finding 6: one bad row retried forever held every later click."""
+    clicks = [_click(n) for n in range(1, 9)]
+    poisoned = replace(_click(5), code="bad")
+    source = ListSource([_record(0, *clicks[:4], poisoned), _record(1, *clicks[4:])])
+    store = MemoryStore(refused={"bad"})
+    ingest = _ingest(source, store)
+
+    assert await asyncio.wait_for(ingest.step(), 5) == 8
+    assert sorted(store.rows) == sorted(c.event_id for c in clicks)
+    assert ingest.tally.malformed_events == 1 and ingest.tally.duplicates == 0
+    assert source.committed == {"clicks/0": 1}
+    assert store.inserts <= 2 + 2 * 4  # bisected: about log2(rows) inserts per bad row
+
+
+async def test_an_event_enrichment_fails_on_is_skipped_and_counted() -> None:
+    def enrich(event: ClickEvent) -> ClickRow:
+        if event.user_agent == "explodes":
+            raise ValueError("unparseable")
+        return _row(event)
+
+    source = ListSource([_record(0, _click(1), _click(2, agent="explodes"), _click(3))])
+    store = MemoryStore()
+    ingest = ClickIngest(
+        source, store, decode_clicks, enrich, MemoryCounters(), flush_interval=0.05
+    )
+
+    assert await asyncio.wait_for(ingest.step(), 5) == 2
+    assert ingest.tally.malformed_events == 1 and source.committed == {"clicks/0": 0}
 
 
 async def test_hot_counters_count_human_clicks_of_promoted_links_only() -> None:

@@ -178,6 +178,9 @@ class ClickStore:
             applied.append(f"{version:04d}_{name}")
         return applied
 
+    async def ping(self) -> None:
+        await asyncio.to_thread(self._client.query, "SELECT 1")
+
     # -- writes -------------------------------------------------------------------------
 
     async def insert(self, rows: Sequence[ClickRow]) -> list[ClickRow]:

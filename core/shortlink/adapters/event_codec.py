@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from shortlink.domain.clicks import ClickEvent
+from shortlink.domain.clicks import ClickEvent, storable_timestamp
 from shortlink.domain.events import LinkEvent
 
 WIRE_VERSION = 1
@@ -68,6 +68,8 @@ def _click_from(raw: Any) -> ClickEvent | None:
         return None
     timestamp = raw.get("timestamp")
     if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
+        return None
+    if not storable_timestamp(timestamp):  # 1e308 once wedged the ingest loop
         return None
     fields: list[str] = []
     for name in _CLICK_FIELDS:

@@ -12,6 +12,17 @@ MAX_USER_AGENT_CHARS = 512
 MAX_REFERRER_CHARS = 1024
 
 
+# What every store of clicks can hold: ClickHouse's DateTime is seconds since 1970 in
+# a UInt32 (to 2106-02-07), and its aggregates are bucketed by it.
+EARLIEST_CLICK = 0.0
+LATEST_CLICK = float(2**32 - 1)
+
+
+def storable_timestamp(value: float) -> bool:
+    """Finite and within [1970, 2106): anything else is a malformed click, not a row."""
+    return EARLIEST_CLICK <= value < LATEST_CLICK  # False for NaN and ±inf too
+
+
 @dataclass(frozen=True, slots=True)
 class ClickEvent:
     event_id: str  # unique per click, so downstream can deduplicate at-least-once delivery

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from shortlink.domain.clicks import EARLIEST_CLICK, LATEST_CLICK
 from shortlink.domain.errors import InvalidRequest
-from shortlink.domain.expiry import parse_instant
+from shortlink.domain.expiry import format_instant, parse_instant
 
 DEFAULT_SPAN = {"day": timedelta(days=30), "hour": timedelta(hours=48)}
 # The longest range answered (3,660 daily or 744 hourly buckets): an earlier
 # ``from`` is moved up to it, so no request can ask for millions of buckets.
 MAX_SPAN = {"day": timedelta(days=3660), "hour": timedelta(days=31)}
+# What clicks can be stored for (domain.clicks): a range outside is a client's mistake.
+EARLIEST = datetime.fromtimestamp(EARLIEST_CLICK, UTC)
+LATEST = datetime.fromtimestamp(LATEST_CLICK, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +33,8 @@ def parse_stats_request(args: Mapping[str, str], now: datetime) -> StatsRequest:
     if interval not in DEFAULT_SPAN:
         raise InvalidRequest("interval must be 'day' or 'hour'", interval=interval)
     end = _instant(args, "to") or now
-    start = _instant(args, "from") or end - DEFAULT_SPAN[interval]
+    # A default 'from' before 1970 starts there; one given is checked like 'to'.
+    start = _instant(args, "from") or max(end - DEFAULT_SPAN[interval], EARLIEST)
     if end <= start:
         raise InvalidRequest("'to' must be after 'from'")
     return StatsRequest(max(start, end - MAX_SPAN[interval]), end, interval)
@@ -40,9 +45,16 @@ def _instant(args: Mapping[str, str], name: str) -> datetime | None:
     if not raw:
         return None
     try:
-        return parse_instant(raw)
+        instant = parse_instant(raw)
     except ValueError:
         raise InvalidRequest(
             f"'{name}' must be an ISO 8601 date or date-time, e.g. 2026-01-31T00:00:00Z",
             parameter=name,
         ) from None
+    if not EARLIEST <= instant <= LATEST:
+        raise InvalidRequest(
+            f"'{name}' must be between {format_instant(EARLIEST)} and {format_instant(LATEST)}"
+            " (the range clicks are kept for)",
+            parameter=name,
+        )
+    return instant

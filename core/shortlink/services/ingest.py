@@ -33,6 +33,10 @@ class ClickStore(Protocol):
         """Store the rows not stored before; returns those it stored."""
         ...
 
+    async def ping(self) -> None:
+        """Raise unless the store answers (tells an outage from a row it refuses)."""
+        ...
+
     async def link_totals(self, codes: Collection[str], minimum: int) -> dict[str, int]:
         """All-time human clicks of those ``codes`` that have more than ``minimum``."""
         ...
@@ -160,14 +164,16 @@ class ClickIngest:
                 continue
             tally.malformed_events += malformed
             events.extend(decoded)
-        stored = await self._store.insert([self._enrich(event) for event in events])
+        skipped_before = tally.malformed_events
+        stored = await self._insert_isolating(self._enriched(events))
         await self._count_hot(Counter(row.code for row in stored if row.is_human))
         await self._source.commit(positions)
 
+        skipped = tally.malformed_events - skipped_before
         tally.records += len(records)
         tally.events += len(events)
         tally.stored += len(stored)
-        tally.duplicates += len(events) - len(stored)
+        tally.duplicates += len(events) - skipped - len(stored)
         tally.batches += 1
         if stored:
             now = self._clock()
@@ -175,6 +181,41 @@ class ClickIngest:
             # End-to-end lag of the batch's oldest click: an upper bound for all of them.
             self._observe_lag(now - min(row.ts for row in stored))
         return len(stored)
+
+    def _enriched(self, events: list[ClickEvent]) -> list[ClickRow]:
+        rows = []
+        for event in events:
+            try:
+                rows.append(self._enrich(event))
+            except Exception as exc:  # one odd event must not hold the batch
+                self.tally.malformed_events += 1
+                log.warning("click not enriched; skipped", extra={"error": repr(exc)})
+        return rows
+
+    async def _insert_isolating(self, rows: list[ClickRow]) -> list[ClickRow]:
+        """Store ``rows``. If the store refuses them while it answers, the batch holds
+        a row it can't take: halves are stored apart until that row stands alone, and
+        it is skipped and counted, so it can't hold every later click (bisection:
+        about 2·log2(n) inserts a bad row). An outage raises: the batch is retried."""
+        try:
+            return list(await self._store.insert(rows))
+        except Exception as exc:
+            try:
+                await self._store.ping()
+            except Exception:
+                raise exc from None
+            if len(rows) == 1:
+                self.tally.malformed_events += 1
+                log.warning(
+                    "click refused by the store; skipped",
+                    extra={"error": repr(exc), "event_id": rows[0].event_id},
+                )
+                return []
+        middle = len(rows) // 2
+        return [
+            *await self._insert_isolating(rows[:middle]),
+            *await self._insert_isolating(rows[middle:]),
+        ]
 
     async def _count_hot(self, humans: Mapping[str, int]) -> None:
         # Hot counters are a convenience (ClickHouse holds the truth): their

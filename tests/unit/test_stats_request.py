@@ -1,0 +1,43 @@
+"""The stats query's range: only what clicks can be stored for (issue 19, finding 7)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from shortlink.domain.errors import InvalidRequest
+from shortlink.domain.stats_request import parse_stats_request
+
+NOW = datetime(2026, 12, 6, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("args", "parameter"),
+    [
+        ({"from": "1969-12-31T23:59:59Z", "to": "1970-01-02"}, "from"),
+        ({"from": "0001-01-01"}, "from"),
+        ({"to": "2106-02-08"}, "to"),
+        ({"from": "2106-02-07T06:28:16Z", "to": "2106-02-07T06:28:15Z"}, "from"),
+    ],
+)
+def test_instants_clickhouse_cannot_hold_are_refused_by_name(
+    args: dict[str, str], parameter: str
+) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        parse_stats_request(args, NOW)
+    assert refused.value.details["parameter"] == parameter
+    assert "1970-01-01T00:00:00Z" in refused.value.message
+
+
+def test_a_default_from_starts_no_earlier_than_1970() -> None:
+    query = parse_stats_request({"to": "1970-01-05"}, NOW)
+    assert query.start == datetime(1970, 1, 1, tzinfo=UTC)
+    assert query.end == datetime(1970, 1, 5, tzinfo=UTC)
+    with pytest.raises(InvalidRequest, match="after 'from'"):
+        parse_stats_request({"to": "1970-01-01T00:00:00Z"}, NOW)
+
+
+def test_the_edges_themselves_are_accepted() -> None:
+    query = parse_stats_request({"from": "1970-01-01T00:00:00Z", "to": "2106-02-07T06:28:15Z"}, NOW)
+    assert query.end == datetime(2106, 2, 7, 6, 28, 15, tzinfo=UTC)
