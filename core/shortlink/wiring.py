@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import asyncpg
 from redis.asyncio import Redis
 
+from shortlink.adapters.audit import AuditRepository
 from shortlink.adapters.click_counters import ClickCounters
 from shortlink.adapters.clickhouse import ClickStore
 from shortlink.adapters.database import Database
@@ -23,6 +24,7 @@ from shortlink.adapters.redis_cache import LinkCache
 from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.adapters.redis_stream import RedisStreamSource, RedisStreamTransport
 from shortlink.adapters.user_agents import UserAgentParser
+from shortlink.adapters.workspaces import WorkspaceRepository
 from shortlink.config import ConfigError, Settings
 from shortlink.domain.events import DiscardEvents
 from shortlink.services.enrichment import ClickEnricher
@@ -46,6 +48,8 @@ class Backends:
     redis: Redis
     links: LinkRepository
     api_keys: ApiKeyRepository
+    workspaces: WorkspaceRepository
+    audit: AuditRepository
     cache: LinkCache
     events: EventPublisher | None  # None: SHORTLINK_EVENTS=off
 
@@ -83,6 +87,8 @@ async def open_backends(settings: Settings) -> Backends:
         redis=redis,
         links=LinkRepository(pool),
         api_keys=ApiKeyRepository(pool),
+        workspaces=WorkspaceRepository(pool),
+        audit=AuditRepository(pool),
         cache=LinkCache(redis, settings.cache_ttl, settings.negative_cache_ttl),
         events=events,
     )

@@ -15,10 +15,12 @@ from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.adapters.redis_sessions import SessionStore
 from shortlink.analytics.runner import IngestRunner
 from shortlink.api import metrics
+from shortlink.api.auth import guard
 from shortlink.api.openapi import build_openapi
 from shortlink.api.routes import v1
 from shortlink.api.sessions import sessions
 from shortlink.api.ui.serving import load_assets, web
+from shortlink.api.workspaces import workspaces
 from shortlink.config import Settings
 from shortlink.domain.sessions import sealing_key
 from shortlink.http import App
@@ -30,6 +32,7 @@ from shortlink.services.bulk_links import BulkLinkService
 from shortlink.services.password_hashing import HASHER
 from shortlink.services.rate_limiter import RateLimiter
 from shortlink.services.sessions import SessionService
+from shortlink.services.workspaces import WorkspaceService
 from shortlink.wiring import click_store, link_service, unlock_service
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,8 @@ def create_app(settings: Settings) -> App:
     app.ctx.web_assets = load_assets()
     app.blueprint(v1)
     app.blueprint(sessions)
+    app.blueprint(workspaces)
+    app.register_middleware(guard, "request")
     app.blueprint(web)
 
     @app.before_server_start
@@ -60,7 +65,8 @@ def create_app(settings: Settings) -> App:
         app.ctx.bulk_links = BulkLinkService(app.ctx.links)
         app.ctx.unlocks = unlock_service(backends, settings)
         watch_events(backends.events)
-        app.ctx.api_keys = ApiKeyService(backends.api_keys)
+        app.ctx.api_keys = ApiKeyService(backends.api_keys, backends.workspaces)
+        app.ctx.workspaces = WorkspaceService(backends.workspaces, backends.audit)
         app.ctx.sessions = SessionService(
             SessionStore(backends.redis),
             app.ctx.api_keys,

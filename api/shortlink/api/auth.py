@@ -1,4 +1,6 @@
-"""Who is calling: an API key as a Bearer token, or a browser session cookie.
+"""Who is calling, and may they: an API key as a Bearer token, or a browser session
+cookie, resolved to a Principal and checked against the endpoint table
+(``shortlink.domain.access``) before any handler runs.
 
 A request with the cookie that changes state must also prove it came from this
 site's own pages: the session's CSRF token in X-CSRF-Token, an Origin (when the
@@ -7,10 +9,23 @@ browser sends one) equal to this host, and no cross-site Sec-Fetch-Site.
 
 from __future__ import annotations
 
+import logging
+
 from sanic import Request
 
+from shortlink.adapters.audit import audit_context
+from shortlink.domain.access import (
+    ANONYMOUS_ENDPOINTS,
+    ENDPOINT_ROLES,
+    INSTANCE_ADMIN_ENDPOINTS,
+    PUBLIC_ENDPOINTS,
+    Principal,
+    authorize,
+    key_principal,
+)
 from shortlink.domain.api_keys import ApiKey
-from shortlink.domain.errors import CsrfRejected, Unauthorized
+from shortlink.domain.audit import AuditContext
+from shortlink.domain.errors import CsrfRejected, Forbidden, Unauthorized
 from shortlink.domain.sessions import (
     CSRF_HEADER,
     SAFE_METHODS,
@@ -19,8 +34,73 @@ from shortlink.domain.sessions import (
     csrf_token_matches,
     same_origin,
 )
+from shortlink.domain.text import is_storable
+from shortlink.domain.workspaces import Role
+from shortlink.http import client_ip
+
+log = logging.getLogger(__name__)
+
+# The blueprints whose every route is in the endpoint table.
+GUARDED_BLUEPRINTS = frozenset({"v1", "sessions", "workspaces"})
+_MAX_REQUEST_ID = 128
 
 _HOW = "Send an API key as 'Authorization: Bearer <key>', or sign in at /"
+
+
+def endpoint_of(request: Request) -> str | None:
+    """The endpoint table's name for this request's route; None outside the API."""
+    if request.route is None:
+        return None
+    _, blueprint, name = [*request.route.name.split("."), "", ""][:3]
+    return name if blueprint in GUARDED_BLUEPRINTS else None
+
+
+async def guard(request: Request) -> None:
+    """Request middleware: authenticate, authorize against the endpoint table, and
+    put who is calling in ``request.ctx.principal`` (None: anonymous) and in the
+    audit context of whatever the request writes. A denied admin action is logged."""
+    request.ctx.principal = None
+    audit_context.set(None)  # a keep-alive connection's requests share one task
+    endpoint = endpoint_of(request)
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+        return
+    if endpoint not in ENDPOINT_ROLES and endpoint not in INSTANCE_ADMIN_ENDPOINTS:
+        raise RuntimeError(f"route {endpoint!r} is in no row of the endpoint table")
+    key = await caller(request, anonymous_ok=endpoint in ANONYMOUS_ENDPOINTS)
+    if key is None:
+        return
+    principal = key_principal(key)
+    context = request_context(request, principal)
+    try:
+        authorize(principal, endpoint)
+    except Forbidden:
+        if endpoint in INSTANCE_ADMIN_ENDPOINTS or ENDPOINT_ROLES[endpoint] >= Role.ADMIN:
+            await request.app.ctx.backends.audit.record_denied(
+                principal.workspace, context, endpoint, "endpoint", request.path[:512]
+            )
+        raise
+    request.ctx.principal = principal
+    audit_context.set(context)
+
+
+def request_context(request: Request, principal: Principal) -> AuditContext:
+    request_id = str(request.id)[:_MAX_REQUEST_ID]
+    user_agent = request.headers.get("user-agent")
+    return AuditContext(
+        principal.actor_kind,
+        principal.actor,
+        client_ip(request),
+        user_agent if user_agent and is_storable(user_agent) else None,
+        request_id if is_storable(request_id) else None,
+    )
+
+
+def principal_of(request: Request) -> Principal:
+    """The authenticated caller ``guard`` admitted (handlers of non-anonymous routes)."""
+    principal: Principal | None = request.ctx.principal
+    if principal is None:  # only on anonymous routes; kept explicit, not an assert
+        raise Unauthorized(_HOW)
+    return principal
 
 
 async def caller(request: Request, *, anonymous_ok: bool = False) -> ApiKey | None:
@@ -33,13 +113,6 @@ async def caller(request: Request, *, anonymous_ok: bool = False) -> ApiKey | No
     if anonymous_ok and request.app.ctx.settings.allow_anonymous:
         return None
     raise Unauthorized(_HOW)
-
-
-async def caller_required(request: Request) -> ApiKey:
-    key = await caller(request)
-    if key is None:  # only reachable with anonymous_ok; kept explicit, not an assert
-        raise Unauthorized(_HOW)
-    return key
 
 
 async def current_session(request: Request) -> tuple[Session, ApiKey]:

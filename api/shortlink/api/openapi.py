@@ -18,7 +18,9 @@ from shortlink.api.request_constraints import (
     ALIAS,
     CODE,
     CURSOR,
+    END,
     INSTANT,
+    MEMBER,
     STORABLE,
     constrain,
 )
@@ -27,9 +29,13 @@ from shortlink.api.schemas import (
     CreateApiKey,
     CreateSession,
     CreateUrl,
+    CreateWorkspace,
+    PutMember,
     Unlock,
     UpdateUrl,
+    UpdateWorkspace,
 )
+from shortlink.domain.audit import AUDIT_CURSOR, MAX_AUDIT_PAGE
 from shortlink.domain.idempotency import HEADER, MAX_KEY_LENGTH, REPLAYED_HEADER
 from shortlink.domain.link_listing import MAX_SEARCH_LENGTH, SORTS, STATUSES
 from shortlink.domain.link_options import MAX_FOLDER_LENGTH, MAX_TAG_LENGTH
@@ -97,8 +103,10 @@ _CODE = {"name": "code", "in": "path", "required": True, "schema": CODE,
          "description": "A short code (anything else: 404)"}  # fmt: skip
 _AUTH_ERRORS = {
     "401": _error("Missing, invalid or revoked API key, or no session"),
-    "403": _error("CSRF_FAILED: a state-changing request with the session cookie lacked the "
-                  "X-CSRF-Token header or came from another Origin"),
+    "403": _error("FORBIDDEN: the caller's role in its workspace is below the one this "
+                  "needs (required and role name both); or CSRF_FAILED: a state-changing "
+                  "request with the session cookie lacked the X-CSRF-Token header or came "
+                  "from another Origin"),
 }  # fmt: skip
 _IDEMPOTENCY_TEXT = (
     "Needs an API key. A retry with the same key (per owner, 24 h) and the same "
@@ -164,8 +172,112 @@ def _add_common_errors(paths: dict[str, Any]) -> None:
                 responses["429"] = {**responses["429"], "headers": _RETRY_AFTER}
 
 
+_MEMBER = {"name": "member", "in": "path", "required": True, "schema": MEMBER,
+           "description": "The member's e-mail address"}  # fmt: skip
+
+
+def _text_filter(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description,
+            "schema": {**STORABLE, "minLength": 1, "maxLength": 320}}  # fmt: skip
+
+
+def _workspace_paths() -> dict[str, Any]:
+    """Workspaces, members and the audit log (issue 21)."""
+    return {
+        "/v1/workspaces": {
+            "get": {
+                "operationId": "list_workspaces",
+                "summary": "The workspaces you can act in",
+                "responses": {"200": _json("WorkspaceList", "Workspaces"), **_AUTH_ERRORS},
+            },
+            "post": {
+                "operationId": "create_workspace",
+                "summary": "Create a workspace (instance administrators)",
+                "requestBody": _body(CreateWorkspace),
+                "responses": {"201": _json("Workspace", "Created"),
+                              "400": _error("Bad slug or name"),
+                              "409": _error("CONFLICT: the slug is taken"), **_AUTH_ERRORS},
+            },
+        },
+        "/v1/workspace": {
+            "get": {
+                "operationId": "get_workspace",
+                "summary": "The workspace you act in, and your role there",
+                "responses": {"200": _json("CurrentWorkspace", "The workspace"),
+                              **_AUTH_ERRORS},
+            },
+            "patch": {
+                "operationId": "update_workspace",
+                "summary": "Rename it, or (owners) change how long its audit log is kept",
+                "requestBody": _body(UpdateWorkspace),
+                "responses": {"200": _json("Workspace", "Updated"),
+                              "400": _error("Bad change"), **_AUTH_ERRORS},
+            },
+        },
+        "/v1/workspace/members": {
+            "get": {
+                "operationId": "list_members",
+                "summary": "The people in the workspace, with their roles",
+                "responses": {"200": _json("MemberList", "Members"), **_AUTH_ERRORS},
+            },
+        },
+        "/v1/workspace/members/{member}": {
+            "parameters": [_MEMBER],
+            "put": {
+                "operationId": "put_member",
+                "summary": "Add a person, or change their role",
+                "description": "Nobody grants more than their own role; only owners "
+                               "change owners. A workspace with members keeps an owner.",
+                "requestBody": _body(PutMember),
+                "responses": {"200": _json("Member", "The member"),
+                              "400": _error("Bad member or role"),
+                              "409": _error("CONFLICT: that would leave no owner"),
+                              **_AUTH_ERRORS},
+            },
+            "delete": {
+                "operationId": "delete_member",
+                "summary": "Remove a person",
+                "responses": {"204": {"description": "Removed"},
+                              "400": _error("Bad member"),
+                              "404": _error("Not a member"),
+                              "409": _error("CONFLICT: that would leave no owner"),
+                              **_AUTH_ERRORS},
+            },
+        },
+        "/v1/workspace/audit": {
+            "get": {
+                "operationId": "list_audit",
+                "summary": "The workspace's audit log, newest first",
+                "parameters": [
+                    _text_filter("link", "One link's history (its code)"),
+                    {"name": "target_type", "in": "query",
+                     "schema": {"type": "string",
+                                "enum": ["link", "key", "member", "workspace", "endpoint"]}},
+                    _text_filter("target", "A code, key id, member or slug"),
+                    _text_filter("actor", "key:<id>, an e-mail address, ..."),
+                    _text_filter("action", "e.g. link.update"),
+                    {"name": "from", "in": "query", "schema": INSTANT},
+                    {"name": "to", "in": "query", "schema": INSTANT,
+                     "description": "Exclusive"},
+                    {"name": "cursor", "in": "query",
+                     "schema": {"type": "string", "pattern": f"^{AUDIT_CURSOR.pattern}{END}"},
+                     "description": "next_cursor of the page before"},
+                    {"name": "limit", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_AUDIT_PAGE,
+                                "default": 50}},
+                ],
+                "responses": {"200": _json("AuditPage", "A page of entries"),
+                              "400": _error("Bad filter, cursor or limit"), **_AUTH_ERRORS},
+            },
+        },
+    }  # fmt: skip
+
+
 def build_openapi(server_url: str | None = None) -> dict[str, Any]:
-    requests = (CreateUrl, BulkCreate, UpdateUrl, Unlock, CreateApiKey, CreateSession)
+    requests = (
+        CreateUrl, BulkCreate, UpdateUrl, Unlock, CreateApiKey, CreateSession,
+        CreateWorkspace, UpdateWorkspace, PutMember,
+    )  # fmt: skip
     components = {
         **_schemas((*RESPONSE_MODELS, Error), "serialization"),
         **_schemas(requests, "validation"),
@@ -406,6 +518,7 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                               "404": _error("No such key (of yours)"), **_AUTH_ERRORS},
             },
         },
+        **_workspace_paths(),
         "/v1/openapi.json": {
             "get": {
                 "operationId": "openapi",

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 from sanic.response import HTTPResponse, raw
 
 from shortlink.api.link_option_schema import RESPONSE_PROPERTIES as OPTION_RESPONSES
-from shortlink.domain import analytics, api_keys, links, sessions
+from shortlink.domain import analytics, api_keys, audit, links, sessions, workspaces
+from shortlink.domain.access import key_principal
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.link_options import options_document
 from shortlink.domain.unlock_tokens import LINK_TOKEN_TTL, UNLOCK_TOKEN_TTL
@@ -22,6 +23,10 @@ from shortlink.services.unlocks import Unlocked as Unlocking
 
 Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Uri = Annotated[str, Field(json_schema_extra={"format": "uri"})]
+Role = Annotated[
+    workspaces.RoleLabel,
+    Field(description="viewer < editor < admin < owner; each may do what those before may"),
+]
 
 
 class Body(BaseModel):
@@ -187,8 +192,10 @@ class ApiKey(Body):
     id: int
     prefix: str
     name: str
-    owner: str
-    is_admin: bool
+    owner: str = Field(description="The workspace (same as workspace)")
+    workspace: str = Field(description="The workspace the key belongs to")
+    role: Role
+    is_admin: bool = Field(description="An instance administrator's key")
     created_at: Instant
     revoked_at: Instant | None
     created_by: int | None = Field(
@@ -202,6 +209,8 @@ class ApiKey(Body):
             "prefix": key.prefix,
             "name": key.name,
             "owner": key.owner,
+            "workspace": key.owner,
+            "role": key.role.label,
             "is_admin": key.is_admin,
             "created_at": format_instant(key.created_at),
             "revoked_at": format_instant(key.revoked_at) if key.revoked_at else None,
@@ -297,6 +306,8 @@ class LinkStats(Body):
 
 class Session(Body):
     owner: str
+    workspace: str
+    role: Role
     key_name: str
     key_prefix: str
     is_admin: bool
@@ -309,6 +320,8 @@ class Session(Body):
     def of(cls, session: sessions.Session, key: api_keys.ApiKey) -> Session:
         return cls(
             owner=key.owner,
+            workspace=key.owner,
+            role=key_principal(key).effective_role.label,
             key_name=key.name,
             key_prefix=key.prefix,
             is_admin=key.is_admin,
@@ -321,6 +334,120 @@ class AliasAvailability(Body):
     alias: str
     available: bool
     suggestions: list[str] = Field(description="Free alternatives when taken (else empty)")
+
+
+# Workspaces, members and the audit log (issue 21).
+
+
+class Workspace(Body):
+    slug: str
+    name: str
+    audit_retention_days: int
+    created_at: Instant
+
+    @staticmethod
+    def fields_of(workspace: workspaces.Workspace) -> dict[str, Any]:
+        return {
+            "slug": workspace.slug,
+            "name": workspace.name,
+            "audit_retention_days": workspace.audit_retention_days,
+            "created_at": format_instant(workspace.created_at),
+        }
+
+    @classmethod
+    def of(cls, workspace: workspaces.Workspace) -> Workspace:
+        return cls.model_validate(cls.fields_of(workspace))
+
+
+class CurrentWorkspace(Workspace):
+    role: Role = Field(description="Yours here")
+
+
+class WorkspaceList(Body):
+    items: list[Workspace]
+
+    @classmethod
+    def of(cls, found: list[workspaces.Workspace]) -> WorkspaceList:
+        return cls.model_validate({"items": [Workspace.fields_of(w) for w in found]})
+
+
+class Member(Body):
+    member: str = Field(description="An e-mail address")
+    role: Role
+    added_at: Instant
+
+    @staticmethod
+    def fields_of(member: workspaces.Member) -> dict[str, Any]:
+        return {
+            "member": member.subject,
+            "role": member.role.label,
+            "added_at": format_instant(member.added_at),
+        }
+
+    @classmethod
+    def of(cls, member: workspaces.Member) -> Member:
+        return cls.model_validate(cls.fields_of(member))
+
+
+class MemberList(Body):
+    items: list[Member]
+
+    @classmethod
+    def of(cls, members: list[workspaces.Member]) -> MemberList:
+        return cls.model_validate({"items": [Member.fields_of(m) for m in members]})
+
+
+class AuditEntry(Body):
+    id: int
+    at: Instant
+    actor_kind: Literal["user", "key", "service_account", "operator", "system"]
+    actor: str = Field(
+        description="key:<id>, an e-mail address, system:serviceaccount:<ns>:<name>, "
+        "a ShortLink, or a database role"
+    )
+    action: str = Field(
+        description="<target_type>.<create|update|delete|revoke|restore>, or the endpoint "
+        "of a denied attempt"
+    )
+    target_type: Literal["link", "key", "member", "workspace", "endpoint"]
+    target: str
+    outcome: Literal["ok", "denied"]
+    before: dict[str, Any] | None = Field(description="Old values of the fields that changed")
+    after: dict[str, Any] | None = Field(description="New values of the fields that changed")
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
+
+
+class AuditPage(Body):
+    items: list[AuditEntry]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, entries: list[audit.AuditEntry], next_cursor: str | None) -> AuditPage:
+        return cls.model_validate(
+            {
+                "items": [
+                    {
+                        "id": e.id,
+                        "at": format_instant(e.at),
+                        "actor_kind": e.actor_kind,
+                        "actor": e.actor,
+                        "action": e.action,
+                        "target_type": e.target_type,
+                        "target": e.target,
+                        "outcome": e.outcome,
+                        "before": e.before,
+                        "after": e.after,
+                        "ip": e.ip,
+                        "user_agent": e.user_agent,
+                        "request_id": e.request_id,
+                    }
+                    for e in entries
+                ],
+                "next_cursor": next_cursor,
+            }
+        )
 
 
 # What the operations answer; the models these refer to come along (ApiKey, Breakdown...).
@@ -336,4 +463,10 @@ RESPONSE_MODELS: tuple[type[Body], ...] = (
     LinkStats,
     Session,
     AliasAvailability,
+    Workspace,
+    CurrentWorkspace,
+    WorkspaceList,
+    Member,
+    MemberList,
+    AuditPage,
 )

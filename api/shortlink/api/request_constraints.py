@@ -14,8 +14,10 @@ from typing import Any
 
 from shortlink.domain.aliases import MAX_LENGTH, MIN_LENGTH, RESERVED
 from shortlink.domain.cursors import CURSOR_PATTERN
+from shortlink.domain.expiry import CLOCK, QUERY_INSTANT, UTC_OFFSET
 from shortlink.domain.passwords import MAX_PASSWORD_CHARS
 from shortlink.domain.urls import MAX_URL_LENGTH
+from shortlink.domain.workspaces import MEMBER_PATTERN, ROLE_LABELS, SLUG_PATTERN
 from shortlink.services.bulk_links import MAX_BULK_ITEMS
 
 END = r"(?![\s\S])"
@@ -64,20 +66,14 @@ TARGET_URL = {
 }
 
 _DATE = r"(?:2[1-9]|[3-8][0-9]|9[0-8])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
-_CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{3}|\.[0-9]{6})?)?"
-_OFFSET = r"(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9])"
 FUTURE_INSTANT = {
     "type": "string",
-    "pattern": rf"^{_DATE}(?:T{_CLOCK}{_OFFSET}?)?{END}",
+    "pattern": rf"^{_DATE}(?:T{CLOCK}{UTC_OFFSET}?)?{END}",
     "description": "An ISO 8601 date or date-time in the future (UTC when no offset "
     "is given). The pattern shows the form, from the year 2100 on (always future).",
 }
 
-_ANY_DATE = r"(?:1[0-9]|[2-8][0-9]|9[0-8])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
-INSTANT = {
-    "type": "string",
-    "pattern": rf"^{_ANY_DATE}(?:T{_CLOCK}{_OFFSET}?)?{END}",
-}
+INSTANT = {"type": "string", "pattern": rf"^{QUERY_INSTANT.pattern}{END}"}
 
 PASSWORD = {
     **STORABLE,
@@ -94,6 +90,13 @@ CURSOR = {
     "description": "next_cursor of the previous page (same q, status, sort): "
     "'<microseconds since the epoch>.<code>'",
 }
+
+
+# A workspace member's e-mail address (shortlink.domain.workspaces.MEMBER_PATTERN).
+MEMBER = {"type": "string", "pattern": f"^{MEMBER_PATTERN.pattern}{END}"}
+# Free text the server strips: not blank.
+_NAME = {**STORABLE, "minLength": 1, "maxLength": 200, "description": "Not blank; no NUL",
+         "pattern": rf"^(?=[\s\S]*\S)[^\u0000]*{END}"}  # fmt: skip
 
 
 def _nullable(schema: dict[str, Any], meaning: str) -> dict[str, Any]:
@@ -122,10 +125,26 @@ PROPERTIES: dict[str, dict[str, dict[str, Any]]] = {
     "CreateApiKey": {
         "name": {**STORABLE, "minLength": 1, "maxLength": 100},
         "owner": _nullable({**STORABLE, "minLength": 1, "maxLength": 200},
-                           "Admins only for another owner; default (or null): your own"),
+                           "The workspace: admins only for another one (made if missing; a "
+                           "new one's slug as for POST /v1/workspaces); default (or null): "
+                           "your own"),
+        "role": _nullable({"type": "string", "enum": list(ROLE_LABELS)},
+                          "At most your own; default (or null): your role, or admin for a "
+                          "key an admin key mints for another workspace"),
     },
     "CreateSession": {"api_key": {**STORABLE, "minLength": 1, "maxLength": 200,
                                   "description": "Your API key"}},
+    "CreateWorkspace": {
+        "slug": {"type": "string", "pattern": f"^{SLUG_PATTERN.pattern}{END}",
+                 "description": "1-63 of a-z, 0-9 and '-', not starting or ending with '-'"},
+        "name": _NAME,
+    },
+    "UpdateWorkspace": {
+        "name": _NAME,
+        "audit_retention_days": {"type": "integer", "minimum": 1, "maximum": 3650,
+                                 "description": "Owners only"},
+    },
+    "PutMember": {"role": {"type": "string", "enum": list(ROLE_LABELS)}},
 }  # fmt: skip
 
 PROPERTIES["BulkCreate"] = {
@@ -140,7 +159,10 @@ PROPERTIES["BulkCreate"] = {
 }
 
 # Whole-object rules.
-OBJECT_RULES: dict[str, dict[str, Any]] = {"UpdateUrl": {"minProperties": 1}}
+OBJECT_RULES: dict[str, dict[str, Any]] = {
+    "UpdateUrl": {"minProperties": 1},
+    "UpdateWorkspace": {"minProperties": 1},
+}
 
 
 def constrain(components: dict[str, Any]) -> None:

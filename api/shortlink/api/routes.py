@@ -10,7 +10,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json, raw
 
 from shortlink.api import metrics
-from shortlink.api.auth import caller, caller_required
+from shortlink.api.auth import principal_of
 from shortlink.api.qr_codes import FORMATS, parse_qr_request, render_qr
 from shortlink.api.representations import (
     AliasAvailability,
@@ -29,7 +29,7 @@ from shortlink.api.representations import (
     ApiKey as ApiKeyBody,
 )
 from shortlink.api.schemas import BulkCreate, CreateApiKey, CreateUrl, Unlock, UpdateUrl, parse
-from shortlink.domain.api_keys import ApiKey
+from shortlink.domain.access import Principal
 from shortlink.domain.errors import AnalyticsUnavailable, DomainError, InvalidRequest, RateLimited
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.idempotency import HEADER, REPLAYED_HEADER, fingerprint, validate_key
@@ -38,6 +38,7 @@ from shortlink.domain.link_options import OPTION_FIELDS
 from shortlink.domain.links import short_url
 from shortlink.domain.rate_limits import RateDecision, rate_limit_subject
 from shortlink.domain.stats_request import parse_stats_request
+from shortlink.domain.workspaces import Role
 from shortlink.http import client_ip
 from shortlink.services.bulk_links import bulk_passwords
 from shortlink.services.links import CreateLink
@@ -48,18 +49,22 @@ log = logging.getLogger(__name__)
 v1 = Blueprint("v1", url_prefix="/v1")
 
 
-async def _rate_limit(request: Request, key: ApiKey | None, cost: int = 1) -> dict[str, str]:
-    """Count this create (``cost`` creates) against its subject; returns the
+async def _rate_limit(
+    request: Request, principal: Principal | None, cost: int = 1
+) -> dict[str, str]:
+    """Count this create (``cost`` creates) against its subject: the workspace (so
+    minting more keys buys no more), or an anonymous caller's address; returns the
     RateLimit headers."""
-    return await _spend(request, request.app.ctx.rate_limiter, key, cost, "URLs")
+    return await _spend(request, request.app.ctx.rate_limiter, principal, cost, "URLs")
 
 
 async def _spend(
-    request: Request, limiter: RateLimiter, key: ApiKey | None, cost: int, noun: str
+    request: Request, limiter: RateLimiter, principal: Principal | None, cost: int, noun: str
 ) -> dict[str, str]:
-    """Count ``cost`` against the request's subject (rate_limit_subject) on ``limiter``;
-    returns the RateLimit headers, or raises RateLimited."""
-    subject = rate_limit_subject(key.owner if key else None, client_ip(request))
+    """Count ``cost`` against the request's subject (rate_limit_subject: the workspace,
+    or an anonymous client's network) on ``limiter``; returns the RateLimit headers, or
+    raises RateLimited."""
+    subject = rate_limit_subject(principal.workspace if principal else None, client_ip(request))
     decision: RateDecision = await limiter.check(subject, cost)
     if not decision.allowed:
         metrics.RATE_LIMITED.inc()
@@ -89,7 +94,7 @@ def _create_request(body: CreateUrl) -> CreateLink:
 
 @v1.post("/urls", name="create_url")
 async def create_url(request: Request) -> HTTPResponse:
-    key = await caller(request, anonymous_ok=True)
+    key: Principal | None = request.ctx.principal
     headers = await _rate_limit(request, key)
     body = parse(CreateUrl, request.json)
     base = request.app.ctx.settings.base_url
@@ -110,7 +115,7 @@ async def create_url(request: Request) -> HTTPResponse:
                 "alias" if stored.body["is_custom_alias"] else "generated"
             ).inc()
         return json(stored.body, status=stored.status, headers=headers)
-    link = await request.app.ctx.links.create(key.owner if key else None, _create_request(body))
+    link = await request.app.ctx.links.create(key.workspace if key else None, _create_request(body))
     metrics.LINKS_CREATED.labels("alias" if link.is_custom_alias else "generated").inc()
     headers["Location"] = f"/v1/urls/{link.code}"
     return respond(Link.of(link, base), status=201, headers=headers)
@@ -126,9 +131,9 @@ def _flag(request: Request, name: str) -> bool:
 @v1.post("/urls/bulk", name="create_urls_bulk")
 async def create_urls_bulk(request: Request) -> HTTPResponse:
     """Up to 1000 links in one transaction; ?dry_run=true only checks them."""
-    key = await caller(request, anonymous_ok=True)
+    key: Principal | None = request.ctx.principal
     body = parse(BulkCreate, request.json)
-    owner = key.owner if key else None
+    owner = key.workspace if key else None
     items = [_create_request(item) for item in body.urls]
     # One, plus one per password: a bcrypt hash costs as much CPU as a whole request.
     headers = await _rate_limit(request, key, 1 + bulk_passwords(items))
@@ -158,10 +163,10 @@ async def create_urls_bulk(request: Request) -> HTTPResponse:
     return respond(rendered, status=201, headers=headers)
 
 
-def _idempotency_owner(key: ApiKey | None) -> str:
+def _idempotency_owner(key: Principal | None) -> str:
     if key is None:
-        raise InvalidRequest(f"{HEADER} needs an API key: keys are kept per owner")
-    return key.owner
+        raise InvalidRequest(f"{HEADER} needs an API key: keys are kept per workspace")
+    return key.workspace
 
 
 _CANONICAL_INTEGER = re.compile(r"0|[1-9][0-9]{0,8}")
@@ -169,7 +174,7 @@ _CANONICAL_INTEGER = re.compile(r"0|[1-9][0-9]{0,8}")
 
 @v1.get("/urls", name="list_urls")
 async def list_urls(request: Request) -> HTTPResponse:
-    key = await caller_required(request)
+    key = principal_of(request)
     # Blank values kept: "status=" or "cursor=" is refused, not taken as absent.
     args = request.get_args(keep_blank_values=True)
     # An integer as the document writes one: int() would take " 5", "+5", "5_0" or a fullwidth 5.
@@ -178,42 +183,42 @@ async def list_urls(request: Request) -> HTTPResponse:
     query = parse_link_filter(
         args.get("q"), args.get("status"), args.get("sort"), args.get("tag"), args.get("folder")
     )
-    page = await request.app.ctx.links.list(key.owner, limit, args.get("cursor"), query)
+    page = await request.app.ctx.links.list(key.workspace, limit, args.get("cursor"), query)
     base = request.app.ctx.settings.base_url
     return respond(LinkPage.of(page, base))
 
 
 @v1.get("/urls/<code:str>", name="get_url")
 async def get_url(request: Request, code: str) -> HTTPResponse:
-    key = await caller_required(request)
-    link = await request.app.ctx.links.get(key.owner, code)
+    key = principal_of(request)
+    link = await request.app.ctx.links.get(key.workspace, code)
     return respond(Link.of(link, request.app.ctx.settings.base_url))
 
 
 @v1.patch("/urls/<code:str>", name="update_url")
 async def update_url(request: Request, code: str) -> HTTPResponse:
-    key = await caller_required(request)
+    key = principal_of(request)
     body = parse(UpdateUrl, request.json)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     if changes.get("password") is not None:  # a bcrypt hash: counted like a create
         await _rate_limit(request, key)
-    link = await request.app.ctx.links.update(key.owner, code, changes)
+    link = await request.app.ctx.links.update(key.workspace, code, changes)
     return respond(Link.of(link, request.app.ctx.settings.base_url))
 
 
 @v1.delete("/urls/<code:str>", name="delete_url")
 async def delete_url(request: Request, code: str) -> HTTPResponse:
-    key = await caller_required(request)
-    await request.app.ctx.links.delete(key.owner, code)
+    key = principal_of(request)
+    await request.app.ctx.links.delete(key.workspace, code)
     return empty(status=204)
 
 
 @v1.get("/urls/<code:str>/qr", name="url_qr")
 async def url_qr(request: Request, code: str) -> HTTPResponse:
     """The short URL of one of your links as a QR code image."""
-    key = await caller_required(request)
+    key = principal_of(request)
     kind, size = parse_qr_request(request.args.get("format"), request.args.get("size"))
-    link = await request.app.ctx.links.get(key.owner, code)
+    link = await request.app.ctx.links.get(key.workspace, code)
     image = render_qr(short_url(request.app.ctx.settings.base_url, link.code), kind, size)
     return raw(
         image,
@@ -228,7 +233,6 @@ async def url_qr(request: Request, code: str) -> HTTPResponse:
 @v1.get("/aliases/<alias:str>", name="alias_availability")
 async def alias_availability(request: Request, alias: str) -> HTTPResponse:
     """Whether a custom alias is free right now, with free suggestions if not."""
-    await caller_required(request)
     available, suggestions = await request.app.ctx.links.alias_availability(alias)
     return respond(AliasAvailability(alias=alias, available=available, suggestions=suggestions))
 
@@ -236,8 +240,8 @@ async def alias_availability(request: Request, alias: str) -> HTTPResponse:
 @v1.get("/urls/<code:str>/stats", name="url_stats")
 async def url_stats(request: Request, code: str) -> HTTPResponse:
     """Owner-only click stats (seed flow 4), answered from ClickHouse's aggregates."""
-    key = await caller_required(request)
-    link = await request.app.ctx.links.get(key.owner, code)  # 404 unless the caller's
+    key = principal_of(request)
+    link = await request.app.ctx.links.get(key.workspace, code)  # 404 unless the caller's
     query = parse_stats_request(
         {name: request.args.get(name, "") for name in ("from", "to", "interval")},
         datetime.now(UTC),
@@ -272,20 +276,21 @@ async def unlock_url(request: Request, code: str) -> HTTPResponse:
 
 @v1.get("/api-keys", name="list_api_keys")
 async def list_api_keys(request: Request) -> HTTPResponse:
-    key = await caller_required(request)
+    key = principal_of(request)
     keys = await request.app.ctx.api_keys.list(key)
     return respond(ApiKeyList.of(keys))
 
 
 @v1.post("/api-keys", name="create_api_key")
 async def create_api_key(request: Request) -> HTTPResponse:
-    key = await caller_required(request)
+    key = principal_of(request)
     body = parse(CreateApiKey, request.json)
     headers = {}
-    if not key.is_admin:  # rotation is free up to a point; admins answer for themselves
+    if not key.instance_admin:  # rotation is free up to a point; admins answer for themselves
         headers = await _spend(request, request.app.ctx.key_mint_limiter, key, 1, "API keys")
+    role = Role.parse(body.role) if body.role is not None else None
     secret, record = await request.app.ctx.api_keys.create(
-        key, body.name, body.owner, body.is_admin
+        key, body.name, body.owner, body.is_admin, role
     )
     return respond(
         NewApiKey(key=secret, **ApiKeyBody.fields_of(record)), status=201, headers=headers
@@ -294,7 +299,7 @@ async def create_api_key(request: Request) -> HTTPResponse:
 
 @v1.delete("/api-keys/<key_id:int>", name="revoke_api_key")
 async def revoke_api_key(request: Request, key_id: int) -> HTTPResponse:
-    key = await caller_required(request)
+    key = principal_of(request)
     revoked, *minted = await request.app.ctx.api_keys.revoke(key, key_id)
     return respond(
         RevokedApiKey(also_revoked=[k.id for k in minted], **ApiKeyBody.fields_of(revoked))

@@ -79,6 +79,32 @@ class CreateApiKey(_Strict):
         None, min_length=1, max_length=200, description="Admins only; default: your own owner"
     )
     is_admin: bool = False
+    role: str | None = Field(
+        None,
+        description="owner, admin, editor or viewer (at most your own; default: your role, "
+        "or admin for a key an instance administrator mints for another workspace)",
+    )
+
+
+class CreateWorkspace(_Strict):
+    slug: str = Field(
+        min_length=1, max_length=63, description="Lower-case letters, digits and '-' (a DNS label)"
+    )
+    name: str = Field(min_length=1, max_length=200)
+
+
+class UpdateWorkspace(_Strict):
+    """Fields present are changed."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    # A JSON number with no fraction is an integer (1554.0 too): the domain decides.
+    audit_retention_days: int | float | None = Field(
+        None, ge=1, le=3650, description="Owners only: audit entries older than this are deleted"
+    )
+
+
+class PutMember(_Strict):
+    role: str = Field(description="owner, admin, editor or viewer")
 
 
 class CreateSession(_Strict):

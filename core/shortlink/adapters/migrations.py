@@ -24,9 +24,10 @@ def available_migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-async def apply_migrations(dsn: str) -> list[str]:
-    """Apply pending migrations; returns the names applied. Safe to run from many
-    pods at once: an advisory lock serialises them and each runs in a transaction."""
+async def apply_migrations(dsn: str, until: int | None = None) -> list[str]:
+    """Apply pending migrations (up to version ``until``, if given); returns the names
+    applied. Safe to run from many pods at once: an advisory lock serialises them and
+    each runs in a transaction."""
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
@@ -40,7 +41,7 @@ async def apply_migrations(dsn: str) -> list[str]:
             done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
             applied = []
             for version, name, sql in available_migrations():
-                if version in done:
+                if version in done or (until is not None and version > until):
                     continue
                 async with conn.transaction():
                     await conn.execute(sql)

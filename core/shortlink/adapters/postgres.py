@@ -1,4 +1,5 @@
-"""asyncpg adapter: link and API-key storage. SQL lives here and nowhere else."""
+"""asyncpg adapter: link and API-key storage (workspaces: adapters/workspaces.py, the audit
+log: adapters/audit.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from shortlink.adapters.audit import audited, audited_transaction
 from shortlink.domain.api_keys import ApiKey
 from shortlink.domain.idempotency import StoredResponse
 from shortlink.domain.link_listing import EVERY_LINK, LinkFilter, like_pattern
@@ -19,6 +21,7 @@ from shortlink.domain.link_option_parsing import parse_link_options
 from shortlink.domain.link_options import NO_OPTIONS, LinkOptions, options_document
 from shortlink.domain.links import Link, ManagedRow, NewLink
 from shortlink.domain.urls import UrlPolicy
+from shortlink.domain.workspaces import Role
 
 _LINK_COLUMNS = (
     "code, target, owner, is_custom_alias, password_hash, expires_at, redirect_type,"
@@ -83,18 +86,19 @@ class LinkRepository:
     async def transaction(self) -> AsyncIterator[LinkRepository]:
         """A repository bound to one connection inside one transaction."""
         if not isinstance(self._db, asyncpg.Pool):
-            async with self._db.transaction():
+            async with audited_transaction(self._db):
                 yield self
             return
-        async with self._db.acquire() as conn, conn.transaction():
+        async with audited_transaction(self._db) as conn:
             yield LinkRepository(conn)
 
     async def insert(self, link: NewLink, code: str, token: UUID) -> Link | None:
         """Insert under ``code``, created by request ``token``; None if the code is
         another's (the unique index decides). A row already there with our token is
         returned: an earlier try of this request committed it."""
-        row = await self._db.fetchrow(
-            f"""WITH inserted AS (
+        async with audited(self._db) as db:
+            row = await db.fetchrow(
+                f"""WITH inserted AS (
                     INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
                                        expires_at, redirect_type, creation_token, options)
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
@@ -104,16 +108,16 @@ class LinkRepository:
                 UNION ALL
                 SELECT {_LINK_COLUMNS} FROM links WHERE code = $1 AND creation_token = $8
                 LIMIT 1""",
-            code,
-            link.target,
-            link.owner,
-            link.code is not None,
-            link.password_hash,
-            link.expires_at,
-            link.redirect_type,
-            token,
-            options_json(link.options),
-        )
+                code,
+                link.target,
+                link.owner,
+                link.code is not None,
+                link.password_hash,
+                link.expires_at,
+                link.redirect_type,
+                token,
+                options_json(link.options),
+            )
         return _link(row) if row else None
 
     async def insert_many(self, items: Sequence[tuple[str, NewLink]], token: UUID) -> list[Link]:
@@ -439,13 +443,16 @@ class LinkRepository:
 
 
 def _api_key(row: asyncpg.Record) -> ApiKey:
-    return ApiKey(**dict(row.items()))  # _KEY_COLUMNS are ApiKey's fields
+    fields = dict(row.items())  # _KEY_COLUMNS are ApiKey's fields
+    return ApiKey(**{**fields, "role": Role.parse(fields["role"])})
 
 
-_KEY_COLUMNS = "id, prefix, name, owner, is_admin, created_at, revoked_at, created_by"
+_KEY_COLUMNS = "id, prefix, name, owner, is_admin, created_at, revoked_at, created_by, role"
 
 
 class ApiKeyRepository:
+    """Keys of workspaces (a key's ``owner`` is its workspace's slug)."""
+
     def __init__(self, db: Executor) -> None:
         self._db = db
 
@@ -464,24 +471,32 @@ class ApiKeyRepository:
         owner: str,
         is_admin: bool,
         created_by: int | None = None,
+        role: Role = Role.ADMIN,
     ) -> ApiKey | None:
-        """None when this exact key already exists (idempotent initial-key bootstrap)."""
-        row = await self._db.fetchrow(
-            f"""INSERT INTO api_keys (key_hash, prefix, name, owner, is_admin, created_by)
-                VALUES ($1, $2, $3, $4, $5, $6)
-                ON CONFLICT (key_hash) DO NOTHING
-                RETURNING {_KEY_COLUMNS}""",
-            key_hash,
-            prefix,
-            name,
-            owner,
-            is_admin,
-            created_by,
-        )
+        """None when this exact key already exists (idempotent initial-key bootstrap).
+        The workspace ``owner`` is made if it does not exist yet (named after it)."""
+        async with audited_transaction(self._db) as db:
+            await db.execute(
+                "INSERT INTO workspaces (slug, name) VALUES ($1, $1) ON CONFLICT DO NOTHING",
+                owner,
+            )
+            row = await db.fetchrow(
+                f"""INSERT INTO api_keys (key_hash, prefix, name, owner, is_admin, created_by, role)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    ON CONFLICT (key_hash) DO NOTHING
+                    RETURNING {_KEY_COLUMNS}""",
+                key_hash,
+                prefix,
+                name,
+                owner,
+                is_admin,
+                created_by,
+                role.label,
+            )
         return _api_key(row) if row else None
 
     async def list(self, owner: str | None) -> list[ApiKey]:
-        """Every key of ``owner``, or of everyone when ``owner`` is None."""
+        """Every key of workspace ``owner``, or of every workspace when ``owner`` is None."""
         rows = await self._db.fetch(
             f"""SELECT {_KEY_COLUMNS} FROM api_keys
                 WHERE $1::text IS NULL OR owner = $1 ORDER BY id""",
@@ -489,23 +504,29 @@ class ApiKeyRepository:
         )
         return [_api_key(row) for row in rows]
 
-    async def revoke(self, key_id: int, owner: str | None) -> Sequence[ApiKey]:
+    async def revoke(
+        self, key_id: int, owner: str | None, up_to: Role = Role.OWNER
+    ) -> Sequence[ApiKey]:
         """Revoke the key and every key it minted, transitively; the key comes first.
-        ``owner`` (a non-admin caller's) limits it to that owner's non-admin keys.
-        Empty if there is no such key."""
-        rows = await self._db.fetch(
-            f"""WITH RECURSIVE lineage AS (
-                    SELECT id FROM api_keys
-                     WHERE id = $1 AND ($2::text IS NULL OR (owner = $2 AND NOT is_admin))
-                    UNION
-                    SELECT minted.id FROM api_keys minted
-                      JOIN lineage ON minted.created_by = lineage.id
-                )
-                UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-                 WHERE id IN (SELECT id FROM lineage)
-                RETURNING {_KEY_COLUMNS}""",
-            key_id,
-            owner,
-        )
+        ``owner`` (a workspace admin's) limits it to that workspace's keys that are not
+        instance-admin keys and whose role is at most ``up_to``. Empty if there is no
+        such key."""
+        async with audited(self._db) as db:
+            rows = await db.fetch(
+                f"""WITH RECURSIVE lineage AS (
+                        SELECT id FROM api_keys
+                         WHERE id = $1 AND ($2::text IS NULL
+                               OR (owner = $2 AND NOT is_admin AND role = ANY($3::text[])))
+                        UNION
+                        SELECT minted.id FROM api_keys minted
+                          JOIN lineage ON minted.created_by = lineage.id
+                    )
+                    UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+                     WHERE id IN (SELECT id FROM lineage)
+                    RETURNING {_KEY_COLUMNS}""",
+                key_id,
+                owner,
+                [role.label for role in Role if role <= up_to],
+            )
         keys = [_api_key(row) for row in rows]
         return sorted(keys, key=lambda key: key.id != key_id)

@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from shortlink.domain.workspaces import Role
+
 KEY_PREFIX = "sl_"
 
 
@@ -29,8 +31,9 @@ def display_prefix(key: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
-    """A key's public record. ``owner`` is what links belong to, so a rotated key
-    (new key, same owner) keeps its links."""
+    """A key's public record. ``owner`` is the slug of the workspace it belongs to
+    (links belong to it too, so a rotated key keeps them); ``role`` is what it may do
+    there; ``is_admin``: an instance administrator's key."""
 
     id: int
     prefix: str
@@ -40,3 +43,4 @@ class ApiKey:
     created_at: datetime
     revoked_at: datetime | None
     created_by: int | None = None  # the key that minted this one
+    role: Role = Role.ADMIN

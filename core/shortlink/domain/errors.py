@@ -88,6 +88,13 @@ class Forbidden(DomainError):
     code = "FORBIDDEN"
 
 
+class Conflict(DomainError):
+    """The request contradicts the current state (a workspace that exists already,
+    a workspace left without an owner)."""
+
+    code = "CONFLICT"
+
+
 class RateLimited(DomainError):
     code = "RATE_LIMIT_EXCEEDED"
 

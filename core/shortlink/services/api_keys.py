@@ -6,6 +6,8 @@ import time
 from collections.abc import Sequence
 
 from shortlink.adapters.postgres import ApiKeyRepository
+from shortlink.adapters.workspaces import WorkspaceRepository
+from shortlink.domain.access import Principal
 from shortlink.domain.api_keys import (
     ApiKey,
     display_prefix,
@@ -14,14 +16,18 @@ from shortlink.domain.api_keys import (
 )
 from shortlink.domain.errors import Forbidden, InvalidRequest, NotFound
 from shortlink.domain.text import require_storable
+from shortlink.domain.workspaces import Role, validate_slug
 
 INITIAL_KEY_OWNER = "admin"
 MAX_KEY_ID = 2**63 - 1
 
 
 class ApiKeyService:
-    def __init__(self, repo: ApiKeyRepository, cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self, repo: ApiKeyRepository, workspaces: WorkspaceRepository, cache_seconds: float = 5.0
+    ) -> None:
         self._repo = repo
+        self._workspaces = workspaces
         # Recently seen keys, so authenticated requests skip a DB round trip;
         # a revocation therefore takes effect within ``cache_seconds``.
         self._cache: dict[bytes, tuple[ApiKey | None, float]] = {}
@@ -43,7 +49,8 @@ class ApiKeyService:
         return key
 
     async def bootstrap(self, initial_key: str | None) -> ApiKey | None:
-        """Create SHORTLINK_INITIAL_API_KEY as an admin key if it doesn't exist yet."""
+        """Create SHORTLINK_INITIAL_API_KEY as an admin key if it doesn't exist yet:
+        an instance administrator, owner of the workspace 'admin'."""
         if not initial_key:
             return None
         if len(initial_key) < 16:
@@ -54,51 +61,72 @@ class ApiKeyService:
             "initial",
             INITIAL_KEY_OWNER,
             is_admin=True,
+            role=Role.OWNER,
         )
 
     async def create(
-        self, caller: ApiKey, name: str, owner: str | None, is_admin: bool
+        self,
+        caller: Principal,
+        name: str,
+        owner: str | None,
+        is_admin: bool,
+        role: Role | None = None,
     ) -> tuple[str, ApiKey]:
-        """A new key; returns the secret (shown once) and its record.
+        """A new key of workspace ``owner`` (default: the caller's); returns the secret
+        (shown once) and its record.
 
-        Anyone may mint another key for their own owner (rotation); only admins
-        may mint keys for other owners or admin keys. An admin minting a non-admin
-        key must name its owner: defaulting to the admin's own would hand the new
-        key the admin's links. The key records its minter (``created_by``), so
+        A workspace admin mints keys of its own workspace with at most its own role
+        (the default: the same role, i.e. a rotation). Only instance administrators
+        mint keys of other workspaces (made if missing) or admin keys; one minting a
+        key of no stated workspace must name it, since defaulting to its own would hand
+        the new key its links. The key records its minter (``created_by``), so
         revoking a leaked key revokes what it minted.
         """
         require_storable(name, "name")
-        if caller.is_admin and not is_admin and not owner:
+        if caller.instance_admin and not is_admin and not owner:
             raise InvalidRequest(
                 "owner is required when an admin key mints a non-admin key "
-                "(the new key gets that owner's links)"
+                "(the new key gets that workspace's links)"
             )
-        target_owner = require_storable(owner, "owner") if owner else caller.owner
-        if (target_owner != caller.owner or is_admin) and not caller.is_admin:
-            raise Forbidden("Only admin keys can create keys for other owners or admin keys")
+        workspace = require_storable(owner, "owner") if owner else caller.workspace
+        if (workspace != caller.workspace or is_admin) and not caller.instance_admin:
+            raise Forbidden("Only admin keys can create keys for other workspaces or admin keys")
+        if workspace != caller.workspace and await self._workspaces.get(workspace) is None:
+            validate_slug(workspace)  # made for this key: a new workspace's slug
+        granted = role or (
+            Role.OWNER if is_admin else Role.ADMIN if workspace != caller.workspace
+            else caller.effective_role
+        )  # fmt: skip
+        if granted > caller.effective_role:
+            raise Forbidden(
+                f"A key can't be given more than your own role ({caller.effective_role.label})",
+                required=granted.label,
+            )
         secret = generate_api_key()
         record = await self._repo.create(
             hash_api_key(secret),
             display_prefix(secret),
             name,
-            target_owner,
+            workspace,
             is_admin,
-            created_by=caller.id,
+            created_by=caller.key_id,
+            role=granted,
         )
         assert record is not None  # a fresh 256-bit key cannot collide
         return secret, record
 
-    async def list(self, caller: ApiKey) -> list[ApiKey]:
-        return await self._repo.list(None if caller.is_admin else caller.owner)
+    async def list(self, caller: Principal) -> list[ApiKey]:
+        return await self._repo.list(None if caller.instance_admin else caller.workspace)
 
-    async def revoke(self, caller: ApiKey, key_id: int) -> Sequence[ApiKey]:
-        """The key and every key it minted, transitively (the key first). Non-admin
-        callers revoke only their owner's non-admin keys."""
+    async def revoke(self, caller: Principal, key_id: int) -> Sequence[ApiKey]:
+        """The key and every key it minted, transitively (the key first). Workspace
+        admins revoke only their workspace's keys of at most their own role, never an
+        instance administrator's."""
         # Ids are bigint: one past its range can't exist (and can't be a query parameter).
         fits = 0 < key_id <= MAX_KEY_ID
-        owner = None if caller.is_admin else caller.owner
-        revoked = await self._repo.revoke(key_id, owner) if fits else []
-        if not revoked:  # an admin key looks missing to a non-admin caller
+        workspace = None if caller.instance_admin else caller.workspace
+        revoked = await self._repo.revoke(key_id, workspace, caller.effective_role) if fits else []
+        if not revoked:  # a key beyond the caller's reach looks missing
             raise NotFound(f"No API key with id {key_id}")
         self._cache.clear()  # this pod forgets at once; others within cache_seconds
         return revoked

@@ -1,0 +1,158 @@
+"""The audit log in PostgreSQL: the context writing transactions carry, and its reads.
+
+The log is written by triggers (migration 0007) from settings local to the writing
+transaction. ``audit_context`` holds who the current request (asyncio task) acts as;
+``audited`` opens a transaction that carries it, so a change and its entry commit
+together. Without a context (the CLI, a DBA) the database role is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from shortlink.domain.audit import AuditContext, AuditEntry
+
+Executor = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
+Connection = asyncpg.Connection | PoolConnectionProxy
+
+audit_context: ContextVar[AuditContext | None] = ContextVar("audit_context", default=None)
+
+_APPLY = """SELECT set_config('shortlink.actor_kind', $1, true),
+                   set_config('shortlink.actor', $2, true),
+                   set_config('shortlink.ip', $3, true),
+                   set_config('shortlink.user_agent', $4, true),
+                   set_config('shortlink.request_id', $5, true)"""
+
+
+async def apply_context(conn: Connection, context: AuditContext) -> None:
+    """Put ``context`` in ``conn``'s current transaction (it ends with it)."""
+    await conn.execute(
+        _APPLY,
+        context.actor_kind,
+        context.actor,
+        context.ip or "",
+        (context.user_agent or "")[:512],
+        context.request_id or "",
+    )
+
+
+@asynccontextmanager
+async def audited(db: Executor) -> AsyncIterator[Executor]:
+    """Where to run a write so its audit entries name the current context: a pooled
+    connection in a transaction carrying it, or ``db`` itself when there is no
+    context or ``db`` is a connection already in a transaction (which has it)."""
+    context = audit_context.get()
+    if context is None or not isinstance(db, asyncpg.Pool):
+        yield db
+        return
+    async with db.acquire() as conn, conn.transaction():
+        await apply_context(conn, context)
+        yield conn
+
+
+@asynccontextmanager
+async def audited_transaction(db: Executor) -> AsyncIterator[Connection]:
+    """A connection in a transaction (a savepoint, if ``db`` is one already in a
+    transaction) carrying the current context, if there is one."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn, conn.transaction():
+            context = audit_context.get()
+            if context is not None:
+                await apply_context(conn, context)
+            yield conn
+        return
+    context = None if db.is_in_transaction() else audit_context.get()
+    async with db.transaction():
+        if context is not None:
+            await apply_context(db, context)
+        yield db
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    workspace: str
+    target_type: str | None = None
+    target: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before_id: int | None = None  # the cursor: entries older than this one
+    limit: int = 50
+
+
+_COLUMNS = (
+    "id, workspace, at, actor_kind, actor, action, target_type, target, outcome,"
+    " before, after, ip, user_agent, request_id"
+)
+
+
+def _entry(row: asyncpg.Record) -> AuditEntry:
+    fields = dict(row.items())
+    for name in ("before", "after"):
+        if fields[name] is not None:
+            fields[name] = json.loads(fields[name])
+    return AuditEntry(**fields)
+
+
+class AuditRepository:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def find(self, query: AuditQuery) -> list[AuditEntry]:
+        """Newest first, on the workspace's (or the target's) index range."""
+        conditions = ["workspace = $1"]
+        args: list[Any] = [query.workspace, query.limit]
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        for column, value in (
+            ("target_type", query.target_type),
+            ("target", query.target),
+            ("actor", query.actor),
+            ("action", query.action),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = {arg(value)}")
+        if query.since is not None:
+            conditions.append(f"at >= {arg(query.since)}")
+        if query.until is not None:
+            conditions.append(f"at < {arg(query.until)}")
+        if query.before_id is not None:
+            conditions.append(f"id < {arg(query.before_id)}")
+        rows = await self._db.fetch(
+            f"""SELECT {_COLUMNS} FROM audit_log WHERE {" AND ".join(conditions)}
+                ORDER BY id DESC LIMIT $2""",
+            *args,
+        )
+        return [_entry(row) for row in rows]
+
+    async def record_denied(
+        self, workspace: str, context: AuditContext, action: str, target_type: str, target: str
+    ) -> None:
+        """An attempt the caller's role did not allow (nothing else was written)."""
+        await self._db.execute(
+            """INSERT INTO audit_log (workspace, actor_kind, actor, action, target_type, target,
+                                      outcome, ip, user_agent, request_id)
+               VALUES ($1, $2, $3, $4, $5, $6, 'denied', $7, $8, $9)""",
+            workspace,
+            context.actor_kind,
+            context.actor,
+            action,
+            target_type,
+            target,
+            context.ip,
+            (context.user_agent or "")[:512] or None,
+            context.request_id,
+        )
