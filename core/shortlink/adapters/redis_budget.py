@@ -8,6 +8,8 @@ from typing import Final
 
 from redis.asyncio import Redis
 
+from shortlink.adapters.redis_failures import translated
+
 _PREFIX: Final = "budget:"
 _LOCK_PREFIX: Final = "budget-lock:"
 LOCK_MS: Final = 2000  # longer than a reservation's PostgreSQL round trip can sensibly take
@@ -70,6 +72,7 @@ class ClickBudgets:
         self._catch_up = redis.register_script(_CATCH_UP)
         self._unlock = redis.register_script(_UNLOCK)
 
+    @translated
     async def take(self, code: str, max_clicks: int) -> tuple[int, int]:
         """Spend one click: (clicks now used, ceiling), or (UNKNOWN/NEEDS_RESERVATION/SPENT, 0)."""
         result = await self._take(keys=[_PREFIX + code], args=[max_clicks])
@@ -77,10 +80,12 @@ class ClickBudgets:
             return int(result[0]), int(result[1])
         return int(result), 0
 
+    @translated
     async def left(self, code: str, max_clicks: int) -> int:
         """Clicks used without spending one (>= 0), or UNKNOWN/SPENT."""
         return int(await self._left(keys=[_PREFIX + code], args=[max_clicks]))
 
+    @translated
     async def budget(self, code: str) -> tuple[int, int] | None:
         """(used, ceiling), or None when Redis holds no budget for ``code``."""
         used, ceiling = await self._redis.hmget(_PREFIX + code, ["used", "ceiling"])
@@ -88,23 +93,29 @@ class ClickBudgets:
             return None
         return int(used), int(ceiling)
 
+    @translated
     async def seed(self, code: str, reserved: int) -> None:
         await self._seed(keys=[_PREFIX + code], args=[reserved])
 
+    @translated
     async def raise_ceiling(self, code: str, seen: int, reserved: int) -> bool:
         return bool(await self._raise(keys=[_PREFIX + code], args=[seen, reserved]))
 
+    @translated
     async def catch_up(self, code: str, reserved: int) -> None:
         await self._catch_up(keys=[_PREFIX + code], args=[reserved])
 
+    @translated
     async def lock(self, code: str) -> str | None:
         """A token if this caller may reserve for ``code`` now, else None."""
         token = secrets.token_hex(8)
         taken = await self._redis.set(_LOCK_PREFIX + code, token, nx=True, px=LOCK_MS)
         return token if taken else None
 
+    @translated
     async def unlock(self, code: str, token: str) -> None:
         await self._unlock(keys=[_LOCK_PREFIX + code], args=[token])
 
+    @translated
     async def forget(self, code: str) -> None:
         await self._redis.delete(_PREFIX + code)

@@ -11,6 +11,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from shortlink.adapters.redis_failures import translated
 from shortlink.domain.link_option_parsing import parse_link_options
 from shortlink.domain.link_options import options_document
 from shortlink.domain.links import MISS, Destination
@@ -79,6 +80,7 @@ class LinkCache:
     def _ttl_for(self, destination: Destination | None) -> int:
         return self._ttl if destination is not None else self._negative_ttl
 
+    @translated
     async def get(self, code: str) -> Destination | object | None:
         """A Destination, None (known unservable), or MISS."""
         raw = await self._redis.get(_key(code))
@@ -86,6 +88,7 @@ class LinkCache:
             return MISS
         return decode(raw.encode() if isinstance(raw, str) else raw)
 
+    @translated
     async def fill(self, code: str, destination: Destination | None) -> None:
         """Reader's cache-aside fill: never overwrites, never races a writer."""
         if destination is None and self._negative_ttl == 0:
@@ -95,6 +98,7 @@ class LinkCache:
             args=[encode(destination), self._ttl_for(destination)],
         )
 
+    @translated
     async def store(self, entries: Sequence[tuple[str, Destination]]) -> None:
         """Writer's path for new links: cache them and tell redirectors (which may
         hold a negative entry for a code that now exists). One round trip."""
@@ -106,6 +110,7 @@ class LinkCache:
         pipe.publish(INVALIDATION_CHANNEL, "\n".join(code for code, _ in entries))
         await pipe.execute()
 
+    @translated
     async def invalidate(self, codes: Sequence[str]) -> None:
         """Writer's path for changed or deleted links: drop, fence, announce."""
         if not codes:

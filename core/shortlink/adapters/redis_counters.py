@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from shortlink.adapters.redis_failures import translated
+
 _HIT = """
 local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
@@ -24,6 +26,7 @@ class WindowCounter:
         self._prefix = prefix
         self._hit = redis.register_script(_HIT)
 
+    @translated
     async def hit(self, key: str, window_seconds: int, amount: int = 1) -> tuple[int, int]:
         """Count ``amount`` events; returns (events in this window, ms until it resets)."""
         count, ttl = await self._hit(
@@ -31,6 +34,7 @@ class WindowCounter:
         )
         return int(count), int(ttl)
 
+    @translated
     async def peek(self, key: str) -> tuple[int, int]:
         """(events in the current window, ms until it resets) without counting."""
         pipe = self._redis.pipeline(transaction=False)
@@ -39,5 +43,6 @@ class WindowCounter:
         raw, ttl = await pipe.execute()
         return (int(raw), max(0, int(ttl))) if raw is not None else (0, 0)
 
+    @translated
     async def clear(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)

@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from shortlink.adapters.redis_failures import translated
+
 _PREFIX = "session:"
 
 
@@ -15,9 +17,11 @@ class SessionStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
+    @translated
     async def put(self, digest: str, record: dict[str, Any], ttl_seconds: int) -> None:
         await self._redis.set(_PREFIX + digest, orjson.dumps(record), ex=ttl_seconds)
 
+    @translated
     async def get(self, digest: str) -> object:
         """The stored JSON value, or None if there is none or it isn't JSON."""
         raw = await self._redis.get(_PREFIX + digest)
@@ -28,5 +32,6 @@ class SessionStore:
         except orjson.JSONDecodeError:
             return None
 
+    @translated
     async def delete(self, digest: str) -> None:
         await self._redis.delete(_PREFIX + digest)

@@ -13,11 +13,10 @@ import logging
 from collections.abc import Awaitable
 from typing import Literal, TypeVar
 
-from redis.exceptions import RedisError
-
 from shortlink.adapters.postgres import LinkRepository
 from shortlink.adapters.postgres_failures import is_connection_failure
 from shortlink.adapters.redis_budget import NEEDS_RESERVATION, SPENT, UNKNOWN, ClickBudgets
+from shortlink.adapters.redis_failures import RedisFailure
 from shortlink.domain.click_budget import (
     DEFAULT_CHUNK,
     chunk_size,
@@ -31,7 +30,7 @@ T = TypeVar("T")
 
 _ATTEMPTS = 200  # x _WAIT: how long a click waits for another pod's reservation
 _WAIT = 0.005
-_CACHE_ERRORS = (RedisError, OSError)
+_CACHE_ERRORS = (RedisFailure, OSError)
 _SPENT_REMEMBERED = 10_000
 
 

@@ -14,10 +14,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from redis.exceptions import RedisError
-
 from shortlink.adapters.postgres import LinkRepository
 from shortlink.adapters.redis_cache import LinkCache
+from shortlink.adapters.redis_failures import RedisFailure
 from shortlink.domain import passwords
 from shortlink.domain.aliases import (
     could_be_code,
@@ -53,7 +52,7 @@ CODE_ATTEMPTS = 5  # 62**7 codes: a second collision in a row means something is
 MAX_PAGE_SIZE = 100
 # Pauses between tries to invalidate a changed link's cache entry (then 503).
 _INVALIDATION_RETRIES = (0.05, 0.2, 0.5)
-_CACHE_ERRORS = (RedisError, OSError)
+_CACHE_ERRORS = (RedisFailure, OSError)
 
 
 @dataclass(frozen=True)
@@ -223,7 +222,7 @@ class LinkService:
         entries = [(link.code, d) for link in links if (d := destination_of(link)) is not None]
         try:
             await self._cache.store(entries)
-        except RedisError as exc:
+        except RedisFailure as exc:
             # The link exists; redirectors will read it from PostgreSQL.
             log.warning("cache write failed", extra={"error": str(exc), "count": len(entries)})
 

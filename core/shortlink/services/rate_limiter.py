@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import RedisError
-
 from shortlink.adapters.redis_counters import WindowCounter
+from shortlink.adapters.redis_failures import RedisFailure
 from shortlink.domain.rate_limits import RateDecision, RateLimit, decide
 from shortlink.services.clock import Clock, utc_now
 
@@ -25,7 +24,7 @@ class RateLimiter:
         now = self._clock()
         try:
             count, window_left_ms = await self._counter.hit(subject, self.rule.window_seconds, cost)
-        except RedisError as exc:
+        except RedisFailure as exc:
             log.warning("rate limiter unavailable, allowing", extra={"error": str(exc)})
             return decide(self.rule, 0, self.rule.window_seconds * 1000, now)
         return decide(self.rule, count, window_left_ms, now)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from redis.exceptions import RedisError
-
 from shortlink.adapters.local_cache import LocalCache
 from shortlink.adapters.postgres import LinkRepository
 from shortlink.adapters.postgres_failures import is_connection_failure
 from shortlink.adapters.redis_cache import LinkCache
+from shortlink.adapters.redis_failures import RedisFailure
 from shortlink.domain.errors import DatabaseUnavailable
 from shortlink.domain.links import MISS, Destination, Link, destination_of
 
@@ -49,7 +48,7 @@ class LinkResolver:
     async def _resolve_shared(self, code: str) -> tuple[Destination | None, str]:
         try:
             cached = await self._cache.get(code)
-        except RedisError as exc:
+        except RedisFailure as exc:
             # Redis is an accelerator, not a dependency: serve from PostgreSQL.
             self.redis_errors += 1
             log.warning("cache read failed", extra={"error": str(exc)})
@@ -60,7 +59,7 @@ class LinkResolver:
         destination = destination_of(link) if link is not None else None
         try:
             await self._cache.fill(code, destination)
-        except RedisError:
+        except RedisFailure:
             self.redis_errors += 1
         return destination, "db"
 

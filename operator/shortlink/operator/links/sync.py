@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import asyncpg
-from redis.exceptions import RedisError
 
 from shortlink.adapters.postgres import LinkRepository
 from shortlink.adapters.redis_cache import LinkCache
+from shortlink.adapters.redis_failures import RedisFailure
 from shortlink.domain.codes import generate_code
 from shortlink.domain.links import Destination, Link, ManagedRow, NewLink, destination_of
 from shortlink.operator.links.reconcile import (
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 _CODE_ATTEMPTS = 5
 _DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
-_CACHE_ERRORS = (RedisError, OSError, TimeoutError)
+_CACHE_ERRORS = (RedisFailure, OSError, TimeoutError)
 
 
 class BackendUnavailable(Exception):
