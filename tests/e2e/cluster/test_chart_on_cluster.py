@@ -17,7 +17,7 @@ import pytest
 from kubernetes import client
 from playwright.sync_api import expect, sync_playwright
 
-from tests.harness import PostgresServer, RedisServer
+from tests.harness import PostgresServer, RedisServer, argocd
 from tests.harness.cluster import Cluster, network
 from tests.harness.cluster.workloads import (
     describe_pods,
@@ -328,3 +328,38 @@ def _other_holder(
 ) -> str | None:
     holder = coordination.read_namespaced_lease(lease_name, NAMESPACE).spec.holder_identity
     return holder if holder and holder != leader else None
+
+
+def test_argocd_health_of_shortlinks_the_operator_wrote(
+    cluster: Cluster, release: dict[str, str]
+) -> None:
+    """gitops/argocd/shortlink.io/ShortLink/health.lua under lua5.1, on the statuses the
+    operator pod wrote: served -> Healthy, spec.active false -> Suspended, a code another
+    ShortLink holds -> Degraded."""
+    links = ShortLinks(cluster.kube, "gitops")
+    try:
+        cluster.kube.create_namespace("gitops")
+        links.create("served", {"code": "gitops-served", "target": "https://example.com/s"})
+        links.create(
+            "paused", {"code": "gitops-paused", "target": "https://example.com/p", "active": False}
+        )
+        served = links.wait_ready("served")
+        paused = links.wait_ready("paused")
+        links.create("taken", {"code": "gitops-served", "target": "https://example.com/t"})
+        taken = wait_for(
+            lambda: _ready_status(links.get("taken")) == "False" and links.get("taken"),
+            timeout=30, what="the duplicate code refused",
+        )  # fmt: skip
+    finally:
+        links.close()
+    assert argocd.health("ShortLink", served)[0] == "Healthy"
+    assert argocd.health("ShortLink", paused)[0] == "Suspended"
+    status, message = argocd.health("ShortLink", taken)
+    assert status == "Degraded", message
+
+
+def _ready_status(obj: dict[str, Any] | None) -> str | None:
+    for condition in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if condition["type"] == "Ready":
+            return str(condition["status"])
+    return None

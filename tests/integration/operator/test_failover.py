@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import PostgresServer, RedisServer, ServiceProcess
+from tests.harness import PostgresServer, RedisServer, ServiceProcess, argocd
 from tests.harness.create_load import CreateAnswer, CreateLoad, outcome, stored_links
 from tests.harness.kube import KubeControlPlane
 from tests.harness.pg_cluster import DATABASE, PostgresCluster
@@ -196,8 +196,11 @@ def test_a_dead_standby_in_required_mode_leaves_writes_going(
 ) -> None:
     """Scenario 5: pg2 killed; commits still acknowledged (by pg1); Degraded everywhere."""
     operator = healthy(pgc, pg_cluster, start_operator)
+    # Argo CD's health check reads what the operator wrote (gitops/argocd).
+    assert argocd.health("PostgresCluster", pgc.get())[0] == "Healthy"
     pg_cluster.member("pg2").kill()
     status = pgc.wait_phase("Degraded", "pg0", 15)
+    assert argocd.health("PostgresCluster", pgc.get())[0] == "Degraded"
     replicated = next(c for c in status["conditions"] if c["type"] == "Replicated")
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
     assert (replicated["status"], replicated["reason"]) == ("False", "StandbyUnreachable")
