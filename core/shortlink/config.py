@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from shortlink.adapters.redis_connection import RedisUrlError, parse_sentinel_url
 from shortlink.domain.errors import InvalidRateLimit, InvalidUrl
 from shortlink.domain.rate_limits import RateLimit, parse_rate_limit
 from shortlink.domain.urls import UrlPolicy
@@ -301,6 +302,10 @@ class Settings:
                 raise ConfigError(f"{name} must differ from the public port ({public})")
         if self.shutdown_drain > MAX_SHUTDOWN_DRAIN:
             raise ConfigError(f"SHORTLINK_SHUTDOWN_DRAIN must be at most {MAX_SHUTDOWN_DRAIN:g}")
+        try:
+            parse_sentinel_url(self.redis_url)
+        except RedisUrlError as exc:
+            raise ConfigError(str(exc)) from None
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("SHORTLINK_DB_POOL_MIN must not exceed SHORTLINK_DB_POOL_MAX")
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -21,6 +21,8 @@ from shortlink.adapters.kafka_source import KafkaSource
 from shortlink.adapters.kafka_transport import KafkaTransport
 from shortlink.adapters.postgres import ApiKeyRepository, LinkRepository
 from shortlink.adapters.redis_cache import LinkCache
+from shortlink.adapters.redis_connection import check_quorum, check_redis, is_sentinel
+from shortlink.adapters.redis_connection import redis_client as connect_redis
 from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.adapters.redis_stream import RedisStreamSource, RedisStreamTransport
 from shortlink.adapters.user_agents import UserAgentParser
@@ -35,9 +37,10 @@ from shortlink.services.write_retry import WriteRetry
 
 
 def redis_client(url: str) -> Redis:
+    """One server or a Sentinel-found master, by REDIS_URL's form (redis_connection)."""
     # Short timeouts: Redis is a cache here, and a hung cache must fail over to
     # PostgreSQL quickly instead of holding requests.
-    return Redis.from_url(
+    return connect_redis(
         url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
     )
 
@@ -67,7 +70,13 @@ class Backends:
         await self.pool.fetchval("SELECT 1")
 
     async def ping_redis(self) -> None:
-        await self.redis.ping()
+        await check_redis(self.redis)
+
+    @property
+    def redis_quorum(self) -> Callable[[], Awaitable[None]] | None:
+        """With Sentinels: a check that they could still fail the master over."""
+        redis = self.redis
+        return (lambda: check_quorum(redis)) if is_sentinel(redis) else None
 
 
 async def open_backends(settings: Settings) -> Backends:
@@ -143,7 +152,7 @@ def click_events_source(settings: Settings) -> EventSource:
         )
     if settings.events == "redis":
         # A client of its own: blocking reads outlast the cache client's short timeout.
-        stream_client = Redis.from_url(settings.redis_url, socket_timeout=30)
+        stream_client = connect_redis(settings.redis_url, socket_timeout=30)
         return RedisStreamSource(
             stream_client, settings.clicks_topic, settings.analytics_group, socket.gethostname()
         )

@@ -6,11 +6,9 @@ other tests)."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -18,6 +16,7 @@ import pytest
 from tests.harness import PostgresServer, RedisServer, ServiceProcess
 from tests.harness.stack import API_KEY, start_stack
 from tests.support.prometheus import scrape
+from tests.support.traffic import Traffic
 from tests.support.waiting import wait_for
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -63,36 +62,6 @@ def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outage]:
         finally:
             redirector.stop()
             api.stop()
-
-
-@dataclass
-class Traffic:
-    """Requests in a loop on a thread, every status counted."""
-
-    send: list[tuple[str, object]]
-    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def __enter__(self) -> Traffic:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        assert self._thread is not None
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for name, send in self.send:
-                try:
-                    status = send()  # type: ignore[operator]
-                except httpx.HTTPError as error:  # a connection the server dropped
-                    status = f"{type(error).__name__}"
-                self.statuses[name, status] += 1
-            time.sleep(0.01)
 
 
 def test_redis_killed_under_traffic_then_restarted(outage: Outage) -> None:

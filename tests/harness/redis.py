@@ -6,7 +6,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
+
+import redis
 
 from tests.harness.ports import free_port
 from tests.harness.processes import STARTUP_TIMEOUT, HarnessError, Managed, launch, stop_process
@@ -36,10 +39,13 @@ class RedisServer(Managed):
         bind: tuple[str, ...] = ("127.0.0.1",),
         password: str | None = None,
         user: tuple[str, str] | None = None,
+        replica_of: int | None = None,
     ) -> None:
         """``password``: AUTH required (requirepass); ``user``: an ACL user (name,
-        password) with every right besides, as a managed Redis hands out."""
+        password) with every right besides, as a managed Redis hands out;
+        ``replica_of``: the port of a master on loopback to replicate."""
         self.password = password
+        self.replica_of = replica_of
         self.user = user
         self.executable = executable or find_redis_server()
         # Loopback first (`url`); a cluster's pods reach the host at its bridge address.
@@ -69,6 +75,8 @@ class RedisServer(Managed):
         command += ["--daemonize", "no"]
         if self.password is not None:
             command += ["--requirepass", self.password]
+        if self.replica_of is not None:
+            command += ["--replicaof", "127.0.0.1", str(self.replica_of)]
         if self.user is not None:
             command += ["--user", self.user[0], "on", f">{self.user[1]}", "~*", "&*", "+@all"]
         self.process = launch(
@@ -116,3 +124,142 @@ class RedisServer(Managed):
         if self.process is not None:
             stop_process(self.process, signal.SIGKILL if kill else signal.SIGTERM, timeout)
             self.process = None
+
+
+DEBIAN_REDIS_SENTINEL = Path("/usr/bin/redis-sentinel")  # Debian package redis-sentinel
+SENTINEL_MASTER = "shortlink"
+
+
+class RedisSentinel(Managed):
+    """One redis-sentinel process watching the master on ``master_port``; it fails
+    the master over after ``down_after`` ms of silence, with ``quorum`` votes."""
+
+    def __init__(
+        self, base_dir: Path, master_port: int, *, quorum: int = 2, down_after: int = 1000
+    ) -> None:
+        if not DEBIAN_REDIS_SENTINEL.exists():
+            raise HarnessError("redis-sentinel not found; install Debian's 'redis-sentinel'")
+        self.base_dir = base_dir.absolute()
+        self.port = free_port()
+        self.master_port = master_port
+        self.quorum = quorum
+        self.down_after = down_after
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        config = self.base_dir / "sentinel.conf"  # rewritten by the sentinel as it learns
+        if not config.exists():
+            name = SENTINEL_MASTER
+            config.write_text(
+                f"port {self.port}\nbind 127.0.0.1\ndir {self.base_dir}\n"
+                f"sentinel monitor {name} 127.0.0.1 {self.master_port} {self.quorum}\n"
+                f"sentinel down-after-milliseconds {name} {self.down_after}\n"
+                f"sentinel failover-timeout {name} 5000\n"
+                f"sentinel parallel-syncs {name} 2\n"
+            )
+        self.process = launch(
+            [str(DEBIAN_REDIS_SENTINEL), str(config)],
+            log_path=self.base_dir / "sentinel.log",
+            ready=lambda: bool(self.ask("PING")),
+            what=f"redis-sentinel on port {self.port}",
+            timeout=STARTUP_TIMEOUT,
+            on_failure=self.stop,
+        )
+
+    def ask(self, *args: str) -> object:
+        """One command's reply, or None if the sentinel is unreachable."""
+        try:
+            with redis.Redis(port=self.port, socket_timeout=1.0, decode_responses=True) as client:
+                return client.execute_command(*args)
+        except redis.RedisError:
+            return None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is not None:
+            stop_process(self.process, signal.SIGTERM, timeout)
+            self.process = None
+
+
+def _is_master(server: RedisServer) -> bool:
+    try:
+        with redis.Redis(port=server.port, socket_timeout=1.0) as client:
+            return bool(client.role()[0] == b"master")
+    except redis.RedisError:
+        return False
+
+
+class RedisSentinelGroup(Managed):
+    """A master, ``replicas`` replicas and ``sentinels`` Sentinels on loopback, each
+    in its own directory: what REDIS_URL=redis+sentinel://… points at. ``url`` names
+    the Sentinels only, so clients must find (and follow) the master through them."""
+
+    def __init__(self, base_dir: Path, *, replicas: int = 2, sentinels: int = 3) -> None:
+        self.base_dir = base_dir.absolute()
+        master = RedisServer(self.base_dir / "redis-0")
+        self.servers = [master] + [
+            RedisServer(self.base_dir / f"redis-{n}", replica_of=master.port)
+            for n in range(1, replicas + 1)
+        ]
+        self.sentinels = [
+            RedisSentinel(self.base_dir / f"sentinel-{n}", master.port) for n in range(sentinels)
+        ]
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+        return f"redis+sentinel://{hosts}/{SENTINEL_MASTER}/0"
+
+    def start(self) -> None:
+        try:
+            for member in [*self.servers, *self.sentinels]:
+                member.start()
+            self.wait_until_watched()
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_until_watched(self, timeout: float = 30.0) -> None:
+        """Until every live Sentinel sees the master, its live replicas and the other
+        Sentinels (before that, a failover could not be agreed on)."""
+        replicas = sum(1 for s in self.servers if s.process is not None) - 1
+        others = sum(1 for s in self.sentinels if s.process is not None) - 1
+
+        def watched(sentinel: RedisSentinel) -> bool:
+            state = sentinel.ask("SENTINEL", "MASTER", SENTINEL_MASTER)
+            if not isinstance(state, dict):
+                return False
+            return (
+                int(state.get("num-slaves", 0)) >= replicas
+                and int(state.get("num-other-sentinels", 0)) >= others
+            )
+
+        deadline = time.monotonic() + timeout
+        live = [s for s in self.sentinels if s.process is not None]
+        while not all(watched(s) for s in live):
+            if time.monotonic() > deadline:
+                raise HarnessError(f"sentinels in {self.base_dir} never saw the whole group")
+            time.sleep(0.2)
+
+    def master(self) -> RedisServer:
+        """The server the Sentinels name master now."""
+        for sentinel in self.sentinels:
+            reply = sentinel.ask("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SENTINEL_MASTER)
+            if isinstance(reply, list) and len(reply) == 2:
+                return next(s for s in self.servers if s.port == int(reply[1]))
+        raise HarnessError("no sentinel names a master")
+
+    def wait_for_master_other_than(self, old: RedisServer, timeout: float = 30.0) -> RedisServer:
+        deadline = time.monotonic() + timeout
+        while (new := self.master()) is old or not _is_master(new):
+            if time.monotonic() > deadline:
+                raise HarnessError(f"no replica promoted within {timeout:g} s")
+            time.sleep(0.1)
+        return new
+
+    def forget_rate_limits(self) -> None:
+        self.master().forget_rate_limits()
+
+    def stop(self) -> None:
+        for member in [*self.sentinels, *self.servers]:
+            member.stop()

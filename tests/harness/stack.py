@@ -12,7 +12,7 @@ from shortlink.adapters.migrations import apply_migrations
 from tests.harness.ports import free_port
 from tests.harness.postgres import PostgresServer
 from tests.harness.processes import ServiceProcess
-from tests.harness.redis import RedisServer
+from tests.harness.redis import RedisSentinelGroup, RedisServer
 
 API_KEY = "sl_e2e_initial_key_0123456789"
 SECRET = "e2e-secret-key-0123456789-0123456789"
@@ -50,7 +50,10 @@ def component_process(
 
 
 def start_stack(
-    postgres: PostgresServer, redis: RedisServer, log_dir: Path, **env: str
+    postgres: PostgresServer,
+    redis: RedisServer | RedisSentinelGroup,
+    log_dir: Path,
+    **env: str,
 ) -> tuple[ServiceProcess, ServiceProcess, str]:
     database_url = postgres.create_database(f"e2e_{next(_databases)}")
     asyncio.run(apply_migrations(database_url))

@@ -75,3 +75,18 @@ async def test_unavailable_counters_exist_from_the_start() -> None:
         "shortlink_unavailable_responses_total", {"dependency": "kubernetes"}
     )
     assert sample is not None
+
+
+async def test_each_failed_check_says_why_on_one_line() -> None:
+    class Misnamed:
+        async def __call__(self) -> None:
+            raise LookupError("no master named 'prod'\n(asked s1:26379)")
+
+    readiness = Readiness(
+        {"redis": Misnamed(), "bus": Switch(delay=5.0), "pg": Switch()}, timeout=0.05
+    )
+    await readiness.probe()
+    assert readiness.problems == {
+        "redis": "no master named 'prod' (asked s1:26379)",
+        "bus": "no answer within 0.05 s",
+    }

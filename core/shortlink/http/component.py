@@ -19,6 +19,8 @@ def backend_checks(backends: Backends) -> dict[str, ReadinessCheck]:
         "postgres": backends.ping_postgres,
         "redis": backends.ping_redis,
     }
+    if (quorum := backends.redis_quorum) is not None:
+        checks["redis_quorum"] = quorum
     events = backends.events
     if events is not None:
 

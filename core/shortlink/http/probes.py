@@ -33,8 +33,14 @@ def probes_app(
 
     async def readyz(request: web.Request) -> web.Response:
         ready, checks = await readiness.probe()
+        problems = {"problems": readiness.problems} if readiness.problems else {}
         return web.json_response(
-            {"status": "ready" if ready else "not ready", "checks": checks, **details()},
+            {
+                "status": "ready" if ready else "not ready",
+                "checks": checks,
+                **problems,
+                **details(),
+            },
             status=200 if ready else 503,
         )
 

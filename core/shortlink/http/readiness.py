@@ -21,12 +21,17 @@ CHECK_TIMEOUT = 1.0
 REFRESH_INTERVAL = 5.0
 
 
-async def passes(check: ReadinessCheck, limit: float) -> bool:
+async def failure(check: ReadinessCheck, limit: float) -> str | None:
+    """None when ``check`` passes, else why not, on one line (shown on /readyz: an
+    operator reads it there, so it names the cause, e.g. a misnamed Sentinel master)."""
     try:
         await asyncio.wait_for(check(), limit)
-    except Exception:  # any failure means "down"; the reason is not the prober's business
-        return False
-    return True
+    except TimeoutError:
+        return f"no answer within {limit:g} s"
+    except Exception as exc:  # any failure means "down"
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return reason[:300]
+    return None
 
 
 def all_up(checks: Mapping[str, bool]) -> bool:
@@ -50,6 +55,7 @@ class Readiness:
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
         self._last: dict[str, bool] = {}
+        self.problems: dict[str, str] = {}  # failed checks' reasons, from the last probe
         for name in self._checks:
             UNAVAILABLE_RESPONSES.labels(name)  # exported as 0 from the start
 
@@ -59,8 +65,10 @@ class Readiness:
 
     async def probe(self) -> tuple[bool, dict[str, bool]]:
         """(ready, {dependency: up}); updates the gauges and logs each change."""
-        results = await asyncio.gather(*(passes(c, self._timeout) for c in self._checks.values()))
-        status = dict(zip(self._checks, results, strict=True))
+        failures = await asyncio.gather(*(failure(c, self._timeout) for c in self._checks.values()))
+        reasons = dict(zip(self._checks, failures, strict=True))
+        self.problems = {name: reason for name, reason in reasons.items() if reason is not None}
+        status = {name: reason is None for name, reason in reasons.items()}
         for name, up in status.items():
             dependency_up(name, up)
             if self._last.get(name, True) != up:

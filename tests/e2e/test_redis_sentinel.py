@@ -1,0 +1,189 @@
+"""Issue 24: REDIS_URL=redis+sentinel://… — every Redis user (cache, rate limits,
+sessions, invalidation pub/sub) finds the master through three real Sentinels and
+follows it when the master is killed under redirects, creates and a signed-in
+session; no edit accepted during or after the failover is served stale by either
+redirector. Misnamed masters and a lost quorum are named on /readyz.
+
+A Sentinel group and stack of their own (killing the session's Redis would break
+the other tests)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.harness import PostgresServer, ServiceProcess
+from tests.harness.redis import SENTINEL_MASTER, RedisSentinelGroup
+from tests.harness.stack import API_KEY, component_process, start_stack
+from tests.support.traffic import Traffic
+from tests.support.waiting import wait_for
+
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+@dataclass
+class SentinelStack:
+    group: RedisSentinelGroup
+    api: ServiceProcess
+    redirectors: list[ServiceProcess]
+
+    def create(self, target: str) -> httpx.Response:
+        return httpx.post(
+            f"{self.api.base_url}/v1/urls", json={"original_url": target}, headers=AUTH, timeout=10
+        )
+
+    def new_link(self, target: str) -> str:
+        created = self.create(target)
+        assert created.status_code == 201, created.text
+        return str(created.json()["short_code"])
+
+    def edit(self, code: str, target: str) -> int:
+        return httpx.patch(
+            f"{self.api.base_url}/v1/urls/{code}",
+            json={"original_url": target},
+            headers=AUTH,
+            timeout=10,
+        ).status_code
+
+    def served(self, code: str) -> list[str]:
+        """Where each redirector sends ``code`` now."""
+        return [
+            httpx.get(f"{r.base_url}/{code}", timeout=10).headers.get("location", "")
+            for r in self.redirectors
+        ]
+
+    def readyz(self, process: ServiceProcess) -> dict[str, object]:
+        return dict(httpx.get(f"{process.ops_url}/readyz", timeout=5).json())
+
+
+@pytest.fixture(scope="module")
+def sentinel_stack(
+    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SentinelStack]:
+    base = tmp_path_factory.mktemp("sentinel")
+    with RedisSentinelGroup(base / "redis") as group:
+        api, redirector, database_url = start_stack(
+            postgres_server, group, base / "logs", SHORTLINK_RATE_LIMIT="1000/minute"
+        )
+        second = component_process(
+            "redirector",
+            {**api.env, "DATABASE_URL": database_url},
+            base / "logs",
+            name="redirector-2",
+        )
+        second.start()
+        try:
+            yield SentinelStack(group, api, [redirector, second])
+        finally:
+            for process in (second, redirector, api):
+                process.stop()
+
+
+def test_clients_follow_a_killed_master_to_the_promoted_replica_and_serve_no_stale_edit(
+    sentinel_stack: SentinelStack,
+) -> None:
+    stack = sentinel_stack
+    edited = stack.new_link("https://example.com/sentinel/v0")
+    steady = stack.new_link("https://example.com/sentinel/steady")
+    assert stack.served(edited) == ["https://example.com/sentinel/v0"] * 2  # now cached locally
+    origin = stack.api.base_url.rstrip("/")
+    browser = httpx.Client(base_url=origin, headers={"Origin": origin}, timeout=10)
+    assert browser.post("/v1/sessions", json={"api_key": API_KEY}).status_code == 201
+    for process in [stack.api, *stack.redirectors]:
+        answer = stack.readyz(process)
+        assert answer["checks"] == {"postgres": True, "redis": True, "redis_quorum": True}
+
+    versions = itertools.count(1)
+    accepted: list[str] = []
+    stale: list[tuple[str, list[str]]] = []
+
+    def edit_and_look() -> int:
+        """An edit; once accepted, every redirector must serve it at once."""
+        target = f"https://example.com/sentinel/v{next(versions)}"
+        status = stack.edit(edited, target)
+        if status == 200:
+            accepted.append(target)
+            if (seen := stack.served(edited)) != [target] * 2:
+                stale.append((target, seen))
+        return status
+
+    old = stack.group.master()
+    redirects = [
+        (f"redirect-{n}", lambda r=r: httpx.get(f"{r.base_url}/{steady}", timeout=10).status_code)
+        for n, r in enumerate(stack.redirectors)
+    ]
+    creates = ("create", lambda: stack.create("https://example.com/sentinel/load").status_code)
+    with Traffic([*redirects, creates, ("edit", edit_and_look)]) as traffic:
+        wait_for("traffic", lambda: sum(traffic.statuses.values()) > 20)
+        old.stop(kill=True)
+        new = stack.group.wait_for_master_other_than(old)
+        # Some edits land on the promoted master while the traffic goes on.
+        settled = len(accepted)
+        wait_for("edits on the new master", lambda: len(accepted) >= settled + 5)
+
+    assert new is not old
+    assert stale == [], f"edits served stale: {stale}"
+    # Redirects never failed: the cache's outage falls back to PostgreSQL.
+    for name, _ in redirects:
+        assert {s for (n, s) in traffic.statuses if n == name} == {302}, traffic.statuses
+    # Creates and edits: success, or 503 while no master was known (nothing half-done).
+    assert {s for (n, s) in traffic.statuses if n == "create"} <= {201, 503}, traffic.statuses
+    assert {s for (n, s) in traffic.statuses if n == "edit"} <= {200, 503}, traffic.statuses
+
+    # After the failover: an edit is seen at once by both redirectors.
+    assert edit_and_look() == 200 and stale == []
+    # The session made before the failover still signs its browser in.
+    assert browser.get("/v1/sessions").status_code == 200
+    # Rate limits count on the new master (a limiter that failed open would not).
+    first, second = stack.create("https://example.com/a"), stack.create("https://example.com/b")
+    remaining = [int(r.headers["ratelimit-remaining"]) for r in (first, second)]
+    assert remaining[1] == remaining[0] - 1
+    assert new.command("EXISTS", "short:" + steady) in {":0", ":1"}  # the new master answers
+    for process in [stack.api, *stack.redirectors]:
+        assert stack.readyz(process)["checks"]["redis"] is True
+
+
+def test_a_misnamed_master_is_named_on_readyz_and_no_request_fails(
+    sentinel_stack: SentinelStack, tmp_path: Path
+) -> None:
+    stack = sentinel_stack
+    wrong = stack.group.url.replace(f"/{SENTINEL_MASTER}/", "/no-such-master/")
+    redirector = component_process(
+        "redirector", {**stack.api.env, "REDIS_URL": wrong}, tmp_path, name="misnamed"
+    )
+    redirector.start()
+    try:
+        answer = stack.readyz(redirector)
+        problem = str(answer["problems"]["redis"])  # type: ignore[index]
+        assert "'no-such-master'" in problem and "\n" not in problem, answer
+        # Ready all the same: the redirector serves from PostgreSQL without its cache.
+        assert answer["status"] == "ready"
+        code = stack.new_link("https://example.com/sentinel/misnamed")
+        assert httpx.get(f"{redirector.base_url}/{code}", timeout=10).status_code == 302
+        assert httpx.get(f"{redirector.base_url}/nosuchcode", timeout=10).status_code == 404
+    finally:
+        redirector.stop()
+
+
+def test_a_lost_quorum_is_named_on_readyz(sentinel_stack: SentinelStack) -> None:
+    stack = sentinel_stack
+    stopped = stack.group.sentinels[1:]
+    for sentinel in stopped:
+        sentinel.stop()
+    try:
+
+        def problem() -> str:
+            answer = stack.readyz(stack.api)
+            return str(answer.get("problems", {}).get("redis_quorum", ""))  # type: ignore[union-attr]
+
+        said = wait_for("a quorum problem on /readyz", problem)
+        assert "NOQUORUM" in said or "quorum" in said.lower(), said
+        assert stack.readyz(stack.api)["status"] == "ready"  # the master still serves
+    finally:
+        for sentinel in stopped:
+            sentinel.start()
