@@ -393,6 +393,10 @@ def test_unlock_cookie_is_secure_when_the_public_base_url_is_https(
         )
         assert unlocked.status_code == 303
         assert "secure" in unlocked.headers["set-cookie"].lower().split("; ")
+        # Issue 19, finding 8: the 8-hour session cookie too, though this request is http.
+        signed_in = httpx.post(f"{api.base_url}/v1/sessions", json={"api_key": API_KEY})
+        assert signed_in.status_code == 201
+        assert "secure" in signed_in.headers["set-cookie"].lower().split("; ")
     finally:
         redirector.stop()
         api.stop()

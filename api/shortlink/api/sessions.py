@@ -29,7 +29,9 @@ async def create_session(request: Request) -> HTTPResponse:
         path="/",
         httponly=True,
         samesite="Strict",
-        secure=request.scheme == "https",
+        # TLS usually ends before us (an L4 terminator, or PROXIES_COUNT=0 hides the
+        # forwarded scheme): the configured public URL says https, not this request.
+        secure=request.app.ctx.settings.secure_cookies or request.scheme == "https",
         max_age=service.ttl_seconds,
     )
     response.headers["Cache-Control"] = "no-store"
