@@ -117,11 +117,7 @@ class Controller:
                 "invalid", "InvalidSpec", str(exc), conditions(blocked("InvalidSpec", str(exc)))
             )
         except (BackendUnavailable, KubeUnavailable) as exc:
-            base = (
-                _SECRET_RETRY_BASE
-                if exc.reason in {"SecretNotFound", "SecretNotAllowed", "InvalidSecret"}
-                else 1
-            )
+            base = _SECRET_RETRY_BASE if exc.reason in _SECRET_REASONS else 1
             delay = retry_delay(retry, base, self._retry_max)
             message = f"{exc.message}; retrying in {delay:g}s"
             metrics.RECONCILES.labels("retry").inc()

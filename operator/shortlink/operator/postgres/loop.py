@@ -129,7 +129,7 @@ class ClusterLoop:
         await actions.repoint(tick, control, decision)
         await actions.set_synchronous(tick, control, decision)
         await self._endpoints.publish(tick, decision)
-        await self._report.write_status(tick, decision, memory, fenced)
+        await self._report.write_status(tick, decision, fenced)
         return config.cluster.probe_interval
 
     async def _secret(self, tick: Tick) -> Credentials:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from shortlink.domain.failover import PHASES, Blocked, Decision, Remembered
+from shortlink.domain.failover import PHASES, Blocked, Decision
 from shortlink.operator import metrics
 from shortlink.operator.conditions import status_changes
 from shortlink.operator.kube import Kube
@@ -51,9 +51,7 @@ class Reporter:
         metrics.POSTGRES_FAILOVER_BLOCKED.labels(tick.label, blocked.reason).inc()
         await self.event(tick, "Warning", blocked.reason, blocked.message)
 
-    async def write_status(
-        self, tick: Tick, decision: Decision, memory: Remembered, fenced: list[str]
-    ) -> None:
+    async def write_status(self, tick: Tick, decision: Decision, fenced: list[str]) -> None:
         now = self._wall()
         status = cluster_status(
             tick.config, tick.probes, decision, tick.status, tick.generation, now, fenced
