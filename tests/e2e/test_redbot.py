@@ -1,7 +1,7 @@
 """REDbot (lint for HTTP, from PyPI) over every kind of answer the redirector gives:
 302, 301, 307, 308, 403, 404, 410 and 503 (the JSON variants: REDbot sends no
 Accept). It leaves no warning: before issue 20 every one of them lacked Date.
-A warning that must stay gets its reason in README.md ("HTTP conformance") and
+A warning that must stay gets its reason in docs/api.md and
 its note id in JUSTIFIED."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tests.harness import PostgresServer, RedisServer, ServiceProcess
 from tests.harness.stack import SECRET, component_process
 
 Stack = tuple[ServiceProcess, ServiceProcess, str]
-# REDbot note ids that stay, each explained in the README.
+# REDbot note ids that stay, each explained in docs/api.md.
 JUSTIFIED: frozenset[str] = frozenset()
 
 
