@@ -187,6 +187,11 @@ class Settings:
     events: str = "off"
     kafka_bootstrap_servers: str = ""
     kafka_compression: str = "zstd"
+    # Durability of clicks on the bus: acknowledged by every in-sync replica (with the
+    # topic's min.insync.replicas=2 that survives losing a broker), retried without
+    # duplicates by the idempotent producer.
+    kafka_acks: str = "all"
+    kafka_idempotence: bool = True
     clicks_topic: str = "shortlink.clicks"
     links_topic: str = "shortlink.links"
     event_buffer_size: int = 100_000
@@ -256,6 +261,8 @@ class Settings:
             events=_events(env),
             kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", ""),
             kafka_compression=env.get("KAFKA_COMPRESSION") or d.kafka_compression,
+            kafka_acks=(env.get("KAFKA_ACKS") or d.kafka_acks).lower(),
+            kafka_idempotence=env_bool(env, "KAFKA_IDEMPOTENCE", d.kafka_idempotence),
             clicks_topic=env.get("SHORTLINK_CLICKS_TOPIC") or d.clicks_topic,
             links_topic=env.get("SHORTLINK_LINKS_TOPIC") or d.links_topic,
             event_buffer_size=env_int(env, "SHORTLINK_EVENT_BUFFER", d.event_buffer_size, 1),
@@ -292,6 +299,10 @@ class Settings:
             raise ConfigError("SHORTLINK_EVENTS=kafka needs KAFKA_BOOTSTRAP_SERVERS")
         if self.kafka_compression not in _KAFKA_COMPRESSIONS:
             raise ConfigError(f"KAFKA_COMPRESSION must be one of {', '.join(_KAFKA_COMPRESSIONS)}")
+        if self.kafka_acks not in {"all", "1"}:
+            raise ConfigError("KAFKA_ACKS must be all or 1")
+        if self.kafka_idempotence and self.kafka_acks != "all":
+            raise ConfigError("KAFKA_IDEMPOTENCE needs KAFKA_ACKS=all (or KAFKA_IDEMPOTENCE=false)")
         if self.analytics_embedded and not self.clickhouse_url:
             raise ConfigError("SHORTLINK_ANALYTICS_EMBEDDED needs CLICKHOUSE_URL")
         for public, ops, name in (

@@ -106,7 +106,12 @@ async def open_backends(settings: Settings) -> Backends:
 def event_transport(settings: Settings, redis: Redis) -> Transport | None:
     if settings.events == "kafka":
         compression = None if settings.kafka_compression == "none" else settings.kafka_compression
-        return KafkaTransport(settings.kafka_bootstrap_servers, compression=compression)
+        return KafkaTransport(
+            settings.kafka_bootstrap_servers,
+            compression=compression,
+            acks=settings.kafka_acks,
+            idempotence=settings.kafka_idempotence,
+        )
     if settings.events == "redis":
         return RedisStreamTransport(redis)
     return None

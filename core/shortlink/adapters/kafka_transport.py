@@ -19,20 +19,23 @@ class KafkaTransport:
         compression: str | None = "zstd",
         request_timeout: float = 10.0,
         client_id: str = "shortlink",
+        acks: str = "all",
+        idempotence: bool = True,
     ) -> None:
-        self._options = {
+        self.options: dict[str, object] = {
             "bootstrap_servers": bootstrap_servers,
             "compression_type": compression,
             "linger_ms": 5,
             "max_batch_size": 1 << 20,
-            "acks": 1,
+            "acks": "all" if acks == "all" else int(acks),
+            "enable_idempotence": idempotence,
             "request_timeout_ms": int(request_timeout * 1000),
             "client_id": client_id,
         }
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
-        producer = AIOKafkaProducer(**self._options)
+        producer = AIOKafkaProducer(**self.options)
         try:
             await producer.start()
         except BaseException:
