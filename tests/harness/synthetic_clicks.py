@@ -12,7 +12,12 @@ from collections.abc import Iterator, Sequence
 
 from clickhouse_connect.driver.client import Client
 
+from shortlink.adapters.clickhouse import COLUMNS
 from shortlink.domain.clicks import ClickEvent
+
+# The columns the generated SELECT fills; the later ones (rule_id, variant_id, tags:
+# issue 22) take their defaults.
+COLUMNS_BEFORE_RULES = COLUMNS[: COLUMNS.index("rule_id")]
 
 USER_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -73,7 +78,7 @@ def insert_million_style(client: Client, code: str, count: int, start: int, days
     span_ms = days * 86_400_000
     client.command(
         f"""
-        INSERT INTO clicks
+        INSERT INTO clicks ({", ".join(COLUMNS_BEFORE_RULES)})
         SELECT
             concat('big-', toString(number)) AS event_id,
             '{code}' AS code,

@@ -193,7 +193,8 @@ def test_tags_are_deduplicated_case_insensitively_and_folder_trimmed():
         ({"fallbacks": {"later": A}}, "fallbacks.later", "not a field"),
         ({"utm": {"source": "a\x00"}}, "utm.source", "control"),
         ({"utm": {"channel": "x"}}, "utm.channel", "not a field"),
-        ({"utm": {"source": "x"}, "query_params": {"utm_source": "y"}}, "query_params.utm_source", "once"),
+        ({"utm": {"source": "x"}, "query_params": {"utm_source": "y"}}, "query_params.utm_source", "utm.source"),
+        ({"query_params": {"utm_medium": "y"}}, "query_params.utm_medium", "UTM parameter"),
         ({"query_params": ["a"]}, "query_params", "object"),
         ({"pass_query": "yes"}, "pass_query", "true or false"),
         ({"tags": ["ok", "  "]}, "tags[1]", "blank"),
@@ -207,6 +208,11 @@ def test_bad_input_names_the_exact_field(doc, field, says):
     error = refused(doc)
     assert error.details["field"] == field
     assert says in error.message
+
+
+def test_integral_numbers_are_integers_as_json_says():
+    options = parse_link_options({"max_clicks": 5.0, "variants": variants(1.0, 2)}, POLICY)
+    assert options.max_clicks == 5 and [v.weight for v in options.variants] == [1, 2]
 
 
 def test_valid_from_must_come_before_expiry():

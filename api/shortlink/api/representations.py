@@ -280,6 +280,11 @@ class LinkStats(Body):
     os: Breakdown
     browsers: Breakdown
     referrers: Breakdown
+    rules: Breakdown = Field(description="Clicks by the rule that served them (rule id)")
+    variants: Breakdown = Field(
+        description="Clicks by A/B variant: '<rule id>/<variant id>', 'link/<variant id>'"
+    )
+    tags: Breakdown = Field(description="Clicks by the link's tags")
 
     @classmethod
     def of(cls, stats: analytics.LinkStats) -> LinkStats:

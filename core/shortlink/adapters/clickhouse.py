@@ -62,6 +62,9 @@ COLUMNS: Final = (
     "referrer_host",
     "is_bot",
     "is_human",
+    "rule_id",
+    "variant_id",
+    "tags",
 )
 # breakdown dimension stored in ClickHouse → LinkStats field
 _DIMENSIONS: Final = {
@@ -71,6 +74,9 @@ _DIMENSIONS: Final = {
     "os": "os",
     "browser": "browsers",
     "referrer": "referrers",
+    "rule": "rules",
+    "variant": "variants",
+    "tag": "tags",
 }
 _WINDOW_GAP_MS: Final = 2000
 _MAX_WINDOWS: Final = 16
@@ -433,4 +439,7 @@ def _columns(rows: Sequence[ClickRow]) -> list[list[Any]]:
         [r.referrer_host for r in rows],
         [r.is_bot for r in rows],
         [r.is_human for r in rows],
+        [r.rule_id for r in rows],
+        [r.variant_id for r in rows],
+        [list(r.tags) for r in rows],
     ]

@@ -20,7 +20,19 @@ INTERVALS: Final = ("day", "hour")
 HOUR: Final = 3600
 DAY: Final = 86400
 MAX_SERIES_BUCKETS: Final = 5000  # ~13 years by day, ~208 days by hour
-BREAKDOWNS: Final = ("countries", "cities", "devices", "os", "browsers", "referrers")
+BREAKDOWNS: Final = (
+    "countries",
+    "cities",
+    "devices",
+    "os",
+    "browsers",
+    "referrers",
+    # Issue 22: the rule and the variant ("<rule>/<variant>", "link/<variant>") that
+    # served the clicks, and the link's tags.
+    "rules",
+    "variants",
+    "tags",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,9 @@ class ClickRow:
     referrer_host: str  # "" for direct traffic
     is_bot: bool
     is_human: bool  # a person's GET: what "clicks" counts
+    rule_id: str = ""  # the rule that served it ("" none)
+    variant_id: str = ""  # the A/B variant ("" none)
+    tags: tuple[str, ...] = ()  # the link's tags
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +95,9 @@ class LinkStats:
     os: tuple[Count, ...]
     browsers: tuple[Count, ...]
     referrers: tuple[Count, ...]  # hosts
+    rules: tuple[Count, ...] = ()  # rule ids
+    variants: tuple[Count, ...] = ()  # "<rule id>/<variant id>", "link/<variant id>"
+    tags: tuple[Count, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

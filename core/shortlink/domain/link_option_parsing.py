@@ -100,6 +100,8 @@ def _text(raw: object, path: str, most: int, least: int = 1) -> str:
 
 
 def _int(raw: object, path: str, least: int, most: int) -> int:
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # JSON has one number type: 3.0 is the integer 3 (JSON Schema agrees)
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise _fail(path, "must be an integer")
     if not least <= raw <= most:
@@ -383,18 +385,20 @@ def _utm(raw: object) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _query_params(raw: object, utm: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+UTM_KEYS = frozenset(f"utm_{field}" for field in UTM_FIELDS)
+
+
+def _query_params(raw: object) -> tuple[tuple[str, str], ...]:
     if not isinstance(raw, Mapping):
         raise _fail("query_params", "must be an object of parameter names to values")
     if len(raw) > MAX_QUERY_PARAMS:
         raise _fail("query_params", f"must have at most {MAX_QUERY_PARAMS} parameters")
-    taken = {key for key, _ in utm}
     params = []
     for key, value in raw.items():
         path = f"query_params.{key}"
         _text(key, path, MAX_PARAM_KEY)
-        if key in taken:
-            raise _fail(path, f"is set in utm already: set {key} once")
+        if key in UTM_KEYS:
+            raise _fail(path, f"is a UTM parameter: set it in utm.{key.removeprefix('utm_')}")
         params.append((key, _text(value, path, MAX_PARAM_VALUE, least=0)))
     return tuple(params)
 
@@ -436,7 +440,7 @@ def parse_link_options(
     """The options in a document (absent or null fields take their defaults); other
     keys of ``raw`` (the link's own ``original_url``, ...) are not looked at."""
     utm = _utm(raw["utm"]) if raw.get("utm") is not None else ()
-    query_params = _query_params(raw["query_params"], utm) if raw.get("query_params") else ()
+    query_params = _query_params(raw["query_params"]) if raw.get("query_params") else ()
     ctx = _Context(policy, utm + query_params)
     max_clicks = raw.get("max_clicks")
     valid_from = _instant(raw["valid_from"], "valid_from") if raw.get("valid_from") else None

@@ -94,6 +94,9 @@ class ClickEnricher:
             referrer_host=_referrer_host(referrer),
             is_bot=agent.is_bot,
             is_human=visitors.is_human_click(method, agent.is_bot),
+            rule_id=event.rule_id,
+            variant_id=event.variant_id,
+            tags=event.tags,
         )
 
     def enrich_many(self, events: Iterable[ClickEvent]) -> list[ClickRow]:

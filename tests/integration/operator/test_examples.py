@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (cases read best one a line)
 """examples/ on the real kube-apiserver: every manifest is accepted by server-side apply
 with strict field validation (a misspelt or unknown field fails, as `kubectl apply`
 would); the real operator makes every ShortLink example Ready and the real redirector
@@ -15,6 +16,10 @@ import httpx
 import pytest
 import yaml
 
+from shortlink.domain.link_option_parsing import parse_link_options
+from shortlink.domain.link_options import NO_OPTIONS, declared_targets
+from shortlink.domain.urls import UrlPolicy
+from shortlink.operator.links.spec_options import options_document
 from tests.harness.chart import Manifest, ServerSideApply
 from tests.harness.kube import KubeControlPlane
 from tests.harness.pgc import ClusterResource
@@ -94,6 +99,35 @@ def test_a_misspelt_field_is_refused(cluster: Cluster, applier: ServerSideApply)
     assert cluster.get(link["metadata"]["name"]) is None
 
 
+_TO_X = {"target": "https://x.example/"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ({"variants": [{"target": "https://a.example/", "weight": 0}, {"target": "https://b.example/", "weight": 1}]}, "weight"),
+        ({"rules": [{"conditions": {"country": ["UK"]}, "action": _TO_X}]}, "country"),
+        ({"rules": [{"conditions": {"time": {"windows": [{"start": "10:00", "end": "10:00"}]}}, "action": _TO_X}]}, "window is empty"),
+        ({"rules": [{"conditions": {"time": {"from": "2030-01-01T00:00:00Z", "until": "2029-01-01T00:00:00Z"}}, "action": _TO_X}]}, "from must be before until"),
+        ({"rules": [{"conditions": {"os": ["ios"]}, "action": {**_TO_X, "variants": [{"target": "https://a.example/", "weight": 1}] * 2}}]}, "exactly one of target or variants"),
+        ({"validFrom": "2030-01-01T00:00:00Z", "expiresAt": "2029-01-01T00:00:00Z"}, "validFrom must be before"),
+    ],
+)  # fmt: skip
+def test_bad_link_rules_are_refused_by_the_api_server(
+    cluster: Cluster, applier: ServerSideApply, spec: dict[str, Any], says: str
+) -> None:
+    """The CRD's CEL rules state the domain's constraints: nothing is stored."""
+    link = {
+        "apiVersion": "shortlink.io/v1alpha1",
+        "kind": "ShortLink",
+        "metadata": {"name": "refused-rules"},
+        "spec": {"target": "https://example.com/", **spec},
+    }
+    refused = applier.apply(link, cluster.namespace, dry_run=False)
+    assert refused.status >= 400, refused.body
+    assert says in str(refused.body.get("message", "")), refused.body
+
+
 @pytest.mark.parametrize("path", SHORTLINKS, ids=lambda p: p.stem)
 def test_shortlink_example_is_ready_and_served(
     path: Path,
@@ -126,8 +160,14 @@ def test_shortlink_example_is_ready_and_served(
             assert unlocked.status_code == 200, unlocked.text
             headers["Cookie"] = f"unlock_token={unlocked.json()['unlock_token']}"
         answer = visitor.get(f"/{code}", headers=headers)
-        assert answer.status_code == spec.get("redirectType", 302)
-        assert answer.headers["location"] == spec["target"]
+        options = parse_link_options(options_document(spec), UrlPolicy())
+        if options == NO_OPTIONS:
+            assert answer.status_code == spec.get("redirectType", 302)
+            assert answer.headers["location"] == spec["target"]
+        else:  # rules decide: one of the declared targets, with the link's parameters
+            bare = {url.split("?")[0] for url in declared_targets(options, spec["target"])}
+            assert answer.headers["location"].split("?")[0] in bare
+            assert answer.status_code in {301, 302, 307, 308}
 
 
 @pytest.mark.parametrize("path", CLUSTERS, ids=lambda p: p.stem)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (cases read best one a line)
 """The operator's pure decisions: spec validation, codes, ownership, status, backoff."""
 
 from __future__ import annotations
@@ -309,3 +310,46 @@ def test_retry_delay_backs_off_exponentially_to_a_cap() -> None:
     assert [retry_delay(n) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
     assert retry_delay(0, base=5, cap=60) == 5
     assert retry_delay(10_000) == 60
+
+
+def test_link_options_in_camel_case_reach_the_domain() -> None:
+    spec = {
+        "target": "https://example.com/",
+        "rules": [
+            {
+                "conditions": {"referrerHost": ["news.example"], "time": {"timeZone": "Europe/Berlin", "from": "2026-01-01T00:00:00Z"}},
+                "action": {"target": "https://example.com/press", "redirectType": 307},
+            }
+        ],
+        "maxClicks": 10,
+        "fallbacks": {"notYet": "https://example.com/soon"},
+        "validFrom": "2026-01-01T00:00:00Z",
+        "queryParams": {"passQuery": "kept as written"},
+        "passQuery": True,
+    }  # fmt: skip
+    options = desired_link(spec, POLICY).options
+    assert options.rules[0].conditions.referrer_hosts == {"news.example"}
+    assert options.rules[0].action.redirect_type == 307
+    assert options.max_clicks == 10 and options.pass_query
+    assert options.fallbacks.not_yet == "https://example.com/soon"
+    assert options.query_params == (("passQuery", "kept as written"),)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"rules": [{"conditions": {"time": {"timeZone": "Mars/Base", "from": "2026-01-01T00:00:00Z"}}, "action": {"target": "https://x.example/"}}]},
+         "spec.rules[0].conditions.time.timeZone: 'Mars/Base' is not an IANA time zone"),
+        ({"fallbacks": {"notYet": "https://malware.test/"}}, "spec.fallbacks.notYet: The domain"),
+        ({"variants": [{"target": "https://a.example/", "weight": 1}]}, "spec.variants: must have at least 2"),
+        # What the CRD's CEL rules leave to the operator (quadratic checks over the cost budget):
+        ({"rules": [{"id": "x", "conditions": {"os": ["ios"]}, "action": {"target": "https://x.example/"}}] * 2},
+         "spec.rules[1].id: 'x' is used by another rule"),
+        ({"rules": [{"conditions": {"time": {"windows": [{"start": "09:00", "end": "12:00"}, {"start": "11:00", "end": "13:00"}]}}, "action": {"target": "https://x.example/"}}]},
+         "spec.rules[0].conditions.time.windows[1]: overlaps"),
+    ],
+)  # fmt: skip
+def test_invalid_link_options_name_the_spec_field(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidSpec) as caught:
+        desired_link({"target": "https://example.com/", **options}, POLICY)
+    assert str(caught.value).startswith(message), caught.value

@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from shortlink.domain.aliases import validate_alias
-from shortlink.domain.errors import DomainError
+from shortlink.domain.errors import DomainError, InvalidLinkOption
 from shortlink.domain.expiry import format_instant, parse_expiry
+from shortlink.domain.link_option_parsing import parse_link_options
+from shortlink.domain.link_options import NO_OPTIONS, LinkOptions
 from shortlink.domain.links import (
     DEFAULT_REDIRECT_TYPE,
     MISS,
@@ -29,6 +31,7 @@ from shortlink.domain.links import (
 )
 from shortlink.domain.urls import UrlPolicy, validate_target_url
 from shortlink.operator.conditions import Condition, find_condition
+from shortlink.operator.links.spec_options import options_document, spec_path
 
 # A declared expiry may already be past (the link then answers 410 Gone), so only its
 # format is checked: against the dawn of time instead of "now" as the API does.
@@ -59,6 +62,7 @@ class Desired:
     redirect_type: int
     active: bool
     password_ref: SecretRef | None
+    options: LinkOptions = NO_OPTIONS  # rules, variants, click limit, ... (issue 22)
 
     def new_link(self, password_hash: str | None) -> NewLink:
         return NewLink(
@@ -68,6 +72,7 @@ class Desired:
             password_hash=password_hash,
             expires_at=self.expires_at,
             redirect_type=self.redirect_type,
+            options=self.options,
         )
 
 
@@ -89,12 +94,18 @@ def desired_link(spec: Mapping[str, Any], policy: UrlPolicy) -> Desired:
     active = spec.get("active", True)
     if not isinstance(active, bool):
         raise InvalidSpec("spec.active: must be true or false")
+    expires_at = _field(
+        "spec.expiresAt", lambda value: parse_expiry(value, _DAWN), spec.get("expiresAt")
+    )
+    try:
+        options = parse_link_options(options_document(spec), policy, expires_at=expires_at)
+    except InvalidLinkOption as exc:
+        path = spec_path(exc.details["field"])
+        raise InvalidSpec(f"{path}: {exc.message.partition(': ')[2]}") from None
     return Desired(
         code=_field("spec.code", validate_alias, code) if code is not None else None,
         target=_field("spec.target", lambda url: validate_target_url(url, policy), target),
-        expires_at=_field(
-            "spec.expiresAt", lambda value: parse_expiry(value, _DAWN), spec.get("expiresAt")
-        ),
+        expires_at=expires_at,
         redirect_type=_field(
             "spec.redirectType",
             validate_redirect_type,
@@ -102,6 +113,7 @@ def desired_link(spec: Mapping[str, Any], policy: UrlPolicy) -> Desired:
         ),
         active=active,
         password_ref=_secret_ref(spec.get("passwordSecretRef")),
+        options=options,
     )
 
 
@@ -158,6 +170,7 @@ def matches(link: Link, wanted: NewLink, active: bool) -> bool:
         and link.password_hash == wanted.password_hash
         and link.expires_at == wanted.expires_at
         and link.redirect_type == wanted.redirect_type
+        and link.options == wanted.options
         and link.is_active == active
     )
 
