@@ -118,6 +118,17 @@ def test_alias_availability(api: ApiClient) -> None:
     )
 
 
+def test_list_with_clicks_stays_up_without_analytics(api: ApiClient) -> None:
+    """This stack runs without ClickHouse: the list still answers, each clicks null."""
+    key = _mint_key(api, "web-clicks")
+    api.call("POST", "/v1/urls", key=key, json={"original_url": "https://example.com/c"})
+    listed = api.call("GET", "/v1/urls", key=key, params={"include": "clicks"})
+    assert listed.status_code == 200 and len(listed.json()["items"]) == 1
+    assert listed.json()["clicks"] is None
+    bad = api.call("GET", "/v1/urls", key=key, params={"include": "everything"})
+    assert bad.status_code == 400 and bad.json()["error"] == "INVALID_REQUEST"
+
+
 def test_list_search_filters_sort_and_cursor(api: ApiClient) -> None:
     key = _mint_key(api, "web-list")
     soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()

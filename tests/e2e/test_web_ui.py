@@ -374,6 +374,25 @@ def test_stats_page_shows_the_clicks(
         ),
     )
 
+    # The list's clicks: all time and per UTC day, today last, in one request.
+    listed = rest.get("/v1/urls", params={"q": "ui-stats", "include": "clicks"}).json()
+    assert listed["clicks"] == {"ui-stats": {"total": 5, "last_7_days": [0, 0, 0, 0, 0, 0, 5]}}
+
+    # ...shown in the list: the count, a sparkline, and what it draws in words.
+    page.goto("/#/links?q=ui-stats")
+    clicks = page.locator("tr[data-code=ui-stats] td.clicks")
+    expect(clicks.locator("[data-clicks]")).to_have_text("5")
+    expect(clicks.locator("svg.sparkline polyline")).to_have_count(1)
+    expect(clicks).to_contain_text("5 clicks in the last 7 days")
+    # At phone width each link is a card: nothing off screen, tapping the code stays here.
+    page.set_viewport_size(PHONE)
+    results = page.locator("#results .table-wrap")
+    assert results.evaluate("el => el.scrollWidth <= el.clientWidth"), "the list scrolls sideways"
+    expect(page.get_by_role("link", name="Stats of ui-stats")).to_be_in_viewport()
+    page.locator("tr[data-code=ui-stats] a.code").click()
+    heading(page, "Link ui-stats")
+    page.set_viewport_size(DESKTOP)
+
     previous, current = _series_responses(
         page, lambda: page.goto("/#/links/ui-stats/stats?range=24h")
     )

@@ -52,3 +52,10 @@ test("plural: one is singular, everything else plural", () => {
   assert.equal(plural(1200, "click"), "1,200 clicks");
   assert.equal(plural(3, "city", "cities"), "3 cities");
 });
+
+test("a sparkline spans the box, scaled to the largest count", async () => {
+  const { sparklinePoints } = await import(new URL("format.js", UI));
+  assert.equal(sparklinePoints([0, 5, 10], 20, 10, 0), "0,10 10,5 20,0");
+  assert.equal(sparklinePoints([0, 0, 0], 20, 10, 1), "1,9 10,9 19,9");
+  assert.equal(sparklinePoints([3], 20, 10, 1), "1,1");
+});

@@ -1,6 +1,8 @@
 // The web UI's module graph: no import cycles, and app.js only boots (nothing imports it).
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { UI } from "./ui.mjs";
 
@@ -39,4 +41,12 @@ test("no module imports itself through others", () => {
 test("app.js only boots: no module imports it", () => {
   const importers = [...graph()].filter(([, imports]) => imports.includes("app.js"));
   assert.deepEqual(importers.map(([name]) => name), []);
+});
+
+test("every module parses as a module", () => {
+  // node --check alone takes a .js file for CommonJS and passes what a browser refuses.
+  for (const name of graph().keys()) {
+    execFileSync(process.execPath, ["--experimental-default-type=module", "--check",
+                                    fileURLToPath(new URL(name, UI))], { stdio: "pipe" });
+  }
 });

@@ -323,9 +323,14 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                     {"name": "folder", "in": "query",
                      "schema": {**STORABLE, "maxLength": MAX_FOLDER_LENGTH},
                      "description": "Only links in this folder or one below it"},
+                    {"name": "include", "in": "query",
+                     "schema": {"type": "string", "enum": ["clicks"]},
+                     "description": "clicks: the page's click counts (all time and the last "
+                                    "7 UTC days) in LinkPage.clicks"},
                 ],
                 "responses": {"200": _json("LinkPage", "A page of links"),
-                              "400": _error("Bad limit, cursor, q, status, sort, tag or folder"),
+                              "400": _error("Bad limit, cursor, q, status, sort, tag, folder "
+                                            "or include"),
                               **_AUTH_ERRORS},
             },
         },

@@ -90,19 +90,43 @@ class Link(Body):
         return cls.model_validate(cls.fields_of(link, base_url))
 
 
+class ClickCounts(Body):
+    total: Annotated[int, Field(ge=0, description="Human clicks, all time")]
+    last_7_days: Annotated[
+        list[int],
+        Field(min_length=7, max_length=7,
+              description="Human clicks per UTC day, oldest first; the last is today"),
+    ]  # fmt: skip
+
+
 class LinkPage(Body):
     items: list[Link]
     next_cursor: str | None
+    clicks: Annotated[
+        dict[str, ClickCounts] | None,
+        Field(description="With include=clicks: each listed link's clicks by short_code, "
+                          "from one analytics query; null without it, or while click "
+                          "analytics is unavailable (the list itself still answers)"),
+    ]  # fmt: skip
 
     @classmethod
-    def of(cls, page: Page, base_url: str) -> LinkPage:
+    def of(
+        cls,
+        page: Page,
+        base_url: str,
+        clicks: dict[str, analytics.ClickSummary] | None = None,
+    ) -> LinkPage:
         # Validated as one document: a model built per item costs 1.3x the time.
         return cls.model_validate(
             {
                 "items": [Link.fields_of(link, base_url) for link in page.links],
                 "next_cursor": page.next_cursor,
+                "clicks": None if clicks is None else {
+                    code: {"total": summary.total, "last_7_days": list(summary.recent_days)}
+                    for code, summary in clicks.items()
+                },
             }
-        )
+        )  # fmt: skip
 
 
 class BulkCreated(Link):

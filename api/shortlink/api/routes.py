@@ -30,6 +30,7 @@ from shortlink.api.representations import (
 )
 from shortlink.api.schemas import BulkCreate, CreateApiKey, CreateUrl, Unlock, UpdateUrl, parse
 from shortlink.domain.access import Principal
+from shortlink.domain.analytics import ClickSummary
 from shortlink.domain.errors import AnalyticsUnavailable, DomainError, InvalidRequest, RateLimited
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.idempotency import HEADER, REPLAYED_HEADER, fingerprint, validate_key
@@ -183,9 +184,31 @@ async def list_urls(request: Request) -> HTTPResponse:
     query = parse_link_filter(
         args.get("q"), args.get("status"), args.get("sort"), args.get("tag"), args.get("folder")
     )
+    include = args.get("include")
+    if include not in (None, "clicks"):
+        raise InvalidRequest("include must be clicks", include=include)
     page = await request.app.ctx.links.list(key.workspace, limit, args.get("cursor"), query)
     base = request.app.ctx.settings.base_url
-    return respond(LinkPage.of(page, base))
+    clicks = None
+    if include == "clicks":
+        clicks = await _click_summaries(request, [link.code for link in page.links])
+    return respond(LinkPage.of(page, base, clicks))
+
+
+async def _click_summaries(request: Request, codes: list[str]) -> dict[str, ClickSummary] | None:
+    """Each listed link's clicks, in one ClickHouse query; None while analytics is
+    unavailable (the list itself must not fail for it)."""
+    store = request.app.ctx.clicks
+    if store is None:
+        return None
+    try:
+        summaries: dict[str, ClickSummary] = await store.click_summaries(
+            codes, datetime.now(UTC).date()
+        )
+    except Exception as exc:
+        log.warning("click summaries failed", extra={"error": repr(exc)})
+        return None
+    return summaries
 
 
 @v1.get("/urls/<code:str>", name="get_url")

@@ -21,7 +21,7 @@ import logging
 import math
 import re
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
@@ -31,7 +31,10 @@ from clickhouse_connect.driver.client import Client
 
 from shortlink.domain.analytics import (
     BREAKDOWNS,
+    DAY,
+    SUMMARY_DAYS,
     ClickRow,
+    ClickSummary,
     Count,
     LinkStats,
     SeriesPoint,
@@ -286,6 +289,37 @@ class ClickStore:
         )
         return {str(code): int(total) for code, total in result.result_rows}
 
+    async def click_summaries(
+        self, codes: Collection[str], today: date, days: int = SUMMARY_DAYS
+    ) -> dict[str, ClickSummary]:
+        return await asyncio.to_thread(self.click_summaries_sync, codes, today, days)
+
+    def click_summaries_sync(
+        self, codes: Collection[str], today: date, days: int = SUMMARY_DAYS
+    ) -> dict[str, ClickSummary]:
+        """All-time and per-day human clicks (``days`` UTC days up to ``today``) of each
+        of ``codes``, from daily_stats in one query; a code without clicks gets zeros."""
+        if not codes:
+            return {}
+        first = _day_start(today.toordinal() - days + 1)
+        result = self._client.query(
+            "SELECT code, sum(clicks),"
+            " groupArrayIf((toUInt32(toUnixTimestamp(toDateTime(day, 'UTC'))), clicks),"
+            " day >= toDate(toDateTime({first:UInt32}, 'UTC')))"
+            " FROM (SELECT code, day, sum(clicks) AS clicks FROM daily_stats"
+            " WHERE code IN {codes:Array(String)} GROUP BY code, day) GROUP BY code",
+            parameters={"codes": list(codes), "first": first},
+        )
+        summaries = {code: ClickSummary(0, (0,) * days) for code in codes}
+        for code, total, recent in result.result_rows:
+            per_day = [0] * days
+            for start, clicks in recent:
+                index = (int(start) - first) // DAY
+                if 0 <= index < days:
+                    per_day[index] = int(clicks)
+            summaries[str(code)] = ClickSummary(int(total), tuple(per_day))
+        return summaries
+
     async def stats(
         self,
         code: str,
@@ -411,6 +445,11 @@ def _range_params(code: str, span: StatsRange) -> dict[str, Any]:
         "e1_from": edges[1][0],
         "e1_to": edges[1][1],
     }
+
+
+def _day_start(ordinal: int) -> int:
+    """Epoch seconds of the UTC midnight that starts day ``ordinal`` (date.toordinal)."""
+    return (ordinal - date(1970, 1, 1).toordinal()) * DAY
 
 
 def _epoch(value: datetime | float) -> float:

@@ -101,6 +101,18 @@ class LinkStats:
 
 
 @dataclass(frozen=True, slots=True)
+class ClickSummary:
+    """A link's clicks at a glance, for lists: all-time human clicks, and those of each
+    of the last few UTC days (oldest first, today last; zeros included)."""
+
+    total: int
+    recent_days: tuple[int, ...]
+
+
+SUMMARY_DAYS: Final = 7
+
+
+@dataclass(frozen=True, slots=True)
 class StatsRange:
     """An aligned stats range and how the aggregates cover it: whole UTC days from the
     daily tables, the ragged hours at either end from the hourly ones."""

@@ -5,10 +5,18 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from shortlink.adapters.clickhouse import ClickStore, available_migrations
-from shortlink.domain.analytics import DAY, HOUR, ClickRow, Count, LinkStats, stats_range
+from shortlink.domain.analytics import (
+    DAY,
+    HOUR,
+    ClickRow,
+    ClickSummary,
+    Count,
+    LinkStats,
+    stats_range,
+)
 from tests.harness.synthetic_clicks import insert_million_style
 
 T0 = int(datetime(2024, 3, 5, tzinfo=UTC).timestamp())  # a Tuesday, 00:00 UTC
@@ -151,6 +159,27 @@ async def test_stats_count_human_gets_only_and_rank_breakdowns(click_store: Clic
     assert await click_store.link_totals([], 0) == {}
     empty = await click_store.stats("nothing", T0, T0 + DAY, "hour")
     assert empty.totals.clicks == 0 and len(empty.series) == 24 and empty.countries == ()
+
+
+async def test_click_summaries_of_many_links_in_one_query(click_store: ClickStore) -> None:
+    today = date(2024, 3, 12)  # T0 + 7 days
+    rows = [
+        _row(1, T0 - 30 * DAY),  # long ago: in the total only
+        _row(2, T0 + DAY + 5),  # March 6: the first of the 7 days
+        _row(3, T0 + DAY + 6, is_bot=True, is_human=False),  # bots are not clicks
+        _row(4, T0 + 7 * DAY + 1),  # today
+        _row(5, T0 + 7 * DAY + 2),
+        _row(6, T0 + 8 * DAY),  # tomorrow: after the window
+        _row(7, T0 + 3 * DAY, code="other99"),
+    ]
+    await click_store.insert(rows)
+    summaries = await click_store.click_summaries(["abc1234", "other99", "nothing"], today)
+    assert summaries == {
+        "abc1234": ClickSummary(5, (1, 0, 0, 0, 0, 0, 2)),
+        "other99": ClickSummary(1, (0, 0, 1, 0, 0, 0, 0)),
+        "nothing": ClickSummary(0, (0,) * 7),
+    }
+    assert await click_store.click_summaries([], today) == {}
 
 
 async def test_breakdown_limit_keeps_the_largest(click_store: ClickStore) -> None:

@@ -48,3 +48,12 @@ export function sharePercent(count, total) {
 export function plural(count, one, many = `${one}s`) {
   return `${count.toLocaleString("en")} ${count === 1 ? one : many}`;
 }
+
+// A sparkline's polyline points for counts in a width × height box (y grows down):
+// evenly spaced, scaled to the largest count; all zeros lie flat on the bottom edge.
+export function sparklinePoints(counts, width, height, pad = 1) {
+  const max = Math.max(...counts, 0);
+  const step = counts.length > 1 ? (width - 2 * pad) / (counts.length - 1) : 0;
+  const y = (n) => (max ? height - pad - (n / max) * (height - 2 * pad) : height - pad);
+  return counts.map((n, i) => `${+(pad + i * step).toFixed(1)},${+y(n).toFixed(1)}`).join(" ");
+}

@@ -3,8 +3,8 @@
 
 import { api } from "./api.js";
 import { toCsv } from "./csv.js";
-import { copyText, download, field, h } from "./dom.js";
-import { formatDate, fromLocalInput, linkStatus, toLocalInput } from "./format.js";
+import { copyText, download, field, h, svg } from "./dom.js";
+import { formatDate, fromLocalInput, linkStatus, plural, sparklinePoints, toLocalInput } from "./format.js";
 import { announce, confirmDialog, errorBox, navigate, page, showError } from "./shell.js";
 
 const STATUSES = [["all", "All"], ["active", "Active"], ["expired", "Expired"],
@@ -25,6 +25,26 @@ function copyButton(link, status) {
   return h("button", { type: "button", class: "small",
                        "aria-label": `Copy short URL ${link.short_url}`,
                        onclick: () => copyText(link.short_url, status) }, "Copy");
+}
+
+// The list's columns; below 40rem each row is a card and each cell says its column.
+const COLUMNS = ["Short link", "Target", "Clicks, last 7 days", "Status", "Created", "Expires",
+                 "Actions"];
+const cell = (column, content, className = null) =>
+  h("td", { class: className, dataset: { label: COLUMNS[column] } }, h("span", {}, content));
+
+// All-time clicks, and a sparkline of the last 7 days (the text says the same).
+function clicksOf(link) {
+  if (!link.clicks) return h("span", { class: "muted" }, "—");
+  const week = link.clicks.last_7_days;
+  const inWeek = week.reduce((a, b) => a + b, 0);
+  return h("span", { class: "clicks-cell" },
+    h("span", { class: "number", dataset: { clicks: link.clicks.total } },
+      link.clicks.total.toLocaleString()),
+    svg("svg", { class: "sparkline", viewBox: "0 0 70 20", width: 70, height: 20,
+                 "aria-hidden": "true", focusable: "false" },
+      svg("polyline", { points: sparklinePoints(week, 70, 20, 2) })),
+    h("span", { class: "visually-hidden" }, ` in all; ${plural(inWeek, "click")} in the last 7 days`));
 }
 
 export async function linksView(params) {
@@ -62,10 +82,11 @@ export async function linksView(params) {
     const asked = ++latest;
     try {
       const data = await api("GET", "/v1/urls", { query: {
-        ...filters, limit: PAGE_SIZE, cursor: cursors[index] } });
+        ...filters, limit: PAGE_SIZE, cursor: cursors[index], include: "clicks" } });
       if (asked !== latest) return;
       cursors[index + 1] = data.next_cursor;
-      render(data.items, index, data.next_cursor);
+      render(data.items.map((link) => ({ ...link, clicks: data.clicks?.[link.short_code] })),
+             index, data.next_cursor);
     } catch (error) { showError(problem, error); }
   }
 
@@ -78,22 +99,23 @@ export async function linksView(params) {
                                          "aria-label": "Your links" },
         h("table", { class: "links" },
           h("caption", { class: "visually-hidden" }, `Your links, page ${index + 1}`),
-          h("thead", {}, h("tr", {}, ["Short URL", "Target", "Status", "Created", "Expires",
-                                      "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+          h("thead", {}, h("tr", {}, COLUMNS.map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, items.map((link) => h("tr", { dataset: { code: link.short_code } },
-            h("td", {}, h("a", { href: link.short_url, class: "code" }, link.short_code), " ",
-              copyButton(link, live)),
-            h("td", { class: "target" }, link.original_url),
-            h("td", {}, badges(link)),
-            h("td", {}, formatDate(link.created_at)),
-            h("td", {}, formatDate(link.expires_at)),
-            h("td", { class: "actions" },
+            // The code opens the link's page here; the short URL itself is for others.
+            cell(0, [h("a", { href: `#/links/${encodeURIComponent(link.short_code)}`, class: "code" },
+              link.short_code), " ", copyButton(link, live)]),
+            cell(1, link.original_url, "target"),
+            cell(2, clicksOf(link), "clicks"),
+            cell(3, badges(link)),
+            cell(4, formatDate(link.created_at)),
+            cell(5, formatDate(link.expires_at)),
+            cell(6, [
               h("a", { href: `#/links/${encodeURIComponent(link.short_code)}`,
                        "aria-label": `Manage ${link.short_code}` }, "Manage"),
               h("a", { href: `#/links/${encodeURIComponent(link.short_code)}/stats`,
-                       "aria-label": `Stats of ${link.short_code}` }, "Stats"))))))));
+                       "aria-label": `Stats of ${link.short_code}` }, "Stats")], "actions")))))));
     }
-    live.textContent = `${items.length} link${items.length === 1 ? "" : "s"} shown`;
+    live.textContent = `${plural(items.length, "link")} shown`;
     pager.replaceChildren(
       h("button", { type: "button", disabled: index === 0, onclick: () => load(index - 1) },
         "Previous page"),
