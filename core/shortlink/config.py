@@ -194,6 +194,8 @@ class Settings:
     kafka_idempotence: bool = True
     clicks_topic: str = "shortlink.clicks"
     links_topic: str = "shortlink.links"
+    # Audit log entries, published from PostgreSQL (the outbox) by the API.
+    audit_topic: str = "shortlink.audit"
     event_buffer_size: int = 100_000
     # Analytics: where clicks are stored and read back.
     clickhouse_url: str = ""
@@ -265,6 +267,7 @@ class Settings:
             kafka_idempotence=env_bool(env, "KAFKA_IDEMPOTENCE", d.kafka_idempotence),
             clicks_topic=env.get("SHORTLINK_CLICKS_TOPIC") or d.clicks_topic,
             links_topic=env.get("SHORTLINK_LINKS_TOPIC") or d.links_topic,
+            audit_topic=env.get("SHORTLINK_AUDIT_TOPIC") or d.audit_topic,
             event_buffer_size=env_int(env, "SHORTLINK_EVENT_BUFFER", d.event_buffer_size, 1),
             clickhouse_url=env.get("CLICKHOUSE_URL", ""),
             analytics_embedded=env_bool(env, "SHORTLINK_ANALYTICS_EMBEDDED", d.analytics_embedded),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import asyncpg
 from redis.asyncio import Redis
 
-from shortlink.adapters.audit import AuditRepository
+from shortlink.adapters.audit import AuditOutbox, AuditRepository
 from shortlink.adapters.click_counters import ClickCounters
 from shortlink.adapters.clickhouse import ClickStore
 from shortlink.adapters.database import Database
@@ -29,6 +29,7 @@ from shortlink.adapters.user_agents import UserAgentParser
 from shortlink.adapters.workspaces import WorkspaceRepository
 from shortlink.config import ConfigError, Settings
 from shortlink.domain.events import DiscardEvents
+from shortlink.services.audit_relay import AuditRelay
 from shortlink.services.enrichment import ClickEnricher
 from shortlink.services.ingest import ClickIngest
 from shortlink.services.links import LinkService
@@ -126,6 +127,13 @@ def event_publisher(settings: Settings, redis: Redis) -> EventPublisher | None:
         clicks_topic=settings.clicks_topic,
         links_topic=settings.links_topic,
         capacity=settings.event_buffer_size,
+    )
+
+
+def audit_relay(backends: Backends, settings: Settings) -> AuditRelay:
+    """Publishes the audit log on its own transport (a send is awaited: at least once)."""
+    return AuditRelay(
+        AuditOutbox(backends.pool), event_transport(settings, backends.redis), settings.audit_topic
     )
 
 

@@ -33,7 +33,7 @@ from shortlink.services.password_hashing import HASHER
 from shortlink.services.rate_limiter import RateLimiter
 from shortlink.services.sessions import SessionService
 from shortlink.services.workspaces import WorkspaceService
-from shortlink.wiring import click_store, link_service, unlock_service
+from shortlink.wiring import audit_relay, click_store, link_service, unlock_service
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,8 @@ def create_app(settings: Settings) -> App:
         watch_events(backends.events)
         app.ctx.api_keys = ApiKeyService(backends.api_keys, backends.workspaces)
         app.ctx.workspaces = WorkspaceService(backends.workspaces, backends.audit)
+        app.ctx.audit_relay = audit_relay(backends, settings)
+        app.ctx.audit_relay.start()
         app.ctx.sessions = SessionService(
             SessionStore(backends.redis),
             app.ctx.api_keys,
@@ -85,6 +87,7 @@ def create_app(settings: Settings) -> App:
 
     @app.before_server_stop
     async def stop(app: App) -> None:
+        await app.ctx.audit_relay.stop()
         if app.ctx.connecting is not None:
             app.ctx.connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):

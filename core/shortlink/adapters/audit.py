@@ -9,7 +9,7 @@ together. Without a context (the CLI, a DBA) the database role is recorded.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -96,7 +96,7 @@ _COLUMNS = (
 )
 
 
-def _entry(row: asyncpg.Record) -> AuditEntry:
+def _entry(row: asyncpg.Record | dict[str, Any]) -> AuditEntry:
     fields = dict(row.items())
     for name in ("before", "after"):
         if fields[name] is not None:
@@ -156,3 +156,56 @@ class AuditRepository:
             (context.user_agent or "")[:512] or None,
             context.request_id,
         )
+
+
+_RELAY_PENDING = f"""SELECT {_COLUMNS}, txid::text AS txid FROM audit_log
+    WHERE (txid, id) > ($1::text::xid8, $2) AND txid < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY txid, id LIMIT $3"""
+
+
+class AuditOutbox:
+    """The log as the bus's outbox: its entries not yet published, and retention."""
+
+    def __init__(self, db: asyncpg.Pool) -> None:
+        self._db = db
+
+    async def relay_batch(
+        self, send: Callable[[list[AuditEntry]], Awaitable[None]], limit: int
+    ) -> int:
+        """Publish the next entries (at most ``limit``) with ``send`` and record how far the
+        log went out; returns how many. 0 also when another process holds the relay. If
+        ``send`` fails nothing is recorded, so the same entries go out again (at least once,
+        in (txid, id) order; consumers deduplicate by id)."""
+        async with self._db.acquire() as conn, conn.transaction():
+            position = await conn.fetchrow(
+                "SELECT last_txid::text AS txid, last_id FROM audit_relay FOR UPDATE SKIP LOCKED"
+            )
+            if position is None:
+                return 0
+            rows = await conn.fetch(_RELAY_PENDING, position["txid"], position["last_id"], limit)
+            if not rows:
+                return 0
+            await send([_entry(_without_txid(row)) for row in rows])
+            await conn.execute(
+                "UPDATE audit_relay SET last_txid = $1::text::xid8, last_id = $2",
+                rows[-1]["txid"],
+                rows[-1]["id"],
+            )
+            return len(rows)
+
+    async def expire(self, limit: int) -> int:
+        """Delete up to ``limit`` entries past their workspace's retention (the only ones
+        the log's trigger lets go); returns how many."""
+        status = await self._db.execute(
+            """DELETE FROM audit_log WHERE id IN (
+                   SELECT a.id FROM audit_log a LEFT JOIN workspaces w ON w.slug = a.workspace
+                    WHERE a.at < now()
+                                 - make_interval(days => coalesce(w.audit_retention_days, 400))
+                    LIMIT $1)""",
+            limit,
+        )
+        return int(status.split()[-1])
+
+
+def _without_txid(row: asyncpg.Record) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if key != "txid"}

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from shortlink.domain.audit import AuditEntry
 from shortlink.domain.clicks import ClickEvent, storable_timestamp
 from shortlink.domain.events import LinkEvent
 
@@ -107,3 +108,26 @@ def encode_link_event(event: LinkEvent) -> bytes:
         )
     except orjson.JSONEncodeError as exc:
         raise Unencodable(str(exc)) from None
+
+
+def encode_audit_entry(entry: AuditEntry) -> bytes:
+    """One audit log entry as its bus record (topic SHORTLINK_AUDIT_TOPIC)."""
+    return orjson.dumps(
+        {
+            "v": WIRE_VERSION,
+            "id": entry.id,
+            "workspace": entry.workspace,
+            "at": entry.at.isoformat(),
+            "actor_kind": entry.actor_kind,
+            "actor": entry.actor,
+            "action": entry.action,
+            "target_type": entry.target_type,
+            "target": entry.target,
+            "outcome": entry.outcome,
+            "before": entry.before,
+            "after": entry.after,
+            "ip": entry.ip,
+            "user_agent": entry.user_agent,
+            "request_id": entry.request_id,
+        }
+    )
