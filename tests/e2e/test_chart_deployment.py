@@ -132,6 +132,13 @@ class Pods:
             # As kubelet sets them for the in-cluster client.
             env["KUBERNETES_SERVICE_HOST"] = "127.0.0.1"
             env["KUBERNETES_SERVICE_PORT"] = str(self.kube.port)
+        for target, files in spec.files.items():  # the chart's secrets, as kubelet writes them
+            directory = self._mounts / f"secrets-{next(_names)}"
+            directory.mkdir(mode=0o755)
+            for name, content in files.items():
+                (directory / name).write_text(content)
+                (directory / name).chmod(0o644)
+            binds[directory] = target
         return self.image.command(spec.args, env, binds=binds)
 
     def run_init(self, deployment: str, name: str) -> None:

@@ -1,15 +1,15 @@
 """What a kubelet would hand a container of a rendered Deployment: its args, its
 environment (envFrom, then env, with secretKeyRef/configMapKeyRef/fieldRef resolved
-from the rendered objects and $(VAR) expanded), its named ports and the service-account
-mount. Wrong names in a chart (a ConfigMap, a Secret key, a variable) fail here as they
-would in a cluster: an unresolved reference raises, an unknown variable is simply not
-read by the process."""
+from the rendered objects and $(VAR) expanded), its named ports, the files of its
+projected Secret volumes and the service-account mount. Wrong names in a chart (a
+ConfigMap, a Secret key, a variable) fail here as they would in a cluster: an
+unresolved reference raises, an unknown variable is simply not read by the process."""
 
 from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.harness.chart import Manifest
@@ -26,6 +26,8 @@ class ContainerSpec:
     ports: dict[str, int]
     probes: dict[str, dict[str, Any]]
     service_account: str | None  # the token kubelet would mount, if any
+    # Files of projected Secret volumes: mount path → file name → content.
+    files: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class RenderedPods:
@@ -55,7 +57,31 @@ class RenderedPods:
         }
         automount = pod.get("automountServiceAccountToken", True)
         account = pod.get("serviceAccountName", "default") if automount else None
-        return ContainerSpec(name, list(container.get("args", [])), env, ports, probes, account)
+        files = self._secret_files(pod, container)
+        args = list(container.get("args", []))
+        return ContainerSpec(name, args, env, ports, probes, account, files)
+
+    def _secret_files(
+        self, pod: dict[str, Any], container: dict[str, Any]
+    ) -> dict[str, dict[str, str]]:
+        """Projected volumes of Secret keys, as kubelet writes them under each mount."""
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        files: dict[str, dict[str, str]] = {}
+        for mount in container.get("volumeMounts", []):
+            projected = volumes[mount["name"]].get("projected")
+            if projected is None:
+                continue
+            content: dict[str, str] = {}
+            for source in projected["sources"]:
+                data = self._data("Secret", source["secret"]["name"])
+                for item in source["secret"]["items"]:
+                    if item["key"] not in data:
+                        raise HarnessError(
+                            f"Secret {source['secret']['name']} has no key {item['key']}"
+                        )
+                    content[item["path"]] = data[item["key"]]
+            files[mount["mountPath"]] = content
+        return files
 
     def _get(self, kind: str, name: str) -> Manifest:
         try:

@@ -89,41 +89,48 @@ key: {{ if $value.existingSecret }}{{ $value.existingSecretKey }}{{ else }}{{ $k
 {{- join "," $hosts -}}
 {{- end -}}
 
-{{/* The environment every container gets: the ConfigMap, then the secrets. */}}
+{{/* The secrets every container gets, as [{var, name, key}]: the variable, and the
+Secret and key holding its value. */}}
+{{- define "shortlink.secrets" -}}
+{{- $entries := list -}}
+{{- $entries = append $entries (merge (dict "var" "SHORTLINK_SECRET_KEY") (include "shortlink.secretRef" (list . .Values.secretKey "SHORTLINK_SECRET_KEY") | fromYaml)) -}}
+{{- if or .Values.initialApiKey.value .Values.initialApiKey.existingSecret -}}
+{{- $entries = append $entries (merge (dict "var" "SHORTLINK_INITIAL_API_KEY") (include "shortlink.secretRef" (list . .Values.initialApiKey "SHORTLINK_INITIAL_API_KEY") | fromYaml)) -}}
+{{- end -}}
+{{- if .Values.postgresql.enabled -}}
+{{- $entries = append $entries (dict "var" "SHORTLINK_DATABASE_PASSWORD" "name" (.Values.postgresql.existingSecret | default (include "shortlink.postgresqlName" .)) "key" "password") -}}
+{{- else -}}
+{{- $entries = append $entries (merge (dict "var" "DATABASE_URL") (include "shortlink.secretRef" (list . .Values.database "DATABASE_URL") | fromYaml)) -}}
+{{- end -}}
+{{- $entries = append $entries (merge (dict "var" "REDIS_URL") (include "shortlink.secretRef" (list . .Values.redis "REDIS_URL") | fromYaml)) -}}
+{{- if or .Values.clickhouse.url .Values.clickhouse.existingSecret -}}
+{{- $entries = append $entries (merge (dict "var" "CLICKHOUSE_URL") (include "shortlink.secretRef" (list . .Values.clickhouse "CLICKHOUSE_URL") | fromYaml)) -}}
+{{- end -}}
+{{- toYaml $entries -}}
+{{- end -}}
+
+{{- define "shortlink.secretsDir" -}}/run/secrets/shortlink{{- end -}}
+
+{{/* The environment every container gets: the ConfigMap, then the secrets, as files
+(NAME_FILE, read by Settings; secretsAsFiles) or as variables. */}}
 {{- define "shortlink.env" -}}
-- name: SHORTLINK_SECRET_KEY
+{{- $dir := include "shortlink.secretsDir" . -}}
+{{- range include "shortlink.secrets" . | fromYamlArray }}
+{{- if $.Values.secretsAsFiles }}
+- name: {{ .var }}_FILE
+  value: {{ printf "%s/%s" $dir .var | quote }}
+{{- else }}
+- name: {{ .var }}
   valueFrom:
     secretKeyRef:
-      {{- include "shortlink.secretRef" (list . .Values.secretKey "SHORTLINK_SECRET_KEY") | nindent 6 }}
-{{- if or .Values.initialApiKey.value .Values.initialApiKey.existingSecret }}
-- name: SHORTLINK_INITIAL_API_KEY
-  valueFrom:
-    secretKeyRef:
-      {{- include "shortlink.secretRef" (list . .Values.initialApiKey "SHORTLINK_INITIAL_API_KEY") | nindent 6 }}
+      name: {{ .name }}
+      key: {{ .key }}
+{{- end }}
 {{- end }}
 {{- if .Values.postgresql.enabled }}
-- name: SHORTLINK_DATABASE_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.postgresql.existingSecret | default (include "shortlink.postgresqlName" .) }}
-      key: password
+{{- $password := ternary "" ":$(SHORTLINK_DATABASE_PASSWORD)" .Values.secretsAsFiles }}
 - name: DATABASE_URL
-  value: {{ printf "postgresql://%s:$(SHORTLINK_DATABASE_PASSWORD)@%s/%s?target_session_attrs=read-write" .Values.postgresql.username (include "shortlink.postgresqlHosts" .) .Values.postgresql.database | quote }}
-{{- else }}
-- name: DATABASE_URL
-  valueFrom:
-    secretKeyRef:
-      {{- include "shortlink.secretRef" (list . .Values.database "DATABASE_URL") | nindent 6 }}
-{{- end }}
-- name: REDIS_URL
-  valueFrom:
-    secretKeyRef:
-      {{- include "shortlink.secretRef" (list . .Values.redis "REDIS_URL") | nindent 6 }}
-{{- if or .Values.clickhouse.url .Values.clickhouse.existingSecret }}
-- name: CLICKHOUSE_URL
-  valueFrom:
-    secretKeyRef:
-      {{- include "shortlink.secretRef" (list . .Values.clickhouse "CLICKHOUSE_URL") | nindent 6 }}
+  value: {{ printf "postgresql://%s%s@%s/%s?target_session_attrs=read-write" .Values.postgresql.username $password (include "shortlink.postgresqlHosts" .) .Values.postgresql.database | quote }}
 {{- end }}
 {{- with .Values.config.extraEnv }}
 {{ toYaml . }}
@@ -224,4 +231,27 @@ watches, and writes finalizers and status with patches only. */}}
 {{/* The failover loop runs when asked to, and always for the in-chart PostgreSQL. */}}
 {{- define "shortlink.postgresFailover" -}}
 {{- if or .Values.operator.postgresFailover .Values.postgresql.enabled }}true{{ end -}}
+{{- end -}}
+
+
+{{/* The secrets volume (secretsAsFiles): each secret's key as a file named after its variable. */}}
+{{- define "shortlink.secretsVolume" -}}
+{{- if .Values.secretsAsFiles }}
+- name: secrets
+  projected:
+    defaultMode: 0440
+    sources:
+      {{- range include "shortlink.secrets" . | fromYamlArray }}
+      - secret:
+          name: {{ .name }}
+          items:
+            - {key: {{ .key }}, path: {{ .var }}}
+      {{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "shortlink.secretsMount" -}}
+{{- if .Values.secretsAsFiles }}
+- {name: secrets, mountPath: {{ include "shortlink.secretsDir" . }}, readOnly: true}
+{{- end }}
 {{- end -}}

@@ -68,6 +68,7 @@ spec:
             {{- toYaml $root.Values.migrations.resources | nindent 12 }}
           volumeMounts:
             - {name: tmp, mountPath: /tmp}
+            {{- include "shortlink.secretsMount" $root | nindent 12 }}
       {{- end }}
       containers:
         - name: {{ .component }}
@@ -101,6 +102,7 @@ spec:
             {{- toYaml $v.resources | nindent 12 }}
           volumeMounts:
             - {name: tmp, mountPath: /tmp}
+            {{- include "shortlink.secretsMount" $root | nindent 12 }}
             {{- with $v.extraVolumeMounts }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
@@ -109,6 +111,7 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- include "shortlink.secretsVolume" $root | nindent 8 }}
         {{- with $v.extraVolumes }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

@@ -297,7 +297,7 @@ def test_a_packaged_chart_carries_the_linked_files(tmp_path: Path) -> None:
 
 
 def test_external_services_by_default_and_existing_secrets_are_referenced() -> None:
-    manifests = render(CHART / "ci" / "ha-values.yaml")
+    manifests = render(CHART / "ci" / "ha-values.yaml", set_values={"secretsAsFiles": "false"})
     env = {
         e["name"]: e
         for e in one(manifests, "Deployment", "sl-shortlink-api")["spec"]["template"]["spec"][
@@ -314,7 +314,13 @@ def test_external_services_by_default_and_existing_secrets_are_referenced() -> N
 
 
 def test_in_chart_postgresql_lists_every_member_in_database_url() -> None:
-    manifests = render(set_values={"postgresql.enabled": "true", "postgresql.instances": "3"})
+    manifests = render(
+        set_values={
+            "postgresql.enabled": "true",
+            "postgresql.instances": "3",
+            "secretsAsFiles": "false",
+        }
+    )
     statefulset = one(manifests, "StatefulSet", "sl-shortlink-postgresql")
     assert statefulset["spec"]["replicas"] == 3
     env = {
@@ -347,6 +353,66 @@ def test_in_chart_postgresql_lists_every_member_in_database_url() -> None:
         "replication-password",
         "password",
     }
+
+
+SECRETS_DIR = "/run/secrets/shortlink"
+
+
+def secret_files(manifests: list[Manifest], deployment: str) -> tuple[dict[str, Any], list[Any]]:
+    """The main container's env by name, and the secret sources of its secrets volume."""
+    pod = one(manifests, "Deployment", deployment)["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert mounts["secrets"] == {"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True}
+    volume = next(v for v in pod["volumes"] if v["name"] == "secrets")
+    sources = [s["secret"] for s in volume["projected"]["sources"]]
+    return {e["name"]: e for e in container["env"]}, sources
+
+
+def test_secrets_are_mounted_as_files_by_default() -> None:
+    """checkov CKV_K8S_35: secrets as files, never in the environment."""
+    for values in CI_VALUES:
+        for name, pod in pod_specs(render(values)):
+            if "postgresql" in name:
+                continue  # PostgreSQL's own image reads its passwords from the environment
+            for container in pod["containers"] + pod.get("initContainers", []):
+                for entry in container.get("env", []):
+                    where = (values.stem, name, entry["name"])
+                    assert "secretKeyRef" not in entry.get("valueFrom", {}), where
+    env, sources = secret_files(render(CHART / "ci" / "ha-values.yaml"), "sl-shortlink-api")
+    assert env["DATABASE_URL_FILE"] == {
+        "name": "DATABASE_URL_FILE",
+        "value": f"{SECRETS_DIR}/DATABASE_URL",
+    }
+    assert env["REDIS_URL_FILE"]["value"] == f"{SECRETS_DIR}/REDIS_URL"
+    assert "DATABASE_URL" not in env and "REDIS_URL" not in env
+    assert {
+        "name": "shortlink-database",
+        "items": [{"key": "DATABASE_URL", "path": "DATABASE_URL"}],
+    } in sources
+    assert {
+        "name": "shortlink-clickhouse",
+        "items": [{"key": "CLICKHOUSE_URL", "path": "CLICKHOUSE_URL"}],
+    } in sources
+
+
+def test_in_chart_postgresql_password_is_a_file_beside_the_url() -> None:
+    manifests = render(set_values={"postgresql.enabled": "true", "postgresql.instances": "2"})
+    env, sources = secret_files(manifests, "sl-shortlink-redirector")
+    assert env["DATABASE_URL"]["value"].startswith(
+        "postgresql://shortlink@sl-shortlink-postgresql-0."
+    )
+    assert env["SHORTLINK_DATABASE_PASSWORD_FILE"]["value"] == (
+        f"{SECRETS_DIR}/SHORTLINK_DATABASE_PASSWORD"
+    )
+    assert {
+        "name": "sl-shortlink-postgresql",
+        "items": [{"key": "password", "path": "SHORTLINK_DATABASE_PASSWORD"}],
+    } in sources
+    assert {
+        "name": "sl-shortlink",
+        "items": [{"key": "SHORTLINK_SECRET_KEY", "path": "SHORTLINK_SECRET_KEY"}],
+    } in sources
 
 
 def test_analytics_without_kafka_fails_with_a_clear_message() -> None:
