@@ -384,6 +384,7 @@ def test_stats_page_shows_the_clicks(
     expect(clicks.locator("[data-clicks]")).to_have_text("5")
     expect(clicks.locator("svg.sparkline polyline")).to_have_count(1)
     expect(clicks).to_contain_text("5 clicks in the last 7 days")
+    check_page(page, "links-clicks")
     # At phone width each link is a card: nothing off screen, tapping the code stays here.
     page.set_viewport_size(PHONE)
     results = page.locator("#results .table-wrap")

@@ -28,8 +28,7 @@ function copyButton(link, status) {
 }
 
 // The list's columns; below 40rem each row is a card and each cell says its column.
-const COLUMNS = ["Short link", "Target", "Clicks, last 7 days", "Status", "Created", "Expires",
-                 "Actions"];
+const COLUMNS = ["Short link", "Target", "Clicks", "Status", "Created", "Expires", "Actions"];
 const cell = (column, content, className = null) =>
   h("td", { class: className, dataset: { label: COLUMNS[column] } }, h("span", {}, content));
 
@@ -41,7 +40,9 @@ function clicksOf(link) {
   return h("span", { class: "clicks-cell" },
     h("span", { class: "number", dataset: { clicks: link.clicks.total } },
       link.clicks.total.toLocaleString()),
-    svg("svg", { class: "sparkline", viewBox: "0 0 70 20", width: 70, height: 20,
+    // A quiet week is a faint baseline, not a line that reads as an underline.
+    svg("svg", { class: inWeek ? "sparkline" : "sparkline quiet", viewBox: "0 0 70 20",
+                 width: 70, height: 20,
                  "aria-hidden": "true", focusable: "false" },
       svg("polyline", { points: sparklinePoints(week, 70, 20, 2) })),
     h("span", { class: "visually-hidden" }, ` in all; ${plural(inWeek, "click")} in the last 7 days`));
