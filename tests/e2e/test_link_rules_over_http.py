@@ -210,3 +210,31 @@ def test_list_filters_by_tag_and_folder(api: ApiClient):
     assert codes(tag="LISTED") >= {first, second} and second not in codes(tag="x")
     assert codes(folder="team") == {first, second}
     assert codes(folder="team/q3") == {first}
+
+
+def test_preview_answers_what_the_edge_would(api: ApiClient, edge: httpx.Client):
+    link = create(api, rules=RULES, utm={"source": "e2e"})
+    code = link["short_code"]
+
+    def preview(**visitor: Any) -> dict[str, Any]:
+        response = api.call("POST", "/v1/urls/{code}/preview", path={"code": code}, json=visitor)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    assert preview(country="GB")["location"] == "https://uk.example/?utm_source=e2e"
+    assert preview(os="ios") == {
+        "outcome": "redirect",
+        "location": "https://app.example/?utm_source=e2e",
+        "redirect_type": 307,
+        "rule_id": "iphone",
+        "variant_id": "",
+    }
+    assert preview(accept_language="de-AT,en;q=0.5")["rule_id"] == "german"
+    assert preview()["location"] == "https://example.com/?utm_source=e2e"
+    # The variant a real visitor gets is the one the preview names for their network and browser.
+    for n in range(6):
+        ip = f"198.51.{n}.7"
+        served = visit(edge, code, ip, **{"User-Agent": FIREFOX}).headers["location"]
+        assert preview(browser="firefox", ip=ip, user_agent=FIREFOX)["location"] == served
+    bad = api.call("POST", "/v1/urls/{code}/preview", path={"code": code}, json={"country": "UK"})
+    assert bad.status_code == 400 and bad.json()["field"] == "country"

@@ -221,3 +221,25 @@ RESPONSE_PROPERTIES: dict[str, dict[str, Any]] = {
     "pass_query": _response(PROPERTIES["pass_query"]),
     "tags": _response(PROPERTIES["tags"]),
 }
+
+
+def _optional(schema: dict[str, Any], meaning: str) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}], "description": meaning}
+
+
+# POST /v1/urls/{code}/preview: a made-up visitor (domain/visitor_preview.py).
+VISITOR: dict[str, dict[str, Any]] = {
+    "country": _optional({"enum": ["", *sorted(COUNTRY_CODES)]}, "ISO 3166-1 alpha-2; '' unknown"),
+    "city": _optional(_text(0, 100), "GeoIP English city name"),
+    "device": _optional({"enum": list(DEVICE_TYPES)}, "Default desktop"),
+    "os": _optional({"enum": list(OPERATING_SYSTEMS)}, "Default other"),
+    "browser": _optional({"enum": list(BROWSERS)}, "Default other"),
+    "accept_language": _optional(_text(0, 512), "An Accept-Language header, e.g. 'de-DE,de;q=0.9'"),
+    "query": _optional({"type": "object", "maxProperties": 20,
+                        "additionalProperties": _text(0, 500)}, "The visitor's query parameters"),
+    "ip": _optional({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]},
+                    "Client IP: the ip conditions, and with user_agent the A/B bucket"),
+    "referrer": _optional(_text(0, 512), "The Referer URL"),
+    "user_agent": _optional(_text(0, 512), "With ip, picks the A/B variant that visitor gets"),
+    "at": _optional(INSTANT, "When (default now): the time conditions and the schedule"),
+}  # fmt: skip

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 from shortlink.api.link_option_schema import PROPERTIES as LINK_OPTIONS
+from shortlink.api.link_option_schema import VISITOR
 from shortlink.api.qr_codes import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
 from shortlink.api.representations import RESPONSE_MODELS
 from shortlink.api.request_constraints import (
@@ -30,6 +31,7 @@ from shortlink.api.schemas import (
     CreateSession,
     CreateUrl,
     CreateWorkspace,
+    PreviewVisitor,
     PutMember,
     Unlock,
     UpdateUrl,
@@ -276,7 +278,7 @@ def _workspace_paths() -> dict[str, Any]:
 def build_openapi(server_url: str | None = None) -> dict[str, Any]:
     requests = (
         CreateUrl, BulkCreate, UpdateUrl, Unlock, CreateApiKey, CreateSession,
-        CreateWorkspace, UpdateWorkspace, PutMember,
+        CreateWorkspace, UpdateWorkspace, PutMember, PreviewVisitor,
     )  # fmt: skip
     components = {
         **_schemas((*RESPONSE_MODELS, Error), "serialization"),
@@ -285,6 +287,7 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
     constrain(components)
     for request in ("CreateUrl", "UpdateUrl"):
         components[request]["properties"].update(LINK_OPTIONS)
+    components["PreviewVisitor"]["properties"] = VISITOR
     paths: dict[str, Any] = {
         "/v1/urls": {
             "post": {
@@ -474,6 +477,18 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "responses": {"204": {"description": "Signed out (also when not signed in)"},
                               "403": _error("CSRF_FAILED: missing X-CSRF-Token or "
                                             "foreign Origin")},
+            },
+        },
+        "/v1/urls/{code}/preview": {
+            "parameters": [_CODE],
+            "post": {
+                "operationId": "preview_url",
+                "summary": "What one of your links would answer a visitor you describe "
+                           "(rules, A/B variant, schedule; the click budget aside)",
+                "requestBody": _body(PreviewVisitor),
+                "responses": {"200": _json("Preview", "The redirector's answer"),
+                              "400": _error("A visitor fact that can't be"),
+                              "404": _error("No such link of yours"), **_AUTH_ERRORS},
             },
         },
         "/v1/urls/{code}/unlock": {

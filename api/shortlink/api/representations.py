@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 from sanic.response import HTTPResponse, raw
 
 from shortlink.api.link_option_schema import RESPONSE_PROPERTIES as OPTION_RESPONSES
-from shortlink.domain import analytics, api_keys, audit, links, sessions, workspaces
+from shortlink.domain import analytics, api_keys, audit, links, routing, sessions, workspaces
 from shortlink.domain.access import key_principal
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.link_options import options_document
@@ -359,6 +359,28 @@ class Session(Body):
         )
 
 
+class Preview(Body):
+    """What the redirector would answer the visitor (the link's click budget aside)."""
+
+    outcome: Literal["redirect", "not_yet", "expired", "exhausted", "password_required"]
+    location: str | None = Field(description="Where it redirects; null: a 404/410 page")
+    redirect_type: Literal[301, 302, 307, 308]
+    rule_id: str = Field(description="The rule that matched; empty when none did")
+    variant_id: str = Field(description="The A/B variant picked; empty when none")
+
+    @classmethod
+    def of(cls, decision: routing.Decision) -> Preview:
+        return cls.model_validate(
+            {
+                "outcome": decision.outcome,
+                "location": decision.target,
+                "redirect_type": decision.redirect_type,
+                "rule_id": decision.rule_id,
+                "variant_id": decision.variant_id,
+            }
+        )
+
+
 class AliasAvailability(Body):
     alias: str
     available: bool
@@ -492,6 +514,7 @@ RESPONSE_MODELS: tuple[type[Body], ...] = (
     LinkStats,
     Session,
     AliasAvailability,
+    Preview,
     Workspace,
     CurrentWorkspace,
     WorkspaceList,

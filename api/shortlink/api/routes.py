@@ -21,6 +21,7 @@ from shortlink.api.representations import (
     LinkPage,
     LinkStats,
     NewApiKey,
+    Preview,
     RevokedApiKey,
     Unlocked,
     respond,
@@ -28,7 +29,15 @@ from shortlink.api.representations import (
 from shortlink.api.representations import (
     ApiKey as ApiKeyBody,
 )
-from shortlink.api.schemas import BulkCreate, CreateApiKey, CreateUrl, Unlock, UpdateUrl, parse
+from shortlink.api.schemas import (
+    BulkCreate,
+    CreateApiKey,
+    CreateUrl,
+    PreviewVisitor,
+    Unlock,
+    UpdateUrl,
+    parse,
+)
 from shortlink.domain.access import Principal
 from shortlink.domain.analytics import ClickSummary
 from shortlink.domain.errors import AnalyticsUnavailable, DomainError, InvalidRequest, RateLimited
@@ -282,6 +291,18 @@ async def url_stats(request: Request, code: str) -> HTTPResponse:
         log.error("stats query failed", extra={"code": code, "error": repr(exc)})
         raise AnalyticsUnavailable("Click analytics did not answer; try again shortly") from None
     return respond(LinkStats.of(stats))
+
+
+@v1.post("/urls/<code:str>/preview", name="preview_url")
+async def preview_url(request: Request, code: str) -> HTTPResponse:
+    """Owner-only: what one of your links would answer a visitor you describe."""
+    key = principal_of(request)
+    body = parse(PreviewVisitor, request.json or {})
+    salt = request.app.ctx.settings.secret_key.encode()  # the redirector's A/B key
+    _, decision = await request.app.ctx.links.preview(
+        key.workspace, code, body.model_dump(exclude_none=True), salt
+    )
+    return respond(Preview.of(decision))
 
 
 @v1.post("/urls/<code:str>/unlock", name="unlock_url")

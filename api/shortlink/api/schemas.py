@@ -73,6 +73,22 @@ class Unlock(_Strict):
     password: str
 
 
+class PreviewVisitor(_Strict):
+    """A made-up visitor (every fact optional); the domain checks each one."""
+
+    country: Any = None
+    city: Any = None
+    device: Any = None
+    os: Any = None
+    browser: Any = None
+    accept_language: Any = None
+    query: Any = None
+    ip: Any = None
+    referrer: Any = None
+    user_agent: Any = None
+    at: Any = None
+
+
 class CreateApiKey(_Strict):
     name: str = Field(min_length=1, max_length=100)
     owner: str | None = Field(

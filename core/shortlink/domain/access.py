@@ -25,6 +25,7 @@ ENDPOINT_ROLES: Mapping[str, Role] = MappingProxyType(
         "get_url": Role.VIEWER,
         "url_qr": Role.VIEWER,
         "url_stats": Role.VIEWER,
+        "preview_url": Role.EDITOR,  # a POST (writes nothing): for those who edit rules
         "alias_availability": Role.VIEWER,
         "create_url": Role.EDITOR,
         "create_urls_bulk": Role.EDITOR,

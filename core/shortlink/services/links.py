@@ -32,7 +32,7 @@ from shortlink.domain.expiry import parse_expiry
 from shortlink.domain.idempotency import StoredResponse
 from shortlink.domain.link_listing import EVERY_LINK, LinkFilter
 from shortlink.domain.link_option_parsing import parse_link_options
-from shortlink.domain.link_options import OPTION_FIELDS, LinkOptions, options_document
+from shortlink.domain.link_options import OPTION_FIELDS, LinkOptions, options_document, own_url
 from shortlink.domain.links import (
     DEFAULT_REDIRECT_TYPE,
     Link,
@@ -40,7 +40,9 @@ from shortlink.domain.links import (
     destination_of,
     validate_redirect_type,
 )
+from shortlink.domain.routing import Decision, evaluate
 from shortlink.domain.urls import UrlPolicy, validate_target_url
+from shortlink.domain.visitor_preview import parse_preview
 from shortlink.services.clock import Clock, utc_now
 from shortlink.services.idempotency import once
 from shortlink.services.password_hashing import HASHER
@@ -271,6 +273,24 @@ class LinkService:
         if link is None or link.owner != owner:
             raise NotFound(f"No link with code '{code}'")
         return link
+
+    async def preview(
+        self, owner: str, code: str, visitor: Mapping[str, Any], salt: bytes
+    ) -> tuple[Link, Decision]:
+        """What the redirector would answer this (made-up) visitor, by the one evaluator;
+        a limited link's remaining budget is not consulted (it spends nothing)."""
+        link = await self.get(owner, code)
+        facts, at = parse_preview(visitor, link.code, salt, self.clock())
+        options = link.options
+        decision = evaluate(
+            options,
+            own_url(options, link.target),
+            link.redirect_type,
+            link.expires_at.timestamp() if link.expires_at else None,
+            facts,
+            at,
+        )
+        return link, decision
 
     async def list(
         self, owner: str, limit: int, cursor: str | None, query: LinkFilter = EVERY_LINK
