@@ -1,0 +1,34 @@
+// A real OpenID provider for the tests: npm oidc-provider (9.x) on Node 20, its built-in
+// development login and consent pages, one public client (authorization code + PKCE).
+// Configured by environment: ISSUER, PORT, CLIENT_ID, REDIRECT_URI, JWKS_FILE (the signing
+// keys: restart with another file to rotate them), ACCOUNTS (JSON: login -> claims).
+import { readFileSync } from 'node:fs';
+import Provider from 'oidc-provider';
+
+const accounts = JSON.parse(process.env.ACCOUNTS || '{}');
+const provider = new Provider(process.env.ISSUER, {
+  clients: [{
+    client_id: process.env.CLIENT_ID,
+    redirect_uris: [process.env.REDIRECT_URI],
+    response_types: ['code'],
+    grant_types: ['authorization_code'],
+    token_endpoint_auth_method: 'none',
+  }],
+  jwks: JSON.parse(readFileSync(process.env.JWKS_FILE, 'utf8')),
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], groups: ['groups'] },
+  conformIdTokenClaims: false, // the requested claims go in the ID token itself
+  features: { devInteractions: { enabled: true } },
+  cookies: { keys: ['shortlink-test-provider-cookie-key'] },
+  async findAccount(ctx, id) {
+    const claims = accounts[id] || { email: `${id}@example.com`, groups: [] };
+    return {
+      accountId: id,
+      async claims() {
+        return { sub: id, email: claims.email, email_verified: true, groups: claims.groups };
+      },
+    };
+  },
+});
+provider.listen(Number(process.env.PORT), '127.0.0.1', () => {
+  console.log(`oidc-provider listening on ${process.env.ISSUER}`);
+});
