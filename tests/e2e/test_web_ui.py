@@ -454,6 +454,32 @@ def test_stats_page_shows_the_clicks(
     assert again["from"] == custom["from"]
 
 
+def test_long_referrers_leave_the_share_column_in_view(
+    page: Page, rest: httpx.Client, system: tuple[ServiceProcess, ServiceProcess]
+) -> None:
+    rest.post("/v1/urls", json={"original_url": "https://example.com/refs",
+                                "custom_alias": "ui-refs"})  # fmt: skip
+    host = "newsletter-archive.campaigns.a-rather-long-referrer-name.example.org"
+    with httpx.Client(base_url=system[1].base_url, timeout=10) as visitor:
+        for path in ("/spring", "/autumn"):
+            headers = {"User-Agent": BROWSER_UA, "Referer": f"https://{host}{path}"}
+            assert visitor.get("/ui-refs", headers=headers).status_code == 302
+    stored = lambda: rest.get("/v1/urls/ui-refs/stats").json()["totals"]["clicks"] == 2  # noqa: E731
+    wait_for("2 clicks stored", stored)
+    page.goto("/#/links/ui-refs/stats")
+    referrers = page.get_by_role("table", name="Referrers")
+    expect(referrers).to_contain_text(host)
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(100)
+        wrap = page.get_by_role("region", name="Referrers")
+        assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth"), f"clipped at {size}"
+        share, box = referrers.get_by_role("cell", name="100%"), wrap.bounding_box()
+        right = share.bounding_box()
+        assert box and right and right["x"] + right["width"] <= box["x"] + box["width"] + 0.5
+    page.set_viewport_size(DESKTOP)
+
+
 def test_stats_without_clicks_say_so_once(page: Page, rest: httpx.Client) -> None:
     rest.post("/v1/urls", json={"original_url": "https://example.com/quiet",
                                 "custom_alias": "ui-quiet"})  # fmt: skip
