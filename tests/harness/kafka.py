@@ -1,4 +1,5 @@
-"""A real Apache Kafka broker (KRaft, one combined broker+controller node) on loopback.
+"""Real Apache Kafka on loopback: one KRaft node (broker+controller), or a KafkaCluster
+of three replicating nodes (topics at replication 3, min.insync.replicas=2).
 
 Only Maven Central is reachable here, not the Apache download mirrors, so the
 broker is assembled from its published jars: Maven resolves kafka_2.13 with its
@@ -191,10 +192,16 @@ class KafkaServer(Managed):
         fast_startup: bool = True,
         log_level: str = "INFO",
         version: str = KAFKA_VERSION,
+        node_id: int = NODE_ID,
+        voters: str | None = None,
     ) -> None:
+        """``node_id`` and ``voters`` (every controller's id@host:port) make this node
+        one of a KafkaCluster; alone, it is its own quorum."""
         self.base_dir = base_dir.absolute()
         self.port = port or free_port()
         self.controller_port = controller_port or _free_port_except(self.port)
+        self.node_id = node_id
+        self.voters = voters or f"{node_id}@127.0.0.1:{self.controller_port}"
         self.num_partitions = num_partitions
         self.extra_properties = dict(properties or {})
         self.startup_timeout = startup_timeout
@@ -222,8 +229,8 @@ class KafkaServer(Managed):
     def server_properties(self) -> dict[str, str]:
         return {
             "process.roles": "broker,controller",
-            "node.id": str(NODE_ID),
-            "controller.quorum.voters": f"{NODE_ID}@127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": self.voters,
             "listeners": (
                 f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
             ),
@@ -316,7 +323,9 @@ class KafkaServer(Managed):
         except Exception:
             return False
         brokers = [broker["node_id"] for broker in cluster["brokers"]]
-        return brokers == [NODE_ID] and cluster["controller_id"] == NODE_ID
+        if self.voters == f"{self.node_id}@127.0.0.1:{self.controller_port}":
+            return brokers == [self.node_id] and cluster["controller_id"] == self.node_id
+        return self.node_id in brokers  # a cluster member: registered with the quorum
 
     def create_topic(
         self,
@@ -325,10 +334,15 @@ class KafkaServer(Managed):
         *,
         config: dict[str, str] | None = None,
         timeout: float = ADMIN_TIMEOUT,
+        replication: int = 1,
     ) -> None:
         """Create `name` (an existing one is left as is) and wait until every
         partition has a leader, so a producer's first send needs no retries."""
-        _run_async(_create_topic(self.bootstrap_servers, name, partitions, config or {}, timeout))
+        _run_async(
+            _create_topic(
+                self.bootstrap_servers, name, partitions, replication, config or {}, timeout
+            )
+        )
 
     def log(self, lines: int = 40) -> str:
         return log_tail(self.log_path, lines)
@@ -343,7 +357,7 @@ class KafkaServer(Managed):
     def _format(self, java: str, libs: Path, classpath: str) -> None:
         """Give data_dir what `kafka-storage format` writes, copied from a template
         formatted once per cache (a JVM run costs ~1 s), with a directory id of its own."""
-        template = libs.parent / f"formatted-node{NODE_ID}-{CLUSTER_ID}"
+        template = libs.parent / f"formatted-node{self.node_id}-{CLUSTER_ID}"
         if not (template / "meta.properties").exists():
             with (libs.parent / ".format.lock").open("w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
@@ -561,13 +575,18 @@ async def _describe_cluster(bootstrap_servers: str) -> dict[str, Any]:
 
 
 async def _create_topic(
-    bootstrap_servers: str, name: str, partitions: int, config: dict[str, str], time_limit: float
+    bootstrap_servers: str,
+    name: str,
+    partitions: int,
+    replication: int,
+    config: dict[str, str],
+    time_limit: float,
 ) -> None:
     from aiokafka.admin import NewTopic
     from aiokafka.errors import TopicAlreadyExistsError, for_code
 
     async def create(admin: Any) -> None:
-        topic = NewTopic(name, partitions, 1, topic_configs=config)
+        topic = NewTopic(name, partitions, replication, topic_configs=config)
         response = await admin.create_topics([topic], timeout_ms=int(time_limit * 1000))
         for entry in response.topic_errors:
             error_code, message = entry[1], entry[2] if len(entry) > 2 else ""
@@ -577,8 +596,101 @@ async def _create_topic(
         while True:
             (described,) = await admin.describe_topics([name])
             leaders = [partition["leader"] for partition in described["partitions"]]
-            if described["error_code"] == 0 and leaders and min(leaders) >= 0:
+            in_sync = [len(partition["isr"]) for partition in described["partitions"]]
+            if (
+                described["error_code"] == 0
+                and leaders
+                and min(leaders) >= 0
+                and min(in_sync) >= replication
+            ):
                 return
             await asyncio.sleep(0.02)
 
     await _with_admin(bootstrap_servers, time_limit, create)
+
+
+# Replicated like production: a click is acknowledged once 2 of the 3 replicas have it.
+CLUSTER_PROPERTIES = {
+    "default.replication.factor": "3",
+    "min.insync.replicas": "2",
+    "offsets.topic.replication.factor": "3",
+    "transaction.state.log.replication.factor": "3",
+    "transaction.state.log.min.isr": "2",
+    "share.coordinator.state.topic.replication.factor": "3",
+    "share.coordinator.state.topic.min.isr": "2",
+    # A restarted broker gets its preferred leaderships back within seconds: the
+    # "partition leader moved" of a rolling restart, while clients keep producing.
+    "auto.leader.rebalance.enable": "true",
+    "leader.imbalance.check.interval.seconds": "2",
+    "leader.imbalance.per.broker.percentage": "0",
+}
+
+
+class KafkaCluster(Managed):
+    """``size`` KRaft nodes (each broker and controller) on loopback: a quorum of
+    controllers that survives one node's loss, topics replicated 3 times."""
+
+    def __init__(self, base_dir: Path, size: int = 3, *, heap: str = "384m") -> None:
+        ports = [(free_port(), free_port()) for _ in range(size)]
+        voters = ",".join(f"{n + 1}@127.0.0.1:{c}" for n, (_, c) in enumerate(ports))
+        self.nodes = [
+            KafkaServer(
+                base_dir / f"node-{n + 1}",
+                port=port,
+                controller_port=controller,
+                node_id=n + 1,
+                voters=voters,
+                heap=heap,
+                properties=CLUSTER_PROPERTIES,
+            )
+            for n, (port, controller) in enumerate(ports)
+        ]
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(node.bootstrap_servers for node in self.nodes)
+
+    def start(self) -> None:
+        """All nodes at once: none is ready before a quorum of controllers is up."""
+        failures: list[BaseException] = []
+
+        def start(node: KafkaServer) -> None:
+            try:
+                node.start()
+            except BaseException as error:
+                failures.append(error)
+
+        threads = [threading.Thread(target=start, args=(node,)) for node in self.nodes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            self.stop()
+            raise failures[0]
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def create_topic(
+        self, name: str, partitions: int = 6, *, config: dict[str, str] | None = None
+    ) -> None:
+        """Replicated 3 times, acknowledged by 2 (min.insync.replicas)."""
+        live = next(node for node in self.nodes if node.running)
+        live.create_topic(
+            name, partitions, replication=3, config={"min.insync.replicas": "2", **(config or {})}
+        )
+
+    def leaders(self, topic: str) -> dict[int, int]:
+        """{partition: leader node id} as the cluster reports it now."""
+        live = next(node for node in self.nodes if node.running)
+        return _run_async(_leaders(live.bootstrap_servers, topic))
+
+
+async def _leaders(bootstrap_servers: str, topic: str) -> dict[int, int]:
+    async def describe(admin: Any) -> dict[int, int]:
+        (described,) = await admin.describe_topics([topic])
+        return {p["partition"]: p["leader"] for p in described["partitions"]}
+
+    return await _with_admin(bootstrap_servers, ADMIN_TIMEOUT, describe)
