@@ -104,7 +104,7 @@ async def test_no_click_is_lost_or_counted_twice_across_a_broker_kill_restart_an
         assert await led_again(), "no partition leadership moved back to the restarted broker"
         await produce(3)
         load_ended = time.monotonic()
-        while (await _stored(store))[1] < sent and time.monotonic() - load_ended < 60:
+        while (await _stored(store))[1] < sent and time.monotonic() - load_ended < 60:  # noqa: ASYNC110 - polling another store, no event to wait on
             await asyncio.sleep(0.1)
         caught_up = time.monotonic() - load_ended
         rows, distinct = await _stored(store)
