@@ -155,9 +155,11 @@ def _create(context: ScenarioContext, body: dict[str, Any]) -> str:
     return str(response.json()["short_code"])
 
 
-def evaluator_microseconds(repeat: int = 20_000) -> float:
+def evaluator_microseconds(batch: int = 4000, batches: int = 7) -> float:
     """The pure evaluator's cost per request over this scenario's link and visitors
-    (facts given: GeoIP and user-agent parsing are LRU-cached at the edge)."""
+    (facts given: GeoIP and user-agent parsing are LRU-cached at the edge): the
+    fastest of ``batches`` timed batches, as timeit does, since the shared host's
+    other work only ever adds time."""
     options = parse_link_options({"rules": RULES, "variants": VARIANTS}, UrlPolicy())
     target = own_url(options, "https://example.com/")
     facts = [
@@ -183,10 +185,13 @@ def evaluator_microseconds(repeat: int = 20_000) -> float:
         )
     ]
     now = time.time()
-    started = time.perf_counter()
-    for index in range(repeat):
-        evaluate(options, target, 302, None, facts[index % len(facts)], now)
-    return (time.perf_counter() - started) / repeat * 1e6
+    fastest = float("inf")
+    for _ in range(batches):
+        started = time.perf_counter()
+        for index in range(batch):
+            evaluate(options, target, 302, None, facts[index % len(facts)], now)
+        fastest = min(fastest, time.perf_counter() - started)
+    return fastest / batch * 1e6
 
 
 def redirect_rules(context: ScenarioContext) -> dict[str, Any]:

@@ -105,10 +105,11 @@ _HOST = {
     "pattern": rf"^(?:[a-z0-9-]{{1,63}}\.)*[a-z0-9-]{{1,63}}{END}",
     "maxLength": 253,
 }
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # no leading zeros: they're refused
 _CIDR = {
     "type": "string",
     "anyOf": [{"format": "ipv4"}, {"format": "ipv6"},
-              {"pattern": rf"^(?:[0-9]{{1,3}}\.){{3}}[0-9]{{1,3}}/(?:[0-9]|[12][0-9]|3[0-2]){END}"}],
+              {"pattern": rf"^(?:{_OCTET}\.){{3}}{_OCTET}/(?:[0-9]|[12][0-9]|3[0-2]){END}"}],
     "description": "An IP address or CIDR (IPv4 or IPv6), e.g. 192.0.2.0/24",
 }  # fmt: skip
 CONDITIONS = {

@@ -20,7 +20,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class CreateUrl(_Strict):
+class _LinkOptionFields(_Strict):
+    """Link options (docs/link-rules.md), on create and on PATCH (where each given one
+    replaces the link's; null: back to none). Shapes and meaning are the domain's to
+    check, so a refusal names its exact path (rules[2].conditions.country)."""
+
+    rules: Any = None
+    variants: Any = None
+    max_clicks: Any = None
+    valid_from: Any = None
+    fallbacks: Any = None
+    utm: Any = None
+    query_params: Any = None
+    pass_query: Any = None
+    tags: Any = None
+    folder: Any = None
+
+
+class CreateUrl(_LinkOptionFields):
     original_url: str = Field(description="http(s) URL to redirect to, at most 2048 characters")
     custom_alias: str | None = Field(
         None, description="3-20 of [a-zA-Z0-9_-]; a generated 7-character code when absent"
@@ -30,25 +47,13 @@ class CreateUrl(_Strict):
     )
     password: str | None = Field(None, description="Visitors must enter it (1-72 bytes)")
     redirect_type: int = Field(302, description="301, 302, 307 or 308")
-    # Link options (docs/link-rules.md): shapes and meaning are the domain's to check,
-    # so a refusal names its exact path (rules[2].conditions.country).
-    rules: Any = None
-    variants: Any = None
-    max_clicks: Any = None
-    valid_from: Any = None
-    fallbacks: Any = None
-    utm: Any = None
-    query_params: Any = None
-    pass_query: Any = None
-    tags: Any = None
-    folder: Any = None
 
 
 class BulkCreate(_Strict):
     urls: list[CreateUrl] = Field(description="1 to 1000 links, each as for POST /v1/urls")
 
 
-class UpdateUrl(_Strict):
+class UpdateUrl(_LinkOptionFields):
     """Fields present are changed; null clears expires_at or password."""
 
     original_url: str | None = None
@@ -56,17 +61,6 @@ class UpdateUrl(_Strict):
     password: str | None = None
     is_active: bool | None = None
     redirect_type: int | None = None
-    # Link options: each given one replaces the link's (null: back to none).
-    rules: Any = None
-    variants: Any = None
-    max_clicks: Any = None
-    valid_from: Any = None
-    fallbacks: Any = None
-    utm: Any = None
-    query_params: Any = None
-    pass_query: Any = None
-    tags: Any = None
-    folder: Any = None
 
 
 class Unlock(_Strict):
