@@ -59,10 +59,7 @@ class Asset:
     body: bytes  # with references rewritten to fingerprinted names
     content_type: str
     fingerprinted: str  # the name that carries the body's hash
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.body).hexdigest()[:16]
+    digest: str  # of the body, for its ETag
 
     @property
     def compressible(self) -> bool:
@@ -142,10 +139,9 @@ def _content_type(name: str) -> str:
     return kind + charset
 
 
-def fingerprinted_name(name: str, body: bytes) -> str:
+def _fingerprinted(name: str, digest: str) -> str:
     path = PurePosixPath(name)
-    digest = hashlib.sha256(body).hexdigest()[:10]
-    return str(path.with_name(f"{path.stem}.{digest}{path.suffix}"))
+    return str(path.with_name(f"{path.stem}.{digest[:10]}{path.suffix}"))
 
 
 def build_assets(files: Mapping[str, bytes]) -> WebAssets:
@@ -162,7 +158,8 @@ def build_assets(files: Mapping[str, bytes]) -> WebAssets:
         body = files[name]
         if PurePosixPath(name).suffix in _REFERRING:
             body = _rewrite(name, body, lambda target: resolve(target, (*chain, name)))
-        asset = Asset(name, body, _content_type(name), fingerprinted_name(name, body))
+        digest = hashlib.sha256(body).hexdigest()
+        asset = Asset(name, body, _content_type(name), _fingerprinted(name, digest), digest[:16])
         done[name] = asset
         return asset
 
