@@ -8,7 +8,6 @@ import logging
 import time
 from urllib.parse import urlsplit
 
-from sanic import Request
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from shortlink.adapters.redis_counters import WindowCounter
@@ -16,6 +15,7 @@ from shortlink.adapters.redis_sessions import SessionStore
 from shortlink.analytics.runner import IngestRunner
 from shortlink.api import metrics
 from shortlink.api.auth import guard
+from shortlink.api.context import ApiApp, ApiContext, ApiRequest
 from shortlink.api.openapi import build_openapi
 from shortlink.api.routes import v1
 from shortlink.api.sessions import sessions
@@ -23,7 +23,6 @@ from shortlink.api.ui.serving import load_assets, web
 from shortlink.api.workspaces import workspaces
 from shortlink.config import Settings
 from shortlink.domain.sessions import sealing_key
-from shortlink.http import App
 from shortlink.http.component import component_app
 from shortlink.http.event_metrics import watch_events
 from shortlink.http.limits import Limits, apply_limits
@@ -38,12 +37,12 @@ from shortlink.wiring import audit_relay, click_store, link_service, unlock_serv
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> App:
+def create_app(settings: Settings) -> ApiApp:
     # Ready while PostgreSQL answers: every request needs it, while Redis only
     # accelerates (caches; rate limits fail open) and the bus only buffers.
     app = component_app(
         "shortlink-api",
-        settings,
+        ApiContext(settings),
         ops_port=settings.api_ops_port,
         ready_when=lambda up: up["postgres"],
     )
@@ -59,7 +58,7 @@ def create_app(settings: Settings) -> App:
     app.blueprint(web)
 
     @app.before_server_start
-    async def start(app: App) -> None:
+    async def start(app: ApiApp) -> None:
         backends = app.ctx.backends
         app.ctx.links = link_service(backends, settings)
         app.ctx.bulk_links = BulkLinkService(app.ctx.links)
@@ -86,7 +85,7 @@ def create_app(settings: Settings) -> App:
         await _open_analytics(app, settings)
 
     @app.before_server_stop
-    async def stop(app: App) -> None:
+    async def stop(app: ApiApp) -> None:
         await app.ctx.audit_relay.stop()
         if app.ctx.connecting is not None:
             app.ctx.connecting.cancel()
@@ -98,10 +97,10 @@ def create_app(settings: Settings) -> App:
             app.ctx.clicks.close()
 
     @app.on_request
-    async def start_timer(request: Request) -> None:
+    async def start_timer(request: ApiRequest) -> None:
         request.ctx.started = time.perf_counter()
 
-    async def observe(request: Request, response: BaseHTTPResponse) -> HTTPResponse | None:
+    async def observe(request: ApiRequest, response: BaseHTTPResponse) -> HTTPResponse | None:
         route = request.route.name.removeprefix(f"{app.name}.") if request.route else "unmatched"
         metrics.REQUESTS.labels(route, str(response.status)).inc()
         started = getattr(request.ctx, "started", None)
@@ -114,7 +113,7 @@ def create_app(settings: Settings) -> App:
     return app
 
 
-async def _open_analytics(app: App, settings: Settings) -> None:
+async def _open_analytics(app: ApiApp, settings: Settings) -> None:
     """The stats store, if configured. A remote ClickHouse that is down must not
     keep the API from starting: it is connected in the background (stats answer
     503 ANALYTICS_UNAVAILABLE meanwhile). The in-process engine (chDB) is opened
@@ -128,7 +127,7 @@ async def _open_analytics(app: App, settings: Settings) -> None:
         app.ctx.connecting = asyncio.create_task(_connect_in_background(app, settings))
 
 
-async def _attach_store(app: App, settings: Settings) -> None:
+async def _attach_store(app: ApiApp, settings: Settings) -> None:
     store = await asyncio.to_thread(click_store, settings)
     if store is None:
         return
@@ -139,7 +138,7 @@ async def _attach_store(app: App, settings: Settings) -> None:
         app.ctx.ingest.start()
 
 
-async def _connect_in_background(app: App, settings: Settings) -> None:
+async def _connect_in_background(app: ApiApp, settings: Settings) -> None:
     backoff = 1.0
     while True:
         try:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from sanic import Request
-
 from shortlink.adapters.audit import audit_context
+from shortlink.api.context import ApiRequest
 from shortlink.domain.access import (
     ANONYMOUS_ENDPOINTS,
     ENDPOINT_ROLES,
@@ -47,7 +46,7 @@ _MAX_REQUEST_ID = 128
 _HOW = "Send an API key as 'Authorization: Bearer <key>', or sign in at /"
 
 
-def endpoint_of(request: Request) -> str | None:
+def endpoint_of(request: ApiRequest) -> str | None:
     """The endpoint table's name for this request's route; None outside the API."""
     if request.route is None:
         return None
@@ -55,7 +54,7 @@ def endpoint_of(request: Request) -> str | None:
     return name if blueprint in GUARDED_BLUEPRINTS else None
 
 
-async def guard(request: Request) -> None:
+async def guard(request: ApiRequest) -> None:
     """Request middleware: authenticate, authorize against the endpoint table, and
     put who is calling in ``request.ctx.principal`` (None: anonymous) and in the
     audit context of whatever the request writes. A denied admin action is logged."""
@@ -83,7 +82,7 @@ async def guard(request: Request) -> None:
     audit_context.set(context)
 
 
-def request_context(request: Request, principal: Principal) -> AuditContext:
+def request_context(request: ApiRequest, principal: Principal) -> AuditContext:
     request_id = str(request.id)[:_MAX_REQUEST_ID]
     user_agent = request.headers.get("user-agent")
     return AuditContext(
@@ -95,7 +94,7 @@ def request_context(request: Request, principal: Principal) -> AuditContext:
     )
 
 
-def principal_of(request: Request) -> Principal:
+def principal_of(request: ApiRequest) -> Principal:
     """The authenticated caller ``guard`` admitted (handlers of non-anonymous routes)."""
     principal: Principal | None = request.ctx.principal
     if principal is None:  # only on anonymous routes; kept explicit, not an assert
@@ -103,7 +102,7 @@ def principal_of(request: Request) -> Principal:
     return principal
 
 
-async def caller(request: Request, *, anonymous_ok: bool = False) -> ApiKey | None:
+async def caller(request: ApiRequest, *, anonymous_ok: bool = False) -> ApiKey | None:
     header = request.headers.get("authorization")
     if header:
         return await _bearer(request, header)
@@ -115,16 +114,16 @@ async def caller(request: Request, *, anonymous_ok: bool = False) -> ApiKey | No
     raise Unauthorized(_HOW)
 
 
-async def current_session(request: Request) -> tuple[Session, ApiKey]:
+async def current_session(request: ApiRequest) -> tuple[Session, ApiKey]:
     """The browser session behind this request's cookie (401 without one)."""
     session_id = request.cookies.get(SESSION_COOKIE)
     resolved = await request.app.ctx.sessions.resolve(session_id) if session_id else None
     if resolved is None:
         raise Unauthorized("Not signed in, or the session ended; sign in again")
-    return resolved  # type: ignore[no-any-return]
+    return resolved
 
 
-async def _bearer(request: Request, header: str) -> ApiKey:
+async def _bearer(request: ApiRequest, header: str) -> ApiKey:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(_HOW)
@@ -134,14 +133,14 @@ async def _bearer(request: Request, header: str) -> ApiKey:
     return key
 
 
-async def _session_caller(request: Request, session_id: str) -> ApiKey:
+async def _session_caller(request: ApiRequest, session_id: str) -> ApiKey:
     session, key = await current_session(request)
     if request.method not in SAFE_METHODS:
         check_csrf(request, session)
     return key
 
 
-def check_same_site(request: Request) -> None:
+def check_same_site(request: ApiRequest) -> None:
     """The browser says a page of this very site sent the request (or says nothing)."""
     if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
         raise CsrfRejected("Cross-site requests can't use or start a session")
@@ -149,7 +148,7 @@ def check_same_site(request: Request) -> None:
         raise CsrfRejected("The request's Origin is not this site")
 
 
-def check_csrf(request: Request, session: Session) -> None:
+def check_csrf(request: ApiRequest, session: Session) -> None:
     check_same_site(request)
     if not csrf_token_matches(session, request.headers.get(CSRF_HEADER)):
         raise CsrfRejected(

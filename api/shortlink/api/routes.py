@@ -6,11 +6,12 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from sanic import Blueprint, Request
+from sanic import Blueprint
 from sanic.response import HTTPResponse, empty, json, raw
 
 from shortlink.api import metrics
 from shortlink.api.auth import principal_of
+from shortlink.api.context import ApiRequest
 from shortlink.api.qr_codes import FORMATS, parse_qr_request, render_qr
 from shortlink.api.representations import (
     AliasAvailability,
@@ -60,7 +61,7 @@ v1 = Blueprint("v1", url_prefix="/v1")
 
 
 async def _rate_limit(
-    request: Request, principal: Principal | None, cost: int = 1
+    request: ApiRequest, principal: Principal | None, cost: int = 1
 ) -> dict[str, str]:
     """Count this create (``cost`` creates) against its subject: the workspace (so
     minting more keys buys no more), or an anonymous caller's address; returns the
@@ -69,7 +70,7 @@ async def _rate_limit(
 
 
 async def _spend(
-    request: Request, limiter: RateLimiter, principal: Principal | None, cost: int, noun: str
+    request: ApiRequest, limiter: RateLimiter, principal: Principal | None, cost: int, noun: str
 ) -> dict[str, str]:
     """Count ``cost`` against the request's subject (rate_limit_subject: the workspace,
     or an anonymous client's network) on ``limiter``; returns the RateLimit headers, or
@@ -103,7 +104,7 @@ def _create_request(body: CreateUrl) -> CreateLink:
 
 
 @v1.post("/urls", name="create_url")
-async def create_url(request: Request) -> HTTPResponse:
+async def create_url(request: ApiRequest) -> HTTPResponse:
     key: Principal | None = request.ctx.principal
     headers = await _rate_limit(request, key)
     body = parse(CreateUrl, request.json)
@@ -131,7 +132,7 @@ async def create_url(request: Request) -> HTTPResponse:
     return respond(Link.of(link, base), status=201, headers=headers)
 
 
-def _flag(request: Request, name: str) -> bool:
+def _flag(request: ApiRequest, name: str) -> bool:
     value = request.args.get(name, "false").lower()
     if value not in {"true", "false", "1", "0"}:
         raise InvalidRequest(f"{name} must be true or false")
@@ -139,7 +140,7 @@ def _flag(request: Request, name: str) -> bool:
 
 
 @v1.post("/urls/bulk", name="create_urls_bulk")
-async def create_urls_bulk(request: Request) -> HTTPResponse:
+async def create_urls_bulk(request: ApiRequest) -> HTTPResponse:
     """Up to 1000 links in one transaction; ?dry_run=true only checks them."""
     key: Principal | None = request.ctx.principal
     body = parse(BulkCreate, request.json)
@@ -183,7 +184,7 @@ _CANONICAL_INTEGER = re.compile(r"0|[1-9][0-9]{0,8}")
 
 
 @v1.get("/urls", name="list_urls")
-async def list_urls(request: Request) -> HTTPResponse:
+async def list_urls(request: ApiRequest) -> HTTPResponse:
     key = principal_of(request)
     # Blank values kept: "status=" or "cursor=" is refused, not taken as absent.
     args = request.get_args(keep_blank_values=True)
@@ -204,7 +205,7 @@ async def list_urls(request: Request) -> HTTPResponse:
     return respond(LinkPage.of(page, base, clicks))
 
 
-async def _click_summaries(request: Request, codes: list[str]) -> dict[str, ClickSummary] | None:
+async def _click_summaries(request: ApiRequest, codes: list[str]) -> dict[str, ClickSummary] | None:
     """Each listed link's clicks, in one ClickHouse query; None while analytics is
     unavailable (the list itself must not fail for it)."""
     store = request.app.ctx.clicks
@@ -221,14 +222,14 @@ async def _click_summaries(request: Request, codes: list[str]) -> dict[str, Clic
 
 
 @v1.get("/urls/<code:str>", name="get_url")
-async def get_url(request: Request, code: str) -> HTTPResponse:
+async def get_url(request: ApiRequest, code: str) -> HTTPResponse:
     key = principal_of(request)
     link = await request.app.ctx.links.get(key.workspace, code)
     return respond(Link.of(link, request.app.ctx.settings.base_url))
 
 
 @v1.patch("/urls/<code:str>", name="update_url")
-async def update_url(request: Request, code: str) -> HTTPResponse:
+async def update_url(request: ApiRequest, code: str) -> HTTPResponse:
     key = principal_of(request)
     body = parse(UpdateUrl, request.json)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
@@ -239,14 +240,14 @@ async def update_url(request: Request, code: str) -> HTTPResponse:
 
 
 @v1.delete("/urls/<code:str>", name="delete_url")
-async def delete_url(request: Request, code: str) -> HTTPResponse:
+async def delete_url(request: ApiRequest, code: str) -> HTTPResponse:
     key = principal_of(request)
     await request.app.ctx.links.delete(key.workspace, code)
     return empty(status=204)
 
 
 @v1.get("/urls/<code:str>/qr", name="url_qr")
-async def url_qr(request: Request, code: str) -> HTTPResponse:
+async def url_qr(request: ApiRequest, code: str) -> HTTPResponse:
     """The short URL of one of your links as a QR code image."""
     key = principal_of(request)
     kind, size = parse_qr_request(request.args.get("format"), request.args.get("size"))
@@ -263,14 +264,14 @@ async def url_qr(request: Request, code: str) -> HTTPResponse:
 
 
 @v1.get("/aliases/<alias:str>", name="alias_availability")
-async def alias_availability(request: Request, alias: str) -> HTTPResponse:
+async def alias_availability(request: ApiRequest, alias: str) -> HTTPResponse:
     """Whether a custom alias is free right now, with free suggestions if not."""
     available, suggestions = await request.app.ctx.links.alias_availability(alias)
     return respond(AliasAvailability(alias=alias, available=available, suggestions=suggestions))
 
 
 @v1.get("/urls/<code:str>/stats", name="url_stats")
-async def url_stats(request: Request, code: str) -> HTTPResponse:
+async def url_stats(request: ApiRequest, code: str) -> HTTPResponse:
     """Owner-only click stats (seed flow 4), answered from ClickHouse's aggregates."""
     key = principal_of(request)
     link = await request.app.ctx.links.get(key.workspace, code)  # 404 unless the caller's
@@ -294,7 +295,7 @@ async def url_stats(request: Request, code: str) -> HTTPResponse:
 
 
 @v1.post("/urls/<code:str>/preview", name="preview_url")
-async def preview_url(request: Request, code: str) -> HTTPResponse:
+async def preview_url(request: ApiRequest, code: str) -> HTTPResponse:
     """Owner-only: what one of your links would answer a visitor you describe."""
     key = principal_of(request)
     body = parse(PreviewVisitor, request.json or {})
@@ -306,7 +307,7 @@ async def preview_url(request: Request, code: str) -> HTTPResponse:
 
 
 @v1.post("/urls/<code:str>/unlock", name="unlock_url")
-async def unlock_url(request: Request, code: str) -> HTTPResponse:
+async def unlock_url(request: ApiRequest, code: str) -> HTTPResponse:
     """Public: trade the password for a 1-hour unlock token (seed flow 5)."""
     body = parse(Unlock, request.json)
     try:
@@ -319,14 +320,14 @@ async def unlock_url(request: Request, code: str) -> HTTPResponse:
 
 
 @v1.get("/api-keys", name="list_api_keys")
-async def list_api_keys(request: Request) -> HTTPResponse:
+async def list_api_keys(request: ApiRequest) -> HTTPResponse:
     key = principal_of(request)
     keys = await request.app.ctx.api_keys.list(key)
     return respond(ApiKeyList.of(keys))
 
 
 @v1.post("/api-keys", name="create_api_key")
-async def create_api_key(request: Request) -> HTTPResponse:
+async def create_api_key(request: ApiRequest) -> HTTPResponse:
     key = principal_of(request)
     body = parse(CreateApiKey, request.json)
     headers = {}
@@ -342,7 +343,7 @@ async def create_api_key(request: Request) -> HTTPResponse:
 
 
 @v1.delete("/api-keys/<key_id:int>", name="revoke_api_key")
-async def revoke_api_key(request: Request, key_id: int) -> HTTPResponse:
+async def revoke_api_key(request: ApiRequest, key_id: int) -> HTTPResponse:
     key = principal_of(request)
     revoked, *minted = await request.app.ctx.api_keys.revoke(key, key_id)
     return respond(
@@ -351,5 +352,5 @@ async def revoke_api_key(request: Request, key_id: int) -> HTTPResponse:
 
 
 @v1.get("/openapi.json", name="openapi")
-async def openapi(request: Request) -> HTTPResponse:
+async def openapi(request: ApiRequest) -> HTTPResponse:
     return json(request.app.ctx.openapi)

@@ -3,10 +3,11 @@ cookie plus a CSRF token for its state-changing requests), read it, sign out."""
 
 from __future__ import annotations
 
-from sanic import Blueprint, Request
+from sanic import Blueprint
 from sanic.response import HTTPResponse, empty
 
 from shortlink.api.auth import check_csrf, check_same_site, current_session
+from shortlink.api.context import ApiRequest
 from shortlink.api.representations import Session, respond
 from shortlink.api.schemas import CreateSession, parse
 from shortlink.domain.sessions import SESSION_COOKIE
@@ -15,7 +16,7 @@ sessions = Blueprint("sessions", url_prefix="/v1")
 
 
 @sessions.post("/sessions", name="create_session")
-async def create_session(request: Request) -> HTTPResponse:
+async def create_session(request: ApiRequest) -> HTTPResponse:
     # No session yet to hold a CSRF token: a cross-site page must not sign a
     # browser in to someone else's account (login CSRF), so the Origin decides.
     check_same_site(request)
@@ -39,13 +40,13 @@ async def create_session(request: Request) -> HTTPResponse:
 
 
 @sessions.get("/sessions", name="get_session")
-async def get_session(request: Request) -> HTTPResponse:
+async def get_session(request: ApiRequest) -> HTTPResponse:
     session, key = await current_session(request)
     return respond(Session.of(session, key), headers={"Cache-Control": "no-store"})
 
 
 @sessions.delete("/sessions", name="delete_session")
-async def delete_session(request: Request) -> HTTPResponse:
+async def delete_session(request: ApiRequest) -> HTTPResponse:
     """Sign out: the session ends server-side and the cookie is cleared."""
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:

@@ -7,7 +7,7 @@ from sanic import Request, Sanic
 App: TypeAlias = Sanic[Any, Any]
 
 
-def client_ip(request: Request) -> str:
+def client_ip(request: Request[Any, Any]) -> str:
     """The client's address: from X-Forwarded-For/Forwarded when SHORTLINK_PROXIES_COUNT
     trusts proxies in front of us, else the peer's. Sanic writes a forwarded IPv6
     address in brackets ("[2001:db8::1]"): unwrapped, so limits can take its /64."""

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sanic import Sanic
 
-from shortlink.config import Settings
-from shortlink.http import App
+from shortlink.http.context import ComponentApp, Context
 from shortlink.http.errors import install_error_handlers
 from shortlink.http.ops_metrics import announce_build
 from shortlink.http.probes import probes_app, start_probes
@@ -32,30 +31,33 @@ def backend_checks(backends: Backends) -> dict[str, ReadinessCheck]:
     return checks
 
 
-def component_app(name: str, settings: Settings, *, ops_port: int, ready_when: ReadyWhen) -> App:
-    """A Sanic app with JSON errors and the shared backends opened at server start
-    (``app.ctx.backends``) and closed at stop. Listeners the caller adds run after
-    the backends are open; they may add checks to ``app.ctx.checks``.
+def component_app(
+    name: str, context: Context, *, ops_port: int, ready_when: ReadyWhen
+) -> ComponentApp[Context]:
+    """A Sanic app keeping ``context`` as its ``ctx``, with JSON errors and the shared
+    backends opened at server start (``app.ctx.backends``) and closed at stop.
+    Listeners the caller adds run after the backends are open; they may add checks
+    to ``app.ctx.checks``.
 
     /healthz /readyz /metrics are served on ``ops_port`` (never the public port),
     from the moment the public port listens until it closes; ``ready_when``
     decides readiness from the checks' results."""
+    settings = context.settings
     settings.require_secret()
-    app: App = Sanic(name, configure_logging=False)
+    app: ComponentApp[Context] = Sanic(name, ctx=context, configure_logging=False)
     app.config.PROXIES_COUNT = settings.proxies_count
     if settings.proxies_count == 0:
         warn_if_behind_untrusted_proxy(app)
-    app.ctx.settings = settings
     install_error_handlers(app)
     announce_build(name.removeprefix("shortlink-"))
 
     @app.before_server_start
-    async def open_connections(app: App) -> None:
+    async def open_connections(app: ComponentApp[Context]) -> None:
         app.ctx.backends = await open_backends(settings)
         app.ctx.checks = backend_checks(app.ctx.backends)
 
     @app.after_server_start
-    async def start_ops(app: App) -> None:
+    async def start_ops(app: ComponentApp[Context]) -> None:
         app.ctx.readiness = Readiness(app.ctx.checks, ready_when)
         app.ctx.readiness.start()
         app.ctx.ops = await start_probes(
@@ -63,7 +65,7 @@ def component_app(name: str, settings: Settings, *, ops_port: int, ready_when: R
         )
 
     @app.after_server_stop
-    async def close_connections(app: App) -> None:
+    async def close_connections(app: ComponentApp[Context]) -> None:
         # Stop listeners run in reverse order: this one last, after the caller's.
         await app.ctx.ops.cleanup()
         await app.ctx.readiness.stop()

@@ -38,7 +38,7 @@ from typing import Any
 from sanic.http import Stage
 from sanic.server.protocols.http_protocol import HttpProtocol
 
-from shortlink.http import App
+from shortlink.http.context import ComponentApp, Context
 from shortlink.http.wire import StrictHttp
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class DrainingProtocol(HttpProtocol):
         return True
 
 
-def install_drain(app: App, seconds: float) -> None:
+def install_drain(app: ComponentApp[Context], seconds: float) -> None:
     """Drain for ``seconds`` on SIGTERM before Sanic's graceful shutdown. SIGINT
     (Ctrl-C) stops without draining. ``app.ctx.listener``, the public listening
     socket when one process owns it (server.serve), lets the drain's end refuse
@@ -88,14 +88,14 @@ def install_drain(app: App, seconds: float) -> None:
     app.ctx.listener = None
 
     @app.after_server_start
-    async def drain_on_sigterm(app: App) -> None:
+    async def drain_on_sigterm(app: ComponentApp[Context]) -> None:
         # Replaces the handler Sanic registered (app.stop) before this listener ran.
         asyncio.get_running_loop().add_signal_handler(
             signal.SIGTERM, partial(begin_drain, app, seconds)
         )
 
 
-def begin_drain(app: App, seconds: float) -> None:
+def begin_drain(app: ComponentApp[Context], seconds: float) -> None:
     if app.ctx.draining_since != math.inf:
         return  # a repeated SIGTERM: the drain is already bounded
     app.ctx.draining_since = time.monotonic()
@@ -108,9 +108,9 @@ def begin_drain(app: App, seconds: float) -> None:
     app.ctx.drain = asyncio.get_running_loop().create_task(end_drain(app, seconds))
 
 
-async def end_drain(app: App, seconds: float) -> None:
+async def end_drain(app: ComponentApp[Context], seconds: float) -> None:
     await asyncio.sleep(seconds)
-    listener: socket.socket | None = app.ctx.listener
+    listener = app.ctx.listener
     if listener is not None and refuse_new_connections(listener):
         await asyncio.sleep(QUEUE_SETTLE)
         for _ in range(round(QUEUE_WAIT / QUEUE_POLL)):

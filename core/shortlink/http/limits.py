@@ -9,7 +9,7 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from shortlink.config import Settings
-from shortlink.http import App
+from shortlink.http.context import ComponentApp, Context
 from shortlink.http.drain import install_drain
 from shortlink.http.errors import error_response
 
@@ -33,7 +33,7 @@ class Limits:
     header_bytes: int = 8192
 
 
-def apply_limits(app: App, limits: Limits, settings: Settings) -> None:
+def apply_limits(app: ComponentApp[Context], limits: Limits, settings: Settings) -> None:
     """Sizes from ``limits``; the SIGTERM drain and shutdown budget;
     SHORTLINK_REQUEST_TIMEOUT (a whole request must arrive
     within it, or 408: a slow or stalled client can't hold a connection, as in

@@ -11,6 +11,7 @@ from sanic.worker.loader import AppLoader
 
 from shortlink.config import Settings
 from shortlink.http import App
+from shortlink.http.context import ComponentContext
 from shortlink.http.drain import DrainingProtocol
 
 AppFactory = Callable[[Settings], App]
@@ -25,7 +26,8 @@ def serve(factory: AppFactory, settings: Settings, port: int) -> None:
     # Bound here so the SIGTERM drain (drain.py) can refuse new connections on it;
     # with several workers it is shared, and one worker's drain must not do that.
     listener = bind_socket(settings.host, port) if single else None
-    app.ctx.listener = listener
+    context: ComponentContext = app.ctx
+    context.listener = listener
     app.prepare(
         host=settings.host,
         port=port,

@@ -42,13 +42,14 @@ from shortlink.domain.unlock_tokens import (
     unlock_token_valid,
 )
 from shortlink.domain.visitors import is_human_click
-from shortlink.http import App, client_ip
+from shortlink.http import client_ip
 from shortlink.http.component import component_app
 from shortlink.http.errors import domain_error_response, echoed, error_response
 from shortlink.http.event_metrics import watch_events
 from shortlink.http.limits import Limits, apply_limits
 from shortlink.http.ops_metrics import count_unavailable
 from shortlink.redirector import metrics, pages
+from shortlink.redirector.context import RedirectorApp, RedirectorContext
 from shortlink.redirector.edge_visitor import EdgeVisitor
 from shortlink.redirector.responses import (
     BodilessResponse,
@@ -59,7 +60,7 @@ from shortlink.redirector.responses import (
 from shortlink.services.click_limits import ClickLimiter
 from shortlink.services.resolver import LinkResolver
 from shortlink.services.unlocks import UnlockService
-from shortlink.wiring import Backends, redis_client, unlock_service
+from shortlink.wiring import redis_client, unlock_service
 
 UNLOCK_COOKIE = "unlock_token"
 BUDGET_REDIS_TIMEOUT = 2.0  # seconds
@@ -397,7 +398,7 @@ def _see_the_link(code: str) -> HTTPResponse:
     )
 
 
-def count_redirect_failures(app: App) -> None:
+def count_redirect_failures(app: RedirectorApp) -> None:
     """A redirect that raised is answered by the app's generic handlers (500, or 503
     for a lost connection) and must still reach ``shortlink_redirects_total``, or the
     availability SLO never sees it. A handler for the redirect route only: the
@@ -413,12 +414,12 @@ def count_redirect_failures(app: App) -> None:
     errors.add(Exception, on_redirect_error, route_names=[f"{app.name}.redirect"])
 
 
-def create_app(settings: Settings) -> App:
+def create_app(settings: Settings) -> RedirectorApp:
     # Ready while some tier can answer: Redis holds every link served recently,
     # PostgreSQL all of them; only both down leaves nothing but the L1 cache.
     app = component_app(
         "shortlink-redirector",
-        settings,
+        RedirectorContext(settings),
         ops_port=settings.redirector_ops_port,
         ready_when=lambda up: up["postgres"] or up["redis"],
     )
@@ -440,8 +441,8 @@ def create_app(settings: Settings) -> App:
     count_redirect_failures(app)
 
     @app.before_server_start
-    async def start(app: App) -> None:
-        backends: Backends = app.ctx.backends
+    async def start(app: RedirectorApp) -> None:
+        backends = app.ctx.backends
         local = LocalCache(settings.local_cache_size, settings.local_cache_ttl)
         sink = backends.events or DiscardEvents()
         resolver = LinkResolver(
@@ -471,7 +472,7 @@ def create_app(settings: Settings) -> App:
         app.ctx.feed = feed
 
     @app.before_server_stop
-    async def stop(app: App) -> None:
+    async def stop(app: RedirectorApp) -> None:
         app.ctx.feed_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await app.ctx.feed_task

@@ -27,9 +27,10 @@ from importlib import resources
 from pathlib import PurePosixPath
 
 import brotli
-from sanic import Blueprint, Request
+from sanic import Blueprint
 from sanic.response import HTTPResponse, empty, raw
 
+from shortlink.api.context import ApiRequest
 from shortlink.domain.errors import NotFound
 from shortlink.http.page_headers import content_security_policy, page_headers
 
@@ -201,7 +202,7 @@ def load_assets() -> WebAssets:
     return build_assets(files)
 
 
-async def _serve(request: Request, name: str, *, page: bool = False) -> HTTPResponse:
+async def _serve(request: ApiRequest, name: str, *, page: bool = False) -> HTTPResponse:
     assets: WebAssets = request.app.ctx.web_assets
     found = assets.find(name)
     if found is None or (found[0].name == _PAGE) != page:  # the page is served at / only
@@ -228,10 +229,10 @@ def _etags(if_none_match: str | None) -> set[str]:
 
 
 @web.get("/", name="ui_index")
-async def index(request: Request) -> HTTPResponse:
+async def index(request: ApiRequest) -> HTTPResponse:
     return await _serve(request, _PAGE, page=True)
 
 
 @web.get("/ui/<name:path>", name="ui_asset")
-async def asset(request: Request, name: str) -> HTTPResponse:
+async def asset(request: ApiRequest, name: str) -> HTTPResponse:
     return await _serve(request, name)

@@ -1,0 +1,24 @@
+"""The redirector's ``app.ctx``: every attribute typed (see shortlink.http.context).
+Its handlers keep what they need on the Redirects object (no per-request lookups
+here); the context holds what the listeners start and stop."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeAlias
+
+from redis.asyncio import Redis
+from sanic import Sanic
+
+from shortlink.http.context import ComponentContext
+
+
+class RedirectorContext(ComponentContext):
+    # Set at server start: the invalidation feed (its task and its own connection)
+    # and the click budgets' client (a longer timeout than the link cache's).
+    feed_task: asyncio.Task[None]
+    feed: Redis
+    budgets: Redis
+
+
+RedirectorApp: TypeAlias = Sanic[Any, RedirectorContext]
