@@ -12,14 +12,12 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from shortlink.domain.audit import AuditContext, AuditEntry
+from shortlink.domain.audit import AuditContext, AuditEntry, AuditFilter
 
 Executor = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 Connection = asyncpg.Connection | PoolConnectionProxy
@@ -77,19 +75,6 @@ async def audited_transaction(db: Executor) -> AsyncIterator[Connection]:
         yield db
 
 
-@dataclass(frozen=True, slots=True)
-class AuditQuery:
-    workspace: str
-    target_type: str | None = None
-    target: str | None = None
-    actor: str | None = None
-    action: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    before_id: int | None = None  # the cursor: entries older than this one
-    limit: int = 50
-
-
 _COLUMNS = (
     "id, workspace, at, actor_kind, actor, action, target_type, target, outcome,"
     " before, after, ip, user_agent, request_id"
@@ -108,10 +93,13 @@ class AuditRepository:
     def __init__(self, db: Executor) -> None:
         self._db = db
 
-    async def find(self, query: AuditQuery) -> list[AuditEntry]:
-        """Newest first, on the workspace's (or the target's) index range."""
+    async def find(
+        self, workspace: str, query: AuditFilter, limit: int | None = None
+    ) -> list[AuditEntry]:
+        """Newest first (``limit`` of them, default the filter's page size), on the
+        workspace's (or the target's) index range."""
         conditions = ["workspace = $1"]
-        args: list[Any] = [query.workspace, query.limit]
+        args: list[Any] = [workspace, query.limit if limit is None else limit]
 
         def arg(value: Any) -> str:
             args.append(value)

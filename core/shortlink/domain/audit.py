@@ -67,18 +67,6 @@ class AuditFilter:
     before_id: int | None = None
     limit: int = 50
 
-    def as_query(self) -> dict[str, Any]:
-        """The filter's conditions (everything but the page size)."""
-        return {
-            "target_type": self.target_type,
-            "target": self.target,
-            "actor": self.actor,
-            "action": self.action,
-            "since": self.since,
-            "until": self.until,
-            "before_id": self.before_id,
-        }
-
 
 def parse_audit_filter(args: Mapping[str, list[str]]) -> AuditFilter:
     """GET /v1/audit's query: link=<code> (a link's history), target_type, target,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shortlink.adapters.audit import AuditQuery, AuditRepository
+from shortlink.adapters.audit import AuditRepository
 from shortlink.adapters.workspaces import LastOwner, WorkspaceRepository
 from shortlink.domain.access import Principal
 from shortlink.domain.audit import AuditEntry, parse_audit_filter
@@ -106,9 +106,7 @@ class WorkspaceService:
     ) -> tuple[list[AuditEntry], str | None]:
         """One page of the workspace's log, newest first, and the next page's cursor."""
         query = parse_audit_filter(args)
-        entries = await self._audit.find(
-            AuditQuery(caller.workspace, **query.as_query(), limit=query.limit + 1)
-        )
+        entries = await self._audit.find(caller.workspace, query, limit=query.limit + 1)
         more = len(entries) > query.limit
         entries = entries[: query.limit]
         return entries, (str(entries[-1].id) if more else None)
