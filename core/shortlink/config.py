@@ -74,6 +74,9 @@ def env_rate_limit(env: Mapping[str, str], name: str, default: str) -> RateLimit
 # requests most of it.
 MAX_SHUTDOWN_DRAIN = 5.0
 
+# Below the Redis writer fence (15 s) less the redirector's read budget: see Settings.
+MAX_READ_LAG = 10.0
+
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 
@@ -95,6 +98,7 @@ def env_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 # names a file holding NAME's value, so the value is never in the process environment.
 SECRET_VARIABLES = (
     "DATABASE_URL",
+    "DATABASE_READ_URL",
     "SHORTLINK_DATABASE_PASSWORD",
     "REDIS_URL",
     "SHORTLINK_SECRET_KEY",
@@ -139,6 +143,11 @@ def with_database_password(url: str, password: str) -> str:
 class Settings:
     database_url: str = "postgresql://shortlink@127.0.0.1:5432/shortlink"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redirect misses read a standby here first ("" = the primary only), if it is at
+    # most read_max_lag seconds behind; below the cache's 15 s writer fence, so a
+    # stale read is never written back into Redis (see adapters/standby_reads.py).
+    database_read_url: str = ""
+    read_max_lag: float = 5.0
     base_url: str = "http://127.0.0.1:8081"
     secret_key: str = ""
     host: str = "0.0.0.0"
@@ -220,6 +229,12 @@ class Settings:
                 env.get("SHORTLINK_DATABASE_PASSWORD", ""),
             ),
             redis_url=env.get("REDIS_URL") or d.redis_url,
+            database_read_url=with_database_password(
+                env.get("DATABASE_READ_URL", ""), env.get("SHORTLINK_DATABASE_PASSWORD", "")
+            )
+            if env.get("DATABASE_READ_URL")
+            else "",
+            read_max_lag=env_float(env, "SHORTLINK_READ_MAX_LAG", d.read_max_lag, 0.1),
             base_url=(env.get("SHORTLINK_BASE_URL") or d.base_url).rstrip("/"),
             secret_key=env.get("SHORTLINK_SECRET_KEY", ""),
             host=env.get("SHORTLINK_HOST") or d.host,
@@ -320,6 +335,8 @@ class Settings:
             parse_sentinel_url(self.redis_url)
         except RedisUrlError as exc:
             raise ConfigError(str(exc)) from None
+        if self.read_max_lag > MAX_READ_LAG:
+            raise ConfigError(f"SHORTLINK_READ_MAX_LAG must be at most {MAX_READ_LAG:g}")
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("SHORTLINK_DB_POOL_MIN must not exceed SHORTLINK_DB_POOL_MAX")
         try:

@@ -25,6 +25,7 @@ from shortlink.adapters.redis_connection import check_quorum, check_redis, is_se
 from shortlink.adapters.redis_connection import redis_client as connect_redis
 from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.adapters.redis_stream import RedisStreamSource, RedisStreamTransport
+from shortlink.adapters.standby_reads import StandbyReads
 from shortlink.adapters.user_agents import UserAgentParser
 from shortlink.adapters.workspaces import WorkspaceRepository
 from shortlink.config import ConfigError, Settings
@@ -37,12 +38,12 @@ from shortlink.services.unlocks import UnlockService
 from shortlink.services.write_retry import WriteRetry
 
 
-def redis_client(url: str) -> Redis:
+def redis_client(url: str, *, socket_timeout: float = 0.5) -> Redis:
     """One server or a Sentinel-found master, by REDIS_URL's form (redis_connection)."""
     # Short timeouts: Redis is a cache here, and a hung cache must fail over to
     # PostgreSQL quickly instead of holding requests.
     return connect_redis(
-        url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
+        url, socket_timeout=socket_timeout, socket_connect_timeout=0.5, health_check_interval=30
     )
 
 
@@ -200,3 +201,14 @@ def click_ingest(
         flush_interval=settings.analytics_flush_ms / 1000,
         observe_lag=observe_lag,
     )
+
+
+async def standby_reads(settings: Settings, backends: Backends) -> StandbyReads | None:
+    """Reads on standbys for redirect misses, when DATABASE_READ_URL names them."""
+    if not settings.database_read_url:
+        return None
+    reads = await StandbyReads.open(
+        settings.database_read_url, backends.pool, settings.read_max_lag
+    )
+    reads.start()
+    return reads

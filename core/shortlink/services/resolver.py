@@ -10,6 +10,7 @@ from shortlink.adapters.postgres import LinkRepository
 from shortlink.adapters.postgres_failures import is_connection_failure
 from shortlink.adapters.redis_cache import LinkCache
 from shortlink.adapters.redis_failures import RedisFailure
+from shortlink.adapters.standby_reads import StandbyReads
 from shortlink.domain.errors import DatabaseUnavailable
 from shortlink.domain.links import MISS, Destination, Link, destination_of
 
@@ -23,13 +24,21 @@ class LinkResolver:
     is down or failing over."""
 
     def __init__(
-        self, local: LocalCache, cache: LinkCache, repo: LinkRepository, db_timeout: float = 1.0
+        self,
+        local: LocalCache,
+        cache: LinkCache,
+        repo: LinkRepository,
+        db_timeout: float = 1.0,
+        standby: StandbyReads | None = None,
     ) -> None:
+        """``standby``: misses are read there first (within its staleness bound)."""
         self.local = local
         self._cache = cache
         self._repo = repo
         self._db_timeout = db_timeout
+        self._standby = standby
         self.redis_errors = 0
+        self.standby_reads = 0  # misses a standby answered
 
     def cached(self, code: str) -> Destination | object | None:
         """The in-process answer, or MISS; synchronous, so a hit costs no coroutine."""
@@ -41,8 +50,12 @@ class LinkResolver:
         if found is not MISS:
             return found, "local"  # type: ignore[return-value]
         generation = self.local.generation
+        standby_reads = self.standby_reads
         destination, tier = await self._resolve_shared(code)
-        self.local.put(code, destination, generation)
+        # A standby's answer may predate an edit whose invalidation already came:
+        # not kept here (the Redis fill is fenced against it; see standby_reads).
+        if self.standby_reads == standby_reads:
+            self.local.put(code, destination, generation)
         return destination, tier
 
     async def _resolve_shared(self, code: str) -> tuple[Destination | None, str]:
@@ -64,6 +77,11 @@ class LinkResolver:
         return destination, "db"
 
     async def _lookup(self, code: str) -> Link | None:
+        if self._standby is not None:
+            link = await self._standby_lookup(self._standby, code)
+            if link is not None:
+                self.standby_reads += 1
+                return link
         try:
             async with asyncio.timeout(self._db_timeout):
                 return await self._repo.get(code)
@@ -71,3 +89,13 @@ class LinkResolver:
             if is_connection_failure(exc):  # the timeout included
                 raise DatabaseUnavailable() from exc
             raise
+
+    async def _standby_lookup(self, standby: StandbyReads, code: str) -> Link | None:
+        """None: not there (perhaps too new for it), behind its bound, or failing;
+        the primary is asked then. Half the budget, so the primary still gets its turn."""
+        try:
+            async with asyncio.timeout(self._db_timeout / 2):
+                return await standby.link(code)
+        except Exception as exc:
+            log.debug("standby read skipped", extra={"error": str(exc)})
+            return None

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import cast
 from urllib.parse import quote
 
-from redis.asyncio import Redis
 from sanic import Request
 from sanic.response import HTTPResponse
 
@@ -60,7 +59,7 @@ from shortlink.redirector.responses import (
 from shortlink.services.click_limits import ClickLimiter
 from shortlink.services.resolver import LinkResolver
 from shortlink.services.unlocks import UnlockService
-from shortlink.wiring import redis_client, unlock_service
+from shortlink.wiring import redis_client, standby_reads, unlock_service
 
 UNLOCK_COOKIE = "unlock_token"
 BUDGET_REDIS_TIMEOUT = 2.0  # seconds
@@ -445,16 +444,18 @@ def create_app(settings: Settings) -> RedirectorApp:
         backends = app.ctx.backends
         local = LocalCache(settings.local_cache_size, settings.local_cache_ttl)
         sink = backends.events or DiscardEvents()
+        standby = await standby_reads(settings, backends)
+        if standby is not None:
+            app.ctx.checks["postgres_standby"] = standby.check
+        app.ctx.standby = standby
         resolver = LinkResolver(
-            local, backends.cache, backends.links, settings.redirector_db_timeout
+            local, backends.cache, backends.links, settings.redirector_db_timeout, standby
         )
         metrics.watch(resolver)
         watch_events(backends.events)
         # Click budgets wait longer for a slow Redis than the link cache does: bypassing
         # it (counting in PostgreSQL) is exact too, but leaves the chunk Redis holds unused.
-        budgets = Redis.from_url(
-            settings.redis_url, socket_timeout=BUDGET_REDIS_TIMEOUT, socket_connect_timeout=0.5
-        )
+        budgets = redis_client(settings.redis_url, socket_timeout=BUDGET_REDIS_TIMEOUT)
         app.ctx.budgets = budgets
         handlers.attach(
             resolver,
@@ -477,6 +478,8 @@ def create_app(settings: Settings) -> RedirectorApp:
         with contextlib.suppress(asyncio.CancelledError):
             await app.ctx.feed_task
         await app.ctx.feed.aclose()
+        if app.ctx.standby is not None:
+            await app.ctx.standby.close()
         await app.ctx.budgets.aclose()
 
     return app

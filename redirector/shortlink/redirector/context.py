@@ -10,6 +10,7 @@ from typing import Any, TypeAlias
 from redis.asyncio import Redis
 from sanic import Sanic
 
+from shortlink.adapters.standby_reads import StandbyReads
 from shortlink.http.context import ComponentContext
 
 
@@ -19,6 +20,8 @@ class RedirectorContext(ComponentContext):
     feed_task: asyncio.Task[None]
     feed: Redis
     budgets: Redis
+    # Redirect misses' standby reads (DATABASE_READ_URL), None without one.
+    standby: StandbyReads | None
 
 
 RedirectorApp: TypeAlias = Sanic[Any, RedirectorContext]
