@@ -214,11 +214,23 @@ class LinkService:
 
     async def suggest(self, alias: str, count: int = 3) -> list[str]:
         """Alternatives to a taken alias that are free right now."""
-        candidates = suggestion_candidates(
-            alias, self.clock().date(), [random_suffix(secrets.choice) for _ in range(2)]
-        )
-        taken = await self.repo.taken(candidates)
-        return [c for c in candidates if c not in taken][:count]
+        return (await self.suggest_many([alias], count))[alias]
+
+    async def suggest_many(self, aliases: Sequence[str], count: int = 3) -> dict[str, list[str]]:
+        """suggest() for many taken aliases, in one lookup of every candidate."""
+        today = self.clock().date()
+        candidates = {
+            alias: suggestion_candidates(
+                alias, today, [random_suffix(secrets.choice) for _ in range(2)]
+            )
+            for alias in aliases
+        }
+        everything = {c for options in candidates.values() for c in options}
+        taken = await self.repo.taken(list(everything)) if everything else set()
+        return {
+            alias: [c for c in options if c not in taken][:count]
+            for alias, options in candidates.items()
+        }
 
     async def _announce(self, links: Sequence[Link]) -> None:
         entries = [(link.code, d) for link in links if (d := destination_of(link)) is not None]
