@@ -32,7 +32,7 @@ def _redirector(settings: Settings, args: argparse.Namespace) -> None:
 def _analytics(settings: Settings, args: argparse.Namespace) -> None:
     from shortlink.analytics.worker import run_worker
 
-    settings.require_secret()  # keys the visitor-id hashes
+    settings.require_analytics_salt()  # keys the visitor-id hashes
     asyncio.run(run_worker(settings))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -103,6 +105,7 @@ SECRET_VARIABLES = (
     "REDIS_URL",
     "SHORTLINK_SECRET_KEY",
     "SHORTLINK_INITIAL_API_KEY",
+    "SHORTLINK_ANALYTICS_SALT",
     "CLICKHOUSE_URL",
 )
 
@@ -215,6 +218,8 @@ class Settings:
     analytics_port: int = 8082
     geoip_database: str = ""
     keep_raw_ip: bool = False
+    # Keys the visitor-id hashes; given to the analytics worker instead of the secret key.
+    analytics_salt: str = ""
     # Web UI sign-in: how long a browser session lives (seconds).
     session_ttl: int = 8 * 3600
 
@@ -296,6 +301,7 @@ class Settings:
             analytics_port=env_port(env, "SHORTLINK_ANALYTICS_PORT", d.analytics_port),
             geoip_database=env.get("SHORTLINK_GEOIP_DATABASE", ""),
             keep_raw_ip=env_bool(env, "SHORTLINK_KEEP_RAW_IP", d.keep_raw_ip),
+            analytics_salt=env.get("SHORTLINK_ANALYTICS_SALT", ""),
             session_ttl=env_int(env, "SHORTLINK_SESSION_TTL", d.session_ttl, 60),
         )
         settings.validate()
@@ -351,6 +357,21 @@ class Settings:
         # Unlock tokens are signed with it; API and redirector must share one.
         if len(self.secret_key) < 32:
             raise ConfigError("SHORTLINK_SECRET_KEY must be set (at least 32 characters)")
+
+    def require_analytics_salt(self) -> None:
+        if len(self.analytics_salt) < 32 and len(self.secret_key) < 32:
+            raise ConfigError(
+                "SHORTLINK_ANALYTICS_SALT (or SHORTLINK_SECRET_KEY) must be set "
+                "(at least 32 characters): it keys the visitor-id hashes"
+            )
+
+    @property
+    def visitor_salt(self) -> bytes:
+        """SHORTLINK_ANALYTICS_SALT, else one derived from the secret key: never the
+        secret key itself, so whoever holds the salt can't sign unlock tokens."""
+        if self.analytics_salt:
+            return self.analytics_salt.encode()
+        return hmac.new(self.secret_key.encode(), b"shortlink visitor ids", hashlib.sha256).digest()
 
     @property
     def public_origin(self) -> str:

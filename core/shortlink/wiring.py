@@ -188,7 +188,7 @@ def click_ingest(
         GeoIP(settings.geoip_database or None),
         UserAgentParser(),
         # Visitor ids are keyed hashes: without the key they can't be reversed to IPs.
-        salt=settings.secret_key.encode(),
+        salt=settings.visitor_salt,
         keep_raw_ip=settings.keep_raw_ip,
     )
     return ClickIngest(

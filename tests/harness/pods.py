@@ -80,6 +80,10 @@ class RenderedPods:
                             f"Secret {source['secret']['name']} has no key {item['key']}"
                         )
                     content[item["path"]] = data[item["key"]]
+            if "subPath" in mount:  # one file of the volume, at mountPath itself
+                directory, _, name = mount["mountPath"].rpartition("/")
+                files.setdefault(directory, {})[name] = content[mount["subPath"]]
+                continue
             files[mount["mountPath"]] = content
         return files
 

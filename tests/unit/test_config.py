@@ -195,3 +195,16 @@ def test_the_database_password_joins_a_url_without_one(tmp_path):
         Settings.from_env(
             {"DATABASE_URL": "postgresql://app:x@db/links", "SHORTLINK_DATABASE_PASSWORD": "y"}
         )
+
+
+def test_the_analytics_salt_is_not_the_token_signing_secret() -> None:
+    """Issue 19, finding 9: the worker keys visitor ids; it must not hold what signs
+    unlock tokens and seals sessions."""
+    secret = "s" * 32
+    derived = Settings(secret_key=secret).visitor_salt
+    assert secret.encode() not in derived and derived != secret.encode()
+    own = Settings.from_env({"SHORTLINK_ANALYTICS_SALT": "a" * 32})
+    own.require_analytics_salt()  # enough for a worker without SHORTLINK_SECRET_KEY
+    assert own.visitor_salt == b"a" * 32
+    with pytest.raises(ConfigError, match="SHORTLINK_ANALYTICS_SALT"):
+        Settings().require_analytics_salt()

@@ -89,34 +89,60 @@ key: {{ if $value.existingSecret }}{{ $value.existingSecretKey }}{{ else }}{{ $k
 {{- join "," $hosts -}}
 {{- end -}}
 
-{{/* The secrets every container gets, as [{var, name, key}]: the variable, and the
-Secret and key holding its value. */}}
+{{/* Which secrets each container uses (SECURITY.md): it gets those and no others. */}}
+{{- define "shortlink.secretsOf" -}}
+{{- $uses := dict
+  "api" (list "secretKey" "initialApiKey" "analyticsSalt" "database" "redis" "clickhouse")
+  "redirector" (list "secretKey" "database" "redis")
+  "analytics" (list "analyticsSalt" "redis" "clickhouse")
+  "operator" (list "database" "redis")
+  "migrate" (list "database") -}}
+{{- toJson (get $uses .) -}}
+{{- end -}}
+
+{{/* The secrets one container gets, called with (list $ component), as [{var, name, key}]:
+the variable, and the Secret and key holding its value. */}}
 {{- define "shortlink.secrets" -}}
+{{- $root := index . 0 -}}
+{{- $uses := include "shortlink.secretsOf" (index . 1) | fromJsonArray -}}
 {{- $entries := list -}}
+{{- with $root -}}
+{{- if has "secretKey" $uses -}}
 {{- $entries = append $entries (merge (dict "var" "SHORTLINK_SECRET_KEY") (include "shortlink.secretRef" (list . .Values.secretKey "SHORTLINK_SECRET_KEY") | fromYaml)) -}}
-{{- if or .Values.initialApiKey.value .Values.initialApiKey.existingSecret -}}
+{{- end -}}
+{{- if has "analyticsSalt" $uses -}}
+{{- $entries = append $entries (merge (dict "var" "SHORTLINK_ANALYTICS_SALT") (include "shortlink.secretRef" (list . .Values.analyticsSalt "SHORTLINK_ANALYTICS_SALT") | fromYaml)) -}}
+{{- end -}}
+{{- if and (has "initialApiKey" $uses) (or .Values.initialApiKey.value .Values.initialApiKey.existingSecret) -}}
 {{- $entries = append $entries (merge (dict "var" "SHORTLINK_INITIAL_API_KEY") (include "shortlink.secretRef" (list . .Values.initialApiKey "SHORTLINK_INITIAL_API_KEY") | fromYaml)) -}}
 {{- end -}}
-{{- if .Values.postgresql.enabled -}}
+{{- if not (has "database" $uses) -}}
+{{- else if .Values.postgresql.enabled -}}
 {{- $entries = append $entries (dict "var" "SHORTLINK_DATABASE_PASSWORD" "name" (.Values.postgresql.existingSecret | default (include "shortlink.postgresqlName" .)) "key" "password") -}}
 {{- else -}}
 {{- $entries = append $entries (merge (dict "var" "DATABASE_URL") (include "shortlink.secretRef" (list . .Values.database "DATABASE_URL") | fromYaml)) -}}
 {{- end -}}
+{{- if has "redis" $uses -}}
 {{- $entries = append $entries (merge (dict "var" "REDIS_URL") (include "shortlink.secretRef" (list . .Values.redis "REDIS_URL") | fromYaml)) -}}
-{{- if or .Values.clickhouse.url .Values.clickhouse.existingSecret -}}
+{{- end -}}
+{{- if and (has "clickhouse" $uses) (or .Values.clickhouse.url .Values.clickhouse.existingSecret) -}}
 {{- $entries = append $entries (merge (dict "var" "CLICKHOUSE_URL") (include "shortlink.secretRef" (list . .Values.clickhouse "CLICKHOUSE_URL") | fromYaml)) -}}
+{{- end -}}
 {{- end -}}
 {{- toYaml $entries -}}
 {{- end -}}
 
 {{- define "shortlink.secretsDir" -}}/run/secrets/shortlink{{- end -}}
 
-{{/* The environment every container gets: the ConfigMap, then the secrets, as files
-(NAME_FILE, read by Settings; secretsAsFiles) or as variables. */}}
+{{/* One container's environment, called with (list $ component): the ConfigMap (envFrom),
+then its secrets, as files (NAME_FILE, read by Settings; secretsAsFiles) or as variables. */}}
 {{- define "shortlink.env" -}}
+{{- $root := index . 0 -}}
+{{- $secrets := include "shortlink.secrets" . | fromYamlArray -}}
+{{- with $root -}}
 {{- $dir := include "shortlink.secretsDir" . -}}
-{{- range include "shortlink.secrets" . | fromYamlArray }}
-{{- if $.Values.secretsAsFiles }}
+{{- range $secrets }}
+{{- if $root.Values.secretsAsFiles }}
 - name: {{ .var }}_FILE
   value: {{ printf "%s/%s" $dir .var | quote }}
 {{- else }}
@@ -127,7 +153,7 @@ Secret and key holding its value. */}}
       key: {{ .key }}
 {{- end }}
 {{- end }}
-{{- if .Values.postgresql.enabled }}
+{{- if and .Values.postgresql.enabled (has "database" (include "shortlink.secretsOf" (index $ 1) | fromJsonArray)) }}
 {{- $password := ternary "" ":$(SHORTLINK_DATABASE_PASSWORD)" .Values.secretsAsFiles }}
 - name: DATABASE_URL
   value: {{ printf "postgresql://%s%s@%s/%s?target_session_attrs=read-write" .Values.postgresql.username $password (include "shortlink.postgresqlHosts" .) .Values.postgresql.database | quote }}
@@ -135,6 +161,7 @@ Secret and key holding its value. */}}
 {{- with .Values.config.extraEnv }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
 {{- end -}}
 
 {{- define "shortlink.envFrom" -}}
@@ -170,6 +197,9 @@ readinessProbe:
 {{- define "shortlink.secretData" -}}
 {{- $existing := (lookup "v1" "Secret" .Release.Namespace (include "shortlink.fullname" .)) | default dict -}}
 {{- $data := $existing.data | default dict -}}
+{{- if not .Values.analyticsSalt.existingSecret }}
+SHORTLINK_ANALYTICS_SALT: {{ .Values.analyticsSalt.value | default (index $data "SHORTLINK_ANALYTICS_SALT" | default "" | b64dec) | default (randAlphaNum 48) | b64enc | quote }}
+{{- end }}
 {{- if not .Values.secretKey.existingSecret }}
 SHORTLINK_SECRET_KEY: {{ .Values.secretKey.value | default (index $data "SHORTLINK_SECRET_KEY" | default "" | b64dec) | default (randAlphaNum 48) | b64enc | quote }}
 {{- end }}
@@ -234,9 +264,10 @@ watches, and writes finalizers and status with patches only. */}}
 {{- end -}}
 
 
-{{/* The secrets volume (secretsAsFiles): each secret's key as a file named after its variable. */}}
+{{/* The secrets volume (secretsAsFiles), called with (list $ component): each secret of the
+pod's component as a file named after its variable. */}}
 {{- define "shortlink.secretsVolume" -}}
-{{- if .Values.secretsAsFiles }}
+{{- if (index . 0).Values.secretsAsFiles }}
 - name: secrets
   projected:
     defaultMode: 0440
@@ -250,8 +281,15 @@ watches, and writes finalizers and status with patches only. */}}
 {{- end }}
 {{- end -}}
 
+{{/* A container's secret files, called with (list $ container): the pod's main container
+mounts the volume (its own secrets); the migrate init container only its own files, one by one. */}}
 {{- define "shortlink.secretsMount" -}}
-{{- if .Values.secretsAsFiles }}
-- {name: secrets, mountPath: {{ include "shortlink.secretsDir" . }}, readOnly: true}
+{{- $dir := include "shortlink.secretsDir" (index . 0) -}}
+{{- if and (index . 0).Values.secretsAsFiles (eq (index . 1) "migrate") }}
+{{- range include "shortlink.secrets" . | fromYamlArray }}
+- {name: secrets, mountPath: {{ printf "%s/%s" $dir .var }}, subPath: {{ .var }}, readOnly: true}
+{{- end }}
+{{- else if (index . 0).Values.secretsAsFiles }}
+- {name: secrets, mountPath: {{ $dir }}, readOnly: true}
 {{- end }}
 {{- end -}}

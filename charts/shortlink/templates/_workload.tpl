@@ -61,14 +61,14 @@ spec:
           envFrom:
             {{- include "shortlink.envFrom" $root | nindent 12 }}
           env:
-            {{- include "shortlink.env" $root | nindent 12 }}
+            {{- include "shortlink.env" (list $root "migrate") | nindent 12 }}
           securityContext:
             {{- toYaml $root.Values.containerSecurityContext | nindent 12 }}
           resources:
             {{- toYaml $root.Values.migrations.resources | nindent 12 }}
           volumeMounts:
             - {name: tmp, mountPath: /tmp}
-            {{- include "shortlink.secretsMount" $root | nindent 12 }}
+            {{- include "shortlink.secretsMount" (list $root "migrate") | nindent 12 }}
       {{- end }}
       containers:
         - name: {{ .component }}
@@ -82,7 +82,7 @@ spec:
           envFrom:
             {{- include "shortlink.envFrom" $root | nindent 12 }}
           env:
-            {{- include "shortlink.env" $root | nindent 12 }}
+            {{- include "shortlink.env" (list $root .component) | nindent 12 }}
             {{- with .env }}
             {{- . | nindent 12 }}
             {{- end }}
@@ -102,7 +102,7 @@ spec:
             {{- toYaml $v.resources | nindent 12 }}
           volumeMounts:
             - {name: tmp, mountPath: /tmp}
-            {{- include "shortlink.secretsMount" $root | nindent 12 }}
+            {{- include "shortlink.secretsMount" (list $root .component) | nindent 12 }}
             {{- with $v.extraVolumeMounts }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
@@ -111,7 +111,7 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
-        {{- include "shortlink.secretsVolume" $root | nindent 8 }}
+        {{- include "shortlink.secretsVolume" (list $root .component) | nindent 8 }}
         {{- with $v.extraVolumes }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

@@ -599,3 +599,63 @@ def test_dashboards_are_configmaps_for_the_grafana_sidecar_with_the_sre_files() 
         assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
         assert config_map["metadata"]["annotations"] == {"grafana_folder": "Shortlink"}
         assert config_map["data"] == {path.name: path.read_text().rstrip("\n")}
+
+
+# Issue 19, finding 9: each secret only in the containers that use it.
+SECRETS_BY_CONTAINER = {
+    "api": {"SHORTLINK_SECRET_KEY", "SHORTLINK_INITIAL_API_KEY", "SHORTLINK_ANALYTICS_SALT",
+            "DATABASE_URL", "REDIS_URL", "CLICKHOUSE_URL"},
+    "redirector": {"SHORTLINK_SECRET_KEY", "DATABASE_URL", "REDIS_URL"},
+    "analytics": {"SHORTLINK_ANALYTICS_SALT", "REDIS_URL", "CLICKHOUSE_URL"},
+    "operator": {"DATABASE_URL", "REDIS_URL"},
+    "migrate": {"DATABASE_URL"},
+}  # fmt: skip
+_SECRET_NAMES = set().union(*SECRETS_BY_CONTAINER.values())
+
+
+@pytest.mark.parametrize("as_files", ["true", "false"])
+def test_each_secret_reaches_only_the_containers_that_use_it(as_files: str) -> None:
+    manifests = render(
+        set_values={
+            "secretsAsFiles": as_files,
+            "initialApiKey.value": "sl_initial_key_0123456789",
+            "clickhouse.url": "http://clickhouse:8123",
+            "analytics.enabled": "true",
+            "kafka.bootstrapServers": "kafka:9092",
+            "operator.postgresFailover": "true",
+        }
+    )
+    seen = set()
+    for name, spec in pod_specs(manifests):
+        if "postgresql" in name:
+            continue
+        for container in all_containers(spec):
+            given = {e["name"] for e in container.get("env", []) if e["name"] in _SECRET_NAMES}
+            given |= {
+                e["name"].removesuffix("_FILE")
+                for e in container.get("env", [])
+                if e["name"].removesuffix("_FILE") in _SECRET_NAMES
+            }
+            given |= {
+                m["subPath"]
+                for m in container.get("volumeMounts", [])
+                if m["name"] == "secrets" and "subPath" in m
+            }
+            allowed = SECRETS_BY_CONTAINER[container["name"]]
+            assert given <= allowed, (name, container["name"], given - allowed)
+            if container in spec.get("initContainers", []):  # the pod's volume holds more
+                whole = [
+                    m for m in container.get("volumeMounts", [])
+                    if m["name"] == "secrets" and "subPath" not in m
+                ]  # fmt: skip
+                assert not whole, (name, container["name"])
+            else:  # the volume holds the main container's secrets: checked with its files
+                volume = next((v for v in spec["volumes"] if v["name"] == "secrets"), None)
+                files = {
+                    item["path"]
+                    for source in (volume or {}).get("projected", {}).get("sources", [])
+                    for item in source["secret"]["items"]
+                }
+                assert files <= allowed, (name, files - allowed)
+            seen.add(container["name"])
+    assert seen == set(SECRETS_BY_CONTAINER)
