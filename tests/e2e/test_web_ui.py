@@ -635,3 +635,42 @@ def test_sign_out_then_pages_refuse(page: Page) -> None:
         page.goto(f"/{route}")
         heading(page, "Sign in")
     assert page.evaluate("fetch('/v1/urls').then(r => r.status)") == 401
+
+
+def test_rules_page_edits_the_options_and_previews_a_visitor(
+    page: Page, rest: httpx.Client
+) -> None:
+    created = rest.post("/v1/urls", json={
+        "original_url": "https://example.com/app", "custom_alias": "ui-rules",
+        "rules": [{"id": "uk", "conditions": {"country": ["GB"]},
+                   "action": {"target": "https://example.com/uk"}}],
+        "variants": [{"id": "a", "target": "https://example.com/a", "weight": 3},
+                     {"id": "b", "target": "https://example.com/b", "weight": 1}],
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    page.goto("/#/links/ui-rules")
+    page.get_by_role("link", name="Rules", exact=True).click()
+    heading(page, "Rules of ui-rules")
+    expect(page.get_by_text("Default split: a 75 %, b 25 %.")).to_be_visible()
+
+    page.get_by_label("Country").fill("gb")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator(".preview-answer")).to_have_text("302 to https://example.com/uk (rule uk)")
+    page.get_by_label("Country").fill("")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator(".preview-answer")).to_contain_text("(no rule, variant ")
+
+    editor = page.get_by_label("Link options (JSON)")
+    document = json.loads(editor.input_value())
+    document["rules"][0]["conditions"]["country"] = ["UK"]
+    editor.fill(json.dumps(document))
+    page.get_by_role("button", name="Save rules").click()
+    expect(page.get_by_role("alert")).to_contain_text("rules[0].conditions.country[0]")
+    document["rules"][0]["conditions"]["country"] = ["DE"]
+    document["tags"] = ["ui"]
+    editor.fill(json.dumps(document))
+    page.get_by_role("button", name="Save rules").click()
+    expect(page.locator(".saved")).to_have_text("Rules saved.")
+    stored = rest.get("/v1/urls/ui-rules").json()
+    assert stored["rules"][0]["conditions"]["country"] == ["DE"] and stored["tags"] == ["ui"]
+    check_page(page, "rules")

@@ -11,6 +11,7 @@ import { errorBox, page, parseHash, showError, state } from "./shell.js";
 const routes = {
   links: (parts, params) => parts.length === 1 ? linksView(params)
     : parts[2] === "stats" ? import("./stats.js").then((m) => m.statsView(parts[1], params))
+    : parts[2] === "rules" ? import("./rules.js").then((m) => m.rulesView(parts[1]))
     : linkView(parts[1]),
   new: () => newLinkView(),
   import: () => importView(),

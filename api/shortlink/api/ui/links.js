@@ -325,6 +325,7 @@ export async function linkView(code) {
       status, h("p", { role: "status", class: "saved" }),
       h("div", { class: "row" },
         h("a", { class: "button", href: `#/links/${encodeURIComponent(code)}/stats` }, "Statistics"),
+        h("a", { class: "button", href: `#/links/${encodeURIComponent(code)}/rules` }, "Rules"),
         toggle, remove)),
     h("section", { class: "card qr" },
       h("h2", {}, "QR code"),
