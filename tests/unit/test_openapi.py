@@ -28,11 +28,13 @@ METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[App]:
-    Sanic.test_mode = True  # the registry lets a later test build the app again
+    # Test mode: the app registry takes this name even if another test built it.
+    test_mode, Sanic.test_mode = Sanic.test_mode, True
     app = create_app(Settings.from_env({"SHORTLINK_SECRET_KEY": "s" * 40}))
     app.router.finalize()
     yield app
     Sanic.unregister_app(app)
+    Sanic.test_mode = test_mode
 
 
 def routes(app: App) -> set[tuple[str, str, str]]:
