@@ -125,6 +125,11 @@ end
 """
 
 
+def _profile_headers(ip: str, agent: str, language: str, referrer: str) -> dict[str, str]:
+    headers = {"X-Forwarded-For": ip, "User-Agent": agent, "Accept-Language": language}
+    return {**headers, "Referer": referrer} if referrer else headers
+
+
 def _lua_table(rows: list[tuple[str, ...]]) -> str:
     return "{" + ", ".join("{" + ", ".join(lua_string(v) for v in row) + "}" for row in rows) + "}"
 
@@ -218,9 +223,10 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
         bare_sanic_server(context.work_dir, codes_file, settings.cpus.server_cpus) as floor_url,
     ):
         with httpx.Client(base_url=redirector.base_url) as client:
-            answers = {client.get(f"/{codes[0]}", headers={"X-Forwarded-For": ip, "User-Agent": ua,
-                                                          "Accept-Language": lang}).headers.get("location")
-                       for ip, ua, lang, _ in VISITORS}  # fmt: skip
+            # Each profile as the load sends it (Referer included): the UK, news-referrer
+            # and German rules and the default split are 4 targets at any hour.
+            answers = {client.get(f"/{codes[0]}", headers=_profile_headers(*visitor)).headers.get("location")
+                       for visitor in VISITORS}  # fmt: skip
         for base_url in (floor_url, redirector.base_url):
             context.wrk(
                 f"{base_url}/", script, connections=settings.connections, duration_s=WARMUP_S
