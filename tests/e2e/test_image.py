@@ -1,6 +1,7 @@
 """The built image for real: its entrypoint, run from its unpacked root filesystem
 (read-only, as its numeric user), migrates the test PostgreSQL and serves a redirect
-created through its API."""
+created through its API. Every test runs on both builds of the one recipe: scripts/
+build-image's, and the `Dockerfile` built by buildah (tests/harness/dockerfile_image.py)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,27 @@ import httpx
 import pytest
 
 from tests.harness import PostgresServer, RedisServer, ServiceProcess, free_port
-from tests.harness.image import UnpackedImage, unpacked_image
+from tests.harness.dockerfile_image import ensure_dockerfile_image
+from tests.harness.image import UnpackedImage, ensure_image, unpacked_image
 from tests.harness.kube.binaries import REPO_ROOT
 
 SECRET = "image-smoke-secret-0123456789-0123456789"
 API_KEY = "sl_image_smoke_key_0123456789"
 
 
-@pytest.fixture(scope="module")
-def image() -> Iterator[UnpackedImage]:
-    with unpacked_image() as unpacked:
+BUILD_IMAGE, DOCKERFILE = "scripts/build-image", "Dockerfile-buildah"
+
+
+def _version() -> str:
+    version = re.search(r'^version = "(.+)"', (REPO_ROOT / "pyproject.toml").read_text(), re.M)
+    assert version is not None
+    return version.group(1)
+
+
+@pytest.fixture(scope="module", params=[BUILD_IMAGE, DOCKERFILE])
+def image(request: pytest.FixtureRequest) -> Iterator[UnpackedImage]:
+    layout = ensure_image() if request.param == BUILD_IMAGE else ensure_dockerfile_image(_version())
+    with unpacked_image(layout=layout) as unpacked:
         yield unpacked
 
 
@@ -32,11 +44,10 @@ def test_the_image_config_is_non_root_numeric_with_oci_labels(image: UnpackedIma
     labels = image.config["Labels"]
     assert labels["org.opencontainers.image.source"].startswith("https://")
     assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
-    version = re.search(r'^version = "(.+)"', (REPO_ROOT / "pyproject.toml").read_text(), re.M)
-    assert version is not None
-    assert labels["org.opencontainers.image.version"] == version.group(1) == image.tag
+    assert labels["org.opencontainers.image.version"] == _version() == image.tag
     assert image.config["Entrypoint"] == ["/opt/shortlink/bin/shortlink"]
-    assert len(image.manifest["layers"]) == 2  # the cached base, then the app
+    if image.layout == ensure_image():
+        assert len(image.manifest["layers"]) == 2  # the cached base, then the app
 
 
 def test_the_dockerfile_describes_the_same_image(image: UnpackedImage) -> None:
@@ -82,7 +93,10 @@ def running(
 ) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
     redirector_port = free_port()
     env = {
-        "DATABASE_URL": postgres_server.create_database("image_smoke"),
+        # One database per build (the test runs on both).
+        "DATABASE_URL": postgres_server.create_database(
+            "image_smoke" if image.layout == ensure_image() else "image_smoke_dockerfile"
+        ),
         "REDIS_URL": redis_server.url,
         "SHORTLINK_HOST": "127.0.0.1",
         "SHORTLINK_API_PORT": str(free_port()),

@@ -45,13 +45,14 @@ def ensure_image() -> Path:
 
 
 @contextlib.contextmanager
-def unpacked_image(tag: str | None = None) -> Iterator[UnpackedImage]:
-    """The built image unpacked in a fresh directory the image's user can traverse
-    (pytest's own temporary folders are private to root), removed afterwards."""
+def unpacked_image(tag: str | None = None, layout: Path | None = None) -> Iterator[UnpackedImage]:
+    """The built image (or the one in `layout`) unpacked in a fresh directory the image's
+    user can traverse (pytest's own temporary folders are private to root), removed
+    afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="shortlink-image-"))
     try:
         directory.chmod(0o755)
-        yield UnpackedImage(ensure_image(), directory, tag)
+        yield UnpackedImage(layout or ensure_image(), directory, tag)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -66,6 +67,7 @@ class UnpackedImage:
     """One tag of an OCI layout, unpacked under `directory`."""
 
     def __init__(self, layout: Path, directory: Path, tag: str | None = None) -> None:
+        self.layout = layout
         index = _blob_index(layout)
         descriptors = index["manifests"]
         if tag is not None:

@@ -6,14 +6,17 @@ container runs as Pod Security "restricted" says, read from inside it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from kubernetes import client
 from playwright.sync_api import expect, sync_playwright
 
@@ -30,6 +33,7 @@ from tests.harness.image import ensure_image
 from tests.harness.kafka import KafkaServer
 from tests.harness.kube.binaries import REPO_ROOT, ensure_helm
 from tests.harness.ports import free_port
+from tests.harness.processes import HarnessError
 from tests.harness.shortlinks import Cluster as ShortLinks
 
 NAMESPACE = "shortlink"
@@ -37,6 +41,7 @@ RELEASE = "sl"
 API_KEY = "sl_cluster_e2e_key_0123456789"
 SECRET = "cluster-e2e-secret-0123456789-0123456789"
 CHART = REPO_ROOT / "charts" / "shortlink"
+CLICKS_TOPIC = "shortlink.clicks"
 INSTALL_TIMEOUT = "240s"
 LEASE_SECONDS = 5
 # A standby takes over when the leader's pod is deleted: the leader releases the Lease on
@@ -76,6 +81,7 @@ def host_services(
             "database": f"postgresql://shortlink@{network.BRIDGE_IP}:{postgres.port}/{database}",
             "redis": f"redis://{network.BRIDGE_IP}:{redis.port}/0",
             "kafka": f"{network.BRIDGE_IP}:{kafka_pods_port}",
+            "kafka_from_host": kafka.bootstrap_servers,
         }
 
 
@@ -121,12 +127,16 @@ def chart_values(services: dict[str, str]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def release(
-    cluster: Cluster, host_services: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, str]]:
-    """The chart installed (`helm install --wait`); the Services' addresses."""
+def values_file(host_services: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     values = tmp_path_factory.mktemp("values") / "values.json"
     values.write_text(json.dumps(chart_values(host_services)))
+    return values
+
+
+@pytest.fixture(scope="module")
+def release(cluster: Cluster, values_file: Path) -> Iterator[dict[str, str]]:
+    """The chart installed (`helm install --wait`); the Services' addresses."""
+    values = values_file
     with cluster.api_client() as api:
         try:
             helm(
@@ -363,3 +373,89 @@ def _ready_status(obj: dict[str, Any] | None) -> str | None:
         if condition["type"] == "Ready":
             return str(condition["status"])
     return None
+
+
+# Last in the module: the upgrade below rolls the release's pods.
+def test_the_analytics_worker_pod_keeps_clicks_in_kafka_without_a_clickhouse(
+    cluster: Cluster,
+    release: dict[str, str],
+    host_services: dict[str, str],
+    values_file: Path,
+) -> None:
+    """No ClickHouse server can be had on this machine (no reachable registry serves one,
+    and chdb is a library, not a server a pod could reach): the worker is pointed at the
+    bridge address where none listens. How far it goes: the pod runs the built image,
+    fails its ClickHouse migrations at start and is restarted by the kubelet, never Ready
+    (its readiness needs ClickHouse and the bus); the clicks the redirector publishes stay
+    in Kafka, no offset committed by its consumer group, until a store is reachable."""
+    no_clickhouse = f"http://{network.BRIDGE_IP}:{free_port()}/shortlink"
+    created = httpx.post(
+        f"{_service(release, 'api')}/v1/urls",
+        json={"original_url": "https://example.com/clicked"},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    code = created.json()["short_url"].rsplit("/", 1)[1]
+    before = _clicks_in_kafka(host_services["kafka_from_host"])
+    helm(
+        cluster, "upgrade", RELEASE, str(CHART), "--namespace", NAMESPACE,
+        "--values", str(values_file), "--set", "analytics.enabled=true",
+        "--set", f"clickhouse.url={no_clickhouse}", "--timeout", INSTALL_TIMEOUT,
+    )  # fmt: skip
+    selector = "app.kubernetes.io/component=analytics"
+    with cluster.api_client() as api:
+        core = client.CoreV1Api(api)
+        restarted = wait_for(
+            lambda: [
+                pod
+                for pod in core.list_namespaced_pod(NAMESPACE, label_selector=selector).items
+                if any(s.restart_count >= 1 for s in pod.status.container_statuses or [])
+            ],
+            timeout=180, what="the analytics worker to be restarted by the kubelet",
+        )  # fmt: skip
+        wait_ready(api, NAMESPACE, "app.kubernetes.io/component=redirector", count=2, timeout=180)
+        for _ in range(20):
+            response = httpx.get(f"{_service(release, 'redirector')}/{code}", timeout=10)
+            assert response.status_code == 302
+        assert ready_pods(api, NAMESPACE, selector) == []
+        log = core.read_namespaced_pod_log(
+            restarted[0].metadata.name, NAMESPACE, container="analytics", previous=True
+        )
+    assert "clickhouse" in log.lower(), log[-2000:]
+    try:
+        clicks, committed = wait_for(
+            lambda: (found := _clicks_in_kafka(host_services["kafka_from_host"]))[0]
+            >= before[0] + 20 and found,
+            timeout=60, what="the 20 clicks in Kafka",
+        )  # fmt: skip
+    except HarnessError as error:
+        now = _clicks_in_kafka(host_services["kafka_from_host"])
+        with cluster.api_client() as api:
+            logs = [
+                client.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, NAMESPACE)[-3000:]
+                for pod in ready_pods(api, NAMESPACE, "app.kubernetes.io/component=redirector")
+            ]
+        raise AssertionError(f"{error}: before {before}, now {now}\n" + "\n".join(logs)) from None
+    assert committed == 0  # the worker never consumed a click it could not store
+    print(f"clicks in Kafka: {before[0]} -> {clicks}; committed by the worker: {committed}")
+
+
+def _clicks_in_kafka(bootstrap: str) -> tuple[int, int]:
+    """(messages in the clicks topic, offsets committed by the analytics group)."""
+
+    async def count() -> tuple[int, int]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id="shortlink-analytics")
+        await consumer.start()
+        try:
+            if CLICKS_TOPIC not in await consumer.topics():  # also loads the metadata
+                return 0, 0
+            # Auto-created with the broker's num.partitions (the harness's default, 4).
+            partitions = [TopicPartition(CLICKS_TOPIC, number) for number in range(4)]
+            ends = await consumer.end_offsets(partitions)
+            committed = [await consumer.committed(tp) for tp in partitions]
+        finally:
+            await consumer.stop()
+        return sum(ends.values()), sum(offset or 0 for offset in committed)
+
+    return asyncio.run(count())
