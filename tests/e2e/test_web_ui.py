@@ -581,7 +581,7 @@ def lighthouse(url: str, port: int, name: str) -> dict[str, float]:
     run = subprocess.run(
         [str(LIGHTHOUSE.resolve()), url, f"--port={port}", "--disable-storage-reset",
          "--preset=desktop", "--only-categories=" + ",".join(THRESHOLDS), "--output=json",
-         f"--output-path={report}", "--quiet"],
+         f"--output-path={report}"],
         capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert run.returncode == 0, f"lighthouse {name} failed:\n{run.stderr[-3000:]}"
