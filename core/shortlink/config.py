@@ -211,6 +211,10 @@ class Settings:
     event_buffer_size: int = 100_000
     # Analytics: where clicks are stored and read back.
     clickhouse_url: str = ""
+    # A ClickHouse cluster's name (or a macro, "{cluster}"): the schema is then created
+    # ON CLUSTER, Replicated*MergeTree tables behind Distributed ones (unproven here:
+    # no ClickHouse server or Keeper on the test machine; see charts/shortlink/README).
+    clickhouse_cluster: str = ""
     analytics_embedded: bool = False
     analytics_group: str = "shortlink-analytics"
     analytics_batch_events: int = 20_000
@@ -290,6 +294,7 @@ class Settings:
             audit_topic=env.get("SHORTLINK_AUDIT_TOPIC") or d.audit_topic,
             event_buffer_size=env_int(env, "SHORTLINK_EVENT_BUFFER", d.event_buffer_size, 1),
             clickhouse_url=env.get("CLICKHOUSE_URL", ""),
+            clickhouse_cluster=env.get("CLICKHOUSE_CLUSTER", ""),
             analytics_embedded=env_bool(env, "SHORTLINK_ANALYTICS_EMBEDDED", d.analytics_embedded),
             analytics_group=env.get("SHORTLINK_ANALYTICS_GROUP") or d.analytics_group,
             analytics_batch_events=env_int(

@@ -174,7 +174,9 @@ def click_events_source(settings: Settings) -> EventSource:
 
 
 def click_store(settings: Settings) -> ClickStore | None:
-    return ClickStore.connect(settings.clickhouse_url) if settings.clickhouse_url else None
+    if not settings.clickhouse_url:
+        return None
+    return ClickStore.connect(settings.clickhouse_url, settings.clickhouse_cluster)
 
 
 def click_ingest(

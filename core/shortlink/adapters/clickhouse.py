@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from shortlink.adapters.clickhouse_cluster import clustered
 from shortlink.domain.analytics import (
     BREAKDOWNS,
     DAY,
@@ -146,12 +147,17 @@ _EDGE_HOURS: Final = (
 
 
 class ClickStore:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, cluster: str = "") -> None:
+        """``cluster``: migrations take their clustered form (clickhouse_cluster)."""
         self._client = client
+        self._cluster = cluster
 
     @classmethod
-    def connect(cls, url: str) -> ClickStore:
-        return cls(open_client(url))
+    def connect(cls, url: str, cluster: str = "") -> ClickStore:
+        return cls(open_client(url), cluster)
+
+    def _schema(self, statement: str) -> list[str]:
+        return clustered(statement, self._cluster) if self._cluster else [statement]
 
     @property
     def client(self) -> Client:
@@ -170,18 +176,20 @@ class ClickStore:
         transactions: every statement is idempotent (IF NOT EXISTS), so a migration
         cut short, or run by two processes at once, is simply run again."""
         client = self._client
-        client.command(
+        for ddl in self._schema(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version UInt32, name String, applied_at DateTime('UTC') DEFAULT now())"
             " ENGINE = ReplacingMergeTree ORDER BY version"
-        )
+        ):
+            client.command(ddl)
         done = {row[0] for row in client.query("SELECT version FROM schema_migrations").result_rows}
         applied = []
         for version, name, statements in available_migrations():
             if version in done:
                 continue
             for statement in statements:
-                client.command(statement)
+                for ddl in self._schema(statement):
+                    client.command(ddl)
             client.insert("schema_migrations", [[version, name]], column_names=["version", "name"])
             log.info("clickhouse migration applied", extra={"version": version, "migration": name})
             applied.append(f"{version:04d}_{name}")
