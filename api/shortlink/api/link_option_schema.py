@@ -106,10 +106,14 @@ _HOST = {
     "maxLength": 253,
 }
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # no leading zeros: they're refused
+# An IPv6 address with "::" (how networks are written back: 2001:db8::/32) or all 8 groups.
+_IPV6 = (r"(?:(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}"
+         r"|(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6})?::(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6})?)")
 _CIDR = {
     "type": "string",
     "anyOf": [{"format": "ipv4"}, {"format": "ipv6"},
-              {"pattern": rf"^(?:{_OCTET}\.){{3}}{_OCTET}/(?:[0-9]|[12][0-9]|3[0-2]){END}"}],
+              {"pattern": rf"^(?:{_OCTET}\.){{3}}{_OCTET}/(?:[0-9]|[12][0-9]|3[0-2]){END}"},
+              {"pattern": rf"^{_IPV6}/(?:[0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]){END}"}],
     "description": "An IP address or CIDR (IPv4 or IPv6), e.g. 192.0.2.0/24",
 }  # fmt: skip
 CONDITIONS = {
