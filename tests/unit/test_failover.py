@@ -257,8 +257,41 @@ def test_an_old_primary_back_before_any_promotion_calls_the_failover_off() -> No
 def test_an_unfenced_old_primary_is_fenced_before_a_resumed_promotion() -> None:
     intent = Intent("switchover", "pg0", "pg1", "t0", "t1")
     remembered = replace(REMEMBERED, intent=intent)
-    decision = decide(SPEC, HEALTHY, remembered, FailureTracker(10), now=0)
+    spec = replace(SPEC, switchover_to="pg1")
+    decision = decide(spec, HEALTHY, remembered, FailureTracker(10), now=0)
     assert decision.step == "promote" and decision.fence == ("pg0",)
+
+
+# -- an intent written into status by someone else (issue 19, finding 10) ---------------
+
+
+def test_a_recorded_failover_from_a_healthy_primary_is_called_off() -> None:
+    remembered = replace(REMEMBERED, intent=Intent("failover", "pg0", "pg2", "t0", "t1"))
+    decision = decide(SPEC, HEALTHY, remembered, FailureTracker(10), now=0)
+    assert decision.step == "none" and decision.fence == ()
+    assert decision.abort is not None
+
+
+def test_a_recorded_switchover_the_spec_does_not_ask_for_is_called_off() -> None:
+    remembered = replace(REMEMBERED, intent=Intent("switchover", "pg0", "pg1", "t0", "t1"))
+    decision = decide(SPEC, HEALTHY, remembered, FailureTracker(10), now=0)
+    assert decision.step == "none" and decision.fence == ()
+
+
+def test_a_recorded_target_is_rechecked_before_its_promotion() -> None:
+    dead = probes(primary(reachable=False), standby("pg1", 5_000_000), standby("pg2", 10))
+    lagging = replace(REMEMBERED, intent=Intent("failover", "pg0", "pg2", "t0", "t1"))
+    decision = decide(SPEC, dead, lagging, FailureTracker(10), now=0)
+    assert decision.step != "promote"
+    assert decision.blocked is not None and decision.blocked.reason == "IntentTargetIneligible"
+    fenced = probes(primary(reachable=False), standby("pg1"), standby("pg2", fenced=True))
+    decision = decide(SPEC, fenced, lagging, FailureTracker(10), now=0)
+    assert decision.step != "promote"
+    required = replace(SPEC, durability="required")
+    not_sync = replace(lagging, synchronous_standbys=("pg1",))
+    decision = decide(required, probes(primary(reachable=False), standby("pg1"), standby("pg2")),
+                      not_sync, FailureTracker(10), now=0)  # fmt: skip
+    assert decision.step != "promote"
 
 
 # -- switchover -------------------------------------------------------------------------

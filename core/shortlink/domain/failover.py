@@ -421,16 +421,29 @@ def _resume(
     """A recorded failover/switchover: finish it from what is observed, never repeat it."""
     if intent.to is not None and healthy and primary == intent.to:
         return _steady(spec, probes, primary, fence, finish=intent, after_promotion=True)
-    if (
-        intent.to is None
-        and healthy
+    old_is_fine = (
+        healthy
         and primary is not None
         and primary == intent.from_member
         and primary not in remembered.fenced
+    )
+    # Whoever may patch status can write an intent: act on one only while what is
+    # observed (and the spec) still backs it (issue 19, finding 10). The old primary
+    # healthy and unfenced, nothing promoted: a failover is moot, and a switchover
+    # the spec doesn't ask for is no one's.
+    unasked = intent.kind == "switchover" and spec.switchover_to != intent.to
+    if (
+        old_is_fine
+        and primary is not None
+        and (intent.kind == "failover" or not intent.to or unasked)
     ):
-        # The old primary is back, unfenced, and nothing was promoted: call it off.
         return _steady(spec, probes, primary, fence, abort=intent, after_promotion=True)
     phase: Phase = "FailingOver" if intent.kind == "failover" else "SwitchingOver"
+    ineligible = _ineligible_target(spec, probes, remembered, intent)
+    if ineligible is not None:
+        return Decision(
+            primary, phase, ((ineligible.reason, ineligible.message),), fence, blocked=ineligible
+        )
     old = intent.from_member
     if old is not None and old not in fence and probes.get(old, _UNSEEN).writable:
         fence = (*fence, old)  # the old primary stops taking writes before any promotion
@@ -442,6 +455,28 @@ def _resume(
         )
     message = f"{intent.to} (being promoted) is not reachable; waiting for it"
     return Decision(primary, phase, (("TargetUnreachable", message),), fence)
+
+
+def _ineligible_target(
+    spec: ClusterSpec, probes: Mapping[str, Probe], remembered: Remembered, intent: Intent
+) -> Blocked | None:
+    """Why a recorded failover's target must not be promoted now (fenced, too far
+    behind, or not synchronous in ``required`` durability), re-checked every round."""
+    target = probes.get(intent.to) if intent.to is not None else None
+    if intent.kind != "failover" or target is None or not target.standby:
+        return None
+    why = None
+    if target.fenced:
+        why = f"{target.name} is fenced"
+    elif spec.durability == "required" and target.name not in remembered.synchronous_standbys:
+        why = f"{target.name} was not a synchronous standby (durability: required)"
+    else:
+        lag = reference_lsn(remembered, probes.values()) - (target.received_lsn or 0)
+        if lag > spec.max_lag:
+            why = f"{target.name} is {lag} bytes behind (maxLagOnFailover {spec.max_lag})"
+    if why is None:
+        return None
+    return Blocked("IntentTargetIneligible", f"the recorded failover target is not promoted: {why}")
 
 
 def _switchover_blocked(
