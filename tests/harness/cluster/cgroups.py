@@ -47,7 +47,8 @@ def processes() -> set[int]:
         if not root.exists():
             continue
         for directory, _, _ in os.walk(root):
-            with contextlib.suppress(FileNotFoundError):
+            # A cgroup removed meanwhile: ENOENT, or ENODEV while the kernel tears it down.
+            with contextlib.suppress(OSError):
                 procs = (Path(directory) / "cgroup.procs").read_text().split()
                 found.update(int(pid) for pid in procs)
     return found

@@ -406,7 +406,11 @@ class Cluster(Managed):
         the socket address on their command line."""
         address = str(self.containerd_socket)
         for pid in _pids_with_argument(address):
-            if Path(f"/proc/{pid}/exe").resolve().name.startswith("containerd-shim"):
+            try:
+                executable = Path(f"/proc/{pid}/exe").resolve(strict=True).name
+            except OSError:
+                continue  # gone already
+            if executable.startswith("containerd-shim"):
                 _terminate(pid, signal.SIGKILL)
 
     def _remove_shim_sockets(self) -> None:
