@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shortlink.domain.errors import InvalidRequest
-from shortlink.domain.stats_request import parse_stats_request
+from shortlink.domain.stats_request import EARLIEST, LATEST, parse_stats_request
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
 
@@ -41,3 +43,23 @@ def test_a_default_from_starts_no_earlier_than_1970() -> None:
 def test_the_edges_themselves_are_accepted() -> None:
     query = parse_stats_request({"from": "1970-01-01T00:00:00Z", "to": "2106-02-07T06:28:15Z"}, NOW)
     assert query.end == datetime(2106, 2, 7, 6, 28, 15, tzinfo=UTC)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))),
+    end=st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))),
+    interval=st.sampled_from(["day", "hour", "", "week"]),
+)
+def test_any_range_is_refused_clearly_or_answered_within_what_is_stored(
+    start: datetime | None, end: datetime | None, interval: str
+) -> None:
+    """Hostile-path property over the stats parameters: year 1 to 9999, any order."""
+    args = {"interval": interval}
+    args |= {"from": start.isoformat()} if start else {}
+    args |= {"to": end.isoformat()} if end else {}
+    try:
+        query = parse_stats_request(args, NOW)
+    except InvalidRequest:
+        return
+    assert EARLIEST <= query.start < query.end <= LATEST
