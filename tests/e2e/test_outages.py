@@ -14,31 +14,21 @@ import httpx
 import pytest
 
 from tests.harness import PostgresServer, RedisServer, ServiceProcess
-from tests.harness.stack import API_KEY, start_stack
+from tests.harness.stack import start_stack
+from tests.support.links import MakesLinks
 from tests.support.prometheus import scrape
 from tests.support.traffic import Traffic
 from tests.support.waiting import wait_for
 
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
 BROWSER = {"Accept": "text/html,application/xhtml+xml"}
 
 
 @dataclass
-class Outage:
+class Outage(MakesLinks):
     postgres: PostgresServer
     redis: RedisServer
     api: ServiceProcess
     redirector: ServiceProcess
-
-    def create(self, target: str) -> httpx.Response:
-        return httpx.post(
-            f"{self.api.base_url}/v1/urls", json={"original_url": target}, headers=AUTH, timeout=10
-        )
-
-    def new_link(self, target: str) -> str:
-        created = self.create(target)
-        assert created.status_code == 201, created.text
-        return str(created.json()["short_code"])
 
     def visit(self, code: str, **headers: str) -> httpx.Response:
         return httpx.get(f"{self.redirector.base_url}/{code}", headers=headers, timeout=10)

@@ -20,27 +20,16 @@ import pytest
 from tests.harness import PostgresServer, ServiceProcess
 from tests.harness.redis import SENTINEL_MASTER, RedisSentinelGroup
 from tests.harness.stack import API_KEY, component_process, start_stack
+from tests.support.links import AUTH, MakesLinks
 from tests.support.traffic import Traffic
 from tests.support.waiting import wait_for
 
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
-
 
 @dataclass
-class SentinelStack:
+class SentinelStack(MakesLinks):
     group: RedisSentinelGroup
     api: ServiceProcess
     redirectors: list[ServiceProcess]
-
-    def create(self, target: str) -> httpx.Response:
-        return httpx.post(
-            f"{self.api.base_url}/v1/urls", json={"original_url": target}, headers=AUTH, timeout=10
-        )
-
-    def new_link(self, target: str) -> str:
-        created = self.create(target)
-        assert created.status_code == 201, created.text
-        return str(created.json()["short_code"])
 
     def edit(self, code: str, target: str) -> int:
         return httpx.patch(
