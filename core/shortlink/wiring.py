@@ -100,7 +100,10 @@ async def open_backends(settings: Settings) -> Backends:
         api_keys=ApiKeyRepository(pool),
         workspaces=WorkspaceRepository(pool),
         audit=AuditRepository(pool),
-        cache=LinkCache(redis, settings.cache_ttl, settings.negative_cache_ttl),
+        # Behind Sentinels there are replicas to lose an invalidation to: wait for one.
+        cache=LinkCache(
+            redis, settings.cache_ttl, settings.negative_cache_ttl, 1 if is_sentinel(redis) else 0
+        ),
         events=events,
     )
 

@@ -10,6 +10,8 @@ the other tests)."""
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,3 +178,26 @@ def test_a_lost_quorum_is_named_on_readyz(sentinel_stack: SentinelStack) -> None
     finally:
         for sentinel in stopped:
             sentinel.start()
+
+
+def test_an_edit_no_replica_has_taken_is_not_acknowledged(sentinel_stack: SentinelStack) -> None:
+    """Replication is asynchronous: an invalidation only the master holds would be lost
+    with it, and the promoted replica would serve the old link for a day. With every
+    replica stalled (SIGSTOP), the edit is refused and rolled back, not answered 200."""
+    stack = sentinel_stack
+    code = stack.new_link("https://example.com/sentinel/wait-v1")
+    master = stack.group.master()
+    replicas = [s for s in stack.group.servers if s is not master and s.process is not None]
+    assert replicas
+    for replica in replicas:
+        assert replica.process is not None
+        os.kill(replica.process.pid, signal.SIGSTOP)
+    try:
+        status = stack.edit(code, "https://example.com/sentinel/wait-v2")
+    finally:
+        for replica in replicas:
+            assert replica.process is not None
+            os.kill(replica.process.pid, signal.SIGCONT)
+    assert status == 503
+    assert stack.served(code) == ["https://example.com/sentinel/wait-v1"] * 2  # rolled back
+    assert stack.edit(code, "https://example.com/sentinel/wait-v3") == 200  # replicas back

@@ -70,9 +70,17 @@ def decode(raw: bytes) -> Destination | None:
     return Destination(target, redirect_type, expires_at, fingerprint, routing, tuple(tags))
 
 
+# How long an invalidation waits for a replica to confirm it (replicated setups).
+REPLICA_WAIT_MS: Final = 300
+
+
 class LinkCache:
-    def __init__(self, redis: Redis, ttl: int, negative_ttl: int) -> None:
+    def __init__(self, redis: Redis, ttl: int, negative_ttl: int, replicas: int = 0) -> None:
+        """``replicas``: invalidations count only once that many replicas have them
+        (WAIT): replication is asynchronous, and an invalidation only the master held
+        would be lost with it, leaving the promoted replica serving the old link."""
         self._redis = redis
+        self._replicas = replicas
         self._ttl = ttl
         self._negative_ttl = negative_ttl
         self._fill = redis.register_script(_FENCED_FILL)
@@ -120,7 +128,11 @@ class LinkCache:
             pipe.delete(_key(code))
             pipe.set(_fence_key(code), b"1", ex=FENCE_SECONDS)
         pipe.publish(INVALIDATION_CHANNEL, "\n".join(codes))
-        await pipe.execute()
+        if self._replicas:
+            pipe.wait(self._replicas, REPLICA_WAIT_MS)
+        results = await pipe.execute()
+        if self._replicas and results[-1] < self._replicas:
+            raise RedisError(f"no replica confirmed the invalidation within {REPLICA_WAIT_MS} ms")
 
 
 class InvalidationListener:
