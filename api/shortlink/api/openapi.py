@@ -136,6 +136,10 @@ _CREATE_HEADERS = {
 _CREATE_ERRORS = {
     "400": _error("Invalid input (INVALID_URL, INVALID_ALIAS, INVALID_EXPIRY, INVALID_URLS...)"),
     "429": _error("RATE_LIMIT_EXCEEDED, with retry_after and rate_limit"),
+    "503": _error(
+        "PASSWORD_HASHING_BUSY (too many passwords waiting for bcrypt) or "
+        "DATABASE_UNAVAILABLE, with retry_after and Retry-After"
+    ),
     **_AUTH_ERRORS,
 }
 
@@ -522,6 +526,8 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "responses": {"201": _json("NewApiKey", "Created; the key is shown once"),
                               "400": _error("Bad body, or no owner for an admin's non-admin key"),
                               "403": _error("Not allowed"),
+                              "429": _error("RATE_LIMIT_EXCEEDED: keys minted by a "
+                                            "non-admin key, per workspace"),
                               **_AUTH_ERRORS},
             },
         },
