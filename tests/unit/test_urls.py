@@ -196,3 +196,26 @@ def test_unicode_full_stops_are_stored_as_the_host_a_browser_visits():
 @pytest.mark.parametrize("url", ["https://a..b.com/", "https://./", "https://\u3002/"])
 def test_hosts_with_empty_labels_are_rejected(url):
     _rejected(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["HtTp://a:4/0@%l+#.p", "https://a.io/%", "https://a.io/x?q=%4", "https://a.io/#%zz"]
+)
+def test_rejects_malformed_percent_escapes(url):
+    # Not a URI (RFC 3986: '%' HEXDIG HEXDIG); the document promises format: uri back.
+    with pytest.raises(InvalidUrl, match="percent"):
+        validate_target_url(url, POLICY)
+
+
+@pytest.mark.parametrize(
+    ("url", "stored"),
+    [
+        ("https://a.io/a b".replace(" ", "|"), "https://a.io/a%7Cb"),
+        ('https://a.io/q?x="1"&y={2}', "https://a.io/q?x=%221%22&y=%7B2%7D"),
+        ("https://a.io/p[1]?a[]=1#f#g", "https://a.io/p%5B1%5D?a%5B%5D=1#f%23g"),
+        ("https://a.io/ok/%41?b=%2F#x", "https://a.io/ok/%41?b=%2F#x"),
+        ("https://[2001:db8::1]:8443/x", "https://[2001:db8::1]:8443/x"),
+    ],
+)
+def test_characters_a_uri_cannot_hold_are_percent_encoded(url, stored):
+    assert validate_target_url(url, UrlPolicy()) == stored

@@ -14,8 +14,9 @@ from typing import Any
 
 from shortlink.domain.aliases import MAX_LENGTH, MIN_LENGTH, RESERVED
 from shortlink.domain.cursors import CURSOR_PATTERN
-from shortlink.domain.expiry import CLOCK, QUERY_INSTANT, UTC_OFFSET
+from shortlink.domain.expiry import CLOCK, MONTH_DAY, QUERY_INSTANT, UTC_OFFSET
 from shortlink.domain.passwords import MAX_PASSWORD_CHARS
+from shortlink.domain.stats_request import FIRST_YEAR, LAST_YEAR, STATS_YEAR
 from shortlink.domain.urls import MAX_URL_LENGTH
 from shortlink.domain.workspaces import MEMBER_PATTERN, ROLE_LABELS, SLUG_PATTERN
 from shortlink.services.bulk_links import MAX_BULK_ITEMS
@@ -52,7 +53,8 @@ CODE = {"type": "string", "pattern": rf"^[a-zA-Z0-9_-]{{1,{MAX_LENGTH}}}{END}"}
 
 _LABEL = r"[a-zA-Z0-9]{1,20}(?:-[a-zA-Z0-9]{1,20}){0,2}"
 _TOP_LABEL = r"[a-zA-Z][a-zA-Z0-9]{0,19}"
-_URI_CHARS = r"[-A-Za-z0-9._~!$&'()*+,;=:@%/?]"
+# A URI character of a path, query or fragment; '%' only as an escape (two hex digits).
+_URI_CHARS = r"(?:[-A-Za-z0-9._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})"
 TARGET_URL = {
     "type": "string",
     "maxLength": MAX_URL_LENGTH,
@@ -74,6 +76,13 @@ FUTURE_INSTANT = {
 }
 
 INSTANT = {"type": "string", "pattern": rf"^{QUERY_INSTANT.pattern}{END}"}
+# A stats range: the years clicks can be kept for (domain.stats_request).
+STATS_INSTANT = {
+    "type": "string",
+    "pattern": rf"^{STATS_YEAR}{MONTH_DAY}(?:T{CLOCK}{UTC_OFFSET}?)?{END}",
+    "description": f"ISO 8601 date or date-time (UTC when no offset is given), in the years "
+    f"{FIRST_YEAR}-{LAST_YEAR}",
+}
 
 PASSWORD = {
     **STORABLE,

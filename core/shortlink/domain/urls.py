@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,8 +15,11 @@ from shortlink.domain.text import is_storable
 
 MAX_URL_LENGTH = 2048
 ALLOWED_SCHEMES = frozenset({"http", "https"})
-# Everything URI syntax allows, so quote() only touches non-ASCII characters.
-_URI_SAFE = "/?#[]@!$&'()*+,;=:-._~%"
+# What RFC 3986 allows in a path, query or fragment (pchar, "/", "?"), so quote() encodes
+# only what a URI can't hold there: non-ASCII, and ASCII such as | " { } [ ] ^ ` # (a second
+# "#", or brackets outside an IPv6 host). "%" stays: escapes are checked first.
+_URI_SAFE = "/?@!$&'()*+,;=:-._~%"
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,20 @@ def canonical_host(host: str) -> str:
 
 
 def _as_uri(parts: SplitResult, host: str) -> str:
-    """ASCII form for the Location header: punycode host, %-encoded non-ASCII rest."""
+    """A URI for the Location header and the API: punycode host, and path, query and
+    fragment %-encoded where they hold what a URI can't."""
     netloc = f"[{host}]" if ":" in host else host
     if parts.port is not None:
         netloc += f":{parts.port}"
-    rest = urlunsplit(("", "", parts.path, parts.query, parts.fragment))
-    return parts.scheme + "://" + netloc + quote(rest, safe=_URI_SAFE)
+    path, query, fragment = (
+        quote(x, safe=_URI_SAFE) for x in (parts.path, parts.query, parts.fragment)
+    )
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
+
+
+def _needs_encoding(parts: SplitResult) -> bool:
+    rest = parts.path + parts.query + parts.fragment
+    return not rest.isascii() or quote(rest, safe=_URI_SAFE) != rest
 
 
 def validate_target_url(raw: object, policy: UrlPolicy) -> str:
@@ -82,6 +94,10 @@ def validate_target_url(raw: object, policy: UrlPolicy) -> str:
         raise InvalidUrl(f"URL is longer than {MAX_URL_LENGTH} characters")
     if not is_storable(url) or any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
         raise InvalidUrl("URL must not contain whitespace or control characters")
+    if _BAD_ESCAPE.search(url):
+        raise InvalidUrl(
+            "URL has a malformed percent-escape: '%' must be followed by two hex digits"
+        )
     if "\\" in url:
         # Browsers read '\\' as '/', so the host we'd check isn't the one they'd visit.
         raise InvalidUrl("URL must not contain backslashes")
@@ -106,4 +122,6 @@ def validate_target_url(raw: object, policy: UrlPolicy) -> str:
     if parts.username is not None or parts.password is not None:
         # "https://bank.com@evil.example/" reads as bank.com to people: a phishing staple.
         raise InvalidUrl("URLs with embedded credentials cannot be shortened")
-    return url if url.isascii() else _as_uri(parts, host)
+    if parts.netloc.isascii() and not _needs_encoding(parts):
+        return url
+    return _as_uri(parts, host)
