@@ -22,6 +22,7 @@ from shortlink.api.request_constraints import (
     END,
     INSTANT,
     MEMBER,
+    STATS_INSTANT,
     STORABLE,
     constrain,
 )
@@ -397,12 +398,12 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "operationId": "url_stats",
                 "summary": "Click stats of one of your links: totals, series, breakdowns",
                 "parameters": [
-                    {"name": "from", "in": "query", "schema": INSTANT,
+                    {"name": "from", "in": "query", "schema": STATS_INSTANT,
                      "description": "ISO 8601 date or date-time, before 'to' (default: 30 "
                                     "days, or 48 hours by hour, before 'to'; at most 3,660 "
                                     "days, or 31 days by hour, before it: an earlier one "
                                     "is moved up)"},
-                    {"name": "to", "in": "query", "schema": INSTANT,
+                    {"name": "to", "in": "query", "schema": STATS_INSTANT,
                      "description": "ISO 8601 date or date-time (default: now)"},
                     {"name": "interval", "in": "query",
                      "schema": {"type": "string", "enum": ["day", "hour"], "default": "day"}},

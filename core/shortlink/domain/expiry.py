@@ -9,7 +9,8 @@ from shortlink.domain.errors import InvalidExpiry
 
 # The instants a query parameter may name (audit and stats ranges), as the OpenAPI
 # document states them: years 1000-9899, days 01-28 of a month (always a real date).
-_ANY_DATE = r"(?:1[0-9]|[2-8][0-9]|9[0-8])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+MONTH_DAY = r"-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+_ANY_DATE = rf"(?:1[0-9]|[2-8][0-9]|9[0-8])[0-9]{{2}}{MONTH_DAY}"
 CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{3}|\.[0-9]{6})?)?"
 UTC_OFFSET = r"(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9])"
 QUERY_INSTANT = re.compile(rf"{_ANY_DATE}(?:T{CLOCK}{UTC_OFFSET}?)?")

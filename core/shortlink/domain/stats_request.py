@@ -17,6 +17,12 @@ MAX_SPAN = {"day": timedelta(days=3660), "hour": timedelta(days=31)}
 # What clicks can be stored for (domain.clicks): a range outside is a client's mistake.
 EARLIEST = datetime.fromtimestamp(EARLIEST_CLICK, UTC)
 LATEST = datetime.fromtimestamp(LATEST_CLICK, UTC)
+# The years a range may be written in, as the OpenAPI pattern states them (a pattern sees
+# the written year, not the instant an offset makes of it): inside the storable instants,
+# to which a written date near an edge is clamped.
+FIRST_YEAR, LAST_YEAR = 1970, 2105
+ORDER_REFUSED = "'to' must be after 'from'"
+STATS_YEAR = r"(?:19[7-9][0-9]|20[0-9][0-9]|210[0-5])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +42,7 @@ def parse_stats_request(args: Mapping[str, str], now: datetime) -> StatsRequest:
     # A default 'from' before 1970 starts there; one given is checked like 'to'.
     start = _instant(args, "from") or max(end - DEFAULT_SPAN[interval], EARLIEST)
     if end <= start:
-        raise InvalidRequest("'to' must be after 'from'")
+        raise InvalidRequest(ORDER_REFUSED)
     return StatsRequest(max(start, end - MAX_SPAN[interval]), end, interval)
 
 
@@ -46,15 +52,16 @@ def _instant(args: Mapping[str, str], name: str) -> datetime | None:
         return None
     try:
         instant = parse_instant(raw)
+        year = int(raw.strip()[:4])
     except ValueError:
         raise InvalidRequest(
             f"'{name}' must be an ISO 8601 date or date-time, e.g. 2026-01-31T00:00:00Z",
             parameter=name,
         ) from None
-    if not EARLIEST <= instant <= LATEST:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
         raise InvalidRequest(
-            f"'{name}' must be between {format_instant(EARLIEST)} and {format_instant(LATEST)}"
-            " (the range clicks are kept for)",
+            f"'{name}' must be in the years {FIRST_YEAR} to {LAST_YEAR} (clicks are kept "
+            f"from {format_instant(EARLIEST)} to {format_instant(LATEST)})",
             parameter=name,
         )
-    return instant
+    return min(max(instant, EARLIEST), LATEST)
