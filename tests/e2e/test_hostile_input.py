@@ -120,6 +120,7 @@ def test_cursors(api: httpx.Client) -> None:
     assert api.get("/v1/urls", params={"cursor": "0.zzz"}).json() == {
         "items": [],
         "next_cursor": None,
+        "clicks": None,  # asked for with include=clicks only
     }
 
 

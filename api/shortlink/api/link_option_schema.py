@@ -93,6 +93,7 @@ _TIME = {
         "windows": {"type": "array", "items": _WINDOW, "maxItems": MAX_WINDOWS,
                     "description": "Windows sharing a day must not overlap"},
     },
+    "anyOf": [{"required": ["from"]}, {"required": ["until"]}, {"required": ["windows"]}],
     "description": "At least one of from, until, windows",
 }  # fmt: skip
 _LANGUAGE = {

@@ -1,0 +1,123 @@
+"""schemathesis hooks for test_fuzzing: keep out of generated requests the rules that
+relate two fields, which JSON Schema cannot state (the document says them in words).
+
+A request breaking one is refused with a 400 naming the field, and schemathesis would
+call that "a schema-valid request rejected". Only these rules are filtered; every other
+refusal of a schema-valid request still fails the run. Each rule has tests of its own
+(tests/unit/test_link_option_parsing.py, tests/unit/test_stats_request.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import schemathesis
+
+from shortlink.domain.errors import InvalidRequest
+from shortlink.domain.expiry import parse_instant
+from shortlink.domain.stats_request import ORDER_REFUSED, parse_stats_request
+
+
+def _instant(raw: object) -> datetime | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        return parse_instant(raw)
+    except ValueError:
+        return None
+
+
+def _ordered(earlier: object, later: object) -> bool:
+    """False when both are instants and ``earlier`` is not before ``later``."""
+    first, second = _instant(earlier), _instant(later)
+    return first is None or second is None or first < second
+
+
+def _minutes(raw: object) -> int | None:
+    if not isinstance(raw, str) or ":" not in raw:
+        return None
+    hours, _, minutes = raw.partition(":")
+    return int(hours) * 60 + int(minutes) if hours.isdigit() and minutes.isdigit() else None
+
+
+def _windows_fine(windows: object) -> bool:
+    if not isinstance(windows, list):
+        return True
+    spans = []
+    for window in windows:
+        if not isinstance(window, dict):
+            continue
+        start, end = _minutes(window.get("start")), _minutes(window.get("end"))
+        if start is None or end is None:
+            continue
+        if start >= end:
+            return False
+        days = window.get("days")
+        spans.append((set(days) if isinstance(days, list) else None, start, end))
+    for j, (days_b, start_b, end_b) in enumerate(spans):
+        for days_a, start_a, end_a in spans[:j]:
+            common = days_a is None or days_b is None or bool(days_a & days_b)
+            if common and start_a < end_b and start_b < end_a:
+                return False
+    return True
+
+
+def _unique_ids(items: object) -> bool:
+    ids = [i.get("id") for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    present = [i for i in ids if i is not None]
+    return len(present) == len(set(map(str, present)))
+
+
+def _rules(link: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    rules = link.get("rules")
+    yield from (r for r in rules if isinstance(r, dict)) if isinstance(rules, list) else ()
+
+
+def _link_fine(link: object) -> bool:
+    if not isinstance(link, dict):
+        return True
+    if not _ordered(link.get("valid_from"), link.get("expires_at")):
+        return False
+    if not _unique_ids(link.get("rules")) or not _unique_ids(link.get("variants")):
+        return False
+    for rule in _rules(link):
+        if not _unique_ids(rule.get("variants")):
+            return False
+        time = (
+            (rule.get("conditions") or {}).get("time")
+            if isinstance(rule.get("conditions"), dict)
+            else None
+        )
+        if isinstance(time, dict) and not (
+            _ordered(time.get("from"), time.get("until")) and _windows_fine(time.get("windows"))
+        ):
+            return False
+    return True
+
+
+def _body_fine(body: Any) -> bool:
+    if isinstance(body, dict) and isinstance(body.get("urls"), list):
+        return all(_link_fine(item) for item in body["urls"])
+    return _link_fine(body)
+
+
+def _stats_range_fine(query: Any) -> bool:
+    """A stats range must end after it starts (the domain's own ordering rule, with its
+    defaults and clamping); nothing else about the query is filtered."""
+    if not isinstance(query, dict):
+        return True
+    try:
+        parse_stats_request({k: str(v) for k, v in query.items()}, datetime.now(UTC))
+    except InvalidRequest as refused:
+        return refused.message != ORDER_REFUSED
+    return True
+
+
+@schemathesis.hook
+def filter_case(context: Any, case: Any) -> bool:
+    # filter_case is the one filter every phase applies (coverage, fuzzing, stateful).
+    if case.operation.path.endswith("/stats") and not _stats_range_fine(case.query):
+        return False
+    return _body_fine(case.body)
