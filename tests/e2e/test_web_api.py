@@ -138,7 +138,7 @@ def test_list_search_filters_sort_and_cursor(api: ApiClient) -> None:
         ("lst-banana", {"password": "pw"}),
         ("lst-cherry", {"expires_at": soon}),
         ("lst-date", {}),
-        ("lst-Elder", {"original_url": "https://fruit.example/100%_juice"}),
+        ("lst-Elder", {"original_url": "https://fruit.example/100%25_juice"}),
     ]:
         body = {"original_url": f"https://fruit.example/{alias}", "custom_alias": alias, **extra}
         response = api.call("POST", "/v1/urls", key=key, json=body)
@@ -153,7 +153,7 @@ def test_list_search_filters_sort_and_cursor(api: ApiClient) -> None:
         return [link["short_code"] for link in response.json()["items"]]
 
     assert codes(q="AN") == ["lst-banana"]  # code, any case
-    assert codes(q="100%_") == ["lst-Elder"]  # target; % and _ taken literally
+    assert codes(q="%25_") == ["lst-Elder"]  # target; % and _ taken literally
     assert codes(q="%") == ["lst-Elder"]
     assert codes(status="protected") == ["lst-banana"]
     assert codes(status="inactive") == ["lst-date"]
