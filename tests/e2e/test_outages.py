@@ -41,7 +41,14 @@ class Outage(MakesLinks):
 @pytest.fixture(scope="module")
 def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outage]:
     base = tmp_path_factory.mktemp("outages")
-    with PostgresServer(base / "postgres") as postgres, RedisServer(base / "redis") as redis:
+    # This server is crashed (SIGQUIT) on purpose: with the harness's default
+    # synchronous_commit=off, the last acknowledged commits (a link created just before)
+    # would be lost with it, and that loss is the harness's, not the system's.
+    durable = {"synchronous_commit": "on"}
+    with (
+        PostgresServer(base / "postgres", settings=durable) as postgres,
+        RedisServer(base / "redis") as redis,
+    ):
         # Creates retry across a failover for SHORTLINK_DB_RETRY_WINDOW (15 s) before
         # their 503; a short window keeps this test's outage short.
         api, redirector, _ = start_stack(
