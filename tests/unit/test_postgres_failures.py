@@ -25,6 +25,11 @@ from shortlink.adapters.postgres_failures import is_connection_failure
         asyncpg.InternalClientError(
             "cannot switch to state 15; another operation (2) is in progress"
         ),
+        # A transaction's end after the pool terminated its connection (server killed).
+        asyncpg.InterfaceError(
+            "cannot call Transaction.__aexit__(): the underlying connection is closed"
+        ),
+        asyncpg.InterfaceError("connection is closed"),
     ],
 )
 def test_outages(exc: BaseException) -> None:

@@ -24,6 +24,9 @@ _SERVER_UNAVAILABLE = (
 
 def is_connection_failure(exc: BaseException) -> bool:
     """True for a database that could not be reached or went away: the errors
-    above, and socket-level ones (refused, reset, DNS, connect or pool-acquire
-    timeouts: TimeoutError is an OSError)."""
+    above, socket-level ones (refused, reset, DNS, connect or pool-acquire
+    timeouts: TimeoutError is an OSError), and a use of a connection the pool
+    closed when its server died (e.g. ending the transaction that saw it die)."""
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "connection is closed" in str(exc)
     return isinstance(exc, (*_SERVER_UNAVAILABLE, OSError))
