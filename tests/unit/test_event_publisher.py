@@ -206,3 +206,36 @@ async def test_a_batch_the_bus_refuses_for_good_is_dropped_not_retried_forever()
     await until(lambda: publisher.delivered == 1)
     assert transport.click_ids() == ["ev3"] and publisher.buffered == 0
     await publisher.stop()
+
+
+class SilentTransport(FlakyTransport):
+    """Connects, then never answers a send: what an idempotent Kafka producer does
+    while its only broker is down (it retries inside, and the send never fails)."""
+
+    async def send(self, topic: str, records: Sequence[bytes]) -> None:
+        self.sends += 1
+        await asyncio.Event().wait()
+
+
+async def test_a_send_the_bus_never_answers_is_reported_once_it_waits_too_long() -> None:
+    now = [0.0]
+    transport = SilentTransport()
+    publisher = EventPublisher(
+        transport,
+        clicks_topic="clicks",
+        links_topic="links",
+        linger=0,
+        stall_after=15.0,
+        monotonic=lambda: now[0],
+    )
+    publisher.start()
+    try:
+        assert publisher.problem() == "the event bus has not connected"
+        publisher.emit(_click(1))
+        await until(lambda: transport.sends == 1)
+        assert publisher.problem() is None  # connected, and a send may take a while
+        now[0] = 15.5
+        assert publisher.problem() == "an event delivery has waited 16 s for the bus"
+        assert publisher.buffered == 0 and publisher.send_failures == 0  # nothing resent
+    finally:
+        await publisher.stop(flush_timeout=0.1)

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 CLICKS_PER_RECORD = 500
 RECORDS_PER_SEND = 16
 RETRY_BACKOFF_MAX = 5.0
+# Past the Kafka producer's request timeout (10 s): a send this old waits on a bus
+# that does not answer.
+STALL_AFTER = 15.0
 # Below Kafka's defaults (producer max.request.size, broker message.max.bytes: 1 MiB).
 MAX_RECORD_BYTES = 512 * 1024
 
@@ -62,6 +65,7 @@ class EventPublisher:
         links_topic: str,
         capacity: int = 100_000,
         linger: float = 0.05,
+        stall_after: float = STALL_AFTER,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._transport = transport
@@ -69,7 +73,9 @@ class EventPublisher:
         self._links_topic = links_topic
         self._capacity = capacity
         self._linger = linger
+        self._stall_after = stall_after
         self._monotonic = monotonic
+        self._sending_since: float | None = None
         self._clicks: deque[ClickEvent] = deque()
         self._links: deque[LinkEvent] = deque()
         self._wakeup = asyncio.Event()
@@ -112,6 +118,18 @@ class EventPublisher:
     @property
     def connected(self) -> bool:
         return self._connected
+
+    def problem(self) -> str | None:
+        """Why events are not reaching the bus, in one line; None if they may be.
+        A send that has waited too long counts: an idempotent Kafka producer retries
+        a broker that is down inside the send, which then never fails."""
+        if not self._connected:
+            return "the event bus has not connected"
+        if self._sending_since is not None:
+            waited = self._monotonic() - self._sending_since
+            if waited > self._stall_after:
+                return f"an event delivery has waited {waited:.0f} s for the bus"
+        return None
 
     # -- the background side --------------------------------------------------
 
@@ -184,11 +202,14 @@ class EventPublisher:
     async def _send(self, topic: str, records: list[bytes], events: int) -> None:
         if not records:
             return
+        self._sending_since = self._monotonic()
         try:
             await self._transport.send(topic, records)
         except Undeliverable as exc:
             self._give_up(events, f"refused by the bus: {exc}")
             return
+        finally:
+            self._sending_since = None
         self.delivered += events
 
     def _encode_links(self, changes: list[LinkEvent]) -> tuple[list[bytes], list[LinkEvent]]:

@@ -24,8 +24,8 @@ def backend_checks(backends: Backends) -> dict[str, ReadinessCheck]:
     if events is not None:
 
         async def bus() -> None:
-            if not events.connected:
-                raise ConnectionError("the event bus has not connected")
+            if (problem := events.problem()) is not None:
+                raise ConnectionError(problem)
 
         checks["bus"] = bus
     return checks
