@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from shortlink.adapters.redis_connection import RedisUrlError, parse_sentinel_url
+from shortlink.adapters.redis_connection import RedisUrlError, parse_redis_url
 from shortlink.domain.errors import InvalidRateLimit, InvalidUrl
 from shortlink.domain.rate_limits import RateLimit, parse_rate_limit
 from shortlink.domain.urls import UrlPolicy
@@ -343,7 +343,7 @@ class Settings:
         if self.shutdown_drain > MAX_SHUTDOWN_DRAIN:
             raise ConfigError(f"SHORTLINK_SHUTDOWN_DRAIN must be at most {MAX_SHUTDOWN_DRAIN:g}")
         try:
-            parse_sentinel_url(self.redis_url)
+            parse_redis_url(self.redis_url)
         except RedisUrlError as exc:
             raise ConfigError(str(exc)) from None
         if self.read_max_lag > MAX_READ_LAG:

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
-from redis.asyncio import Redis
 
 from shortlink.adapters.audit import AuditOutbox, AuditRepository
 from shortlink.adapters.click_counters import ClickCounters
@@ -21,7 +20,7 @@ from shortlink.adapters.kafka_source import KafkaSource
 from shortlink.adapters.kafka_transport import KafkaTransport
 from shortlink.adapters.postgres import ApiKeyRepository, LinkRepository
 from shortlink.adapters.redis_cache import LinkCache
-from shortlink.adapters.redis_connection import check_quorum, check_redis, is_sentinel
+from shortlink.adapters.redis_connection import RedisClient, check_quorum, check_redis, is_sentinel
 from shortlink.adapters.redis_connection import redis_client as connect_redis
 from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.adapters.redis_stream import RedisStreamSource, RedisStreamTransport
@@ -38,9 +37,9 @@ from shortlink.services.unlocks import UnlockService
 from shortlink.services.write_retry import WriteRetry
 
 
-def redis_client(url: str, *, socket_timeout: float = 0.5) -> Redis:
+def redis_client(url: str, *, socket_timeout: float = 0.5) -> RedisClient:
     """One server or a Sentinel-found master, by REDIS_URL's form (redis_connection)."""
-    # Short timeouts: Redis is a cache here, and a hung cache must fail over to
+    # Short timeouts: RedisClient is a cache here, and a hung cache must fail over to
     # PostgreSQL quickly instead of holding requests.
     return connect_redis(
         url, socket_timeout=socket_timeout, socket_connect_timeout=0.5, health_check_interval=30
@@ -50,7 +49,7 @@ def redis_client(url: str, *, socket_timeout: float = 0.5) -> Redis:
 @dataclass
 class Backends:
     database: Database
-    redis: Redis
+    redis: RedisClient
     links: LinkRepository
     api_keys: ApiKeyRepository
     workspaces: WorkspaceRepository
@@ -108,7 +107,7 @@ async def open_backends(settings: Settings) -> Backends:
     )
 
 
-def event_transport(settings: Settings, redis: Redis) -> Transport | None:
+def event_transport(settings: Settings, redis: RedisClient) -> Transport | None:
     if settings.events == "kafka":
         compression = None if settings.kafka_compression == "none" else settings.kafka_compression
         return KafkaTransport(
@@ -122,7 +121,7 @@ def event_transport(settings: Settings, redis: Redis) -> Transport | None:
     return None
 
 
-def event_publisher(settings: Settings, redis: Redis) -> EventPublisher | None:
+def event_publisher(settings: Settings, redis: RedisClient) -> EventPublisher | None:
     transport = event_transport(settings, redis)
     if transport is None:
         return None
@@ -186,7 +185,7 @@ def click_ingest(
     settings: Settings,
     source: EventSource,
     store: ClickStore,
-    redis: Redis,
+    redis: RedisClient,
     observe_lag: Callable[[float], None],
 ) -> ClickIngest:
     enricher = ClickEnricher(

@@ -22,34 +22,16 @@ import pytest
 from tests.harness import PostgresServer, ServiceProcess
 from tests.harness.redis import SENTINEL_MASTER, RedisSentinelGroup
 from tests.harness.stack import API_KEY, component_process, start_stack
-from tests.support.links import AUTH, MakesLinks
+from tests.support.links import LinkStack
 from tests.support.traffic import Traffic
 from tests.support.waiting import wait_for
 
 
 @dataclass
-class SentinelStack(MakesLinks):
+class SentinelStack(LinkStack):
     group: RedisSentinelGroup
     api: ServiceProcess
     redirectors: list[ServiceProcess]
-
-    def edit(self, code: str, target: str) -> int:
-        return httpx.patch(
-            f"{self.api.base_url}/v1/urls/{code}",
-            json={"original_url": target},
-            headers=AUTH,
-            timeout=10,
-        ).status_code
-
-    def served(self, code: str) -> list[str]:
-        """Where each redirector sends ``code`` now."""
-        return [
-            httpx.get(f"{r.base_url}/{code}", timeout=10).headers.get("location", "")
-            for r in self.redirectors
-        ]
-
-    def readyz(self, process: ServiceProcess) -> dict[str, object]:
-        return dict(httpx.get(f"{process.ops_url}/readyz", timeout=5).json())
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""A private, non-persistent Redis server on loopback."""
+"""Private, non-persistent Redis servers on loopback: one, a Sentinel group, a Cluster."""
 
 from __future__ import annotations
 
@@ -40,12 +40,16 @@ class RedisServer(Managed):
         password: str | None = None,
         user: tuple[str, str] | None = None,
         replica_of: int | None = None,
+        cluster: bool = False,
     ) -> None:
         """``password``: AUTH required (requirepass); ``user``: an ACL user (name,
         password) with every right besides, as a managed Redis hands out;
-        ``replica_of``: the port of a master on loopback to replicate."""
+        ``replica_of``: the port of a master on loopback to replicate;
+        ``cluster``: a Redis Cluster node (see RedisClusterGroup)."""
         self.password = password
         self.replica_of = replica_of
+        self.cluster = cluster
+        self.cluster_port = free_port() if cluster else 0
         self.user = user
         self.executable = executable or find_redis_server()
         # Loopback first (`url`); a cluster's pods reach the host at its bridge address.
@@ -77,6 +81,12 @@ class RedisServer(Managed):
             command += ["--requirepass", self.password]
         if self.replica_of is not None:
             command += ["--replicaof", "127.0.0.1", str(self.replica_of)]
+        if self.cluster:
+            # A 1 s node timeout: a dead master is failed over in ~2 s, not 15.
+            command += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+            command += ["--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0"]
+            # The bus port is the port + 10000 unless named: name a free one.
+            command += ["--cluster-port", str(self.cluster_port)]
         if self.user is not None:
             command += ["--user", self.user[0], "on", f">{self.user[1]}", "~*", "&*", "+@all"]
         self.process = launch(
@@ -263,3 +273,114 @@ class RedisSentinelGroup(Managed):
     def stop(self) -> None:
         for member in [*self.sentinels, *self.servers]:
             member.stop()
+
+
+CLUSTER_SLOTS = 16384
+
+
+def _cluster_client(port: int) -> redis.Redis:
+    return redis.Redis(port=port, socket_timeout=1.0, decode_responses=True)
+
+
+def _cluster_state(server: RedisServer) -> str:
+    try:
+        with _cluster_client(server.port) as client:
+            return str(client.execute_command("CLUSTER INFO").get("cluster_state", ""))
+    except redis.RedisError:
+        return ""
+
+
+class RedisClusterGroup(Managed):
+    """A Redis Cluster on loopback: ``masters`` masters sharing the 16384 slots, each
+    with ``replicas`` replicas, every node in its own directory. ``url`` is the
+    redis+cluster:// form naming the masters as seed nodes; clients learn the rest."""
+
+    def __init__(self, base_dir: Path, *, masters: int = 3, replicas: int = 1) -> None:
+        self.base_dir = base_dir.absolute()
+        self.masters = masters
+        self.replicas = replicas
+        self.servers = [
+            RedisServer(self.base_dir / f"node-{n}", cluster=True)
+            for n in range(masters * (1 + replicas))
+        ]
+
+    @property
+    def url(self) -> str:
+        seeds = ",".join(f"127.0.0.1:{s.port}" for s in self.servers[: self.masters])
+        return f"redis+cluster://{seeds}/"
+
+    def start(self) -> None:
+        try:
+            for server in self.servers:
+                server.start()
+            # redis-cli gives the first ``masters`` nodes the slots, the rest replicate.
+            create = ["redis-cli", "--cluster", "create"]
+            create += [f"127.0.0.1:{s.port}" for s in self.servers]
+            create += ["--cluster-replicas", str(self.replicas), "--cluster-yes"]
+            done = subprocess.run(create, capture_output=True, text=True, timeout=60)
+            if done.returncode != 0:
+                raise HarnessError(f"redis-cli --cluster create failed: {done.stdout[-2000:]}")
+            self.wait_until_ok()
+        except BaseException:
+            self.stop()
+            raise
+
+    def live(self) -> list[RedisServer]:
+        return [s for s in self.servers if s.process is not None]
+
+    def wait_until_ok(self, timeout: float = 30.0) -> None:
+        """Until every live node says cluster_state:ok and every live replica is in sync."""
+        deadline = time.monotonic() + timeout
+        while not all(_cluster_state(s) == "ok" for s in self.live()) or not self._synced():
+            if time.monotonic() > deadline:
+                raise HarnessError(f"Redis Cluster in {self.base_dir} never became ok")
+            time.sleep(0.2)
+
+    def _synced(self) -> bool:
+        for server in self.live():
+            try:
+                with _cluster_client(server.port) as client:
+                    role = client.role()
+            except redis.RedisError:
+                return False
+            if role[0] == "slave" and role[3] != "connected":
+                return False
+        return True
+
+    def owner(self, key: str) -> RedisServer:
+        """The master serving ``key``'s slot now."""
+        for server in self.live():
+            with _cluster_client(server.port) as client:
+                slot = int(client.execute_command("CLUSTER KEYSLOT", key))
+                for start, end, master, *_ in client.execute_command("CLUSTER SLOTS"):
+                    if start <= slot <= end:
+                        return next(s for s in self.servers if s.port == int(master[1]))
+        raise HarnessError(f"no node of {self.base_dir} answers")
+
+    def master_servers(self) -> list[RedisServer]:
+        return [s for s in self.live() if _is_master(s)]
+
+    def replicas_of(self, master: RedisServer) -> list[RedisServer]:
+        with _cluster_client(master.port) as client:
+            ports = [int(replica[1]) for replica in client.role()[2]]
+        return [s for s in self.servers if s.port in ports]
+
+    def wait_for_failover(self, replicas: list[RedisServer], timeout: float = 30.0) -> RedisServer:
+        """The one of ``replicas`` (of a killed master) promoted, once the cluster is ok."""
+        deadline = time.monotonic() + timeout
+        while not (promoted := [s for s in replicas if _is_master(s)]):
+            if time.monotonic() > deadline:
+                raise HarnessError(f"no replica promoted within {timeout:g} s")
+            time.sleep(0.1)
+        self.wait_until_ok(max(1.0, deadline - time.monotonic()))
+        return promoted[0]
+
+    def forget_rate_limits(self) -> None:
+        for server in self.master_servers():
+            with _cluster_client(server.port) as client:
+                for key in client.keys("rate:*"):
+                    client.delete(key)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()

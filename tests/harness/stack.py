@@ -12,7 +12,7 @@ from shortlink.adapters.migrations import apply_migrations
 from tests.harness.ports import free_port
 from tests.harness.postgres import PostgresServer
 from tests.harness.processes import ServiceProcess
-from tests.harness.redis import RedisSentinelGroup, RedisServer
+from tests.harness.redis import RedisClusterGroup, RedisSentinelGroup, RedisServer
 
 API_KEY = "sl_e2e_initial_key_0123456789"
 SECRET = "e2e-secret-key-0123456789-0123456789"
@@ -51,7 +51,7 @@ def component_process(
 
 def start_stack(
     postgres: PostgresServer,
-    redis: RedisServer | RedisSentinelGroup,
+    redis: RedisServer | RedisSentinelGroup | RedisClusterGroup,
     log_dir: Path,
     **env: str,
 ) -> tuple[ServiceProcess, ServiceProcess, str]:

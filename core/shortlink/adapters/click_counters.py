@@ -4,9 +4,10 @@ for every link ever clicked would cost Redis memory for little use)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
-from redis.asyncio import Redis
+from shortlink.adapters.redis_connection import RedisClient, same_slot_groups
 
 HOT_THRESHOLD = 1000
 _PREFIX = "clicks:"
@@ -26,17 +27,27 @@ return cold
 
 
 class ClickCounters:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._add = redis.register_script(_ADD_TO_HOT)
 
     async def add(self, clicks: Mapping[str, int]) -> set[str]:
         """Count clicks of hot links; returns the codes that are not hot (yet)."""
         codes = list(clicks)
-        if not codes:
-            return set()
-        cold = await self._add(keys=[_PREFIX + c for c in codes], args=[clicks[c] for c in codes])
-        return {codes[int(i) - 1] for i in cold}
+        keys = [_PREFIX + c for c in codes]
+        # One script call per hash slot in a Redis Cluster (a script's keys share one).
+        groups = same_slot_groups(self._redis, keys)
+        colds = await asyncio.gather(
+            *(
+                self._add(keys=[keys[i] for i in group], args=[clicks[codes[i]] for i in group])
+                for group in groups
+            )
+        )
+        return {
+            codes[group[int(i) - 1]]
+            for group, cold in zip(groups, colds, strict=True)
+            for i in cold
+        }
 
     async def promote(self, totals: Mapping[str, int]) -> None:
         """Start counters for links that just became hot, from their stored totals."""

@@ -6,8 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Final
 
-from redis.asyncio import Redis
-
+from shortlink.adapters.redis_connection import RedisClient
 from shortlink.adapters.redis_failures import translated
 
 _PREFIX: Final = "budget:"
@@ -63,7 +62,7 @@ return 0
 
 
 class ClickBudgets:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._take = redis.register_script(_TAKE)
         self._left = redis.register_script(_LEFT)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Any, Final
 
 import orjson
-from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
+from shortlink.adapters.redis_connection import RedisClient
 from shortlink.adapters.redis_failures import translated
 from shortlink.domain.link_option_parsing import parse_link_options
 from shortlink.domain.link_options import options_document
@@ -38,7 +39,10 @@ def _key(code: str) -> str:
 
 
 def _fence_key(code: str) -> str:
-    return f"short-fence:{code}"
+    """Hash-tagged by the entry's own key: in a Redis Cluster both are in one slot,
+    as the fill script (which reads one and writes the other) needs, and entries
+    keep the key they always had (pods of the last release still find them)."""
+    return "short-fence:{" + _key(code) + "}"
 
 
 def encode(destination: Destination | None) -> bytes:
@@ -75,7 +79,7 @@ REPLICA_WAIT_MS: Final = 300
 
 
 class LinkCache:
-    def __init__(self, redis: Redis, ttl: int, negative_ttl: int, replicas: int = 0) -> None:
+    def __init__(self, redis: RedisClient, ttl: int, negative_ttl: int, replicas: int = 0) -> None:
         """``replicas``: invalidations count only once that many replicas have them
         (WAIT): replication is asynchronous, and an invalidation only the master held
         would be lost with it, leaving the promoted replica serving the old link."""
@@ -101,6 +105,8 @@ class LinkCache:
         """Reader's cache-aside fill: never overwrites, never races a writer."""
         if destination is None and self._negative_ttl == 0:
             return
+        if "}" in code:  # no link has one; it would break the fence key's hash tag
+            return
         await self._fill(
             keys=[_key(code), _fence_key(code)],
             args=[encode(destination), self._ttl_for(destination)],
@@ -115,8 +121,7 @@ class LinkCache:
         pipe = self._redis.pipeline(transaction=False)
         for code, destination in entries:
             pipe.set(_key(code), encode(destination), ex=self._ttl)
-        pipe.publish(INVALIDATION_CHANNEL, "\n".join(code for code, _ in entries))
-        await pipe.execute()
+        await self._execute_and_announce(pipe, [code for code, _ in entries])
 
     @translated
     async def invalidate(self, codes: Sequence[str]) -> None:
@@ -127,12 +132,37 @@ class LinkCache:
         for code in codes:
             pipe.delete(_key(code))
             pipe.set(_fence_key(code), b"1", ex=FENCE_SECONDS)
-        pipe.publish(INVALIDATION_CHANNEL, "\n".join(codes))
-        if self._replicas:
-            pipe.wait(self._replicas, REPLICA_WAIT_MS)
-        results = await pipe.execute()
-        if self._replicas and results[-1] < self._replicas:
+        waits = self._wait_for_replicas(pipe, codes)
+        results = await self._execute_and_announce(pipe, codes)
+        confirmed = results[len(results) - waits :] if waits else []
+        if any(replicas < self._replicas for replicas in confirmed):
             raise RedisError(f"no replica confirmed the invalidation within {REPLICA_WAIT_MS} ms")
+
+    def _wait_for_replicas(self, pipe: Any, codes: Sequence[str]) -> int:
+        """Queue WAIT on every master the writes went to; how many were queued.
+        WAIT covers the writes made on its own connection, and a pipeline sends
+        each node's share over one connection, in order."""
+        if not self._replicas:
+            return 0
+        if not isinstance(self._redis, RedisCluster):
+            pipe.wait(self._replicas, REPLICA_WAIT_MS)
+            return 1
+        nodes = {self._redis.get_node_from_key(_key(code)) for code in codes}
+        for node in nodes:
+            pipe.execute_command("WAIT", self._replicas, REPLICA_WAIT_MS, target_nodes=node)
+        return len(nodes)
+
+    async def _execute_and_announce(self, pipe: Any, codes: Sequence[str]) -> list[Any]:
+        """The pipeline's results, then the codes published to every redirector.
+        A cluster pipeline can't carry PUBLISH: it follows on its own (a classic
+        PUBLISH reaches the subscribers of every node of the cluster)."""
+        announcement = "\n".join(codes)
+        if isinstance(self._redis, RedisCluster):
+            results: list[Any] = await pipe.execute()
+            await self._redis.publish(INVALIDATION_CHANNEL, announcement)
+            return results
+        pipe.publish(INVALIDATION_CHANNEL, announcement)
+        return list(await pipe.execute())[:-1]
 
 
 class InvalidationListener:
@@ -144,7 +174,7 @@ class InvalidationListener:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         on_codes: Callable[[list[str]], None],
         on_reset: Callable[[bool], None],
         retry_seconds: float = 0.5,

@@ -5,8 +5,7 @@ One script per hit, so concurrent pods can't read-then-write past the limit.
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
+from shortlink.adapters.redis_connection import RedisClient
 from shortlink.adapters.redis_failures import translated
 
 _HIT = """
@@ -21,7 +20,7 @@ return {count, ttl}
 
 
 class WindowCounter:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
         self._hit = redis.register_script(_HIT)

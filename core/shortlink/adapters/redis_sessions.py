@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
+from shortlink.adapters.redis_connection import RedisClient
 from shortlink.adapters.redis_failures import translated
 
 _PREFIX = "session:"
 
 
 class SessionStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     @translated

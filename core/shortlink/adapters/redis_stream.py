@@ -8,10 +8,10 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from shortlink.adapters.event_source import SourceRecord
+from shortlink.adapters.redis_connection import RedisClient
 
 MAX_LENGTH = 1_000_000  # entries kept per stream (approximate trim)
 _SEQUENCE_BITS = 20
@@ -24,7 +24,7 @@ def entry_offset(entry_id: bytes) -> int:
 
 
 class RedisStreamTransport:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def start(self) -> None:
@@ -44,7 +44,7 @@ class RedisStreamSource:
     """Reads with its own client (closed by ``stop``): blocking reads need a
     socket timeout longer than the block."""
 
-    def __init__(self, redis: Redis, topic: str, group: str, consumer: str) -> None:
+    def __init__(self, redis: RedisClient, topic: str, group: str, consumer: str) -> None:
         self._redis = redis
         self._topic = topic
         self._group = group

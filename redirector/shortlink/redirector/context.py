@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any, TypeAlias
 
-from redis.asyncio import Redis
 from sanic import Sanic
 
+from shortlink.adapters.redis_connection import RedisClient
 from shortlink.adapters.standby_reads import StandbyReads
 from shortlink.http.context import ComponentContext
 
@@ -18,8 +18,8 @@ class RedirectorContext(ComponentContext):
     # Set at server start: the invalidation feed (its task and its own connection)
     # and the click budgets' client (a longer timeout than the link cache's).
     feed_task: asyncio.Task[None]
-    feed: Redis
-    budgets: Redis
+    feed: RedisClient
+    budgets: RedisClient
     # Redirect misses' standby reads (DATABASE_READ_URL), None without one.
     standby: StandbyReads | None
 

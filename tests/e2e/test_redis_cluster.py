@@ -1,0 +1,194 @@
+"""Issue 24: REDIS_URL=redis+cluster://… — the link flow (create, redirect through two
+redirectors, edit with no stale redirect, rate limits, a signed-in session) runs on a
+real 3-master Redis Cluster with a replica each; a killed master's replica is promoted
+and the same processes carry on; a slot no master serves is named on /readyz.
+
+One cluster and stack for the module (killing a master would break the other tests'
+Redis); the failover test comes last."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import redis
+
+from shortlink.adapters.redis_cache import INVALIDATION_CHANNEL
+from tests.harness import PostgresServer, ServiceProcess
+from tests.harness.redis import RedisClusterGroup, RedisServer
+from tests.harness.stack import API_KEY, component_process, start_stack
+from tests.support.links import LinkStack
+from tests.support.traffic import Traffic
+from tests.support.waiting import wait_for
+
+
+@dataclass
+class ClusterStack(LinkStack):
+    cluster: RedisClusterGroup
+    api: ServiceProcess
+    redirectors: list[ServiceProcess]
+
+    def sign_in(self) -> httpx.Client:
+        origin = self.api.base_url.rstrip("/")
+        browser = httpx.Client(base_url=origin, headers={"Origin": origin}, timeout=10)
+        created = browser.post("/v1/sessions", json={"api_key": API_KEY})
+        assert created.status_code == 201, created.text
+        browser.headers["X-CSRF-Token"] = created.json()["csrf_token"]
+        return browser
+
+
+@pytest.fixture(scope="module")
+def cluster_stack(
+    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ClusterStack]:
+    base = tmp_path_factory.mktemp("redis-cluster")
+    with RedisClusterGroup(base / "redis") as cluster:
+        api, redirector, database_url = start_stack(
+            postgres_server, cluster, base / "logs", SHORTLINK_RATE_LIMIT="1000/minute"
+        )
+        second = component_process(
+            "redirector", {**api.env, "DATABASE_URL": database_url}, base / "logs", name="r-2"
+        )
+        second.start()
+        try:
+            yield ClusterStack(cluster, api, [redirector, second])
+        finally:
+            for process in (second, redirector, api):
+                process.stop()
+
+
+def _keys(server: RedisServer, pattern: str) -> list[str]:
+    with redis.Redis(port=server.port, decode_responses=True) as client:
+        return list(client.keys(pattern))
+
+
+def test_the_link_flow_runs_on_the_cluster(cluster_stack: ClusterStack) -> None:
+    stack = cluster_stack
+    for process in [stack.api, *stack.redirectors]:
+        assert stack.readyz(process)["checks"] == {"postgres": True, "redis": True}
+    codes = [stack.new_link(f"https://example.com/cluster/{n}") for n in range(12)]
+    for n, code in enumerate(codes):
+        assert stack.served(code) == [f"https://example.com/cluster/{n}"] * 2
+    # The entries are spread over the masters (a cluster, not one node in disguise).
+    holding = [m for m in stack.cluster.master_servers() if _keys(m, "short:*")]
+    assert len(holding) >= 2, [(m.port, _keys(m, "short:*")) for m in holding]
+
+    # An edit is served at once by both redirectors, though each had the link cached.
+    assert stack.edit(codes[0], "https://example.com/cluster/edited") == 200
+    assert stack.served(codes[0]) == ["https://example.com/cluster/edited"] * 2
+    assert stack.edit(codes[1], "https://example.com/cluster/edited-too") == 200
+    assert stack.served(codes[1]) == ["https://example.com/cluster/edited-too"] * 2
+
+    # Rate limits count in the cluster, and a session signs its browser in.
+    first, second = stack.create("https://example.com/a"), stack.create("https://example.com/b")
+    remaining = [int(r.headers["ratelimit-remaining"]) for r in (first, second)]
+    assert remaining[1] == remaining[0] - 1
+    browser = stack.sign_in()
+    assert browser.get("/v1/sessions").status_code == 200
+    assert browser.delete("/v1/sessions").status_code == 204
+    assert browser.get("/v1/sessions").status_code == 401
+
+
+def test_a_slot_no_master_serves_is_named_on_readyz_and_no_request_fails(
+    cluster_stack: ClusterStack,
+) -> None:
+    stack = cluster_stack
+    code = stack.new_link("https://example.com/cluster/uncovered")
+    slot = 16383
+    holder = stack.cluster.owner(_key_in_slot(slot))
+    # Every master forgets the slot (one node's view alone would not be the cluster's).
+    for server in stack.cluster.master_servers():
+        assert server.command("CLUSTER", "DELSLOTS", str(slot)) == "+OK"
+    try:
+
+        def problem() -> str:
+            answer = stack.readyz(stack.redirectors[0])
+            return str(answer.get("problems", {}).get("redis", ""))  # type: ignore[union-attr]
+
+        said = wait_for("an uncovered slot on /readyz", problem)
+        assert "slots 16383 have no serving master" in said and "\n" not in said, said
+        assert "cluster state is fail" in said.lower(), said
+        response = httpx.get(f"{stack.api.ops_url}/readyz", timeout=5)
+        assert response.status_code in {200, 503}, response.text
+        # Links in served slots still redirect; nothing answers 500.
+        assert stack.served(code) == ["https://example.com/cluster/uncovered"] * 2
+        assert stack.create("https://example.com/cluster/during").status_code == 201
+    finally:
+        assert holder.command("CLUSTER", "ADDSLOTS", str(slot)) == "+OK"
+        holder.command("CLUSTER", "BUMPEPOCH")
+        stack.cluster.wait_until_ok()
+    wait_for("redis ready again", lambda: stack.readyz(stack.api)["checks"]["redis"] is True)  # type: ignore[index]
+
+
+def _key_in_slot(slot: int) -> str:
+    """A hash tag whose slot is ``slot`` (found by asking no one: CRC16 is local)."""
+    from redis.crc import key_slot
+
+    return next(str(n) for n in itertools.count() if key_slot(str(n).encode()) == slot)
+
+
+def test_a_killed_master_is_failed_over_and_the_same_processes_carry_on(
+    cluster_stack: ClusterStack,
+) -> None:
+    stack = cluster_stack
+    cluster = stack.cluster
+    # Kill the master holding the edited link's entry and the invalidation channel's
+    # slot (where subscribers listen): both must move to the promoted replica.
+    channel_owner = cluster.owner(INVALIDATION_CHANNEL)
+    edited = next(
+        code
+        for n in range(60)
+        if cluster.owner("short:" + (code := stack.new_link(f"https://example.com/c/{n}")))
+        is channel_owner
+    )
+    steady = stack.new_link("https://example.com/cluster/steady")
+    assert stack.served(edited) == [stack.served(edited)[0]] * 2  # cached by both now
+    browser = stack.sign_in()
+
+    versions = itertools.count(1)
+    stale: list[tuple[str, list[str]]] = []
+
+    def edit_and_look() -> int:
+        target = f"https://example.com/cluster/v{next(versions)}"
+        status = stack.edit(edited, target)
+        if status == 200 and (seen := stack.served(edited)) != [target] * 2:
+            stale.append((target, seen))
+        return status
+
+    replicas = cluster.replicas_of(channel_owner)
+    redirects = [
+        (f"redirect-{n}", lambda r=r: httpx.get(f"{r.base_url}/{steady}", timeout=10).status_code)
+        for n, r in enumerate(stack.redirectors)
+    ]
+    creates = ("create", lambda: stack.create("https://example.com/cluster/load").status_code)
+    with Traffic([*redirects, creates, ("edit", edit_and_look)]) as traffic:
+        wait_for("traffic", lambda: sum(traffic.statuses.values()) > 20)
+        channel_owner.stop(kill=True)
+        promoted = cluster.wait_for_failover(replicas)
+        settled = sum(n for (name, s), n in traffic.statuses.items() if name == "edit" and s == 200)
+        wait_for(
+            "edits after the failover",
+            lambda: (
+                sum(n for (name, s), n in traffic.statuses.items() if name == "edit" and s == 200)
+                >= settled + 5
+            ),
+        )
+
+    assert stale == [], f"edits served stale: {stale}"
+    for name, _ in redirects:
+        assert {s for (n, s) in traffic.statuses if n == name} == {302}, traffic.statuses
+    assert {s for (n, s) in traffic.statuses if n == "create"} <= {201, 503}, traffic.statuses
+    assert {s for (n, s) in traffic.statuses if n == "edit"} <= {200, 503}, traffic.statuses
+
+    # The promoted replica serves the slot now; the processes were never restarted.
+    assert cluster.owner("short:" + edited) is promoted
+    assert edit_and_look() == 200 and stale == []
+    assert browser.get("/v1/sessions").status_code == 200
+    first, second = stack.create("https://example.com/c"), stack.create("https://example.com/d")
+    remaining = [int(r.headers["ratelimit-remaining"]) for r in (first, second)]
+    assert remaining[1] == remaining[0] - 1
+    for process in [stack.api, *stack.redirectors]:
+        wait_for("redis ready", lambda p=process: stack.readyz(p)["checks"]["redis"] is True)  # type: ignore[index]
