@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from kubernetes import client
 from playwright.sync_api import expect, sync_playwright
 
+from shortlink.adapters.event_codec import decode_clicks
 from tests.harness import PostgresServer, RedisServer, argocd
 from tests.harness.cluster import Cluster, network
 from tests.harness.cluster.workloads import (
@@ -397,7 +398,7 @@ def test_the_analytics_worker_pod_keeps_clicks_in_kafka_without_a_clickhouse(
     )
     assert created.status_code == 201, created.text
     code = created.json()["short_url"].rsplit("/", 1)[1]
-    before = _clicks_in_kafka(host_services["kafka_from_host"])
+    before = _clicks_in_kafka(host_services["kafka_from_host"], code)
     helm(
         cluster, "upgrade", RELEASE, str(CHART), "--namespace", NAMESPACE,
         "--values", str(values_file), "--set", "analytics.enabled=true",
@@ -425,12 +426,12 @@ def test_the_analytics_worker_pod_keeps_clicks_in_kafka_without_a_clickhouse(
     assert "clickhouse" in log.lower(), log[-2000:]
     try:
         clicks, committed = wait_for(
-            lambda: (found := _clicks_in_kafka(host_services["kafka_from_host"]))[0]
+            lambda: (found := _clicks_in_kafka(host_services["kafka_from_host"], code))[0]
             >= before[0] + 20 and found,
             timeout=60, what="the 20 clicks in Kafka",
         )  # fmt: skip
     except HarnessError as error:
-        now = _clicks_in_kafka(host_services["kafka_from_host"])
+        now = _clicks_in_kafka(host_services["kafka_from_host"], code)
         with cluster.api_client() as api:
             logs = [
                 client.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, NAMESPACE)[-3000:]
@@ -441,11 +442,16 @@ def test_the_analytics_worker_pod_keeps_clicks_in_kafka_without_a_clickhouse(
     print(f"clicks in Kafka: {before[0]} -> {clicks}; committed by the worker: {committed}")
 
 
-def _clicks_in_kafka(bootstrap: str) -> tuple[int, int]:
-    """(messages in the clicks topic, offsets committed by the analytics group)."""
+def _clicks_in_kafka(bootstrap: str, code: str) -> tuple[int, int]:
+    """(clicks on ``code`` in the clicks topic, offsets committed by the analytics group).
+    Clicks, not messages: the publisher packs the clicks of one linger into one record."""
 
     async def count() -> tuple[int, int]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id="shortlink-analytics")
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id="shortlink-analytics",  # only to read its commits: assign() joins nothing
+            enable_auto_commit=False,
+        )
         await consumer.start()
         try:
             if CLICKS_TOPIC not in await consumer.topics():  # also loads the metadata
@@ -454,8 +460,17 @@ def _clicks_in_kafka(bootstrap: str) -> tuple[int, int]:
             partitions = [TopicPartition(CLICKS_TOPIC, number) for number in range(4)]
             ends = await consumer.end_offsets(partitions)
             committed = [await consumer.committed(tp) for tp in partitions]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            clicks = 0
+            while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+                batches = await consumer.getmany(timeout_ms=1000)
+                for records in batches.values():
+                    for record in records:
+                        events, _ = decode_clicks(record.value)
+                        clicks += sum(1 for event in events if event.code == code)
         finally:
             await consumer.stop()
-        return sum(ends.values()), sum(offset or 0 for offset in committed)
+        return clicks, sum(offset or 0 for offset in committed)
 
     return asyncio.run(count())
