@@ -60,6 +60,12 @@ def cluster_stack(
                 process.stop()
 
 
+def _feed_live(redirector: ServiceProcess) -> bool:
+    """The redirector hears invalidations (else its in-process cache is off)."""
+    metrics = httpx.get(f"{redirector.ops_url}/metrics", timeout=5).text
+    return "shortlink_local_cache_enabled 1.0" in metrics
+
+
 def _keys(server: RedisServer, pattern: str) -> list[str]:
     with redis.Redis(port=server.port, decode_responses=True) as client:
         return list(client.keys(pattern))
@@ -158,6 +164,7 @@ def test_a_killed_master_is_failed_over_and_the_same_processes_carry_on(
             stale.append((target, seen))
         return status
 
+    assert all(_feed_live(r) for r in stack.redirectors)
     replicas = cluster.replicas_of(channel_owner)
     redirects = [
         (f"redirect-{n}", lambda r=r: httpx.get(f"{r.base_url}/{steady}", timeout=10).status_code)
@@ -183,7 +190,10 @@ def test_a_killed_master_is_failed_over_and_the_same_processes_carry_on(
     assert {s for (n, s) in traffic.statuses if n == "create"} <= {201, 503}, traffic.statuses
     assert {s for (n, s) in traffic.statuses if n == "edit"} <= {200, 503}, traffic.statuses
 
-    # The promoted replica serves the slot now; the processes were never restarted.
+    # The promoted replica serves the slot now; the processes were never restarted,
+    # and their invalidation feeds listen again (their in-process caches are back on).
+    for redirector in stack.redirectors:
+        wait_for("the invalidation feed back", lambda r=redirector: _feed_live(r))
     assert cluster.owner("short:" + edited) is promoted
     assert edit_and_look() == 200 and stale == []
     assert browser.get("/v1/sessions").status_code == 200

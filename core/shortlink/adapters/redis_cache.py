@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -194,6 +195,14 @@ class InvalidationListener:
                 log.warning("invalidation feed lost", extra={"error": str(exc)})
             self._on_reset(False)
             await asyncio.sleep(self._retry_seconds)
+            await self._find_the_channel()
+
+    async def _find_the_channel(self) -> None:
+        """A keyed command on the channel's slot. In a Redis Cluster the feed
+        subscribes on the node serving that slot, and only a failed command makes
+        the client relearn the slot map after a failover (pub/sub never does)."""
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.exists(INVALIDATION_CHANNEL)
 
     async def _listen(self) -> None:
         async with self._redis.pubsub() as pubsub:
