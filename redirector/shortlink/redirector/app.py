@@ -49,7 +49,7 @@ from shortlink.http.limits import Limits, apply_limits
 from shortlink.http.ops_metrics import count_unavailable
 from shortlink.redirector import metrics, pages
 from shortlink.redirector.context import RedirectorApp, RedirectorContext
-from shortlink.redirector.edge_visitor import EdgeVisitor
+from shortlink.redirector.edge_visitor import EdgeFacts, EdgeVisitor
 from shortlink.redirector.responses import (
     BodilessResponse,
     encode_headers,
@@ -86,7 +86,7 @@ class Redirects:
     _sink: ClickSink
     _unlocks: UnlockService
     _limiter: ClickLimiter
-    _geoip: GeoIP
+    _edge_facts: EdgeFacts
 
     def __init__(
         self,
@@ -124,7 +124,7 @@ class Redirects:
         self._sink = sink
         self._unlocks = unlocks
         self._limiter = limiter
-        self._geoip = geoip
+        self._edge_facts = EdgeFacts(geoip, self._agents)
 
     async def redirect(self, request: Request, code: str) -> HTTPResponse:
         started = time.perf_counter()
@@ -180,9 +180,7 @@ class Redirects:
         assert options is not None
         by_cookie = self._unlocked(request, code, destination)
         by_link = not by_cookie and self._unlocked_by_link(request, code, destination)
-        visitor = EdgeVisitor(
-            request, code, self._client_ip(request), self._geoip, self._agents, self._salt
-        )
+        visitor = EdgeVisitor(request, code, self._client_ip(request), self._edge_facts, self._salt)
         decision = evaluate(
             options,
             destination.target,
