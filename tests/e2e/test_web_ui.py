@@ -463,6 +463,66 @@ def test_stats_page_shows_the_clicks(
     assert again["from"] == custom["from"]
 
 
+def test_stats_page_breaks_clicks_down_by_rule_variant_and_tag(
+    page: Page, rest: httpx.Client, system: tuple[ServiceProcess, ServiceProcess]
+) -> None:
+    created = rest.post("/v1/urls", json={
+        "original_url": "https://example.com/ab", "custom_alias": "ui-ab",
+        "rules": [{"id": "uk", "conditions": {"country": ["GB"]},
+                   "action": {"target": "https://example.com/uk"}}],
+        "variants": [{"id": "a", "target": "https://example.com/a", "weight": 1},
+                     {"id": "b", "target": "https://example.com/b", "weight": 1}],
+        "tags": ["spring", "email"],
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    served: dict[str, int] = {}
+    with httpx.Client(base_url=system[1].base_url, timeout=10) as visitor:
+        for ip in [IN_GB] * 2 + ["8.8.8.8", "9.9.9.9", "1.1.1.1"]:
+            headers = {"User-Agent": BROWSER_UA, "X-Forwarded-For": ip}
+            location = visitor.get("/ui-ab", headers=headers).headers["location"]
+            served[location] = served.get(location, 0) + 1
+    assert served.get("https://example.com/uk") == 2, served
+
+    def stored() -> bool:
+        stats = rest.get("/v1/urls/ui-ab/stats").json()
+        return stats["totals"]["clicks"] == 5 and sum(r["clicks"] for r in stats["variants"]) == 3
+
+    wait_for("5 clicks with their rule and variants stored", stored)
+    page.goto("/#/links/ui-ab/stats")
+    heading(page, "Statistics for ui-ab")
+    rules = page.get_by_role("table", name="Rules")
+    expect(rules.locator("tbody tr")).to_have_count(1)
+    expect(rules.locator("tbody tr td")).to_have_text(["uk", "2", "40%"])
+    variants = page.get_by_role("table", name="A/B variants")
+    for variant in ("a", "b"):
+        clicks = served.get(f"https://example.com/{variant}", 0)
+        row = variants.locator("tbody tr").filter(has_text=f"{variant} (link's split)")
+        expect(row).to_have_count(1 if clicks else 0)
+        if clicks:
+            expect(row.locator("td").nth(1)).to_have_text(str(clicks))
+    tags = page.get_by_role("table", name="Tags")
+    # Every click carries both tags: each tag's share is of all clicks, 100 %.
+    expect(tags.locator("tbody tr")).to_have_count(2)
+    for tag in ("spring", "email"):
+        expect(tags.locator("tbody tr").filter(has_text=tag).locator("td")).to_have_text(
+            [tag, "5", "100%"]
+        )
+    check_page(page, "stats-rules")
+
+    # A link without rules, split or tags has none of these cards.
+    rest.post("/v1/urls", json={"original_url": "https://example.com/plain",
+                                "custom_alias": "ui-plain"})  # fmt: skip
+    with httpx.Client(base_url=system[1].base_url, timeout=10) as visitor:
+        visitor.get("/ui-plain", headers={"User-Agent": BROWSER_UA, "X-Forwarded-For": IN_GB})
+    plain = lambda: rest.get("/v1/urls/ui-plain/stats").json()["totals"]["clicks"] == 1  # noqa: E731
+    wait_for("1 click stored", plain)
+    page.goto("/#/links/ui-plain/stats")
+    heading(page, "Statistics for ui-plain")
+    expect(page.get_by_role("table", name="Countries")).to_be_visible()
+    expect(page.get_by_role("heading", name="Rules")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Tags")).to_have_count(0)
+
+
 def test_long_referrers_leave_the_share_column_in_view(
     page: Page, rest: httpx.Client, system: tuple[ServiceProcess, ServiceProcess]
 ) -> None:

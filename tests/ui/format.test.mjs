@@ -36,6 +36,13 @@ test("device types are capitalised; OS and browser families keep their makers' s
   assert.equal(breakdownLabel("referrers", ""), "(none)");
 });
 
+test("an A/B variant says whose split it is; rule ids and tags stay as written", () => {
+  assert.equal(breakdownLabel("variants", "link/a"), "a (link's split)");
+  assert.equal(breakdownLabel("variants", "ios-de/b"), "b (rule ios-de)");
+  assert.equal(breakdownLabel("rules", "uk"), "uk");
+  assert.equal(breakdownLabel("tags", "spring"), "spring");
+});
+
 test("a share is a whole percent, and a few clicks among many are not 0 %", () => {
   assert.equal(sharePercent(3, 5), "60%");
   assert.equal(sharePercent(1, 3), "33%");

@@ -34,9 +34,15 @@ const DEVICES = { desktop: "Desktop", mobile: "Mobile", tablet: "Tablet", bot: "
 
 // A breakdown value as people write it: device types are stored in lower case;
 // browser and OS families come as their makers spell them ("iOS", "macOS"), kept.
+// A variant comes as "<rule id>/<variant id>", "link/<variant id>" for the link's own split.
 export function breakdownLabel(key, value) {
   if (!value) return "(none)";
   if (key === "devices") return DEVICES[value] || value[0].toUpperCase() + value.slice(1);
+  if (key === "variants" && value.includes("/")) {
+    const at = value.indexOf("/");
+    const [rule, variant] = [value.slice(0, at), value.slice(at + 1)];
+    return rule === "link" ? `${variant} (link's split)` : `${variant} (rule ${rule})`;
+  }
   return value;
 }
 

@@ -12,15 +12,25 @@ import { announce, errorBox, page, showError } from "./shell.js";
 
 const BREAKDOWNS = [["cities", "Cities"], ["devices", "Devices"], ["os", "Operating systems"],
                     ["browsers", "Browsers"], ["referrers", "Referrers"]];
+// Which rule, A/B variant and tag served the clicks (issue 22): shown for a link that
+// has rules, a split or tags, or whose clicks in the range had them.
+const OPTION_BREAKDOWNS = [["rules", "Rules"], ["variants", "A/B variants"], ["tags", "Tags"]];
 const BREAKDOWN_COLUMN = { countries: "Country", cities: "City", devices: "Device",
-                           os: "Operating system", browsers: "Browser", referrers: "Referrer" };
+                           os: "Operating system", browsers: "Browser", referrers: "Referrer",
+                           rules: "Rule", variants: "Variant", tags: "Tag" };
 // Some clicks, but none of them told this (the whole range empty has its own card).
 const EMPTY_BREAKDOWN = {
   countries: "No country known for these clicks.", cities: "No city known for these clicks.",
   devices: "No device known for these clicks.", os: "No operating system known for these clicks.",
   browsers: "No browser known for these clicks.",
   referrers: "No referrers: every click came direct (typed, or from an app or an email).",
+  rules: "No rule matched these clicks: each went to the link's own target or split.",
+  variants: "No click in this range went through an A/B split.",
+  tags: "No clicks of this link while it had tags.",
 };
+const hasSplit = (link) => link.variants.length > 0 || link.rules.some((r) => r.action.variants);
+const OPTION_IN_USE = { rules: (link) => link.rules.length > 0, variants: hasSplit,
+                        tags: (link) => link.tags.length > 0 };
 let regionNames = null;  // made when first needed: building it costs a long task
 const countryName = (code) => {
   regionNames ||= new Intl.DisplayNames(["en"], { type: "region" });
@@ -83,7 +93,7 @@ export async function statsView(code, params) {
   const atlasReady = loadAtlas().catch(() => null);  // the map comes after the numbers
   // Asked before anything is drawn (and quicker than the stats): a link that isn't
   // yours, or is gone, shows the API's "No link with code …" alone.
-  await api("GET", `/v1/urls/${encodeURIComponent(code)}`);
+  const link = await api("GET", `/v1/urls/${encodeURIComponent(code)}`);
 
   const problem = errorBox();
   const body = h("div", { class: "stats-body", "aria-busy": "true" });
@@ -120,7 +130,8 @@ export async function statsView(code, params) {
         seriesSection(current, previous, interval),
         countriesSection(current.countries, current.totals.clicks, atlasReady),
         h("div", { class: "grid" }, BREAKDOWNS.map(([key, title]) =>
-          breakdownSection(key, title, current[key], current.totals.clicks))));
+          breakdownSection(key, title, current[key], current.totals.clicks))),
+        optionSections(link, current));
     }
     exportButton.disabled = false;
     exportButton.onclick = () => exportCsv(code, current, previous);
@@ -220,6 +231,13 @@ function countriesSection(countries, total, atlasReady) {
   return section;
 }
 
+function optionSections(link, current) {
+  const shown = OPTION_BREAKDOWNS.filter(([key]) => current[key].length || OPTION_IN_USE[key](link));
+  if (!shown.length) return null;
+  return h("div", { class: "grid" }, shown.map(([key, title]) =>
+    breakdownSection(key, title, current[key], current.totals.clicks)));
+}
+
 // A card per breakdown: its heading names the table (no second caption saying the same).
 function breakdownSection(key, title, rows, total) {
   const heading = h("h2", { id: uid("breakdown") }, title);
@@ -266,7 +284,8 @@ function breakdownTable(heading, rows, key, total) {
   if (!rows.length) return h("p", { class: "empty" }, EMPTY_BREAKDOWN[key]);
   const label = (value) => key === "countries" ? `${countryName(value)} (${value})`
     : breakdownLabel(key, value);
-  const all = Math.max(total, rows.reduce((a, r) => a + r.clicks, 0));
+  // A click carries all its link's tags at once: a tag's share is of all clicks.
+  const all = key === "tags" ? total : Math.max(total, rows.reduce((a, r) => a + r.clicks, 0));
   const share = (clicks) => {
     const bar = h("span", { class: "bar" });
     bar.style.width = `${(clicks / all) * 100}%`;
@@ -284,7 +303,7 @@ function exportCsv(code, current, previous) {
   for (const key of ["clicks", "unique_visitors", "bot_clicks"]) {
     rows.push(["totals", key, current.totals[key], previous ? previous.totals[key] : ""]);
   }
-  for (const key of ["countries", ...BREAKDOWNS.map(([k]) => k)]) {
+  for (const key of ["countries", ...[...BREAKDOWNS, ...OPTION_BREAKDOWNS].map(([k]) => k)]) {
     for (const r of current[key]) rows.push([key, r.value, r.clicks, ""]);
   }
   download(`${code}-stats-${current.from.slice(0, 10)}-${current.to.slice(0, 10)}.csv`, toCsv(rows), "text/csv");
