@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 
 from shortlink.adapters.redis_connection import RedisUrlError, parse_redis_url
 from shortlink.domain.errors import InvalidRateLimit, InvalidUrl
+from shortlink.domain.oidc import GroupRole, parse_group_roles
 from shortlink.domain.rate_limits import RateLimit, parse_rate_limit
 from shortlink.domain.urls import UrlPolicy
 
@@ -127,6 +128,18 @@ def secrets_from_files(env: Mapping[str, str]) -> Mapping[str, str]:
     return merged
 
 
+def _group_roles(env: Mapping[str, str]) -> tuple[GroupRole, ...]:
+    try:
+        return parse_group_roles(env.get("SHORTLINK_OIDC_GROUP_ROLES", ""))
+    except ValueError as exc:
+        raise ConfigError(f"SHORTLINK_OIDC_GROUP_ROLES: {exc}") from None
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)
+
+
 def with_database_password(url: str, password: str) -> str:
     """SHORTLINK_DATABASE_PASSWORD spliced into a DATABASE_URL that names no password
     (a chart keeps the URL in its ConfigMap and only the password in a Secret)."""
@@ -226,6 +239,17 @@ class Settings:
     analytics_salt: str = ""
     # Web UI sign-in: how long a browser session lives (seconds).
     session_ttl: int = 8 * 3600
+    # Sign-in with OpenID Connect (off while no issuer is set): a public client using
+    # the authorization code flow with PKCE; members are named by their e-mail address.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_redirect_uri: str = ""  # "": the API's /v1/oidc/callback under SHORTLINK_BASE_URL
+    oidc_scopes: str = "openid email"
+    # The claim listing a person's groups, and which role each group gives where.
+    oidc_roles_claim: str = "groups"
+    oidc_group_roles: tuple[GroupRole, ...] = ()
+    # Seconds a browser has to come back from the provider.
+    oidc_login_ttl: int = 600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -308,13 +332,19 @@ class Settings:
             keep_raw_ip=env_bool(env, "SHORTLINK_KEEP_RAW_IP", d.keep_raw_ip),
             analytics_salt=env.get("SHORTLINK_ANALYTICS_SALT", ""),
             session_ttl=env_int(env, "SHORTLINK_SESSION_TTL", d.session_ttl, 60),
+            oidc_issuer=(env.get("SHORTLINK_OIDC_ISSUER") or "").rstrip("/"),
+            oidc_client_id=env.get("SHORTLINK_OIDC_CLIENT_ID", ""),
+            oidc_redirect_uri=env.get("SHORTLINK_OIDC_REDIRECT_URI", ""),
+            oidc_scopes=env.get("SHORTLINK_OIDC_SCOPES") or d.oidc_scopes,
+            oidc_roles_claim=env.get("SHORTLINK_OIDC_ROLES_CLAIM") or d.oidc_roles_claim,
+            oidc_group_roles=_group_roles(env),
+            oidc_login_ttl=env_int(env, "SHORTLINK_OIDC_LOGIN_TTL", d.oidc_login_ttl, 30),
         )
         settings.validate()
         return settings
 
     def validate(self) -> None:
-        base = urlsplit(self.base_url)
-        if base.scheme not in {"http", "https"} or not base.hostname:
+        if not _is_http_url(self.base_url):
             raise ConfigError(f"SHORTLINK_BASE_URL must be an http(s) URL, not {self.base_url!r}")
         if self.log_level not in _LOG_LEVELS:
             raise ConfigError(
@@ -350,6 +380,7 @@ class Settings:
             raise ConfigError(f"SHORTLINK_READ_MAX_LAG must be at most {MAX_READ_LAG:g}")
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("SHORTLINK_DB_POOL_MIN must not exceed SHORTLINK_DB_POOL_MAX")
+        self._validate_oidc()
         try:
             self.url_policy  # noqa: B018 - builds (and so checks) the blocked domains
         except InvalidUrl:
@@ -357,6 +388,26 @@ class Settings:
                 "SHORTLINK_BLOCKED_DOMAINS must list domain names "
                 f"(not {', '.join(self.blocked_domains)!r})"
             ) from None
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @property
+    def oidc_callback_url(self) -> str:
+        return self.oidc_redirect_uri or f"{self.base_url}/v1/oidc/callback"
+
+    def _validate_oidc(self) -> None:
+        if not self.oidc_enabled:
+            return
+        if not _is_http_url(self.oidc_issuer):
+            raise ConfigError("SHORTLINK_OIDC_ISSUER must be an http(s) URL")
+        if not self.oidc_client_id:
+            raise ConfigError("SHORTLINK_OIDC_ISSUER needs SHORTLINK_OIDC_CLIENT_ID")
+        if not _is_http_url(self.oidc_callback_url):
+            raise ConfigError("SHORTLINK_OIDC_REDIRECT_URI must be an http(s) URL")
+        if "openid" not in self.oidc_scopes.split():
+            raise ConfigError("SHORTLINK_OIDC_SCOPES must include openid")
 
     def require_secret(self) -> None:
         # Unlock tokens are signed with it; API and redirector must share one.

@@ -7,14 +7,18 @@ one gone, as a provider's key rotation looks to its clients."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import signal
 import subprocess
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
+import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
@@ -115,3 +119,33 @@ class OidcProvider(Managed):
         if self.process is not None:
             stop_process(self.process, signal.SIGTERM, 10)
             self.process = None
+
+
+def sign_in_at_provider(
+    browser: httpx.Client, authorization_url: str, login: str, redirect_uri: str
+) -> str:
+    """What a person does in a browser at the provider's own login and consent pages
+    (its development interactions): returns the URL the provider sends the browser back
+    to (``redirect_uri`` with code and state), not followed. ``login`` "!abort" cancels."""
+    url = authorization_url
+    for _ in range(10):
+        answer = browser.get(url)
+        while answer.is_redirect:
+            target = urljoin(str(answer.url), answer.headers["location"])
+            if target.startswith(redirect_uri):
+                return target
+            answer = browser.get(target)
+        if login == "!abort":
+            abort = re.search(r'href="([^"]*/abort)"', answer.text)
+            assert abort is not None, "no abort link on the provider's page"
+            url = urljoin(str(answer.url), html.unescape(abort[1]))
+            continue
+        action = re.search(r'action="([^"]+)"', answer.text)
+        prompt = re.search(r'name="prompt" value="(\w+)"', answer.text)
+        assert action is not None and prompt is not None, answer.text[:500]
+        form = {"prompt": prompt[1], "login": login, "password": "any"}
+        posted = browser.post(urljoin(str(answer.url), html.unescape(action[1])), data=form)
+        url = urljoin(str(posted.url), posted.headers["location"])
+        if url.startswith(redirect_uri):
+            return url
+    raise HarnessError("the provider never redirected back")

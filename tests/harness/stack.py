@@ -53,6 +53,7 @@ def start_stack(
     postgres: PostgresServer,
     redis: RedisServer | RedisSentinelGroup | RedisClusterGroup,
     log_dir: Path,
+    api_port: int | None = None,  # chosen ahead: e.g. named in the OIDC redirect URI
     **env: str,
 ) -> tuple[ServiceProcess, ServiceProcess, str]:
     database_url = postgres.create_database(f"e2e_{next(_databases)}")
@@ -69,7 +70,7 @@ def start_stack(
         "SHORTLINK_RATE_LIMIT": "10000/minute",
         **env,
     }
-    api = component_process("api", common, log_dir)
+    api = component_process("api", common, log_dir, port=api_port)
     redirector = component_process("redirector", common, log_dir, port=redirector_port)
     api.start()
     redirector.start()

@@ -5,12 +5,10 @@ wrong-audience and wrong-issuer tokens refused."""
 
 from __future__ import annotations
 
-import html
-import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import httpx
@@ -19,7 +17,7 @@ import pytest
 
 from shortlink.api.oidc_client import InvalidIdToken, OidcClient
 from shortlink.domain.oidc import LoginAttempt, new_attempt, pkce_challenge
-from tests.harness.oidc import CLIENT_ID, OidcProvider, new_signing_key
+from tests.harness.oidc import CLIENT_ID, OidcProvider, new_signing_key, sign_in_at_provider
 
 REDIRECT_URI = "http://127.0.0.1:9/v1/oidc/callback"  # never connected to: read from Location
 ACCOUNTS = {"alice": {"email": "Alice@Example.com", "groups": ["team-a-editors"]}}
@@ -38,33 +36,11 @@ async def client(provider: OidcProvider) -> AsyncIterator[OidcClient]:
         yield OidcClient(provider.issuer, CLIENT_ID, REDIRECT_URI, http, jwks_refetch_seconds=0)
 
 
-def sign_in_at_provider(authorization_url: str, login: str) -> dict[str, list[str]]:
-    """What a browser does at the provider's own login and consent pages: returns the
-    query the provider redirects back with (code and state)."""
-    with httpx.Client(timeout=10) as browser:
-        url = authorization_url
-        for _ in range(10):
-            answer = browser.get(url)
-            while answer.is_redirect:
-                target = urljoin(str(answer.url), answer.headers["location"])
-                if target.startswith(REDIRECT_URI):
-                    return parse_qs(urlsplit(target).query)
-                answer = browser.get(target)
-            action = html.unescape(re.search(r'action="([^"]+)"', answer.text)[1])  # type: ignore[index]
-            prompt = re.search(r'name="prompt" value="(\w+)"', answer.text)[1]  # type: ignore[index]
-            form = {"prompt": prompt, "login": login, "password": "any"}
-            posted = browser.post(urljoin(str(answer.url), action), data=form)
-            url = urljoin(str(posted.url), posted.headers["location"])
-            if url.startswith(REDIRECT_URI):
-                return parse_qs(urlsplit(url).query)
-    raise AssertionError("the provider never redirected back")
-
-
 async def _sign_in(client: OidcClient, login: str = "alice") -> tuple[LoginAttempt, str]:
     attempt = new_attempt()
-    back = sign_in_at_provider(
-        await client.authorization_url(attempt, "openid email groups"), login
-    )
+    with httpx.Client(timeout=10) as browser:
+        url = await client.authorization_url(attempt, "openid email groups")
+        back = parse_qs(urlsplit(sign_in_at_provider(browser, url, login, REDIRECT_URI)).query)
     assert back["state"] == [attempt.state]
     return attempt, back["code"][0]
 

@@ -8,14 +8,17 @@ import logging
 import time
 from urllib.parse import urlsplit
 
+import aiohttp
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from shortlink.adapters.redis_counters import WindowCounter
-from shortlink.adapters.redis_sessions import SessionStore
+from shortlink.adapters.redis_sessions import LoginAttemptStore, SessionStore
 from shortlink.analytics.runner import IngestRunner
 from shortlink.api import metrics
 from shortlink.api.auth import guard
 from shortlink.api.context import ApiApp, ApiContext, ApiRequest
+from shortlink.api.oidc import oidc
+from shortlink.api.oidc_client import OidcClient
 from shortlink.api.openapi import build_openapi
 from shortlink.api.routes import v1
 from shortlink.api.sessions import sessions
@@ -28,6 +31,7 @@ from shortlink.http.event_metrics import watch_events
 from shortlink.http.limits import Limits, apply_limits
 from shortlink.services.api_keys import ApiKeyService
 from shortlink.services.bulk_links import BulkLinkService
+from shortlink.services.login_attempts import LoginAttempts
 from shortlink.services.password_hashing import HASHER
 from shortlink.services.rate_limiter import RateLimiter
 from shortlink.services.sessions import SessionService
@@ -35,6 +39,9 @@ from shortlink.services.workspaces import WorkspaceService
 from shortlink.wiring import audit_relay, click_store, link_service, unlock_service
 
 log = logging.getLogger(__name__)
+
+# Each call to the OpenID provider (discovery, keys, code exchange), at most.
+OIDC_TIMEOUT_SECONDS = 10.0
 
 
 def create_app(settings: Settings) -> ApiApp:
@@ -54,6 +61,7 @@ def create_app(settings: Settings) -> ApiApp:
     app.blueprint(v1)
     app.blueprint(sessions)
     app.blueprint(workspaces)
+    app.blueprint(oidc)
     app.register_middleware(guard, "request")
     app.blueprint(web)
 
@@ -71,9 +79,16 @@ def create_app(settings: Settings) -> ApiApp:
         app.ctx.sessions = SessionService(
             SessionStore(backends.redis),
             app.ctx.api_keys,
+            backends.workspaces,
             settings.session_ttl,
             sealing_key(settings.secret_key),
         )
+        app.ctx.login_attempts = LoginAttempts(
+            LoginAttemptStore(backends.redis),
+            sealing_key(settings.secret_key),
+            settings.oidc_login_ttl,
+        )
+        app.ctx.oidc = _oidc_client(settings)
         app.ctx.rate_limiter = RateLimiter(
             WindowCounter(backends.redis, "rate:create:"), settings.rate_limit
         )
@@ -87,6 +102,8 @@ def create_app(settings: Settings) -> ApiApp:
     @app.before_server_stop
     async def stop(app: ApiApp) -> None:
         await app.ctx.audit_relay.stop()
+        if app.ctx.oidc is not None:
+            await app.ctx.oidc.close()
         if app.ctx.connecting is not None:
             app.ctx.connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -111,6 +128,16 @@ def create_app(settings: Settings) -> ApiApp:
     app.register_middleware(observe, "response")
 
     return app
+
+
+def _oidc_client(settings: Settings) -> OidcClient | None:
+    """The OpenID provider's client, if one is configured (sign-in with SSO)."""
+    if not settings.oidc_enabled:
+        return None
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=OIDC_TIMEOUT_SECONDS))
+    return OidcClient(
+        settings.oidc_issuer, settings.oidc_client_id, settings.oidc_callback_url, http
+    )
 
 
 async def _open_analytics(app: ApiApp, settings: Settings) -> None:

@@ -34,16 +34,19 @@ from shortlink.domain.sessions import (
     same_origin,
 )
 from shortlink.domain.text import is_storable
-from shortlink.domain.workspaces import Role
+from shortlink.domain.workspaces import Role, validate_slug
 from shortlink.http import client_ip
+from shortlink.services.sessions import SignedIn
 
 log = logging.getLogger(__name__)
 
 # The blueprints whose every route is in the endpoint table.
-GUARDED_BLUEPRINTS = frozenset({"v1", "sessions", "workspaces"})
+GUARDED_BLUEPRINTS = frozenset({"v1", "sessions", "workspaces", "oidc"})
 _MAX_REQUEST_ID = 128
 
 _HOW = "Send an API key as 'Authorization: Bearer <key>', or sign in at /"
+# Which of a signed-in person's workspaces a request acts in (default: their first).
+WORKSPACE_HEADER = "x-shortlink-workspace"
 
 
 def endpoint_of(request: ApiRequest) -> str | None:
@@ -65,10 +68,9 @@ async def guard(request: ApiRequest) -> None:
         return
     if endpoint not in ENDPOINT_ROLES and endpoint not in INSTANCE_ADMIN_ENDPOINTS:
         raise RuntimeError(f"route {endpoint!r} is in no row of the endpoint table")
-    key = await caller(request, anonymous_ok=endpoint in ANONYMOUS_ENDPOINTS)
-    if key is None:
+    principal = await caller(request, anonymous_ok=endpoint in ANONYMOUS_ENDPOINTS)
+    if principal is None:
         return
-    principal = key_principal(key)
     context = request_context(request, principal)
     try:
         authorize(principal, endpoint)
@@ -102,42 +104,59 @@ def principal_of(request: ApiRequest) -> Principal:
     return principal
 
 
-async def caller(request: ApiRequest, *, anonymous_ok: bool = False) -> ApiKey | None:
+async def caller(request: ApiRequest, *, anonymous_ok: bool = False) -> Principal | None:
     header = request.headers.get("authorization")
     if header:
-        return await _bearer(request, header)
-    session_id = request.cookies.get(SESSION_COOKIE)
-    if session_id:
-        return await _session_caller(request, session_id)
-    if anonymous_ok and request.app.ctx.settings.allow_anonymous:
+        principal = await _bearer(request, header)
+    elif session_id := request.cookies.get(SESSION_COOKIE):
+        principal = await _session_caller(request, session_id)
+    elif anonymous_ok and request.app.ctx.settings.allow_anonymous:
         return None
-    raise Unauthorized(_HOW)
+    else:
+        raise Unauthorized(_HOW)
+    wanted = requested_workspace(request)
+    if wanted is not None and wanted != principal.workspace:
+        raise Forbidden(
+            f"This key acts in workspace '{principal.workspace}' only", required="member"
+        )
+    return principal
 
 
-async def current_session(request: ApiRequest) -> tuple[Session, ApiKey]:
+def requested_workspace(request: ApiRequest) -> str | None:
+    """The workspace a person's session is to act in (X-Shortlink-Workspace); a key
+    acts in its own, and naming another is refused."""
+    wanted = request.headers.get(WORKSPACE_HEADER)
+    return None if wanted is None else validate_slug(wanted)
+
+
+async def current_session(request: ApiRequest) -> SignedIn:
     """The browser session behind this request's cookie (401 without one)."""
     session_id = request.cookies.get(SESSION_COOKIE)
-    resolved = await request.app.ctx.sessions.resolve(session_id) if session_id else None
+    resolved = (
+        await request.app.ctx.sessions.resolve(session_id, requested_workspace(request))
+        if session_id
+        else None
+    )
     if resolved is None:
         raise Unauthorized("Not signed in, or the session ended; sign in again")
     return resolved
 
 
-async def _bearer(request: ApiRequest, header: str) -> ApiKey:
+async def _bearer(request: ApiRequest, header: str) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(_HOW)
     key: ApiKey | None = await request.app.ctx.api_keys.authenticate(token.strip())
     if key is None:
         raise Unauthorized("The API key is invalid or revoked")
-    return key
+    return key_principal(key)
 
 
-async def _session_caller(request: ApiRequest, session_id: str) -> ApiKey:
-    session, key = await current_session(request)
+async def _session_caller(request: ApiRequest, session_id: str) -> Principal:
+    signed_in = await current_session(request)
     if request.method not in SAFE_METHODS:
-        check_csrf(request, session)
-    return key
+        check_csrf(request, signed_in.session)
+    return signed_in.principal
 
 
 def check_same_site(request: ApiRequest) -> None:

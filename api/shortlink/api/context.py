@@ -15,12 +15,14 @@ from shortlink.services.api_keys import ApiKeyService
 from shortlink.services.audit_relay import AuditRelay
 from shortlink.services.bulk_links import BulkLinkService
 from shortlink.services.links import LinkService
+from shortlink.services.login_attempts import LoginAttempts
 from shortlink.services.rate_limiter import RateLimiter
 from shortlink.services.sessions import SessionService
 from shortlink.services.unlocks import UnlockService
 from shortlink.services.workspaces import WorkspaceService
 
 if TYPE_CHECKING:  # serving's handlers take ApiRequest
+    from shortlink.api.oidc_client import OidcClient
     from shortlink.api.ui.serving import WebAssets
 
 
@@ -35,6 +37,8 @@ class ApiContext(ComponentContext):
     workspaces: WorkspaceService
     audit_relay: AuditRelay  # publishes the audit log on the bus
     sessions: SessionService
+    login_attempts: LoginAttempts  # OpenID sign-ins under way
+    oidc: OidcClient | None  # None: single sign-on is off
     rate_limiter: RateLimiter
     key_mint_limiter: RateLimiter
     # Click stats: the store once connected (None: not configured or not yet), the

@@ -4,6 +4,7 @@ provider's JWKS, refetched when a token names a key not seen yet (key rotation).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -12,21 +13,21 @@ from urllib.parse import urlencode
 import aiohttp
 import jwt
 
-from shortlink.domain.errors import Unauthorized
+from shortlink.domain.errors import IdentityProviderUnavailable, InvalidIdToken
 from shortlink.domain.oidc import LoginAttempt
 
-# A token naming an unknown key refetches the JWKS at most this often: a flood of
-# forged kids can't turn into a flood of requests to the provider.
-JWKS_REFETCH_SECONDS = 10.0
+__all__ = ["InvalidIdToken", "OidcClient", "ProviderMetadata"]
+
+# A token naming an unknown key (the provider rotated its keys) fetches the JWKS again,
+# waiting if need be so that fetches are at least this far apart: a burst of sign-ins
+# right after a rotation makes one request to the provider, and none is refused.
+JWKS_REFETCH_SECONDS = 1.0
 CLOCK_SKEW_SECONDS = 30
 _ALGORITHMS = ["RS256", "ES256", "PS256"]
 # Sign-ins are rare: a fresh connection each time, so a restarted provider (a rotation,
 # a deploy) never meets a pooled connection it closed ("server disconnected").
 _FRESH = {"Connection": "close"}
-
-
-class InvalidIdToken(Unauthorized):
-    code = "INVALID_ID_TOKEN"
+_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +55,22 @@ class OidcClient:
         self._metadata: ProviderMetadata | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
+        self._fetching = asyncio.Lock()
+
+    async def close(self) -> None:
+        await self._http.close()
 
     async def metadata(self) -> ProviderMetadata:
         if self._metadata is None:
             document = await self._get(f"{self.issuer}/.well-known/openid-configuration")
-            if document.get("issuer") != self.issuer:
-                raise RuntimeError(f"the provider names itself {document.get('issuer')!r}")
-            self._metadata = ProviderMetadata(
-                document["issuer"], document["authorization_endpoint"],
-                document["token_endpoint"], document["jwks_uri"],
-            )  # fmt: skip
+            if document.get("issuer") != self.issuer:  # OpenID Discovery 1.0, 4.3
+                raise IdentityProviderUnavailable(
+                    f"The provider names itself {document.get('issuer')!r}, not {self.issuer!r}"
+                )
+            endpoints = [document.get(name) for name in _ENDPOINTS]
+            if not all(isinstance(url, str) for url in endpoints):
+                raise IdentityProviderUnavailable("The provider's discovery document is incomplete")
+            self._metadata = ProviderMetadata(self.issuer, *map(str, endpoints))
         return self._metadata
 
     async def authorization_url(self, attempt: LoginAttempt, scope: str) -> str:
@@ -89,13 +96,17 @@ class OidcClient:
             "client_id": self.client_id,
             "code_verifier": attempt.verifier,
         }
-        async with self._http.post(
-            (await self.metadata()).token_endpoint, data=form, headers=_FRESH
-        ) as answer:
-            body = await answer.json(content_type=None)
-            if answer.status != 200 or "id_token" not in body:
-                raise InvalidIdToken(f"The provider refused the code: {body.get('error')}")
-        return await self.verify(str(body["id_token"]), attempt.nonce)
+        endpoint = (await self.metadata()).token_endpoint
+        try:
+            async with self._http.post(endpoint, data=form, headers=_FRESH) as answer:
+                body = await answer.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            raise IdentityProviderUnavailable() from None
+        if not isinstance(body, dict):
+            raise IdentityProviderUnavailable()
+        if answer.status != 200 or not isinstance(body.get("id_token"), str):
+            raise InvalidIdToken(f"The provider refused the code: {body.get('error')}")
+        return await self.verify(body["id_token"], attempt.nonce)
 
     async def verify(self, id_token: str, nonce: str) -> dict[str, Any]:
         """Signature (by a key of the provider's JWKS), issuer, audience, expiry and
@@ -122,8 +133,13 @@ class OidcClient:
         return claims
 
     async def _key(self, kid: str) -> jwt.PyJWK:
-        if kid not in self._keys and time.monotonic() - self._fetched_at >= self._refetch_seconds:
-            await self._fetch_keys()
+        if kid not in self._keys:
+            async with self._fetching:  # one fetch at a time; the others then see its keys
+                if kid not in self._keys:
+                    pause = self._fetched_at + self._refetch_seconds - time.monotonic()
+                    if pause > 0:
+                        await asyncio.sleep(pause)
+                    await self._fetch_keys()
         if kid not in self._keys:
             raise InvalidIdToken("The ID token is signed by a key the provider does not publish")
         return self._keys[kid]
@@ -141,7 +157,14 @@ class OidcClient:
         self._keys = keys  # the old keys go: a rotated-out key no longer verifies
 
     async def _get(self, url: str) -> dict[str, Any]:
-        async with self._http.get(url, headers=_FRESH) as answer:
-            answer.raise_for_status()
-            document: dict[str, Any] = await answer.json(content_type=None)
-            return document
+        """A JSON document of the provider's; IdentityProviderUnavailable (503) if it
+        does not answer with one."""
+        try:
+            async with self._http.get(url, headers=_FRESH) as answer:
+                answer.raise_for_status()
+                document = await answer.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            raise IdentityProviderUnavailable() from None
+        if not isinstance(document, dict):
+            raise IdentityProviderUnavailable()
+        return document

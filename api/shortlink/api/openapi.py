@@ -13,6 +13,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 from shortlink.api.link_option_schema import PROPERTIES as LINK_OPTIONS
 from shortlink.api.link_option_schema import VISITOR
+from shortlink.api.oidc import STATE_COOKIE
 from shortlink.api.qr_codes import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
 from shortlink.api.representations import RESPONSE_MODELS
 from shortlink.api.request_constraints import (
@@ -275,6 +276,78 @@ def _workspace_paths() -> dict[str, Any]:
                 ],
                 "responses": {"200": _json("AuditPage", "A page of entries"),
                               "400": _error("Bad filter, cursor or limit"), **_AUTH_ERRORS},
+            },
+        },
+    }  # fmt: skip
+
+
+def _oidc_paths() -> dict[str, Any]:
+    """Single sign-on for the web UI (issue 21): a browser's round trip to the provider."""
+    disabled = _error("OIDC_DISABLED: no OpenID provider is configured")
+    return {
+        "/v1/oidc": {
+            "get": {
+                "operationId": "oidc_status",
+                "summary": "Whether single sign-on is configured (the sign-in page asks)",
+                "security": [],
+                "responses": {"200": _json("OidcStatus", "The answer")},
+            },
+        },
+        "/v1/oidc/login": {
+            "get": {
+                "operationId": "oidc_login",
+                "summary": "Start signing in at the OpenID provider (a browser navigates here)",
+                "description": "Redirects to the provider's authorization endpoint (code "
+                               "flow, PKCE S256, a state and a nonce kept server-side for "
+                               f"SHORTLINK_OIDC_LOGIN_TTL seconds) and sets {STATE_COOKIE} "
+                               "(HttpOnly, SameSite=Lax), which binds the state to this "
+                               "browser.",
+                "security": [],
+                "responses": {
+                    "302": {"description": "To the provider",
+                            "headers": {"Location": {"schema": {"type": "string"}},
+                                        "Set-Cookie": {"schema": {"type": "string"},
+                                                       "description": STATE_COOKIE}}},
+                    "404": disabled,
+                    "503": {**_error("IDENTITY_PROVIDER_UNAVAILABLE: the provider's "
+                                     "discovery document could not be read"),
+                            "headers": _RETRY_AFTER},
+                },
+            },
+        },
+        "/v1/oidc/callback": {
+            "get": {
+                "operationId": "oidc_callback",
+                "summary": "Where the provider sends the browser back: signs the person in",
+                "description": "The state must be the one this browser's "
+                               f"{STATE_COOKIE} cookie holds and is good once. The ID "
+                               "token must be signed by a key of the provider's JWKS, for "
+                               "this client, from this issuer, unexpired, with this "
+                               "sign-in's nonce and a verified e-mail address. The person "
+                               "then acts as a member of their workspaces (checked at every "
+                               "request), with the roles SHORTLINK_OIDC_GROUP_ROLES gives "
+                               "their groups.",
+                "security": [],
+                "parameters": [
+                    {"name": name, "in": "query", "required": False,
+                     "schema": {**STORABLE, "minLength": 1, "maxLength": 2048}}
+                    for name in ("code", "state", "error", "error_description")
+                ],
+                "responses": {
+                    "303": {"description": "Signed in: to the web UI",
+                            "headers": {"Location": {"schema": {"type": "string"}},
+                                        "Set-Cookie": {"schema": {"type": "string"},
+                                                       "description": SESSION_COOKIE}}},
+                    "400": _error("INVALID_REQUEST: no code, or a parameter given twice"),
+                    "401": _error("INVALID_ID_TOKEN (the code or the ID token was refused) "
+                                  "or SIGN_IN_REFUSED (the provider answered an error, "
+                                  "in provider_error)"),
+                    "403": _error("INVALID_STATE: not this browser's sign-in, expired or "
+                                  "used already; or NOT_A_MEMBER: in no workspace here"),
+                    "404": disabled,
+                    "503": {**_error("IDENTITY_PROVIDER_UNAVAILABLE"),
+                            "headers": _RETRY_AFTER},
+                },
             },
         },
     }  # fmt: skip
@@ -546,6 +619,7 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
             },
         },
         **_workspace_paths(),
+        **_oidc_paths(),
         "/v1/openapi.json": {
             "get": {
                 "operationId": "openapi",
@@ -570,7 +644,15 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
             "schemas": components,
             "securitySchemes": {
                 "apiKey": {"type": "http", "scheme": "bearer"},
-                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+                "sessionCookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": SESSION_COOKIE,
+                    "description": "A browser signed in with an API key (POST /v1/sessions) "
+                    "or with single sign-on (/v1/oidc/login). A person "
+                    "acts in the workspace named by X-Shortlink-Workspace, "
+                    "else in the first of theirs by slug.",
+                },
             },
         },
         "security": [{"apiKey": []}, {"sessionCookie": []}],

@@ -12,8 +12,16 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 from sanic.response import HTTPResponse, raw
 
 from shortlink.api.link_option_schema import RESPONSE_PROPERTIES as OPTION_RESPONSES
-from shortlink.domain import analytics, api_keys, audit, links, routing, sessions, workspaces
-from shortlink.domain.access import key_principal
+from shortlink.domain import (
+    access,
+    analytics,
+    api_keys,
+    audit,
+    links,
+    routing,
+    sessions,
+    workspaces,
+)
 from shortlink.domain.expiry import format_instant
 from shortlink.domain.link_options import options_document
 from shortlink.domain.unlock_tokens import LINK_TOKEN_TTL, UNLOCK_TOKEN_TTL
@@ -334,11 +342,15 @@ class LinkStats(Body):
 
 
 class Session(Body):
-    owner: str
+    kind: Literal["key", "person"] = Field(
+        description="key: signed in with an API key; person: with single sign-on (OIDC)"
+    )
+    owner: str = Field(description="The workspace acted in (the same as workspace)")
     workspace: str
     role: Role
-    key_name: str
-    key_prefix: str
+    subject: str | None = Field(description="The person's e-mail address; null for a key")
+    key_name: str | None = Field(description="The API key's name; null for a person")
+    key_prefix: str | None
     is_admin: bool
     csrf_token: str = Field(
         description="Send as X-CSRF-Token on every POST/PATCH/DELETE made with the session cookie"
@@ -346,17 +358,28 @@ class Session(Body):
     expires_at: Instant
 
     @classmethod
-    def of(cls, session: sessions.Session, key: api_keys.ApiKey) -> Session:
+    def of(
+        cls, session: sessions.Session, principal: access.Principal, key: api_keys.ApiKey | None
+    ) -> Session:
         return cls(
-            owner=key.owner,
-            workspace=key.owner,
-            role=key_principal(key).effective_role.label,
-            key_name=key.name,
-            key_prefix=key.prefix,
-            is_admin=key.is_admin,
+            kind="key" if key is not None else "person",
+            owner=principal.workspace,
+            workspace=principal.workspace,
+            role=principal.effective_role.label,
+            subject=session.subject,
+            key_name=key.name if key else None,
+            key_prefix=key.prefix if key else None,
+            is_admin=principal.instance_admin,
             csrf_token=session.csrf_token,
             expires_at=_epoch_instant(int(session.expires_at)),
         )
+
+
+class OidcStatus(Body):
+    """Whether people can sign in to the web UI with single sign-on here."""
+
+    enabled: bool
+    login_url: str | None = Field(description="Where the browser goes to sign in; null: off")
 
 
 class Preview(Body):
@@ -513,6 +536,7 @@ RESPONSE_MODELS: tuple[type[Body], ...] = (
     ApiKeyList,
     LinkStats,
     Session,
+    OidcStatus,
     AliasAvailability,
     Preview,
     Workspace,

@@ -7,13 +7,13 @@ route's name. A role may call an endpoint when it is at least the endpoint's rol
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
 from shortlink.domain.api_keys import ApiKey
-from shortlink.domain.errors import Forbidden
+from shortlink.domain.errors import Forbidden, NotAMember
 from shortlink.domain.workspaces import Role
 
 ActorKind = Literal["user", "key", "service_account", "operator", "system"]
@@ -46,8 +46,9 @@ ENDPOINT_ROLES: Mapping[str, Role] = MappingProxyType(
 )
 # Anyone: visitors unlocking a link, the API document, signing in and out.
 PUBLIC_ENDPOINTS = frozenset(
-    {"unlock_url", "openapi", "create_session", "get_session", "delete_session"}
-)
+    {"unlock_url", "openapi", "create_session", "get_session", "delete_session",
+     "oidc_status", "oidc_login", "oidc_callback"}
+)  # fmt: skip
 # Instance administrators only (the initial key and keys minted as admin keys).
 INSTANCE_ADMIN_ENDPOINTS = frozenset({"create_workspace"})
 # With SHORTLINK_ALLOW_ANONYMOUS, these take requests without credentials too.
@@ -75,6 +76,29 @@ class Principal:
 def key_principal(key: ApiKey) -> Principal:
     """A caller presenting ``key``: it acts in its workspace with its role."""
     return Principal("key", f"key:{key.id}", key.owner, key.role, key.is_admin, key.id)
+
+
+def person_roles(
+    memberships: Iterable[tuple[str, Role]], group_roles: Mapping[str, Role]
+) -> dict[str, Role]:
+    """workspace -> a person's role there: the higher of their membership's and the
+    one their groups gave at sign-in."""
+    roles = dict(group_roles)
+    for workspace, role in memberships:
+        roles[workspace] = max(role, roles.get(workspace, role))
+    return roles
+
+
+def person_principal(subject: str, roles: Mapping[str, Role], wanted: str | None) -> Principal:
+    """A signed-in person acting in ``wanted`` (X-Shortlink-Workspace), or else in the
+    first of their workspaces by slug. NotAMember if they are in none (any more), or
+    Forbidden if not in ``wanted``."""
+    if not roles:
+        raise NotAMember(f"{subject} is a member of no workspace here; ask a workspace admin")
+    workspace = min(roles) if wanted is None else wanted
+    if workspace not in roles:
+        raise Forbidden(f"You are not a member of workspace '{workspace}'", required="member")
+    return Principal("user", subject, workspace, roles[workspace])
 
 
 def permits(role: Role, endpoint: str) -> bool:

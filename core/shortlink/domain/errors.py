@@ -162,3 +162,52 @@ class HashingBusy(DomainError):
 
     def __init__(self, message: str, retry_after: int, **details: Any) -> None:
         super().__init__(message, retry_after=retry_after, **details)
+
+
+# -- signing in with OpenID Connect -----------------------------------------------------
+
+
+class OidcDisabled(DomainError):
+    """No OpenID provider is configured here (SHORTLINK_OIDC_ISSUER)."""
+
+    code = "OIDC_DISABLED"
+
+
+class InvalidLoginState(Forbidden):
+    """The callback's ``state`` is missing, not this browser's, expired or used already."""
+
+    code = "INVALID_STATE"
+
+
+class InvalidIdToken(Unauthorized):
+    """The provider refused the code, or its ID token failed a check (signature by a key
+    of its JWKS, issuer, audience, expiry, nonce) or names no verified e-mail address."""
+
+    code = "INVALID_ID_TOKEN"
+
+
+class SignInRefused(Unauthorized):
+    """The provider sent the browser back with an error (the person cancelled, say)."""
+
+    code = "SIGN_IN_REFUSED"
+
+
+class NotAMember(Forbidden):
+    """A person signed in at the provider, but is in no workspace here (no membership,
+    no group mapped to a role)."""
+
+    code = "NOT_A_MEMBER"
+
+
+class IdentityProviderUnavailable(DomainError):
+    """The OpenID provider did not answer (discovery, JWKS or the code exchange)."""
+
+    code = "IDENTITY_PROVIDER_UNAVAILABLE"
+
+    def __init__(
+        self,
+        message: str = "The identity provider did not answer; try signing in again shortly",
+        retry_after: int = DATABASE_RETRY_AFTER,
+        **details: Any,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, **details)

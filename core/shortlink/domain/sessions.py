@@ -1,4 +1,4 @@
-"""Browser sessions: an opaque cookie that stands for an API key, and the CSRF
+"""Browser sessions: an opaque cookie that stands for an API key or a person, and the CSRF
 rules a request made with it must meet. Pure: tokens, digests, comparisons, seals.
 
 A session's record (in Redis) is sealed with an HMAC keyed by the server's secret and
@@ -12,9 +12,13 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from shortlink.domain.errors import DomainError
+from shortlink.domain.workspaces import Role
 
 SESSION_COOKIE = "shortlink_session"
 CSRF_HEADER = "x-csrf-token"
@@ -33,25 +37,43 @@ def session_digest(session_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """A signed-in browser. ``key_hash`` is the API key's SHA-256 (hex), so a
-    revoked key ends its sessions at the next request."""
+    """A signed-in browser: with an API key (``key_hash``, the key's SHA-256 in hex, so
+    a revoked key ends its sessions at the next request) or as a person signed in with
+    OpenID Connect (``subject``, their member name, whose memberships are read at every
+    request, and the roles their groups gave at sign-in)."""
 
-    key_hash: str
+    key_hash: str | None
     csrf_token: str
     expires_at: float  # epoch seconds
+    subject: str | None = None
+    group_roles: Mapping[str, Role] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
         """What is stored (unsealed): a flat dict, so a field can be added."""
-        return {"key_hash": self.key_hash, "csrf": self.csrf_token, "expires_at": self.expires_at}
+        common = {"csrf": self.csrf_token, "expires_at": self.expires_at}
+        if self.subject is not None:
+            roles = {workspace: role.label for workspace, role in self.group_roles.items()}
+            return {"subject": self.subject, "roles": roles, **common}
+        return {"key_hash": self.key_hash, **common}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Session | None:
-        key_hash, csrf, expires_at = (record.get(k) for k in ("key_hash", "csrf", "expires_at"))
-        if not (isinstance(key_hash, str) and isinstance(csrf, str)):
+        key_hash, subject = record.get("key_hash"), record.get("subject")
+        csrf, expires_at = record.get("csrf"), record.get("expires_at")
+        if not isinstance(csrf, str) or isinstance(key_hash, str) == isinstance(subject, str):
             return None
         if not isinstance(expires_at, int | float) or isinstance(expires_at, bool):
             return None
-        return cls(key_hash, csrf, float(expires_at))
+        if isinstance(key_hash, str):
+            return cls(key_hash, csrf, float(expires_at))
+        roles = record.get("roles")
+        if not isinstance(roles, dict):
+            return None
+        try:
+            group_roles = {str(ws): Role.parse(label) for ws, label in roles.items()}
+        except DomainError:
+            return None
+        return cls(None, csrf, float(expires_at), subject, group_roles)
 
 
 _SEAL = "mac"

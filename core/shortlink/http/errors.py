@@ -34,6 +34,12 @@ STATUS_BY_CODE = {
     "DATABASE_UNAVAILABLE": 503,
     "CACHE_UNAVAILABLE": 503,
     "PASSWORD_HASHING_BUSY": 503,
+    "OIDC_DISABLED": 404,
+    "INVALID_STATE": 403,
+    "INVALID_ID_TOKEN": 401,
+    "SIGN_IN_REFUSED": 401,
+    "NOT_A_MEMBER": 403,
+    "IDENTITY_PROVIDER_UNAVAILABLE": 503,
 }
 
 # 503s counted in shortlink_unavailable_responses_total, by the dependency that was down.

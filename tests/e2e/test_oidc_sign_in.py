@@ -1,0 +1,247 @@
+"""Single sign-on for the web UI against a real OpenID provider (npm oidc-provider 9.x
+from the harness) and the real API process: /v1/oidc/login and /v1/oidc/callback, the
+person session they make (memberships read at every request, the groups claim mapped
+to roles), and every refusal a JSON error that signs nobody in. The code, as a
+browser would, goes through the provider's own login and consent pages."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import orjson
+import pytest
+from redis import Redis
+
+from tests.harness import PostgresServer, RedisServer, ServiceProcess
+from tests.harness.oidc import CLIENT_ID, OidcProvider, sign_in_at_provider
+from tests.harness.ports import free_port
+from tests.harness.stack import API_KEY, start_stack
+
+STATE_COOKIE = "shortlink_oidc_state"
+ACCOUNTS = {
+    "alice": {"email": "Alice@Example.com", "groups": []},  # a member (owner) of team-a
+    "bob": {"email": "bob@example.com", "groups": ["team-b-editors", "unrelated"]},
+    "dave": {"email": "dave@example.com", "groups": []},  # a viewer of team-a, removed
+}
+
+
+@dataclass(frozen=True)
+class Sso:
+    api: ServiceProcess
+    provider: OidcProvider
+    team_a_owner_key: str
+
+    @property
+    def callback(self) -> str:
+        return f"{self.api.base_url}/v1/oidc/callback"
+
+
+@pytest.fixture(scope="module")
+def sso(
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
+    migrated_template: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Sso]:
+    api_port = free_port()
+    callback = f"http://127.0.0.1:{api_port}/v1/oidc/callback"
+    with OidcProvider(tmp_path_factory.mktemp("sso-provider"), callback, ACCOUNTS) as provider:
+        api, redirector, _ = start_stack(
+            postgres_server, redis_server, tmp_path_factory.mktemp("sso-logs"),
+            api_port=api_port,
+            SHORTLINK_OIDC_ISSUER=provider.issuer,
+            SHORTLINK_OIDC_CLIENT_ID=CLIENT_ID,
+            SHORTLINK_OIDC_REDIRECT_URI=callback,
+            SHORTLINK_OIDC_SCOPES="openid email groups",
+            SHORTLINK_OIDC_GROUP_ROLES="team-b-editors=team-b:editor,nobody=team-a:owner",
+        )  # fmt: skip
+        try:
+            yield Sso(api, provider, _set_up_workspaces(api.base_url))
+        finally:
+            redirector.stop()
+            api.stop()
+
+
+def _set_up_workspaces(base_url: str) -> str:
+    """team-a (alice owner, dave viewer) and team-b (no members); team-a's owner key."""
+    with httpx.Client(base_url=base_url, timeout=10,
+                      headers={"Authorization": f"Bearer {API_KEY}"}) as admin:  # fmt: skip
+        for slug in ("team-a", "team-b"):
+            assert admin.post("/v1/workspaces", json={"slug": slug, "name": slug}).is_success
+        minted = admin.post(
+            "/v1/api-keys", json={"name": "a-owner", "owner": "team-a", "role": "owner"}
+        )
+        assert minted.status_code == 201, minted.text
+        key = str(minted.json()["key"])
+    with httpx.Client(base_url=base_url, timeout=10,
+                      headers={"Authorization": f"Bearer {key}"}) as owner:  # fmt: skip
+        for who, role in (("alice@example.com", "owner"), ("dave@example.com", "viewer")):
+            assert owner.put(f"/v1/workspace/members/{who}", json={"role": role}).is_success
+    return key
+
+
+@pytest.fixture
+def redis(redis_server: RedisServer) -> Iterator[Redis]:
+    client = Redis.from_url(redis_server.url)
+    yield client
+    client.close()
+
+
+def browser(sso: Sso) -> httpx.Client:
+    """A cookie jar that sends what a page of the web UI sends."""
+    origin = sso.api.base_url
+    return httpx.Client(timeout=10, headers={"Origin": origin, "Sec-Fetch-Site": "same-origin"})
+
+
+def come_back_from_provider(sso: Sso, client: httpx.Client, login: str) -> str:
+    """Starts a sign-in and goes through the provider's pages: the callback URL."""
+    started = client.get(f"{sso.api.base_url}/v1/oidc/login")
+    assert started.status_code == 302, started.text
+    assert started.headers["location"].startswith(f"{sso.provider.issuer}/")
+    query = parse_qs(urlsplit(started.headers["location"]).query)
+    assert (query["code_challenge_method"], query["response_type"]) == (["S256"], ["code"])
+    return sign_in_at_provider(client, started.headers["location"], login, sso.callback)
+
+
+def sign_in(sso: Sso, client: httpx.Client, login: str) -> dict[str, object]:
+    """A whole sign-in: the session the browser then has."""
+    back = client.get(come_back_from_provider(sso, client, login))
+    assert back.status_code == 303, back.text
+    assert back.headers["location"] == "/#/links"
+    session = client.get(f"{sso.api.base_url}/v1/sessions")
+    assert session.status_code == 200, session.text
+    body: dict[str, object] = session.json()
+    return body
+
+
+def session_records(redis: Redis) -> int:
+    return len(list(redis.scan_iter("session:*")))
+
+
+def test_oidc_status_says_sso_is_on(sso: Sso) -> None:
+    answer = httpx.get(f"{sso.api.base_url}/v1/oidc")
+    assert answer.json() == {"enabled": True, "login_url": "/v1/oidc/login"}
+
+
+def test_a_member_signs_in_and_acts_as_themselves(sso: Sso) -> None:
+    with browser(sso) as client:
+        session = sign_in(sso, client, "alice")
+        assert session["kind"] == "person" and session["subject"] == "alice@example.com"
+        assert (session["workspace"], session["role"]) == ("team-a", "owner")
+        assert session["key_name"] is None
+        assert client.cookies.get(STATE_COOKIE) is None  # used: cleared
+
+        created = client.post(
+            f"{sso.api.base_url}/v1/urls",
+            json={"original_url": "https://example.com/sso"},
+            headers={"X-CSRF-Token": str(session["csrf_token"])},
+        )
+        assert created.status_code == 201, created.text
+        audit = httpx.get(
+            f"{sso.api.base_url}/v1/workspace/audit",
+            params={"link": created.json()["short_code"]},
+            headers={"Authorization": f"Bearer {sso.team_a_owner_key}"},
+        ).json()
+        assert [(e["actor_kind"], e["actor"]) for e in audit["items"]] == [
+            ("user", "alice@example.com")
+        ]
+
+
+def test_the_groups_claim_gives_roles_by_configuration(sso: Sso) -> None:
+    with browser(sso) as client:
+        session = sign_in(sso, client, "bob")  # no membership: only team-b-editors
+        assert (session["workspace"], session["role"]) == ("team-b", "editor")
+        other = client.get(
+            f"{sso.api.base_url}/v1/urls", headers={"X-Shortlink-Workspace": "team-a"}
+        )
+        assert other.status_code == 403 and other.json()["error"] == "FORBIDDEN"
+        members = client.get(f"{sso.api.base_url}/v1/workspace/members")
+        assert members.status_code == 403  # an editor, not an admin
+
+
+def test_a_removed_member_is_signed_out_at_once(sso: Sso, redis: Redis) -> None:
+    with browser(sso) as client:
+        assert sign_in(sso, client, "dave")["role"] == "viewer"
+        assert client.get(f"{sso.api.base_url}/v1/urls").status_code == 200
+        removed = httpx.delete(
+            f"{sso.api.base_url}/v1/workspace/members/dave@example.com",
+            headers={"Authorization": f"Bearer {sso.team_a_owner_key}"},
+        )
+        assert removed.status_code == 204
+        gone = client.get(f"{sso.api.base_url}/v1/urls")
+        assert gone.status_code == 401 and gone.json()["error"] == "UNAUTHORIZED"
+        assert client.get(f"{sso.api.base_url}/v1/sessions").status_code == 401
+
+
+def test_someone_in_no_workspace_is_refused_and_no_session_is_made(sso: Sso, redis: Redis) -> None:
+    before = session_records(redis)
+    with browser(sso) as client:
+        back = client.get(come_back_from_provider(sso, client, "carol"))
+    assert back.status_code == 403 and back.json()["error"] == "NOT_A_MEMBER"
+    assert "shortlink_session" not in back.headers.get("set-cookie", "")
+    assert session_records(redis) == before
+
+
+def test_a_replayed_state_is_refused(sso: Sso, redis: Redis) -> None:
+    with browser(sso) as client:
+        callback = come_back_from_provider(sso, client, "alice")
+        state = parse_qs(urlsplit(callback).query)["state"][0]
+        assert client.get(callback).status_code == 303
+    before = session_records(redis)
+    # The same callback again, with the state cookie put back: the attempt is used up.
+    replayed = httpx.get(callback, headers={"Cookie": f"{STATE_COOKIE}={state}"})
+    assert replayed.status_code == 403, replayed.text
+    assert (replayed.json()["error"], replayed.json()["reason"]) == ("INVALID_STATE", "unknown")
+    assert session_records(redis) == before
+
+
+def test_a_callback_this_browser_did_not_start_is_refused(sso: Sso, redis: Redis) -> None:
+    """Login CSRF: an attacker's own callback URL, sent to a victim's browser."""
+    with browser(sso) as attacker:
+        callback = come_back_from_provider(sso, attacker, "alice")
+    before = session_records(redis)
+    with browser(sso) as victim:
+        answer = victim.get(callback)
+    assert answer.status_code == 403
+    assert (answer.json()["error"], answer.json()["reason"]) == ("INVALID_STATE", "browser")
+    assert session_records(redis) == before
+
+
+def test_a_forged_code_gets_no_session(sso: Sso, redis: Redis) -> None:
+    with browser(sso) as client:
+        callback = come_back_from_provider(sso, client, "alice")
+        forged = callback.replace("code=", "code=forged", 1)
+        before = session_records(redis)
+        answer = client.get(forged)
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["error"] == "INVALID_ID_TOKEN"
+        assert session_records(redis) == before
+        # The state was used by that failed attempt: the genuine code can't follow it.
+        client.cookies.set(STATE_COOKIE, parse_qs(urlsplit(callback).query)["state"][0])
+        assert client.get(callback).json()["error"] == "INVALID_STATE"
+
+
+def test_a_sign_in_cancelled_at_the_provider(sso: Sso) -> None:
+    with browser(sso) as client:
+        started = client.get(f"{sso.api.base_url}/v1/oidc/login").headers["location"]
+        back = client.get(sign_in_at_provider(client, started, "!abort", sso.callback))
+    assert back.status_code == 401
+    assert (back.json()["error"], back.json()["provider_error"]) == (
+        "SIGN_IN_REFUSED", "access_denied",
+    )  # fmt: skip
+
+
+def test_a_person_session_forged_in_redis_signs_no_one_in(sso: Sso, redis: Redis) -> None:
+    """Whoever can write to Redis can't make themselves an owner: the record is sealed."""
+    record = {"subject": "alice@example.com", "roles": {"team-a": "owner"}, "csrf": "c" * 43,
+              "expires_at": time.time() + 3600}  # fmt: skip
+    session_id = "s" * 43
+    digest = hashlib.sha256(session_id.encode()).hexdigest()
+    redis.set(f"session:{digest}", orjson.dumps(record), ex=60)
+    answer = httpx.get(f"{sso.api.base_url}/v1/sessions", cookies={"shortlink_session": session_id})
+    assert answer.status_code == 401
