@@ -20,7 +20,13 @@ from shortlink.adapters.kafka_source import KafkaSource
 from shortlink.adapters.kafka_transport import KafkaTransport
 from shortlink.adapters.postgres import ApiKeyRepository, LinkRepository
 from shortlink.adapters.redis_cache import LinkCache
-from shortlink.adapters.redis_connection import RedisClient, check_quorum, check_redis, is_sentinel
+from shortlink.adapters.redis_connection import (
+    RedisClient,
+    check_quorum,
+    check_redis,
+    has_replicas,
+    is_sentinel,
+)
 from shortlink.adapters.redis_connection import redis_client as connect_redis
 from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.adapters.redis_stream import RedisStreamSource, RedisStreamTransport
@@ -99,9 +105,10 @@ async def open_backends(settings: Settings) -> Backends:
         api_keys=ApiKeyRepository(pool),
         workspaces=WorkspaceRepository(pool),
         audit=AuditRepository(pool),
-        # Behind Sentinels there are replicas to lose an invalidation to: wait for one.
+        # Behind Sentinels or in a cluster there are replicas to lose an invalidation
+        # to (a failover promotes one): wait for one.
         cache=LinkCache(
-            redis, settings.cache_ttl, settings.negative_cache_ttl, 1 if is_sentinel(redis) else 0
+            redis, settings.cache_ttl, settings.negative_cache_ttl, 1 if has_replicas(redis) else 0
         ),
         events=events,
     )

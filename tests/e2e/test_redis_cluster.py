@@ -9,6 +9,8 @@ Redis); the failover test comes last."""
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -134,6 +136,30 @@ def _key_in_slot(slot: int) -> str:
     from redis.crc import key_slot
 
     return next(str(n) for n in itertools.count() if key_slot(str(n).encode()) == slot)
+
+
+def test_an_edit_the_masters_replica_has_not_taken_is_not_acknowledged(
+    cluster_stack: ClusterStack,
+) -> None:
+    """As behind Sentinels: an invalidation only the master holds would be lost with
+    it. With the replica of the link's master stalled (SIGSTOP), the edit is refused
+    and rolled back, not answered 200."""
+    stack = cluster_stack
+    code = stack.new_link("https://example.com/cluster/wait-v1")
+    replicas = stack.cluster.replicas_of(stack.cluster.owner("short:" + code))
+    assert replicas
+    for replica in replicas:
+        assert replica.process is not None
+        os.kill(replica.process.pid, signal.SIGSTOP)
+    try:
+        status = stack.edit(code, "https://example.com/cluster/wait-v2")
+    finally:
+        for replica in replicas:
+            assert replica.process is not None
+            os.kill(replica.process.pid, signal.SIGCONT)
+    assert status == 503
+    assert stack.served(code) == ["https://example.com/cluster/wait-v1"] * 2  # rolled back
+    assert stack.edit(code, "https://example.com/cluster/wait-v3") == 200  # replica back
 
 
 def test_a_killed_master_is_failed_over_and_the_same_processes_carry_on(

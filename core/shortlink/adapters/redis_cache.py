@@ -12,7 +12,7 @@ import orjson
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
-from shortlink.adapters.redis_connection import RedisClient
+from shortlink.adapters.redis_connection import RedisClient, shard_replicas
 from shortlink.adapters.redis_failures import translated
 from shortlink.domain.link_option_parsing import parse_link_options
 from shortlink.domain.link_options import options_document
@@ -148,10 +148,15 @@ class LinkCache:
         if not isinstance(self._redis, RedisCluster):
             pipe.wait(self._replicas, REPLICA_WAIT_MS)
             return 1
-        nodes = {self._redis.get_node_from_key(_key(code)) for code in codes}
-        for node in nodes:
-            pipe.execute_command("WAIT", self._replicas, REPLICA_WAIT_MS, target_nodes=node)
-        return len(nodes)
+        waits = 0
+        for node, replicas in shard_replicas(self._redis, [_key(c) for c in codes]).items():
+            # A master left without a replica (its own was promoted, or is gone) has
+            # none to lose the write to: waiting would only refuse every edit.
+            if replicas:
+                wanted = min(self._replicas, replicas)
+                pipe.execute_command("WAIT", wanted, REPLICA_WAIT_MS, target_nodes=node)
+                waits += 1
+        return waits
 
     async def _execute_and_announce(self, pipe: Any, codes: Sequence[str]) -> list[Any]:
         """The pipeline's results, then the codes published to every redirector.

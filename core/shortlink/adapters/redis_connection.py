@@ -191,6 +191,18 @@ def same_slot_groups(redis: RedisClient, keys: Sequence[str]) -> list[list[int]]
     return list(groups.values())
 
 
+def shard_replicas(redis: RedisCluster, keys: Sequence[str]) -> dict[ClusterNode, int]:
+    """The masters serving ``keys``, each with how many replicas the client's slot
+    map gives it (CLUSTER SLOTS leaves failed replicas out)."""
+    shards: dict[ClusterNode, int] = {}
+    for key in keys:
+        nodes = redis.nodes_manager.slots_cache.get(redis.keyslot(key))
+        if nodes:  # else the slot has no master: the write itself fails
+            primary, *replicas = nodes
+            shards[primary] = len(replicas)
+    return shards
+
+
 def _sentinel_pool(redis: RedisClient) -> SentinelConnectionPool | None:
     if isinstance(redis, RedisCluster):
         return None
@@ -273,6 +285,12 @@ async def check_quorum(redis: RedisClient) -> None:
 
 def is_sentinel(redis: RedisClient) -> bool:
     return _sentinel_pool(redis) is not None
+
+
+def has_replicas(redis: RedisClient) -> bool:
+    """Sentinels or a cluster: a failover may promote a replica that lacks the
+    latest writes (replication is asynchronous)."""
+    return isinstance(redis, RedisCluster) or is_sentinel(redis)
 
 
 def _sentinels(pool: SentinelConnectionPool) -> str:
