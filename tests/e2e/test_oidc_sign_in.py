@@ -10,13 +10,16 @@ import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import orjson
 import pytest
+from playwright.sync_api import Page, expect, sync_playwright
 from redis import Redis
 
+from tests.e2e.test_web_ui import CHROMIUM, DESKTOP, FLAGS, check_page
 from tests.harness import PostgresServer, RedisServer, ServiceProcess
 from tests.harness.oidc import CLIENT_ID, OidcProvider, sign_in_at_provider
 from tests.harness.ports import free_port
@@ -245,3 +248,45 @@ def test_a_person_session_forged_in_redis_signs_no_one_in(sso: Sso, redis: Redis
     redis.set(f"session:{digest}", orjson.dumps(record), ex=60)
     answer = httpx.get(f"{sso.api.base_url}/v1/sessions", cookies={"shortlink_session": session_id})
     assert answer.status_code == 401
+
+
+# Last in this module: it restarts the provider with a new signing key.
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_signing_in_with_sso_in_a_browser_across_a_key_rotation(sso: Sso) -> None:
+    """Debian's chromium through the web UI's "Sign in with SSO" and the provider's own
+    pages, twice, the provider's signing key replaced in between (key-1 no longer
+    published): the second ID token, signed by key-2, is verified too."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            context = chromium.new_context(base_url=sso.api.base_url, viewport=DESKTOP)
+            # Nothing leaves this machine (the provider's pages link a web font).
+            context.route("**/*", lambda route: route.continue_()
+                          if urlsplit(route.request.url).hostname == "127.0.0.1"
+                          else route.abort())  # fmt: skip
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            page.goto("/")
+            expect(page.get_by_role("link", name="Sign in with SSO")).to_be_visible()
+            check_page(page, "sign-in-sso")  # axe-clean, light and dark, phone width
+            for rotation in ("key-2", None):
+                sign_in_through_the_ui(page, sso, "alice")
+                page.get_by_role("button", name="Sign out").click()
+                expect(page.get_by_role("link", name="Sign in with SSO")).to_be_visible()
+                if rotation:
+                    assert sso.provider.rotate_keys(rotation)["kid"] == "key-1"
+            context.close()
+        finally:
+            chromium.close()
+
+
+def sign_in_through_the_ui(page: Page, sso: Sso, login: str) -> None:
+    page.goto("/")
+    page.get_by_role("link", name="Sign in with SSO").click()
+    page.wait_for_url(f"{sso.provider.issuer}/**")
+    page.fill('input[name="login"]', login)
+    page.fill('input[name="password"]', "any")
+    page.get_by_role("button", name="Sign-in").click()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{sso.api.base_url}/#/links")
+    expect(page.get_by_text(f"Signed in as {login}@example.com")).to_be_visible()

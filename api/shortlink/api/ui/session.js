@@ -22,7 +22,7 @@ export function renderNav() {
   nav.replaceChildren(h("ul", {},
     menuItems(session).map(([href, text, name]) => h("li", {},
       h("a", { href, "aria-current": current === name ? "page" : null }, text))),
-    h("li", { class: "who" }, h("span", {}, `Signed in as ${session.owner}`)),
+    h("li", { class: "who" }, h("span", {}, `Signed in as ${session.subject || session.owner}`)),
     h("li", {}, signOut)));
 }
 
@@ -82,4 +82,18 @@ export function signInView(message) {
   problem,
   h("button", { type: "submit", class: "primary" }, "Sign in"));
   page("Sign in", form);
+  offerSingleSignOn(form);
+}
+
+// "Sign in with SSO", when the server has an OpenID provider: a plain navigation to
+// the provider and back. The session's end is noted as possible (the sign-in's
+// lifetime), so that on return the page asks the server whether it has one.
+async function offerSingleSignOn(form) {
+  let status;
+  try { status = await api("GET", "/v1/oidc"); } catch { return; }
+  if (!status.enabled || !form.isConnected) return;
+  const sso = h("a", { href: status.login_url, class: "button primary", onclick: () => {
+    localStorage.setItem(SESSION_ENDS, String(Date.now() + 10 * 60 * 1000));
+  } }, "Sign in with SSO");
+  form.prepend(h("p", {}, sso));
 }
