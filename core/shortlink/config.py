@@ -217,6 +217,9 @@ class Settings:
     # duplicates by the idempotent producer.
     kafka_acks: str = "all"
     kafka_idempotence: bool = True
+    # A production deployment: readiness then names what would lose data there
+    # (a clicks topic with replication 1 or min.insync.replicas < 2).
+    production: bool = False
     clicks_topic: str = "shortlink.clicks"
     links_topic: str = "shortlink.links"
     # Audit log entries, published from PostgreSQL (the outbox) by the API.
@@ -313,6 +316,7 @@ class Settings:
             kafka_compression=env.get("KAFKA_COMPRESSION") or d.kafka_compression,
             kafka_acks=(env.get("KAFKA_ACKS") or d.kafka_acks).lower(),
             kafka_idempotence=env_bool(env, "KAFKA_IDEMPOTENCE", d.kafka_idempotence),
+            production=env_bool(env, "SHORTLINK_PRODUCTION", d.production),
             clicks_topic=env.get("SHORTLINK_CLICKS_TOPIC") or d.clicks_topic,
             links_topic=env.get("SHORTLINK_LINKS_TOPIC") or d.links_topic,
             audit_topic=env.get("SHORTLINK_AUDIT_TOPIC") or d.audit_topic,

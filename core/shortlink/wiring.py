@@ -17,6 +17,7 @@ from shortlink.adapters.event_publisher import EventPublisher, Transport
 from shortlink.adapters.event_source import EventSource
 from shortlink.adapters.geoip import GeoIP
 from shortlink.adapters.kafka_source import KafkaSource
+from shortlink.adapters.kafka_topics import ProductionTopicCheck
 from shortlink.adapters.kafka_transport import KafkaTransport
 from shortlink.adapters.postgres import ApiKeyRepository, LinkRepository
 from shortlink.adapters.redis_cache import LinkCache
@@ -62,6 +63,8 @@ class Backends:
     audit: AuditRepository
     cache: LinkCache
     events: EventPublisher | None  # None: SHORTLINK_EVENTS=off
+    # In production with Kafka: fails while the clicks topic could lose clicks.
+    bus_durability: Callable[[], Awaitable[None]] | None = None
 
     async def close(self) -> None:
         if self.events is not None:
@@ -111,7 +114,16 @@ async def open_backends(settings: Settings) -> Backends:
             redis, settings.cache_ttl, settings.negative_cache_ttl, 1 if has_replicas(redis) else 0
         ),
         events=events,
+        bus_durability=bus_durability_check(settings),
     )
+
+
+def bus_durability_check(settings: Settings) -> ProductionTopicCheck | None:
+    """In production, with clicks on Kafka: a check that their topic can't be lost
+    with one broker. A dev or test setup's one broker is no problem."""
+    if not (settings.production and settings.events == "kafka"):
+        return None
+    return ProductionTopicCheck(settings.kafka_bootstrap_servers, settings.clicks_topic)
 
 
 def event_transport(settings: Settings, redis: RedisClient) -> Transport | None:

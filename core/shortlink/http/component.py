@@ -20,6 +20,8 @@ def backend_checks(backends: Backends) -> dict[str, ReadinessCheck]:
     }
     if (quorum := backends.redis_quorum) is not None:
         checks["redis_quorum"] = quorum
+    if backends.bus_durability is not None:
+        checks["kafka_replication"] = backends.bus_durability
     events = backends.events
     if events is not None:
 
