@@ -115,6 +115,15 @@ def page(system: tuple[ServiceProcess, ServiceProcess], browser: Browser) -> Ite
 
 
 _axe = Axe()
+# The innermost elements reaching (or whose text reaches) past the viewport's right
+# edge, to say what is too wide.
+_WIDER_THAN_VIEW = """(() => {
+  const reaches = (el) => el.getBoundingClientRect().left + el.scrollWidth > innerWidth + 1;
+  return [...document.querySelectorAll("body *")]
+    .filter((el) => reaches(el) && ![...el.children].some(reaches))
+    .slice(0, 5).map((el) => `${el.tagName.toLowerCase()}.${el.className}: ${
+      el.textContent.slice(0, 40)}`);
+})()"""
 
 
 def check_page(page: Page, name: str) -> None:
@@ -130,7 +139,7 @@ def check_page(page: Page, name: str) -> None:
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(100)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, (
-        f"{name} scrolls sideways at phone width"
+        f"{name} scrolls sideways at phone width: {page.evaluate(_WIDER_THAN_VIEW)}"
     )
     page.screenshot(path=ARTIFACTS / f"{name}-phone.png", full_page=True)
     page.set_viewport_size(DESKTOP)
@@ -711,29 +720,119 @@ def test_rules_page_edits_the_options_and_previews_a_visitor(
     page.goto("/#/links/ui-rules")
     page.get_by_role("link", name="Rules", exact=True).click()
     heading(page, "Rules of ui-rules")
-    expect(page.get_by_text("Default split: a 75 %, b 25 %.")).to_be_visible()
+    expect(page.locator(".split-summary")).to_have_text("Default split: a 75 %, b 25 %.")
+    split = page.get_by_role("region", name="A/B split")
+    expect(split.locator(".share-of")).to_have_text(["75 %", "25 %"])
 
-    page.get_by_label("Country").fill("gb")
-    page.get_by_role("button", name="Preview").click()
+    preview = page.get_by_role("form", name="What would this visitor get?")
+    preview.get_by_label("Country").fill("gb")
+    preview.get_by_role("button", name="Preview").click()
     expect(page.locator(".preview-answer")).to_have_text("302 to https://example.com/uk (rule uk)")
-    page.get_by_label("Country").fill("")
-    page.get_by_role("button", name="Preview").click()
+    preview.get_by_label("Country").fill("")
+    preview.get_by_role("button", name="Preview").click()
     expect(page.locator(".preview-answer")).to_contain_text("(no rule, variant ")
 
-    editor = page.get_by_label("Link options (JSON)")
-    document = json.loads(editor.input_value())
-    document["rules"][0]["conditions"]["country"] = ["UK"]
-    editor.fill(json.dumps(document))
+    # Weights show their shares as they are typed; a split summing to 0 is not sent.
+    weights = split.get_by_label("Weight")
+    weights.nth(1).fill("3")
+    expect(split.locator(".share-of")).to_have_text(["50 %", "50 %"])
+    weights.nth(0).fill("0")
+    weights.nth(1).fill("0")
+    expect(split.locator(".split-total")).to_have_text(
+        "The weights add up to 0: give each variant a weight of 1 or more."
+    )
     page.get_by_role("button", name="Save rules").click()
-    expect(page.get_by_role("alert")).to_contain_text("rules[0].conditions.country[0]")
-    document["rules"][0]["conditions"]["country"] = ["DE"]
-    document["tags"] = ["ui"]
-    editor.fill(json.dumps(document))
+    expect(page.locator(".save-bar [role=alert]")).to_contain_text("Not saved: ")
+    expect(weights.nth(0)).to_have_attribute("aria-invalid", "true")
+    expect(weights.nth(0)).to_be_focused()
+    assert [v["weight"] for v in rest.get("/v1/urls/ui-rules").json()["variants"]] == [3, 1]
+    weights.nth(0).fill("1")
+    weights.nth(1).fill("3")
+    expect(split.locator(".share-of")).to_have_text(["25 %", "75 %"])
+
+    # A country the server refuses: the alert names the field, and its widget is marked.
+    rule1 = page.get_by_role("group", name="Rule 1", exact=True)
+    rule1.get_by_label("Country", exact=True).fill("UK")
+    page.get_by_role("button", name="Save rules").click()
+    expect(page.locator(".save-bar [role=alert]")).to_contain_text("rules[0].conditions.country[0]")
+    expect(rule1.get_by_label("Country", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(rule1.get_by_label("Country", exact=True)).to_be_focused()
+    rule1.get_by_label("Country", exact=True).fill("de, AT")
+
+    # A second rule built widget by widget: mobile visitors with ?src=nl on weekday
+    # office hours in Berlin go to a split of their own, with a 307.
+    page.get_by_role("button", name="Add rule").click()
+    rule2 = page.get_by_role("group", name="Rule 2", exact=True)
+    expect(rule2.get_by_label("Country", exact=True)).to_be_focused()
+    rule2.get_by_role("button", name="Remove the country condition of rule 2").click()
+    adding = rule2.get_by_label("Add a condition to rule 2")
+    for condition in ("device", "query", "time"):
+        adding.select_option(condition)
+        rule2.get_by_role("button", name="Add condition").click()
+    rule2.get_by_role("group", name="Device", exact=True).get_by_label("mobile").check()
+    rule2.get_by_label("Parameter 1", exact=True).fill("src")
+    rule2.get_by_label("Test of parameter 1").select_option("equals")
+    rule2.get_by_label("Value of parameter 1").fill("nl")
+    rule2.get_by_label("Time zone").fill("Europe/Berlin")
+    rule2.get_by_label("Split between variants").check()
+    targets = rule2.get_by_label("Target URL")
+    targets.nth(0).fill("https://example.com/nl-a")
+    targets.nth(1).fill("https://example.com/nl-b")
+    rule2.get_by_label("Redirect type").select_option("307")
+    page.get_by_role("button", name="Move rule 2 up").click()
+    moved = page.get_by_role("group", name="Rule 1", exact=True).get_by_label("Rule id")
+    expect(moved).to_have_value("rule-2")
+    page.get_by_role("button", name="Move rule 1 down").click()
+
+    # The UTM builder shows the final URL as it is typed.
+    utm = page.get_by_role("region", name="UTM and query parameters")
+    utm.get_by_label("Source (utm_source)").fill("news letter")
+    utm.get_by_label("Campaign (utm_campaign)").fill("spring")
+    expect(utm.locator(".final-url")).to_have_text(
+        "https://example.com/app?utm_source=news%20letter&utm_campaign=spring"
+    )
+    page.get_by_label("Click limit", exact=True).fill("1000")
+    page.get_by_label("Once its clicks are used up, send visitors to").fill(
+        "https://example.com/sold-out"
+    )
+    page.get_by_label("Tags", exact=True).fill("ui, Spring")
     page.get_by_role("button", name="Save rules").click()
     expect(page.locator(".saved")).to_have_text("Rules saved.")
     stored = rest.get("/v1/urls/ui-rules").json()
-    assert stored["rules"][0]["conditions"]["country"] == ["DE"] and stored["tags"] == ["ui"]
+    assert stored["rules"][0]["conditions"] == {"country": ["AT", "DE"]}
+    weekdays = ["mon", "tue", "wed", "thu", "fri"]
+    assert stored["rules"][1] == {
+        "id": "rule-2",
+        "conditions": {"device": ["mobile"], "query": [{"param": "src", "equals": "nl"}],
+                       "time": {"time_zone": "Europe/Berlin", "windows": [
+                           {"days": weekdays, "start": "09:00", "end": "17:00"}]}},
+        "action": {"redirect_type": 307, "variants": [
+            {"id": "a", "target": "https://example.com/nl-a", "weight": 1},
+            {"id": "b", "target": "https://example.com/nl-b", "weight": 1}]},
+    }  # fmt: skip
+    assert [v["weight"] for v in stored["variants"]] == [1, 3]
+    assert stored["utm"] == {"source": "news letter", "campaign": "spring"}
+    assert stored["max_clicks"] == 1000 and stored["tags"] == ["ui", "spring"]
+    assert stored["fallbacks"]["exhausted"] == "https://example.com/sold-out"
+    preview.get_by_label("Country").fill("de")
+    preview.get_by_role("button", name="Preview").click()
+    expect(page.locator(".preview-answer")).to_have_text(
+        "302 to https://example.com/uk?utm_source=news%20letter&utm_campaign=spring (rule uk)"
+    )
     check_page(page, "rules")
+
+    # The same document as JSON; an edit there shows in the form, and saves.
+    page.get_by_role("button", name="Edit as JSON").click()
+    editor = page.get_by_label("Link options (JSON)")
+    document = json.loads(editor.input_value())
+    assert document["rules"] == stored["rules"]
+    document["folder"] = "marketing/2026"
+    editor.fill(json.dumps(document))
+    page.get_by_role("button", name="Edit as JSON").click()
+    expect(page.get_by_label("Folder", exact=True)).to_have_value("marketing/2026")
+    page.get_by_role("button", name="Save rules").click()
+    expect(page.locator(".saved")).to_have_text("Rules saved.")
+    assert rest.get("/v1/urls/ui-rules").json()["folder"] == "marketing/2026"
 
 
 def test_sign_out_then_pages_refuse(page: Page) -> None:
