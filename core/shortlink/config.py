@@ -15,6 +15,7 @@ from shortlink.adapters.redis_connection import RedisUrlError, parse_redis_url
 from shortlink.domain.errors import InvalidRateLimit, InvalidUrl
 from shortlink.domain.oidc import GroupRole, parse_group_roles
 from shortlink.domain.rate_limits import RateLimit, parse_rate_limit
+from shortlink.domain.service_accounts import parse_service_account_roles
 from shortlink.domain.urls import UrlPolicy
 
 
@@ -72,6 +73,9 @@ def env_rate_limit(env: Mapping[str, str], name: str, default: str) -> RateLimit
     except InvalidRateLimit as exc:
         raise ConfigError(f"{name}: {exc.message}") from None
 
+
+# Where Kubernetes mounts a pod's service-account token and the cluster's CA.
+_IN_CLUSTER = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 # The drain comes out of the 10 s shutdown budget (http/limits.py): leave in-flight
 # requests most of it.
@@ -133,6 +137,13 @@ def _group_roles(env: Mapping[str, str]) -> tuple[GroupRole, ...]:
         return parse_group_roles(env.get("SHORTLINK_OIDC_GROUP_ROLES", ""))
     except ValueError as exc:
         raise ConfigError(f"SHORTLINK_OIDC_GROUP_ROLES: {exc}") from None
+
+
+def _service_account_roles(env: Mapping[str, str]) -> tuple[GroupRole, ...]:
+    try:
+        return parse_service_account_roles(env.get("SHORTLINK_SERVICE_ACCOUNT_ROLES", ""))
+    except ValueError as exc:
+        raise ConfigError(f"SHORTLINK_SERVICE_ACCOUNT_ROLES: {exc}") from None
 
 
 def _is_http_url(url: str) -> bool:
@@ -253,6 +264,14 @@ class Settings:
     oidc_group_roles: tuple[GroupRole, ...] = ()
     # Seconds a browser has to come back from the provider.
     oidc_login_ttl: int = 600
+    # Kubernetes ServiceAccounts calling with their projected token (off while no
+    # account is given a role): reviewed by the API server (TokenReview), which the API
+    # reaches with its own service-account token.
+    service_account_roles: tuple[GroupRole, ...] = ()
+    service_account_audience: str = "shortlink"
+    kubernetes_url: str = "https://kubernetes.default.svc"
+    kubernetes_token_file: str = f"{_IN_CLUSTER}/token"
+    kubernetes_ca_file: str = f"{_IN_CLUSTER}/ca.crt"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -343,6 +362,13 @@ class Settings:
             oidc_roles_claim=env.get("SHORTLINK_OIDC_ROLES_CLAIM") or d.oidc_roles_claim,
             oidc_group_roles=_group_roles(env),
             oidc_login_ttl=env_int(env, "SHORTLINK_OIDC_LOGIN_TTL", d.oidc_login_ttl, 30),
+            service_account_roles=_service_account_roles(env),
+            service_account_audience=env.get("SHORTLINK_SERVICE_ACCOUNT_AUDIENCE")
+            or d.service_account_audience,
+            kubernetes_url=(env.get("SHORTLINK_KUBERNETES_URL") or d.kubernetes_url).rstrip("/"),
+            kubernetes_token_file=env.get("SHORTLINK_KUBERNETES_TOKEN_FILE")
+            or d.kubernetes_token_file,
+            kubernetes_ca_file=env.get("SHORTLINK_KUBERNETES_CA_FILE") or d.kubernetes_ca_file,
         )
         settings.validate()
         return settings
@@ -385,6 +411,8 @@ class Settings:
         if self.db_pool_min > self.db_pool_max:
             raise ConfigError("SHORTLINK_DB_POOL_MIN must not exceed SHORTLINK_DB_POOL_MAX")
         self._validate_oidc()
+        if self.service_account_roles and urlsplit(self.kubernetes_url).scheme != "https":
+            raise ConfigError("SHORTLINK_KUBERNETES_URL must be an https URL")
         try:
             self.url_policy  # noqa: B018 - builds (and so checks) the blocked domains
         except InvalidUrl:

@@ -22,6 +22,7 @@ from shortlink.api.oidc_client import OidcClient
 from shortlink.api.openapi import build_openapi
 from shortlink.api.routes import v1
 from shortlink.api.sessions import sessions
+from shortlink.api.token_review import TokenReviewer
 from shortlink.api.ui.serving import load_assets, web
 from shortlink.api.workspaces import workspaces
 from shortlink.config import Settings
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # Each call to the OpenID provider (discovery, keys, code exchange), at most.
 OIDC_TIMEOUT_SECONDS = 10.0
+# Each TokenReview (a request waits for it): the API server answers in milliseconds.
+KUBERNETES_TIMEOUT_SECONDS = 5.0
 
 
 def create_app(settings: Settings) -> ApiApp:
@@ -89,6 +92,7 @@ def create_app(settings: Settings) -> ApiApp:
             settings.oidc_login_ttl,
         )
         app.ctx.oidc = _oidc_client(settings)
+        app.ctx.token_reviews = _token_reviewer(settings)
         app.ctx.rate_limiter = RateLimiter(
             WindowCounter(backends.redis, "rate:create:"), settings.rate_limit
         )
@@ -104,6 +108,8 @@ def create_app(settings: Settings) -> ApiApp:
         await app.ctx.audit_relay.stop()
         if app.ctx.oidc is not None:
             await app.ctx.oidc.close()
+        if app.ctx.token_reviews is not None:
+            await app.ctx.token_reviews.close()
         if app.ctx.connecting is not None:
             app.ctx.connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -137,6 +143,19 @@ def _oidc_client(settings: Settings) -> OidcClient | None:
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=OIDC_TIMEOUT_SECONDS))
     return OidcClient(
         settings.oidc_issuer, settings.oidc_client_id, settings.oidc_callback_url, http
+    )
+
+
+def _token_reviewer(settings: Settings) -> TokenReviewer | None:
+    """The API server's TokenReview, if any ServiceAccount is given a role."""
+    if not settings.service_account_roles:
+        return None
+    return TokenReviewer(
+        settings.kubernetes_url,
+        settings.kubernetes_token_file,
+        settings.kubernetes_ca_file,
+        settings.service_account_audience,
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=KUBERNETES_TIMEOUT_SECONDS)),
     )
 
 

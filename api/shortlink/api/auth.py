@@ -21,10 +21,12 @@ from shortlink.domain.access import (
     Principal,
     authorize,
     key_principal,
+    person_principal,
 )
 from shortlink.domain.api_keys import ApiKey
 from shortlink.domain.audit import AuditContext
 from shortlink.domain.errors import CsrfRejected, Forbidden, Unauthorized
+from shortlink.domain.service_accounts import is_jwt, service_account_roles
 from shortlink.domain.sessions import (
     CSRF_HEADER,
     SAFE_METHODS,
@@ -146,10 +148,27 @@ async def _bearer(request: ApiRequest, header: str) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(_HOW)
+    if request.app.ctx.token_reviews is not None and is_jwt(token.strip()):
+        return await _service_account(request, token.strip())
     key: ApiKey | None = await request.app.ctx.api_keys.authenticate(token.strip())
     if key is None:
         raise Unauthorized("The API key is invalid or revoked")
     return key_principal(key)
+
+
+async def _service_account(request: ApiRequest, token: str) -> Principal:
+    """A Kubernetes ServiceAccount's token, reviewed by the API server, acting with the
+    role SHORTLINK_SERVICE_ACCOUNT_ROLES gives it (403 NOT_A_MEMBER: none)."""
+    reviewer = request.app.ctx.token_reviews
+    assert reviewer is not None  # only called when ServiceAccount access is on
+    username = await reviewer.username(token)
+    if username is None:
+        raise Unauthorized(
+            "The Kubernetes API server does not accept this token for the audience "
+            f"'{reviewer.audience}' (expired, another audience, or its account is gone)"
+        )
+    roles = service_account_roles(username, request.app.ctx.settings.service_account_roles)
+    return person_principal(username, roles, requested_workspace(request), "service_account")
 
 
 async def _session_caller(request: ApiRequest, session_id: str) -> Principal:

@@ -23,6 +23,7 @@ from shortlink.services.workspaces import WorkspaceService
 
 if TYPE_CHECKING:  # serving's handlers take ApiRequest
     from shortlink.api.oidc_client import OidcClient
+    from shortlink.api.token_review import TokenReviewer
     from shortlink.api.ui.serving import WebAssets
 
 
@@ -39,6 +40,7 @@ class ApiContext(ComponentContext):
     sessions: SessionService
     login_attempts: LoginAttempts  # OpenID sign-ins under way
     oidc: OidcClient | None  # None: single sign-on is off
+    token_reviews: TokenReviewer | None  # None: no ServiceAccount access
     rate_limiter: RateLimiter
     key_mint_limiter: RateLimiter
     # Click stats: the store once connected (None: not configured or not yet), the

@@ -644,6 +644,17 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
             "schemas": components,
             "securitySchemes": {
                 "apiKey": {"type": "http", "scheme": "bearer"},
+                "serviceAccountToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A Kubernetes ServiceAccount's projected token for the "
+                    "audience SHORTLINK_SERVICE_ACCOUNT_AUDIENCE, reviewed by "
+                    "the API server (TokenReview); the account acts with the "
+                    "role SHORTLINK_SERVICE_ACCOUNT_ROLES gives it (403 "
+                    "NOT_A_MEMBER: none; 503 KUBERNETES_UNAVAILABLE: the API "
+                    "server did not answer).",
+                },
                 "sessionCookie": {
                     "type": "apiKey",
                     "in": "cookie",
@@ -655,7 +666,7 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 },
             },
         },
-        "security": [{"apiKey": []}, {"sessionCookie": []}],
+        "security": [{"apiKey": []}, {"sessionCookie": []}, {"serviceAccountToken": []}],
     }
     if server_url:
         document["servers"] = [{"url": server_url}]

@@ -89,16 +89,18 @@ def person_roles(
     return roles
 
 
-def person_principal(subject: str, roles: Mapping[str, Role], wanted: str | None) -> Principal:
-    """A signed-in person acting in ``wanted`` (X-Shortlink-Workspace), or else in the
-    first of their workspaces by slug. NotAMember if they are in none (any more), or
-    Forbidden if not in ``wanted``."""
+def person_principal(
+    subject: str, roles: Mapping[str, Role], wanted: str | None, kind: ActorKind = "user"
+) -> Principal:
+    """A signed-in person (or a service account, ``kind``) acting in ``wanted``
+    (X-Shortlink-Workspace), or else in the first of their workspaces by slug.
+    NotAMember if they have a role in none (any more), Forbidden if not in ``wanted``."""
     if not roles:
-        raise NotAMember(f"{subject} is a member of no workspace here; ask a workspace admin")
+        raise NotAMember(f"{subject} has a role in no workspace here; ask a workspace admin")
     workspace = min(roles) if wanted is None else wanted
     if workspace not in roles:
         raise Forbidden(f"You are not a member of workspace '{workspace}'", required="member")
-    return Principal("user", subject, workspace, roles[workspace])
+    return Principal(kind, subject, workspace, roles[workspace])
 
 
 def permits(role: Role, endpoint: str) -> bool:

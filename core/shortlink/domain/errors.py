@@ -211,3 +211,18 @@ class IdentityProviderUnavailable(DomainError):
         **details: Any,
     ) -> None:
         super().__init__(message, retry_after=retry_after, **details)
+
+
+class KubernetesUnavailable(DomainError):
+    """The Kubernetes API server did not answer a TokenReview: a ServiceAccount's token
+    can be neither accepted nor refused."""
+
+    code = "KUBERNETES_UNAVAILABLE"
+
+    def __init__(
+        self,
+        message: str = "The Kubernetes API server did not answer; try again shortly",
+        retry_after: int = DATABASE_RETRY_AFTER,
+        **details: Any,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, **details)

@@ -40,6 +40,7 @@ STATUS_BY_CODE = {
     "SIGN_IN_REFUSED": 401,
     "NOT_A_MEMBER": 403,
     "IDENTITY_PROVIDER_UNAVAILABLE": 503,
+    "KUBERNETES_UNAVAILABLE": 503,
 }
 
 # 503s counted in shortlink_unavailable_responses_total, by the dependency that was down.

@@ -166,12 +166,17 @@ class KubeControlPlane(Managed):
                     raise
         return name
 
-    def service_account_token(self, namespace: str, account: str, seconds: int = 3600) -> str:
+    def service_account_token(
+        self, namespace: str, account: str, seconds: int = 3600, audiences: list[str] | None = None
+    ) -> str:
         """A token of ServiceAccount ``namespace/account`` (a TokenRequest, as kubelet
-        asks for a pod's)."""
+        asks for a pod's; for ``audiences``, as a projected volume's, else the API
+        server's own)."""
         with self.api_client() as api:
             request = client.AuthenticationV1TokenRequest(
-                spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds)
+                spec=client.V1TokenRequestSpec(
+                    audiences=audiences or [], expiration_seconds=seconds
+                )
             )
             response = client.CoreV1Api(api).create_namespaced_service_account_token(
                 account, namespace, request
