@@ -93,7 +93,7 @@ key: {{ if $value.existingSecret }}{{ $value.existingSecretKey }}{{ else }}{{ $k
 {{- define "shortlink.secretsOf" -}}
 {{- $uses := dict
   "api" (list "secretKey" "initialApiKey" "analyticsSalt" "database" "redis" "clickhouse")
-  "redirector" (list "secretKey" "database" "redis")
+  "redirector" (list "secretKey" "database" "databaseRead" "redis")
   "analytics" (list "analyticsSalt" "redis" "clickhouse")
   "operator" (list "database" "redis")
   "migrate" (list "database") -}}
@@ -121,6 +121,9 @@ the variable, and the Secret and key holding its value. */}}
 {{- $entries = append $entries (dict "var" "SHORTLINK_DATABASE_PASSWORD" "name" (.Values.postgresql.existingSecret | default (include "shortlink.postgresqlName" .)) "key" "password") -}}
 {{- else -}}
 {{- $entries = append $entries (merge (dict "var" "DATABASE_URL") (include "shortlink.secretRef" (list . .Values.database "DATABASE_URL") | fromYaml)) -}}
+{{- end -}}
+{{- if and (has "databaseRead" $uses) (or .Values.databaseRead.url .Values.databaseRead.existingSecret) -}}
+{{- $entries = append $entries (merge (dict "var" "DATABASE_READ_URL") (include "shortlink.secretRef" (list . .Values.databaseRead "DATABASE_READ_URL") | fromYaml)) -}}
 {{- end -}}
 {{- if has "redis" $uses -}}
 {{- $entries = append $entries (merge (dict "var" "REDIS_URL") (include "shortlink.secretRef" (list . .Values.redis "REDIS_URL") | fromYaml)) -}}
@@ -208,6 +211,9 @@ SHORTLINK_INITIAL_API_KEY: {{ .Values.initialApiKey.value | b64enc | quote }}
 {{- end }}
 {{- if not (or .Values.postgresql.enabled .Values.database.existingSecret) }}
 DATABASE_URL: {{ .Values.database.url | b64enc | quote }}
+{{- end }}
+{{- if and .Values.databaseRead.url (not .Values.databaseRead.existingSecret) }}
+DATABASE_READ_URL: {{ .Values.databaseRead.url | b64enc | quote }}
 {{- end }}
 {{- if not .Values.redis.existingSecret }}
 REDIS_URL: {{ .Values.redis.url | b64enc | quote }}

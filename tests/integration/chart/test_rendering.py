@@ -605,7 +605,7 @@ def test_dashboards_are_configmaps_for_the_grafana_sidecar_with_the_sre_files() 
 SECRETS_BY_CONTAINER = {
     "api": {"SHORTLINK_SECRET_KEY", "SHORTLINK_INITIAL_API_KEY", "SHORTLINK_ANALYTICS_SALT",
             "DATABASE_URL", "REDIS_URL", "CLICKHOUSE_URL"},
-    "redirector": {"SHORTLINK_SECRET_KEY", "DATABASE_URL", "REDIS_URL"},
+    "redirector": {"SHORTLINK_SECRET_KEY", "DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL"},
     "analytics": {"SHORTLINK_ANALYTICS_SALT", "REDIS_URL", "CLICKHOUSE_URL"},
     "operator": {"DATABASE_URL", "REDIS_URL"},
     "migrate": {"DATABASE_URL"},
@@ -623,6 +623,7 @@ def test_each_secret_reaches_only_the_containers_that_use_it(as_files: str) -> N
             "analytics.enabled": "true",
             "kafka.bootstrapServers": "kafka:9092",
             "operator.postgresFailover": "true",
+            "databaseRead.url": "postgresql://shortlink:pw@standbys:5432/shortlink",
         }
     )
     seen = set()
