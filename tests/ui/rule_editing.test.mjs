@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { UI } from "./ui.mjs";
 
 const {
-  allVariantProblems, appendParams, documentToSend, editableOptions, finalUrl, newRule,
+  appendParams, documentToSend, editableOptions, finalUrl, newRule, problemsBeforeSending,
   newSplit, newVariant, shares, splitList, splitSummary, widgetPath,
 } = await import(new URL("rule_editing.js", UI));
 
@@ -40,17 +40,20 @@ test("shares are percentages of the total weight; a weight below 1 has none", ()
   assert.equal(shares([{ weight: 2 }, { weight: Number.NaN }]), null);
 });
 
-test("a split summing to 0, a fractional weight or a lone variant is refused before sending", () => {
+test("a split summing to 0, a fractional weight, a lone variant or an empty condition is refused before sending", () => {
   const doc = editableOptions(LINK);
   doc.variants = [{ id: "a", target: "https://e.x/a", weight: 0 }, { id: "b", target: "https://e.x/b", weight: 0 }];
   doc.rules = [{ id: "r", conditions: { country: ["GB"] },
                  action: { variants: [{ id: "a", target: "https://e.x/c", weight: 1.5 }] } }];
-  assert.deepEqual(allVariantProblems(doc).map(([path]) => path), [
+  assert.deepEqual(problemsBeforeSending(doc).map(([path]) => path), [
     "variants[0].weight", "variants[1].weight", "variants",
     "rules[0].action.variants", "rules[0].action.variants[0].weight"]);
   doc.variants = newSplit();
   doc.rules = [];
-  assert.deepEqual(allVariantProblems(doc), []);
+  assert.deepEqual(problemsBeforeSending(doc), []);
+  doc.rules = [{ id: "r", conditions: { country: [], device: ["mobile"] }, action: { target: "" } }];
+  assert.deepEqual(problemsBeforeSending(doc),
+    [["rules[0].conditions.country", "Give at least one value, or remove this condition."]]);
   assert.equal(splitSummary(doc), "Default split: a 50 %, b 50 %.");
 });
 

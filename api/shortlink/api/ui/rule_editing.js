@@ -104,10 +104,17 @@ export function variantProblems(variants, path) {
   return problems;
 }
 
-export function allVariantProblems(doc) {
+// What the editor refuses before sending: a condition left without a value (the
+// server would only say the rule has no condition), and variant sets as above.
+export function problemsBeforeSending(doc) {
   const problems = variantProblems(doc.variants, "variants");
   doc.rules.forEach((rule, i) => {
-    if (rule.action.variants) problems.push(...variantProblems(rule.action.variants, `rules[${i}].action.variants`));
+    for (const [key, value] of Object.entries(rule.conditions || {})) {
+      if (Array.isArray(value) && !value.length) {
+        problems.push([`rules[${i}].conditions.${key}`, "Give at least one value, or remove this condition."]);
+      }
+    }
+    if (rule.action?.variants) problems.push(...variantProblems(rule.action.variants, `rules[${i}].action.variants`));
   });
   return problems;
 }

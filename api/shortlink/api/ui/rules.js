@@ -7,7 +7,7 @@
 import { api } from "./api.js";
 import { field, h } from "./dom.js";
 import {
-  allVariantProblems, documentToSend, editableOptions, splitSummary, widgetPath,
+  documentToSend, editableOptions, problemsBeforeSending, splitSummary, widgetPath,
 } from "./rule_editing.js";
 import {
   Marks, rulesSection, scheduleSection, splitSection, tagsSection, utmSection, zoneList,
@@ -141,7 +141,7 @@ export async function rulesView(code) {
     if (asJson()) {
       try { body = JSON.parse(raw.value); } catch { refuse("This is not valid JSON."); return; }
     } else {
-      const problems = allVariantProblems(doc);
+      const problems = problemsBeforeSending(doc);
       if (problems.length) {
         for (const [at, message] of problems) marks.show(at, message);
         refuse(`Not saved: ${problems[0][1]}`);
