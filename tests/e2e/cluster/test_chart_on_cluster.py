@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from playwright.sync_api import expect, sync_playwright
 from shortlink.adapters.event_codec import decode_clicks
 from tests.harness import PostgresServer, RedisServer, argocd
 from tests.harness.cluster import Cluster, network
+from tests.harness.cluster.helm import CHART, helm, project_image_tag
 from tests.harness.cluster.workloads import (
     describe_pods,
     pod_exec,
@@ -30,9 +30,7 @@ from tests.harness.cluster.workloads import (
     wait_for,
     wait_ready,
 )
-from tests.harness.image import ensure_image
 from tests.harness.kafka import KafkaServer
-from tests.harness.kube.binaries import REPO_ROOT, ensure_helm
 from tests.harness.ports import free_port
 from tests.harness.processes import HarnessError
 from tests.harness.shortlinks import Cluster as ShortLinks
@@ -41,7 +39,6 @@ NAMESPACE = "shortlink"
 RELEASE = "sl"
 API_KEY = "sl_cluster_e2e_key_0123456789"
 SECRET = "cluster-e2e-secret-0123456789-0123456789"
-CHART = REPO_ROOT / "charts" / "shortlink"
 CLICKS_TOPIC = "shortlink.clicks"
 INSTALL_TIMEOUT = "240s"
 LEASE_SECONDS = 5
@@ -97,23 +94,9 @@ def _kafka_pod_listener(kafka: KafkaServer, port: int) -> dict[str, str]:
     }
 
 
-def helm(cluster: Cluster, *args: str, timeout: float = 300) -> str:
-    command = [str(ensure_helm()), "--kubeconfig", str(cluster.kubeconfig), *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
-    if result.returncode != 0:
-        raise AssertionError(f"helm {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
-def _image_tag() -> str:
-    index = json.loads((ensure_image() / "index.json").read_text())
-    tags = [m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]]
-    return str(tags[0])
-
-
 def chart_values(services: dict[str, str]) -> dict[str, Any]:
     return {
-        "image": {"tag": _image_tag(), "pullPolicy": "Never"},
+        "image": {"tag": project_image_tag(), "pullPolicy": "Never"},
         "config": {"baseUrl": "http://sho.rt.test", "rateLimit": "1000/minute"},
         "database": {"url": services["database"]},
         "redis": {"url": services["redis"]},

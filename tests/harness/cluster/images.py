@@ -2,7 +2,11 @@
 
 - the pause image: `pause/main.go` compiled static (Go, no cgo) and packed by umoci;
 - the project image: scripts/build-image's OCI layout (tests/harness/image.py), named
-  as the chart names it by default, so `helm install` needs no image values.
+  as the chart names it by default, so `helm install` needs no image values;
+- the in-chart PostgreSQL's image: scripts/build-postgres-image's layout (Debian's
+  PostgreSQL 15 to the official postgres image's entrypoint contract), imported on demand
+  as `shortlink.local/postgres:15-bookworm` — not under the chart's default name
+  (docker.io/library/postgres:16): it is not that image, so the test sets the values.
 
 Nothing is pulled: containerd's registry configuration sends every registry to a
 closed loopback port (see node.py), so a missing image fails here, never off the machine.
@@ -17,7 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.harness.kube.binaries import CACHE_DIR, go_environ, go_executable
+from tests.harness.kube.binaries import CACHE_DIR, REPO_ROOT, go_environ, go_executable
 from tests.harness.processes import HarnessError
 
 PAUSE_SOURCE = Path(__file__).resolve().parent / "pause"
@@ -26,6 +30,9 @@ PAUSE_TAG = "3.10"
 PAUSE_IMAGE = f"{PAUSE_NAME}:{PAUSE_TAG}"
 PROJECT_NAME = "ghcr.io/shortlink/shortlink"
 IMAGES_DIR = CACHE_DIR / "cluster" / "images"
+POSTGRES_BUILD = REPO_ROOT / "scripts" / "build-postgres-image"
+POSTGRES_LAYOUT = CACHE_DIR / "image" / "postgres-oci"
+POSTGRES_NAME = "shortlink.local/postgres"
 
 
 def pause_layout() -> Path:
@@ -62,6 +69,13 @@ def pause_layout() -> Path:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return layout
+
+
+def postgres_layout() -> Path:
+    """scripts/build-postgres-image's layout: built when its recipe, entrypoint or base
+    changed (about 1.5 min on a cached base), else kept as is (a fraction of a second)."""
+    _run([str(POSTGRES_BUILD), str(POSTGRES_LAYOUT)], cwd=REPO_ROOT, timeout=900)
+    return POSTGRES_LAYOUT
 
 
 def image_digests(layout: Path) -> dict[str, str]:
