@@ -12,7 +12,7 @@ import aiohttp
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from shortlink.adapters.redis_counters import WindowCounter
-from shortlink.adapters.redis_sessions import LoginAttemptStore, SessionStore
+from shortlink.adapters.redis_sessions import login_attempt_store, session_store
 from shortlink.analytics.runner import IngestRunner
 from shortlink.api import metrics
 from shortlink.api.auth import guard
@@ -80,14 +80,14 @@ def create_app(settings: Settings) -> ApiApp:
         app.ctx.audit_relay = audit_relay(backends, settings)
         app.ctx.audit_relay.start()
         app.ctx.sessions = SessionService(
-            SessionStore(backends.redis),
+            session_store(backends.redis),
             app.ctx.api_keys,
             backends.workspaces,
             settings.session_ttl,
             sealing_key(settings.secret_key),
         )
         app.ctx.login_attempts = LoginAttempts(
-            LoginAttemptStore(backends.redis),
+            login_attempt_store(backends.redis),
             sealing_key(settings.secret_key),
             settings.oidc_login_ttl,
         )

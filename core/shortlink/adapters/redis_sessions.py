@@ -11,9 +11,6 @@ import orjson
 from shortlink.adapters.redis_connection import RedisClient
 from shortlink.adapters.redis_failures import translated
 
-_PREFIX = "session:"
-_ATTEMPT_PREFIX = "oidc-attempt:"
-
 
 def _decoded(raw: bytes | str | None) -> object:
     """The JSON value, or None if there is none or it isn't JSON."""
@@ -25,35 +22,35 @@ def _decoded(raw: bytes | str | None) -> object:
         return None
 
 
-class SessionStore:
-    def __init__(self, redis: RedisClient) -> None:
+class RecordStore:
+    """JSON records under ``prefix`` + a digest, each with its own TTL."""
+
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self._redis = redis
+        self._prefix = prefix
 
     @translated
     async def put(self, digest: str, record: dict[str, Any], ttl_seconds: int) -> None:
-        await self._redis.set(_PREFIX + digest, orjson.dumps(record), ex=ttl_seconds)
+        await self._redis.set(self._prefix + digest, orjson.dumps(record), ex=ttl_seconds)
 
     @translated
     async def get(self, digest: str) -> object:
-        return _decoded(await self._redis.get(_PREFIX + digest))
-
-    @translated
-    async def delete(self, digest: str) -> None:
-        await self._redis.delete(_PREFIX + digest)
-
-
-class LoginAttemptStore:
-    """OpenID sign-ins under way: the state's digest -> nonce and PKCE verifier."""
-
-    def __init__(self, redis: RedisClient) -> None:
-        self._redis = redis
-
-    @translated
-    async def put(self, digest: str, record: dict[str, Any], ttl_seconds: int) -> None:
-        await self._redis.set(_ATTEMPT_PREFIX + digest, orjson.dumps(record), ex=ttl_seconds)
+        return _decoded(await self._redis.get(self._prefix + digest))
 
     @translated
     async def take(self, digest: str) -> object:
-        """The stored value, deleted in the same step (GETDEL): a second callback
-        with the same state finds nothing."""
-        return _decoded(await self._redis.getdel(_ATTEMPT_PREFIX + digest))
+        """The stored value, deleted in the same step (GETDEL): used once."""
+        return _decoded(await self._redis.getdel(self._prefix + digest))
+
+    @translated
+    async def delete(self, digest: str) -> None:
+        await self._redis.delete(self._prefix + digest)
+
+
+def session_store(redis: RedisClient) -> RecordStore:
+    return RecordStore(redis, "session:")
+
+
+def login_attempt_store(redis: RedisClient) -> RecordStore:
+    """OpenID sign-ins under way: the state's digest -> nonce and PKCE verifier."""
+    return RecordStore(redis, "oidc-attempt:")

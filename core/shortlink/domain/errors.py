@@ -111,34 +111,34 @@ class AnalyticsUnavailable(DomainError):
     code = "ANALYTICS_UNAVAILABLE"
 
 
-class DatabaseUnavailable(DomainError):
+class Unavailable(DomainError):
+    """Something this request needs did not answer; the client is to retry after
+    ``retry_after`` seconds (echoed as Retry-After)."""
+
+    default_message = "A service this needs is unreachable; try again shortly"
+
+    def __init__(
+        self, message: str | None = None, retry_after: int = DATABASE_RETRY_AFTER, **details: Any
+    ) -> None:
+        super().__init__(message or self.default_message, retry_after=retry_after, **details)
+
+
+class DatabaseUnavailable(Unavailable):
     """PostgreSQL could not be reached (or no primary accepts writes), even after
     the retries that span a failover. ``retry_after`` (seconds) goes to the client."""
 
     code = "DATABASE_UNAVAILABLE"
 
-    def __init__(
-        self,
-        message: str = "The database is unreachable; try again shortly",
-        retry_after: int = DATABASE_RETRY_AFTER,
-        **details: Any,
-    ) -> None:
-        super().__init__(message, retry_after=retry_after, **details)
+    default_message = "The database is unreachable; try again shortly"
 
 
-class CacheUnavailable(DomainError):
+class CacheUnavailable(Unavailable):
     """Redis could not be told of a change to a link, so the change was not made:
     the cache could otherwise keep serving the old link for up to its TTL."""
 
     code = "CACHE_UNAVAILABLE"
 
-    def __init__(
-        self,
-        message: str = "The link cache is unreachable, so nothing was changed; try again shortly",
-        retry_after: int = DATABASE_RETRY_AFTER,
-        **details: Any,
-    ) -> None:
-        super().__init__(message, retry_after=retry_after, **details)
+    default_message = "The link cache is unreachable, so nothing was changed; try again shortly"
 
 
 class CsrfRejected(DomainError):
@@ -199,30 +199,18 @@ class NotAMember(Forbidden):
     code = "NOT_A_MEMBER"
 
 
-class IdentityProviderUnavailable(DomainError):
+class IdentityProviderUnavailable(Unavailable):
     """The OpenID provider did not answer (discovery, JWKS or the code exchange)."""
 
     code = "IDENTITY_PROVIDER_UNAVAILABLE"
 
-    def __init__(
-        self,
-        message: str = "The identity provider did not answer; try signing in again shortly",
-        retry_after: int = DATABASE_RETRY_AFTER,
-        **details: Any,
-    ) -> None:
-        super().__init__(message, retry_after=retry_after, **details)
+    default_message = "The identity provider did not answer; try signing in again shortly"
 
 
-class KubernetesUnavailable(DomainError):
+class KubernetesUnavailable(Unavailable):
     """The Kubernetes API server did not answer a TokenReview: a ServiceAccount's token
     can be neither accepted nor refused."""
 
     code = "KUBERNETES_UNAVAILABLE"
 
-    def __init__(
-        self,
-        message: str = "The Kubernetes API server did not answer; try again shortly",
-        retry_after: int = DATABASE_RETRY_AFTER,
-        **details: Any,
-    ) -> None:
-        super().__init__(message, retry_after=retry_after, **details)
+    default_message = "The Kubernetes API server did not answer; try again shortly"

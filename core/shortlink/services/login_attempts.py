@@ -7,14 +7,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from shortlink.adapters.redis_sessions import LoginAttemptStore
+from shortlink.adapters.redis_sessions import RecordStore
 from shortlink.domain.errors import InvalidLoginState
 from shortlink.domain.oidc import LoginAttempt, new_attempt, state_digest
 from shortlink.domain.sessions import seal, unseal
 
 
 class LoginAttempts:
-    def __init__(self, store: LoginAttemptStore, sealing_key: bytes, ttl_seconds: int) -> None:
+    def __init__(self, store: RecordStore, sealing_key: bytes, ttl_seconds: int) -> None:
         self._store = store
         # A key of its own: a sealed attempt is never a sealed session, nor the reverse.
         self._key = hmac.new(sealing_key, b"oidc login attempt v1", hashlib.sha256).digest()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shortlink.adapters.redis_sessions import SessionStore
+from shortlink.adapters.redis_sessions import RecordStore
 from shortlink.adapters.workspaces import WorkspaceRepository
 from shortlink.domain.access import Principal, key_principal, person_principal, person_roles
 from shortlink.domain.api_keys import ApiKey, hash_api_key
@@ -27,7 +27,7 @@ class SignedIn:
 
 class SessionService:
     def __init__(
-        self, store: SessionStore, api_keys: ApiKeyService, workspaces: WorkspaceRepository,
+        self, store: RecordStore, api_keys: ApiKeyService, workspaces: WorkspaceRepository,
         ttl_seconds: int, sealing_key: bytes, clock: Clock = utc_now,
     ) -> None:  # fmt: skip
         self._store = store
