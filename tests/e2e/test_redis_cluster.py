@@ -9,21 +9,18 @@ Redis); the failover test comes last."""
 from __future__ import annotations
 
 import itertools
-import os
-import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 import redis
+from redis.crc import key_slot
 
 from shortlink.adapters.redis_cache import INVALIDATION_CHANNEL
 from tests.harness import PostgresServer, ServiceProcess
 from tests.harness.redis import RedisClusterGroup, RedisServer
-from tests.harness.stack import API_KEY, component_process, start_stack
-from tests.support.links import LinkStack
-from tests.support.traffic import Traffic
+from tests.support.links import EditWatch, LinkStack, api_and_two_redirectors, assert_rode_out
 from tests.support.waiting import wait_for
 
 
@@ -33,14 +30,6 @@ class ClusterStack(LinkStack):
     api: ServiceProcess
     redirectors: list[ServiceProcess]
 
-    def sign_in(self) -> httpx.Client:
-        origin = self.api.base_url.rstrip("/")
-        browser = httpx.Client(base_url=origin, headers={"Origin": origin}, timeout=10)
-        created = browser.post("/v1/sessions", json={"api_key": API_KEY})
-        assert created.status_code == 201, created.text
-        browser.headers["X-CSRF-Token"] = created.json()["csrf_token"]
-        return browser
-
 
 @pytest.fixture(scope="module")
 def cluster_stack(
@@ -48,18 +37,9 @@ def cluster_stack(
 ) -> Iterator[ClusterStack]:
     base = tmp_path_factory.mktemp("redis-cluster")
     with RedisClusterGroup(base / "redis") as cluster:
-        api, redirector, database_url = start_stack(
-            postgres_server, cluster, base / "logs", SHORTLINK_RATE_LIMIT="1000/minute"
-        )
-        second = component_process(
-            "redirector", {**api.env, "DATABASE_URL": database_url}, base / "logs", name="r-2"
-        )
-        second.start()
-        try:
-            yield ClusterStack(cluster, api, [redirector, second])
-        finally:
-            for process in (second, redirector, api):
-                process.stop()
+        processes = api_and_two_redirectors(postgres_server, cluster, base / "logs")
+        with processes as (api, redirectors):
+            yield ClusterStack(cluster, api, redirectors)
 
 
 def _feed_live(redirector: ServiceProcess) -> bool:
@@ -132,34 +112,18 @@ def test_a_slot_no_master_serves_is_named_on_readyz_and_no_request_fails(
 
 
 def _key_in_slot(slot: int) -> str:
-    """A hash tag whose slot is ``slot`` (found by asking no one: CRC16 is local)."""
-    from redis.crc import key_slot
-
+    """A key whose slot is ``slot`` (found by asking no one: CRC16 is local)."""
     return next(str(n) for n in itertools.count() if key_slot(str(n).encode()) == slot)
 
 
 def test_an_edit_the_masters_replica_has_not_taken_is_not_acknowledged(
     cluster_stack: ClusterStack,
 ) -> None:
-    """As behind Sentinels: an invalidation only the master holds would be lost with
-    it. With the replica of the link's master stalled (SIGSTOP), the edit is refused
-    and rolled back, not answered 200."""
-    stack = cluster_stack
-    code = stack.new_link("https://example.com/cluster/wait-v1")
-    replicas = stack.cluster.replicas_of(stack.cluster.owner("short:" + code))
-    assert replicas
-    for replica in replicas:
-        assert replica.process is not None
-        os.kill(replica.process.pid, signal.SIGSTOP)
-    try:
-        status = stack.edit(code, "https://example.com/cluster/wait-v2")
-    finally:
-        for replica in replicas:
-            assert replica.process is not None
-            os.kill(replica.process.pid, signal.SIGCONT)
-    assert status == 503
-    assert stack.served(code) == ["https://example.com/cluster/wait-v1"] * 2  # rolled back
-    assert stack.edit(code, "https://example.com/cluster/wait-v3") == 200  # replica back
+    """As behind Sentinels; the test's link may land on any master: every replica is
+    stalled."""
+    cluster = cluster_stack.cluster
+    replicas = [r for m in cluster.master_servers() for r in cluster.replicas_of(m)]
+    cluster_stack.assert_edit_refused_while_stalled("https://example.com/cluster", replicas)
 
 
 def test_a_killed_master_is_failed_over_and_the_same_processes_carry_on(
@@ -180,48 +144,24 @@ def test_a_killed_master_is_failed_over_and_the_same_processes_carry_on(
     assert stack.served(edited) == [stack.served(edited)[0]] * 2  # cached by both now
     browser = stack.sign_in()
 
-    versions = itertools.count(1)
-    stale: list[tuple[str, list[str]]] = []
-
-    def edit_and_look() -> int:
-        target = f"https://example.com/cluster/v{next(versions)}"
-        status = stack.edit(edited, target)
-        if status == 200 and (seen := stack.served(edited)) != [target] * 2:
-            stale.append((target, seen))
-        return status
-
+    edits = EditWatch(stack, edited, "https://example.com/cluster")
     assert all(_feed_live(r) for r in stack.redirectors)
     replicas = cluster.replicas_of(channel_owner)
-    redirects = [
-        (f"redirect-{n}", lambda r=r: httpx.get(f"{r.base_url}/{steady}", timeout=10).status_code)
-        for n, r in enumerate(stack.redirectors)
-    ]
-    creates = ("create", lambda: stack.create("https://example.com/cluster/load").status_code)
-    with Traffic([*redirects, creates, ("edit", edit_and_look)]) as traffic:
+    with stack.failover_traffic(steady, edits, "https://example.com/cluster") as traffic:
         wait_for("traffic", lambda: sum(traffic.statuses.values()) > 20)
         channel_owner.stop(kill=True)
         promoted = cluster.wait_for_failover(replicas)
-        settled = sum(n for (name, s), n in traffic.statuses.items() if name == "edit" and s == 200)
-        wait_for(
-            "edits after the failover",
-            lambda: (
-                sum(n for (name, s), n in traffic.statuses.items() if name == "edit" and s == 200)
-                >= settled + 5
-            ),
-        )
+        settled = len(edits.accepted)
+        wait_for("edits after the failover", lambda: len(edits.accepted) >= settled + 5)
 
-    assert stale == [], f"edits served stale: {stale}"
-    for name, _ in redirects:
-        assert {s for (n, s) in traffic.statuses if n == name} == {302}, traffic.statuses
-    assert {s for (n, s) in traffic.statuses if n == "create"} <= {201, 503}, traffic.statuses
-    assert {s for (n, s) in traffic.statuses if n == "edit"} <= {200, 503}, traffic.statuses
+    assert_rode_out(traffic, edits)
 
     # The promoted replica serves the slot now; the processes were never restarted,
     # and their invalidation feeds listen again (their in-process caches are back on).
     for redirector in stack.redirectors:
         wait_for("the invalidation feed back", lambda r=redirector: _feed_live(r))
     assert cluster.owner("short:" + edited) is promoted
-    assert edit_and_look() == 200 and stale == []
+    assert edits() == 200 and edits.stale == []
     assert browser.get("/v1/sessions").status_code == 200
     first, second = stack.create("https://example.com/c"), stack.create("https://example.com/d")
     remaining = [int(r.headers["ratelimit-remaining"]) for r in (first, second)]

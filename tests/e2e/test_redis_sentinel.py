@@ -9,9 +9,6 @@ the other tests)."""
 
 from __future__ import annotations
 
-import itertools
-import os
-import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +18,8 @@ import pytest
 
 from tests.harness import PostgresServer, ServiceProcess
 from tests.harness.redis import SENTINEL_MASTER, RedisSentinelGroup
-from tests.harness.stack import API_KEY, component_process, start_stack
-from tests.support.links import LinkStack
-from tests.support.traffic import Traffic
+from tests.harness.stack import component_process
+from tests.support.links import EditWatch, LinkStack, api_and_two_redirectors, assert_rode_out
 from tests.support.waiting import wait_for
 
 
@@ -40,21 +36,9 @@ def sentinel_stack(
 ) -> Iterator[SentinelStack]:
     base = tmp_path_factory.mktemp("sentinel")
     with RedisSentinelGroup(base / "redis") as group:
-        api, redirector, database_url = start_stack(
-            postgres_server, group, base / "logs", SHORTLINK_RATE_LIMIT="1000/minute"
-        )
-        second = component_process(
-            "redirector",
-            {**api.env, "DATABASE_URL": database_url},
-            base / "logs",
-            name="redirector-2",
-        )
-        second.start()
-        try:
-            yield SentinelStack(group, api, [redirector, second])
-        finally:
-            for process in (second, redirector, api):
-                process.stop()
+        processes = api_and_two_redirectors(postgres_server, group, base / "logs")
+        with processes as (api, redirectors):
+            yield SentinelStack(group, api, redirectors)
 
 
 def test_clients_follow_a_killed_master_to_the_promoted_replica_and_serve_no_stale_edit(
@@ -64,52 +48,26 @@ def test_clients_follow_a_killed_master_to_the_promoted_replica_and_serve_no_sta
     edited = stack.new_link("https://example.com/sentinel/v0")
     steady = stack.new_link("https://example.com/sentinel/steady")
     assert stack.served(edited) == ["https://example.com/sentinel/v0"] * 2  # now cached locally
-    origin = stack.api.base_url.rstrip("/")
-    browser = httpx.Client(base_url=origin, headers={"Origin": origin}, timeout=10)
-    assert browser.post("/v1/sessions", json={"api_key": API_KEY}).status_code == 201
+    browser = stack.sign_in()
     for process in [stack.api, *stack.redirectors]:
         answer = stack.readyz(process)
         assert answer["checks"] == {"postgres": True, "redis": True, "redis_quorum": True}
 
-    versions = itertools.count(1)
-    accepted: list[str] = []
-    stale: list[tuple[str, list[str]]] = []
-
-    def edit_and_look() -> int:
-        """An edit; once accepted, every redirector must serve it at once."""
-        target = f"https://example.com/sentinel/v{next(versions)}"
-        status = stack.edit(edited, target)
-        if status == 200:
-            accepted.append(target)
-            if (seen := stack.served(edited)) != [target] * 2:
-                stale.append((target, seen))
-        return status
-
+    edits = EditWatch(stack, edited, "https://example.com/sentinel")
     old = stack.group.master()
-    redirects = [
-        (f"redirect-{n}", lambda r=r: httpx.get(f"{r.base_url}/{steady}", timeout=10).status_code)
-        for n, r in enumerate(stack.redirectors)
-    ]
-    creates = ("create", lambda: stack.create("https://example.com/sentinel/load").status_code)
-    with Traffic([*redirects, creates, ("edit", edit_and_look)]) as traffic:
+    with stack.failover_traffic(steady, edits, "https://example.com/sentinel") as traffic:
         wait_for("traffic", lambda: sum(traffic.statuses.values()) > 20)
         old.stop(kill=True)
         new = stack.group.wait_for_master_other_than(old)
         # Some edits land on the promoted master while the traffic goes on.
-        settled = len(accepted)
-        wait_for("edits on the new master", lambda: len(accepted) >= settled + 5)
+        settled = len(edits.accepted)
+        wait_for("edits on the new master", lambda: len(edits.accepted) >= settled + 5)
 
     assert new is not old
-    assert stale == [], f"edits served stale: {stale}"
-    # Redirects never failed: the cache's outage falls back to PostgreSQL.
-    for name, _ in redirects:
-        assert {s for (n, s) in traffic.statuses if n == name} == {302}, traffic.statuses
-    # Creates and edits: success, or 503 while no master was known (nothing half-done).
-    assert {s for (n, s) in traffic.statuses if n == "create"} <= {201, 503}, traffic.statuses
-    assert {s for (n, s) in traffic.statuses if n == "edit"} <= {200, 503}, traffic.statuses
+    assert_rode_out(traffic, edits)
 
     # After the failover: an edit is seen at once by both redirectors.
-    assert edit_and_look() == 200 and stale == []
+    assert edits() == 200 and edits.stale == []
     # The session made before the failover still signs its browser in.
     assert browser.get("/v1/sessions").status_code == 200
     # Rate limits count on the new master (a limiter that failed open would not).
@@ -163,23 +121,7 @@ def test_a_lost_quorum_is_named_on_readyz(sentinel_stack: SentinelStack) -> None
 
 
 def test_an_edit_no_replica_has_taken_is_not_acknowledged(sentinel_stack: SentinelStack) -> None:
-    """Replication is asynchronous: an invalidation only the master holds would be lost
-    with it, and the promoted replica would serve the old link for a day. With every
-    replica stalled (SIGSTOP), the edit is refused and rolled back, not answered 200."""
     stack = sentinel_stack
-    code = stack.new_link("https://example.com/sentinel/wait-v1")
     master = stack.group.master()
     replicas = [s for s in stack.group.servers if s is not master and s.process is not None]
-    assert replicas
-    for replica in replicas:
-        assert replica.process is not None
-        os.kill(replica.process.pid, signal.SIGSTOP)
-    try:
-        status = stack.edit(code, "https://example.com/sentinel/wait-v2")
-    finally:
-        for replica in replicas:
-            assert replica.process is not None
-            os.kill(replica.process.pid, signal.SIGCONT)
-    assert status == 503
-    assert stack.served(code) == ["https://example.com/sentinel/wait-v1"] * 2  # rolled back
-    assert stack.edit(code, "https://example.com/sentinel/wait-v3") == 200  # replicas back
+    stack.assert_edit_refused_while_stalled("https://example.com/sentinel", replicas)
