@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from shortlink.adapters.pg_auth import scram_only
 from shortlink.domain.failover import (
     FENCE_STANDBY_NAME,
     Member,
@@ -63,6 +65,9 @@ class Credentials:
     replication_user: str
     replication_password: str
     database: str = "postgres"
+    # A CA (PEM) that signs every member's certificate: then connections use TLS and
+    # check the member's name (verify-full) instead of the SCRAM-only relay.
+    ca: str | None = None
 
 
 def _quote(value: str) -> str:
@@ -120,6 +125,7 @@ class ClusterControl:
     def __init__(self, credentials: Credentials, timeout: float) -> None:
         self.credentials = credentials
         self.timeout = timeout
+        self._tls = _verified_tls(credentials.ca) if credentials.ca else None
 
     async def _on(
         self,
@@ -132,9 +138,19 @@ class ClusterControl:
         deadline = seconds or self.timeout
 
         async def run() -> T:
+            # A member's host is whatever the PostgresCluster's author wrote: the
+            # password goes only to a server that proves its name (TLS with the
+            # cluster's CA) or through the relay that lets only SCRAM have it.
+            if self._tls is not None:
+                return await session(member.host, self._tls)
+            async with scram_only(member.host, member.port) as relay:
+                return await session(relay, None)
+
+        async def session(host: str, tls: ssl.SSLContext | None) -> T:
             connection = await asyncpg.connect(
-                host=member.host,
+                host=host,
                 port=member.port,
+                ssl=tls,
                 user=self.credentials.superuser,
                 password=self.credentials.superuser_password or None,
                 database=self.credentials.database,
@@ -254,6 +270,14 @@ class ClusterControl:
             await connection.execute("SELECT pg_reload_conf()")
 
         await self._on(standby, run)
+
+
+def _verified_tls(ca: str) -> ssl.SSLContext:
+    """verify-full: the member's certificate, signed by ``ca``, names its host."""
+    try:
+        return ssl.create_default_context(cadata=ca)
+    except (ssl.SSLError, ValueError) as exc:
+        raise ClusterControlError(f"the CA is not a PEM certificate: {exc}") from None
 
 
 async def _alter_system(connection: asyncpg.Connection, settings: dict[str, str]) -> None:
