@@ -27,6 +27,7 @@ from tests.support.waiting import wait_for
 
 GROUP, VERSION, PLURAL = "shortlink.io", "v1alpha1", "postgresclusters"
 SECRET = "pg-credentials"
+CREDENTIALS_LABEL = "shortlink.io/postgres-credentials"
 # Fast enough for tests: a failover within ~3 s of a crash.
 FAST = {"failoverDelay": 2, "probeInterval": 0.25, "probeTimeout": 1}
 
@@ -52,7 +53,7 @@ class ClusterResource:
         """The resource for ``cluster``: ``defaults`` (the fast probing tests use;
         ``{}`` for the CRD's own defaults) overridden by ``spec``."""
         secret: Any = {
-            "metadata": {"name": SECRET},
+            "metadata": {"name": SECRET, "labels": {CREDENTIALS_LABEL: "true"}},
             "stringData": {
                 "superuser": SUPERUSER,
                 "superuser-password": "",

@@ -14,6 +14,7 @@ import binascii
 import json
 import logging
 import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,8 @@ COMPONENT = "shortlink-operator"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 # The opt-in a Secret needs before a ShortLink may use it as a password.
 PASSWORD_SECRET_LABEL = "shortlink.io/password"
+# ... and before a PostgresCluster may use it as its credentials.
+CREDENTIALS_SECRET_LABEL = "shortlink.io/postgres-credentials"
 # How long a namespace's UID is trusted without asking again: a backstop only (see
 # Kube.namespace_uid), so short.
 NAMESPACE_UID_TTL = 10.0
@@ -128,11 +131,21 @@ class Kube:
 
     # -- Secrets ------------------------------------------------------------------
 
-    async def secret_value(
-        self, namespace: str, name: str, key: str, *, password: bool = False
-    ) -> str:
-        """The text under ``key`` in Secret ``namespace/name``. ``password``: a link
-        password, which only a Secret labelled PASSWORD_SECRET_LABEL may give."""
+    async def secret_values(
+        self,
+        namespace: str,
+        name: str,
+        keys: Sequence[str],
+        *,
+        opt_in: str,
+        optional: Collection[str] = (),
+    ) -> dict[str, str]:
+        """The text under each of ``keys`` in Secret ``namespace/name`` (one read), if
+        the Secret carries the label ``opt_in: "true"``: whoever writes a ShortLink or
+        a PostgresCluster names a Secret, and only those made for the purpose may be
+        used, else the operator would hand any Secret of the namespace to them (as a
+        link password an unlock would test guesses against; as credentials sent to a
+        host of their choosing). A key in ``optional`` may be missing."""
         what = f"Secret {namespace}/{name}"
         try:
             response = await self._call(
@@ -141,26 +154,37 @@ class Kube:
         except ApiException as exc:
             if exc.status == 404:
                 raise KubeUnavailable("SecretNotFound", f"{what} does not exist") from None
+            if exc.status == 403:
+                raise KubeUnavailable(
+                    "SecretForbidden",
+                    f"the operator may not read Secrets in namespace {namespace}: it is "
+                    "granted that per namespace only (the chart's operator."
+                    "passwordSecretNamespaces and operator.postgresNamespaces)",
+                ) from None
             raise KubeUnavailable("KubernetesUnavailable", f"{what}: {exc.reason}") from exc
         secret = json.loads(response.data)
         labels = (secret.get("metadata") or {}).get("labels") or {}
-        if password and labels.get(PASSWORD_SECRET_LABEL) != "true":
-            # Else any ShortLink could publish any Secret of its namespace as a
-            # password, and the unlock endpoint would be an oracle for its value.
+        if labels.get(opt_in) != "true":
             raise KubeUnavailable(
                 "SecretNotAllowed",
-                f'{what} is not labelled {PASSWORD_SECRET_LABEL}: "true"; only Secrets '
-                "that opt in are read as link passwords",
+                f'{what} is not labelled {opt_in}: "true"; only Secrets that opt in are read',
             )
-        encoded = (secret.get("data") or {}).get(key)
-        if encoded is None:
-            raise KubeUnavailable("SecretNotFound", f"{what} has no key '{key}'")
-        try:
-            return base64.b64decode(encoded, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise KubeUnavailable(
-                "InvalidSecret", f"{what}: '{key}' is not a valid password"
-            ) from None
+        data = secret.get("data") or {}
+        values = {}
+        for key in keys:
+            encoded = data.get(key)
+            if encoded is None:
+                if key in optional:
+                    continue
+                raise KubeUnavailable("SecretNotFound", f"{what} has no key '{key}'")
+            try:
+                values[key] = base64.b64decode(encoded, validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                raise KubeUnavailable("InvalidSecret", f"{what}: '{key}' is not text") from None
+        return values
+
+    async def secret_value(self, namespace: str, name: str, key: str, *, opt_in: str) -> str:
+        return (await self.secret_values(namespace, name, [key], opt_in=opt_in))[key]
 
     # -- Namespaces ---------------------------------------------------------------
 
@@ -327,9 +351,14 @@ class Kube:
     async def ensure_service(
         self, namespace: str, name: str, port: int, owner: dict[str, Any]
     ) -> None:
-        """A selector-less Service (its EndpointSlice is ours to write), if missing."""
+        """A selector-less Service (its EndpointSlice is ours to write), if missing.
+        One that exists must be ours (managed-by label, same owner), else it is left
+        alone: whoever writes a PostgresCluster names the Service, and adopting an
+        existing one would hand them its traffic."""
         what = f"Service {namespace}/{name}"
-        if await self._raw(what, self._core.read_namespaced_service, name, namespace):
+        found = await self._raw(what, self._core.read_namespaced_service, name, namespace)
+        if found:
+            _check_ours(what, found, owner, "ServiceNotManaged")
             return
         body = {
             "apiVersion": "v1",
@@ -368,8 +397,10 @@ class Kube:
         current = await self._raw(
             what, self._discovery.read_namespaced_endpoint_slice, service, namespace
         )
-        if current is not None and all(current.get(k) == v for k, v in wanted.items()):
-            return False
+        if current is not None:
+            _check_ours(what, current, owner, "EndpointSliceNotManaged")
+            if all(current.get(k) == v for k, v in wanted.items()):
+                return False
         body: dict[str, Any] = {
             "apiVersion": "discovery.k8s.io/v1",
             "kind": "EndpointSlice",
@@ -393,3 +424,22 @@ class Kube:
                 what, self._discovery.replace_namespaced_endpoint_slice, service, namespace, body
             )
         return True
+
+
+def _check_ours(what: str, found: dict[str, Any], owner: dict[str, Any], reason: str) -> None:
+    """Raise (``reason``) unless ``found`` carries our managed-by label and, if it has
+    owners, names ``owner`` among them (two PostgresClusters naming one Service)."""
+    metadata = found.get("metadata") or {}
+    managed_by = (metadata.get("labels") or {}).get(MANAGED_BY)
+    if managed_by != COMPONENT:
+        raise KubeUnavailable(
+            reason,
+            f"{what} exists and is not the operator's ({MANAGED_BY}: {managed_by or 'unset'},"
+            f" not {COMPONENT}); left untouched: delete it or name another Service",
+        )
+    owners = [o.get("uid") for o in metadata.get("ownerReferences") or []]
+    if owners and owner["uid"] not in owners:
+        raise KubeUnavailable(
+            reason,
+            f"{what} belongs to another PostgresCluster; left untouched: name another Service",
+        )

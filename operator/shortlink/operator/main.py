@@ -113,6 +113,7 @@ async def serve(settings: Settings, config: OperatorSettings) -> int:
         extra={
             "identity": config.identity,
             "namespaces": list(config.namespaces) or "all",
+            "postgres_namespaces": list(config.postgres_allowed),
             "leader_election": config.leader_election,
             "drift_interval": config.drift_interval,
         },
@@ -121,7 +122,7 @@ async def serve(settings: Settings, config: OperatorSettings) -> int:
         if leadership is not None and not await _until(leadership.acquire(), stop):
             return 0
         metrics.LEADER.set(1)
-        clusters = ClusterLoop(kube) if config.postgres_failover else None
+        clusters = ClusterLoop(kube, config.postgres_allowed) if config.postgres_failover else None
         return await _lead(controller, clusters, config, leadership, stop)
     finally:
         if leadership is not None:

@@ -14,6 +14,7 @@
 | SHORTLINK_OPERATOR_WORKERS | 1000 | resources reconciled concurrently |
 | SHORTLINK_OPERATOR_RETRY_MAX | 60 | longest backoff, seconds, after transient failures |
 | SHORTLINK_OPERATOR_POSTGRES_FAILOVER | true | run the PostgresCluster HA loop (false: off) |
+| SHORTLINK_OPERATOR_POSTGRES_NAMESPACES | (watched, else own) | PostgresClusters acted on there |
 """
 
 from __future__ import annotations
@@ -42,10 +43,21 @@ class OperatorSettings:
     workers: int = 1000
     retry_max: float = 60.0
     postgres_failover: bool = True
+    # Empty: the watched namespaces, else home_namespace (see postgres_allowed).
+    postgres_namespaces: tuple[str, ...] = ()
+    home_namespace: str = "default"  # the operator's own ($POD_NAMESPACE)
 
     @property
     def all_namespaces(self) -> bool:
         return not self.namespaces
+
+    @property
+    def postgres_allowed(self) -> tuple[str, ...]:
+        """The namespaces whose PostgresClusters the HA loop acts on. A PostgresCluster
+        makes the operator read its Secret and connect, as a superuser, to hosts it
+        names, and rewrite Services: not something every namespace of a cluster-wide
+        operator should be able to ask for."""
+        return self.postgres_namespaces or self.namespaces or (self.home_namespace,)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -73,6 +85,8 @@ class OperatorSettings:
             postgres_failover=env_bool(
                 env, "SHORTLINK_OPERATOR_POSTGRES_FAILOVER", d.postgres_failover
             ),
+            postgres_namespaces=env_list(env, "SHORTLINK_OPERATOR_POSTGRES_NAMESPACES"),
+            home_namespace=env.get("POD_NAMESPACE") or d.home_namespace,
         )
 
     def with_namespaces(self, namespaces: list[str], all_namespaces: bool) -> OperatorSettings:

@@ -6,12 +6,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from shortlink.adapters.pg_cluster import Credentials, parse_upstream, primary_conninfo
-from shortlink.domain.failover import Decision, Intent, Member, Probe, Replica
+from shortlink.domain.failover import (
+    Decision,
+    FailureTracker,
+    Intent,
+    Member,
+    Probe,
+    Replica,
+    decide,
+)
 from shortlink.operator.postgres.status import (
     cluster_config,
     cluster_status,
     conditions,
     intent_status,
+    refused_status,
     remembered,
 )
 
@@ -88,9 +97,10 @@ def test_status_of_a_healthy_cluster() -> None:
         True,
     )
     assert pg1["receivedLsn"] == "0/76C" and pg1["replayedLsn"] == "0/708"
-    ready, replicated = status["conditions"]
+    ready, replicated, published = status["conditions"]
     assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "True", "Healthy")
     assert (replicated["status"], replicated["reason"]) == ("True", "Healthy")
+    assert (published["type"], published["status"]) == ("Published", "True")
 
 
 def test_status_keeps_last_seen_of_a_member_that_is_down() -> None:
@@ -131,3 +141,32 @@ def test_primary_conninfo_round_trips_through_parse_upstream() -> None:
     assert parse_upstream("host=10.0.0.1 user=x") == ("10.0.0.1", 5432)
     assert parse_upstream("") is None
     assert parse_upstream("user=x port=1") is None
+
+
+def test_a_service_left_alone_is_reported() -> None:
+    config = cluster_config(SPEC)
+    probes = {"pg0": Probe("pg0", True, received_lsn=10, committed=True)}
+    decision = decide(config.cluster, probes, remembered({}), FailureTracker(2), 0.0)
+    refused = [("ServiceNotManaged", "Service ns/pg-rw exists and is not the operator's")]
+    status = cluster_status(config, probes, decision, {}, 1, NOW, (), refused)
+    published = next(c for c in status["conditions"] if c["type"] == "Published")
+    assert (published["status"], published["reason"]) == ("False", "ServiceNotManaged")
+    assert "pg-rw" in published["message"]
+    bare = cluster_config({**SPEC, "readWriteService": None})
+    assert "Published" not in {
+        c["type"] for c in cluster_status(bare, probes, decision, {}, 1, NOW)["conditions"]
+    }
+
+
+def test_a_refused_cluster_says_why_and_keeps_its_members() -> None:
+    before = {"currentPrimary": "pg0", "members": [{"name": "pg0"}], "phase": "Healthy"}
+    status = refused_status("SecretNotAllowed", "label it", before, 3, NOW)
+    assert status["phase"] == "Degraded" and "members" not in status
+    ready, replicated = status["conditions"]
+    assert (ready["status"], ready["reason"], ready["message"]) == (
+        "False",
+        "SecretNotAllowed",
+        "label it",
+    )
+    assert (replicated["status"], replicated["reason"]) == ("Unknown", "SecretNotAllowed")
+    assert refused_status("NamespaceNotAllowed", "no", {}, 1, NOW)["phase"] == "Initializing"

@@ -18,7 +18,7 @@ from shortlink.domain.passwords import validate_password
 from shortlink.domain.urls import UrlPolicy
 from shortlink.operator import metrics
 from shortlink.operator.conditions import Condition, find_condition, render_conditions
-from shortlink.operator.kube import Kube, KubeUnavailable
+from shortlink.operator.kube import PASSWORD_SECRET_LABEL, Kube, KubeUnavailable
 from shortlink.operator.links.inventory import Inventory, Tracked
 from shortlink.operator.links.reconcile import (
     READY,
@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 
 # A missing Secret is usually created a moment later, or only after a human acts.
 _SECRET_RETRY_BASE = 5.0
-_SECRET_REASONS = frozenset({"SecretNotFound", "SecretNotAllowed", "InvalidSecret"})
+_SECRET_REASONS = frozenset(
+    {"SecretNotFound", "SecretNotAllowed", "SecretForbidden", "InvalidSecret"}
+)
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,10 @@ class Controller:
         password = None
         if desired.password_ref is not None:
             plain = await self.kube.secret_value(
-                ref.namespace, desired.password_ref.name, desired.password_ref.key, password=True
+                ref.namespace,
+                desired.password_ref.name,
+                desired.password_ref.key,
+                opt_in=PASSWORD_SECRET_LABEL,
             )
             try:
                 validate_password(plain)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from shortlink.domain.links import ManagedRow
 from shortlink.operator import metrics
-from shortlink.operator.kube import KubeUnavailable
+from shortlink.operator.kube import PASSWORD_SECRET_LABEL, KubeUnavailable
 from shortlink.operator.links.controller import Controller
 from shortlink.operator.links.inventory import Tracked
 from shortlink.operator.links.reconcile import (
@@ -100,7 +100,10 @@ class DriftCheck:
         ref, desired = entry.ref, entry.desired
         if desired.password_ref is not None:
             plain = await self._kube.secret_value(
-                ref.namespace, desired.password_ref.name, desired.password_ref.key, password=True
+                ref.namespace,
+                desired.password_ref.name,
+                desired.password_ref.key,
+                opt_in=PASSWORD_SECRET_LABEL,
             )
             if password_digest(plain) != entry.password_digest:
                 return await self._reapply(entry, "secret", "the password Secret changed")

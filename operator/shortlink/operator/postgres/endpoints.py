@@ -15,6 +15,8 @@ from shortlink.operator.postgres.reporting import Reporter
 from shortlink.operator.postgres.tick import Tick
 
 log = logging.getLogger(__name__)
+# Why a Service or EndpointSlice was left alone (kube.ensure_service, put_endpoints).
+NOT_OURS = frozenset({"ServiceNotManaged", "EndpointSliceNotManaged"})
 
 
 class Endpoints:
@@ -22,10 +24,12 @@ class Endpoints:
         self._kube = kube
         self._report = report
 
-    async def publish(self, tick: Tick, decision: Decision) -> None:
+    async def publish(self, tick: Tick, decision: Decision) -> list[tuple[str, str]]:
         """The read-write slice lists the primary only while it takes writes (empty
         during a failover: no client is sent to a primary being replaced); the
-        read-only one the streaming standbys."""
+        read-only one the streaming standbys. Returns (reason, message) for each
+        Service the operator refused to touch (not its own): the status says so."""
+        refused: list[tuple[str, str]] = []
         config = tick.config
         primary = decision.primary
         head = tick.probes.get(primary) if primary is not None else None
@@ -50,6 +54,9 @@ class Endpoints:
             except WriteConflict:
                 continue  # someone wrote it meanwhile: the next tick looks again
             except KubeUnavailable as exc:
+                if exc.reason in NOT_OURS:
+                    refused.append((exc.reason, exc.message))
+                    continue
                 # The status (and the next failover) must not wait for a Service.
                 log.warning(
                     "endpoints not written", extra={"cluster": tick.label, "error": str(exc)}
@@ -62,6 +69,7 @@ class Endpoints:
                     "EndpointsUpdated",
                     f"Service {service} -> {', '.join(names) or 'no member'}",
                 )
+        return refused
 
 
 async def _endpoint(member: Member) -> Endpoint:

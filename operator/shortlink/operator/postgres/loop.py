@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from shortlink.adapters.pg_cluster import ClusterControl, Credentials
+from shortlink.adapters.pg_cluster import ClusterControl, ClusterControlError, Credentials
 from shortlink.domain.failover import FailureTracker, decide
-from shortlink.operator.kube import Kube, KubeUnavailable, WriteConflict
+from shortlink.operator.kube import CREDENTIALS_SECRET_LABEL, Kube, KubeUnavailable, WriteConflict
 from shortlink.operator.postgres.actions import Actions, probe_all
 from shortlink.operator.postgres.endpoints import Endpoints
 from shortlink.operator.postgres.reporting import Reporter
@@ -38,6 +38,10 @@ from shortlink.operator.resource import ObjectRef
 
 log = logging.getLogger(__name__)
 _CREDENTIALS_TTL = 30.0
+# A refused cluster is looked at again this often (its Secret may have been labelled).
+_REFUSED_INTERVAL = 30.0
+# The optional Secret key with a CA: connect with TLS, verifying the member's name.
+CA_KEY = "ca.crt"
 
 
 def _now() -> datetime:
@@ -50,10 +54,12 @@ class ClusterLoop:
     def __init__(
         self,
         kube: Kube,
+        namespaces: Collection[str],
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = _now,
     ) -> None:
         self.kube = kube
+        self.namespaces = frozenset(namespaces)  # where clusters are acted on
         self._clock = clock
         self._report = Reporter(kube, wall)
         self._actions = Actions(self._report, clock, wall)
@@ -93,10 +99,23 @@ class ClusterLoop:
             str(obj["metadata"]["resourceVersion"]),
             {},
         )
+        if ref.namespace not in self.namespaces:
+            allowed = ", ".join(sorted(self.namespaces))
+            await self._report.refused(
+                tick,
+                "NamespaceNotAllowed",
+                f"the operator acts on PostgresClusters only in {allowed}"
+                " (SHORTLINK_OPERATOR_POSTGRES_NAMESPACES; the chart's "
+                "operator.postgresNamespaces): nothing is read or probed for this one",
+            )
+            return _REFUSED_INTERVAL
         try:
             control = ClusterControl(await self._secret(tick), config.cluster.probe_timeout)
         except KubeUnavailable as exc:
-            await self._report.event(tick, "Warning", "CredentialsUnavailable", exc.message)
+            await self._report.refused(tick, exc.reason, exc.message)
+            return max(5.0, config.cluster.probe_interval)
+        except ClusterControlError as exc:
+            await self._report.refused(tick, "InvalidSecret", f"'{CA_KEY}': {exc}")
             return max(5.0, config.cluster.probe_interval)
         tick.probes = await probe_all(control, config.cluster.members)
         memory = remembered(tick.status)
@@ -128,8 +147,8 @@ class ClusterLoop:
             await self._report.blocked(tick, decision.blocked)
         await actions.repoint(tick, control, decision)
         await actions.set_synchronous(tick, control, decision)
-        await self._endpoints.publish(tick, decision)
-        await self._report.write_status(tick, decision, fenced)
+        refused = await self._endpoints.publish(tick, decision)
+        await self._report.write_status(tick, decision, fenced, refused)
         return config.cluster.probe_interval
 
     async def _secret(self, tick: Tick) -> Credentials:
@@ -138,17 +157,27 @@ class ClusterLoop:
         if cached is not None and self._clock() - cached[0] < _CREDENTIALS_TTL:
             return replace(cached[1], database=tick.config.database)
         keys = tick.config.secret
-        ns = tick.ref.namespace
-
-        async def value(item: str) -> str:
-            return await self.kube.secret_value(ns, keys.name, item)
-
+        names = [
+            keys.superuser,
+            keys.superuser_password,
+            keys.replication_user,
+            keys.replication_password,
+            CA_KEY,
+        ]
+        values = await self.kube.secret_values(
+            tick.ref.namespace,
+            keys.name,
+            names,
+            opt_in=CREDENTIALS_SECRET_LABEL,
+            optional=[CA_KEY],
+        )
         credentials = Credentials(
-            await value(keys.superuser),
-            await value(keys.superuser_password),
-            await value(keys.replication_user),
-            await value(keys.replication_password),
+            values[keys.superuser],
+            values[keys.superuser_password],
+            values[keys.replication_user],
+            values[keys.replication_password],
             tick.config.database,
+            values.get(CA_KEY),
         )
         self._credentials[key] = (self._clock(), credentials)
         return credentials

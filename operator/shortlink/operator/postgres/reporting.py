@@ -5,7 +5,7 @@ follow the status that reports them, never precede it."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ from shortlink.domain.failover import PHASES, Blocked, Decision
 from shortlink.operator import metrics
 from shortlink.operator.conditions import status_changes
 from shortlink.operator.kube import Kube
-from shortlink.operator.postgres.status import cluster_status
+from shortlink.operator.postgres.status import cluster_status, refused_status
 from shortlink.operator.postgres.tick import Tick, stamp
 from shortlink.operator.resource import CLUSTER_KIND
 
@@ -51,10 +51,33 @@ class Reporter:
         metrics.POSTGRES_FAILOVER_BLOCKED.labels(tick.label, blocked.reason).inc()
         await self.event(tick, "Warning", blocked.reason, blocked.message)
 
-    async def write_status(self, tick: Tick, decision: Decision, fenced: list[str]) -> None:
+    async def refused(self, tick: Tick, reason: str, message: str) -> None:
+        """The cluster is not acted on: say why in its status, and once in an event."""
+        before = [c for c in tick.status.get("conditions") or [] if c.get("type") == "Ready"]
+        status = refused_status(reason, message, tick.status, tick.generation, self._wall())
+        changes = status_changes(tick.status, status)
+        if changes:
+            await self.record(tick, changes)
+        if not before or before[0].get("reason") != reason:
+            await self.event(tick, "Warning", reason, message)
+
+    async def write_status(
+        self,
+        tick: Tick,
+        decision: Decision,
+        fenced: list[str],
+        unpublished: Sequence[tuple[str, str]] = (),
+    ) -> None:
         now = self._wall()
         status = cluster_status(
-            tick.config, tick.probes, decision, tick.status, tick.generation, now, fenced
+            tick.config,
+            tick.probes,
+            decision,
+            tick.status,
+            tick.generation,
+            now,
+            fenced,
+            unpublished,
         )
         done = decision.finish
         if done is not None:

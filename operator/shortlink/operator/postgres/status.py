@@ -29,6 +29,7 @@ from shortlink.operator.conditions import Condition, render_conditions
 
 READY = "Ready"
 REPLICATED = "Replicated"
+PUBLISHED = "Published"
 # Problems that concern replication, not whether writes are taken.
 _REPLICATION_REASONS = frozenset(
     {"StandbyUnreachable", "StandbyNotStreaming", "MemberFenced", "NoSynchronousStandby"}
@@ -127,8 +128,10 @@ def cluster_status(
     generation: int,
     now: datetime,
     fenced_now: Sequence[str] = (),
+    unpublished: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """The status to write after a tick (without failover/lastFailover bookkeeping)."""
+    """The status to write after a tick (without failover/lastFailover bookkeeping).
+    ``unpublished``: (reason, message) of each Service left alone (not the operator's)."""
     memory = remembered(before)
     memory = Remembered(
         memory.current_primary,
@@ -193,12 +196,45 @@ def cluster_status(
         if head.received_lsn is not None:
             status["primaryLsn"] = format_lsn(head.received_lsn)
     status["conditions"] = render_conditions(
-        conditions(decision, head is not None and head.healthy_primary),
+        conditions(decision, head is not None and head.healthy_primary)
+        + published(config, unpublished),
         before.get("conditions") or [],
         generation,
         now,
     )
     return status
+
+
+def published(config: ClusterConfig, refused: Sequence[tuple[str, str]]) -> list[Condition]:
+    """Published: the read-write/read-only Services are the operator's and list the
+    members (none asked for: no condition)."""
+    services = [s for s in (config.read_write_service, config.read_only_service) if s]
+    if not services:
+        return []
+    if refused:
+        return [Condition(PUBLISHED, "False", refused[0][0], "; ".join(m for _, m in refused))]
+    return [Condition(PUBLISHED, "True", "Published", f"{', '.join(services)} list the members")]
+
+
+def refused_status(
+    reason: str, message: str, before: Mapping[str, Any], generation: int, now: datetime
+) -> dict[str, Any]:
+    """The status of a cluster the operator won't act on (its namespace is not allowed,
+    its Secret did not opt in): why, and that nothing was probed. The members' entries
+    are left as they were last seen."""
+    return {
+        "phase": "Degraded" if before.get("currentPrimary") else "Initializing",
+        "observedGeneration": generation,
+        "conditions": render_conditions(
+            [
+                Condition(READY, "False", reason, message),
+                Condition(REPLICATED, "Unknown", reason, "not probed"),
+            ],
+            before.get("conditions") or [],
+            generation,
+            now,
+        ),
+    }
 
 
 def conditions(decision: Decision, takes_writes: bool) -> list[Condition]:
