@@ -224,8 +224,10 @@ CLICKHOUSE_URL: {{ .Values.clickhouse.url | b64enc | quote }}
 {{- end -}}
 
 {{/* What the operator does in a watched namespace (operator/README.md "RBAC"): exactly the
-calls tests/e2e/test_chart_deployment.py sees in the API server's audit log. kopf lists and
-watches, and writes finalizers and status with patches only. */}}
+calls tests/e2e/test_chart_deployment.py sees in the API server's audit log, but for Secrets,
+Services and EndpointSlices (shortlink.operatorSecretRules, shortlink.operatorFailoverRules),
+which are granted per namespace only, never cluster-wide. kopf lists and watches, and writes
+finalizers and status with patches only. */}}
 {{- define "shortlink.operatorRules" -}}
 - apiGroups: [shortlink.io]
   resources: [shortlinks]
@@ -236,10 +238,6 @@ watches, and writes finalizers and status with patches only. */}}
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
-# Only Secrets named by a ShortLink's passwordSecretRef are read.
-- apiGroups: [""]
-  resources: [secrets]
-  verbs: [get]
 # A ShortLink's namespace, for its UID (reclaimed codes are bound to it). In a Role this
 # grants get on that one namespace object only: the API server authorizes GET
 # /api/v1/namespaces/<name> as a request in namespace <name>.
@@ -247,21 +245,85 @@ watches, and writes finalizers and status with patches only. */}}
   resources: [namespaces]
   verbs: [get]
 {{- if include "shortlink.postgresFailover" . }}
-# PostgreSQL failover: the HA loop reads each PostgresCluster, writes its status, and keeps
-# the read-write/read-only Services and their EndpointSlices.
+# PostgreSQL failover: the HA loop reads each PostgresCluster and writes its status (one in
+# a namespace it may not act in gets a status saying so).
 - apiGroups: [shortlink.io]
   resources: [postgresclusters]
   verbs: [get, list, watch, patch]
 - apiGroups: [shortlink.io]
   resources: [postgresclusters/status]
   verbs: [patch]
+{{- end }}
+{{- end -}}
+
+{{/* Only Secrets named by a ShortLink's passwordSecretRef (and labelled to opt in) are read. */}}
+{{- define "shortlink.operatorSecretRules" -}}
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+{{- end -}}
+
+{{/* Failover in a PostgresCluster's namespace: its credentials Secret, and the read-write and
+read-only Services and their EndpointSlices (only those the operator made are ever changed). */}}
+{{- define "shortlink.operatorFailoverRules" -}}
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
 - apiGroups: [""]
   resources: [services]
   verbs: [get, create]
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
   verbs: [get, create, update]
-{{- end }}
+{{- end -}}
+
+{{/* Where ShortLinks' password Secrets may be read (a Role in each): operator.passwordSecretNamespaces,
+else the watched namespaces, else the release namespace. As a JSON list. */}}
+{{- define "shortlink.passwordSecretNamespaces" -}}
+{{- $o := .Values.operator -}}
+{{- $o.passwordSecretNamespaces | default $o.watchNamespaces | default (list .Release.Namespace) | toJson -}}
+{{- end -}}
+
+{{/* Where PostgresClusters are acted on (SHORTLINK_OPERATOR_POSTGRES_NAMESPACES, a Role in each):
+operator.postgresNamespaces, else the watched namespaces, else the release namespace. */}}
+{{- define "shortlink.postgresNamespaces" -}}
+{{- $o := .Values.operator -}}
+{{- $o.postgresNamespaces | default $o.watchNamespaces | default (list .Release.Namespace) | toJson -}}
+{{- end -}}
+
+{{/* A Role and its binding for the operator in one namespace, called with
+(list $ namespace suffix rules). */}}{{- define "shortlink.operatorRole" -}}
+{{- $root := index . 0 -}}
+{{- $suffix := index . 2 -}}
+{{- $base := include "shortlink.componentName" (list $root "operator") | trunc (int (sub 62 (len $suffix))) | trimSuffix "-" -}}
+{{- $name := printf "%s-%s" $base $suffix -}}
+---
+# {{ index . 2 }} in {{ index . 1 }} only: a Role, never a ClusterRole (operator/README.md "RBAC").
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ $name }}
+  namespace: {{ index . 1 }}
+  labels:
+    {{- include "shortlink.labels" (list $root "operator") | nindent 4 }}
+rules:
+  {{- index . 3 | nindent 2 }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ $name }}
+  namespace: {{ index . 1 }}
+  labels:
+    {{- include "shortlink.labels" (list $root "operator") | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ $name }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ include "shortlink.componentName" (list $root "operator") }}
+    namespace: {{ $root.Release.Namespace }}
 {{- end -}}
 
 {{/* The failover loop runs when asked to, and always for the in-chart PostgreSQL. */}}

@@ -530,6 +530,81 @@ def test_the_operator_gets_exactly_the_rbac_its_readme_documents() -> None:
     }
 
 
+SENSITIVE = {"secrets", "services", "endpointslices"}
+
+
+def namespaces_granting(manifests: list[Manifest], resource: str) -> set[str | None]:
+    """Where a rendered Role (None: a ClusterRole) grants anything on ``resource``."""
+    return {
+        role["metadata"].get("namespace") if role["kind"] == "Role" else None
+        for role in find(manifests, "Role") + find(manifests, "ClusterRole")
+        if any(resource in rule["resources"] for rule in role["rules"])
+    }
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"operator.postgresFailover": "true"},
+        {"postgresql.enabled": "true"},
+        {"operator.watchNamespaces": "{links,marketing}", "operator.postgresFailover": "true"},
+    ],
+    ids=["default", "failover", "in-chart-postgresql", "watched-namespaces"],
+)
+def test_no_cluster_role_reaches_secrets_services_or_endpointslices(
+    values: dict[str, str],
+) -> None:
+    """Issue 19, finding 3: with every namespace watched (the default) the operator
+    still reads Secrets and writes Services and EndpointSlices only in namespaces
+    named for it: a Role in each, never a ClusterRole."""
+    manifests = render(set_values=values)
+    for role in find(manifests, "ClusterRole"):
+        reached = {r for rule in role["rules"] for r in rule["resources"]} & SENSITIVE
+        assert reached == set(), role["metadata"]["name"]
+    watched = {"links", "marketing"} if "operator.watchNamespaces" in values else {"shortlink"}
+    assert namespaces_granting(manifests, "secrets") == watched
+    failover = len(values) > 0
+    expected = watched if failover else set()
+    assert namespaces_granting(manifests, "services") == expected
+    assert namespaces_granting(manifests, "endpointslices") == expected
+    operator = one(manifests, "Deployment", "sl-shortlink-operator")
+    env = {
+        e["name"]: e.get("value")
+        for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert set(env["SHORTLINK_OPERATOR_POSTGRES_NAMESPACES"].split(",")) == watched
+
+
+def test_the_namespaces_named_for_secrets_and_failover_get_the_roles() -> None:
+    manifests = render(
+        set_values={
+            "operator.postgresFailover": "true",
+            "operator.postgresNamespaces": "{databases}",
+            "operator.passwordSecretNamespaces": "{links,shop}",
+        }
+    )
+    assert namespaces_granting(manifests, "services") == {"databases"}
+    assert namespaces_granting(manifests, "endpointslices") == {"databases"}
+    assert namespaces_granting(manifests, "secrets") == {"databases", "links", "shop"}
+    failover = one(manifests, "Role", "sl-shortlink-operator-failover")
+    assert failover["metadata"]["namespace"] == "databases"
+    binding = one(manifests, "RoleBinding", "sl-shortlink-operator-failover")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "sl-shortlink-operator", "namespace": "shortlink"}
+    ]
+    operator = one(manifests, "Deployment", "sl-shortlink-operator")
+    env = {
+        e["name"]: e.get("value")
+        for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["SHORTLINK_OPERATOR_POSTGRES_NAMESPACES"] == "databases"
+    # The in-chart PostgreSQL's Secret opts in as the cluster's credentials.
+    manifests = render(set_values={"postgresql.enabled": "true"})
+    secret = one(manifests, "Secret", "sl-shortlink-postgresql")
+    assert secret["metadata"]["labels"]["shortlink.io/postgres-credentials"] == "true"
+
+
 def rule_groups() -> list[dict[str, Any]]:
     return [
         group
