@@ -36,6 +36,7 @@ RELEASE = "sl"
 API_KEY = "sl_chart_e2e_key_0123456789"
 SECRET = "chart-e2e-secret-0123456789-0123456789"
 LINKS_NAMESPACE = "marketing"
+DATABASES_NAMESPACE = "databases"  # the PostgresCluster's (its Role comes with the chart)
 SERVICE_ACCOUNT_DIR = "/run/secrets/kubernetes.io/serviceaccount"
 _names = itertools.count(1)
 
@@ -71,7 +72,15 @@ def chart_values(postgres_server: PostgresServer, redis_server: RedisServer) -> 
         "initialApiKey": {"value": API_KEY},
         "api": {"port": free_port(), "opsPort": free_port()},
         "redirector": {"port": redirector_port, "opsPort": free_port()},
-        "operator": {"port": free_port(), "leaseSeconds": 3, "postgresFailover": True},
+        "operator": {
+            "port": free_port(),
+            "leaseSeconds": 3,
+            "postgresFailover": True,
+            # Every namespace is watched, but Secrets, Services and EndpointSlices are
+            # granted only where named (issue 19, finding 3).
+            "passwordSecretNamespaces": [LINKS_NAMESPACE],
+            "postgresNamespaces": [DATABASES_NAMESPACE],
+        },
     }
 
 
@@ -87,7 +96,7 @@ def manifests(
 @pytest.fixture(scope="module")
 def installed(kube: KubeControlPlane, manifests: list[Manifest]) -> list[Manifest]:
     """Every rendered object applied for real (no controllers run: pods are ours to start)."""
-    for name in (NAMESPACE, LINKS_NAMESPACE):
+    for name in (NAMESPACE, LINKS_NAMESPACE, DATABASES_NAMESPACE):
         kube.create_namespace(name)
     with ServerSideApply(kube) as ssa:
         for manifest in manifests:
@@ -273,8 +282,7 @@ def test_the_operator_runs_postgresql_failover_with_the_charts_rbac(
 ) -> None:
     """A PostgresCluster over the harness's three real members: Healthy, its Services'
     EndpointSlices on the right members, then a switchover repoints them."""
-    kube.create_namespace("databases")
-    resource = ClusterResource(kube, "databases")
+    resource = ClusterResource(kube, DATABASES_NAMESPACE)
     try:
         resource.create(pg_cluster)
         resource.wait_phase("Healthy", "pg0", timeout=60)

@@ -542,6 +542,13 @@ def namespaces_granting(manifests: list[Manifest], resource: str) -> set[str | N
     }
 
 
+def postgres_namespaces_setting(manifests: list[Manifest]) -> str:
+    operator = one(manifests, "Deployment", "sl-shortlink-operator")
+    (container,) = operator["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    return str(env["SHORTLINK_OPERATOR_POSTGRES_NAMESPACES"])
+
+
 @pytest.mark.parametrize(
     "values",
     [
@@ -568,12 +575,7 @@ def test_no_cluster_role_reaches_secrets_services_or_endpointslices(
     expected = watched if failover else set()
     assert namespaces_granting(manifests, "services") == expected
     assert namespaces_granting(manifests, "endpointslices") == expected
-    operator = one(manifests, "Deployment", "sl-shortlink-operator")
-    env = {
-        e["name"]: e.get("value")
-        for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]
-    }
-    assert set(env["SHORTLINK_OPERATOR_POSTGRES_NAMESPACES"].split(",")) == watched
+    assert set(postgres_namespaces_setting(manifests).split(",")) == watched
 
 
 def test_the_namespaces_named_for_secrets_and_failover_get_the_roles() -> None:
@@ -593,12 +595,7 @@ def test_the_namespaces_named_for_secrets_and_failover_get_the_roles() -> None:
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "sl-shortlink-operator", "namespace": "shortlink"}
     ]
-    operator = one(manifests, "Deployment", "sl-shortlink-operator")
-    env = {
-        e["name"]: e.get("value")
-        for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]
-    }
-    assert env["SHORTLINK_OPERATOR_POSTGRES_NAMESPACES"] == "databases"
+    assert postgres_namespaces_setting(manifests) == "databases"
     # The in-chart PostgreSQL's Secret opts in as the cluster's credentials.
     manifests = render(set_values={"postgresql.enabled": "true"})
     secret = one(manifests, "Secret", "sl-shortlink-postgresql")

@@ -17,6 +17,7 @@ import pytest
 
 from tests.harness import PostgresServer, RedisServer, ServiceProcess
 from tests.harness.kube import KubeControlPlane
+from tests.harness.pgc import ClusterResource, cluster_operator
 from tests.harness.shortlinks import CRDS, Cluster, operator_process, operator_role
 from tests.harness.stack import API_KEY, start_stack
 from tests.support.waiting import wait_for
@@ -114,3 +115,45 @@ def api(stack: Stack) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {API_KEY}"}
     with httpx.Client(base_url=stack.api.base_url, headers=headers, timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def pgc(shortlink_crds: KubeControlPlane) -> Iterator[ClusterResource]:
+    """A PostgresCluster resource (not yet created) in a namespace of its own."""
+    namespace = shortlink_crds.create_namespace(f"pgc-{next(_numbers)}")
+    resource = ClusterResource(shortlink_crds, namespace)
+    yield resource
+    resource.close()
+
+
+@pytest.fixture
+def start_cluster_operator(
+    shortlink_crds: KubeControlPlane,
+    pgc: ClusterResource,
+    migrated_template: str,
+    redis_server: RedisServer,
+    tmp_path: Path,
+) -> Iterator[OperatorFactory]:
+    """Start `shortlink operator` for the PostgresCluster's namespace (``env`` added to
+    its environment); stopped after the test."""
+    started: list[ServiceProcess] = []
+
+    def start(name: str = "operator", *, leader: bool = True, **env: str) -> ServiceProcess:
+        process = cluster_operator(
+            shortlink_crds,
+            tmp_path,
+            pgc.namespace,
+            f"{pgc.namespace}-{name}",
+            database_url=migrated_template,
+            redis_url=redis_server.url,
+            **env,
+        )
+        started.append(process)
+        process.start()
+        if leader:
+            wait_for(f"{name} to lead", lambda: role(process) == "leader", 20)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

@@ -11,22 +11,20 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.harness import PostgresServer, RedisServer, ServiceProcess, argocd
+from tests.harness import RedisServer, ServiceProcess, argocd
 from tests.harness.create_load import CreateAnswer, CreateLoad, outcome, stored_links
-from tests.harness.kube import KubeControlPlane
 from tests.harness.pg_cluster import DATABASE, PostgresCluster
-from tests.harness.pgc import ClusterResource, Writer, cluster_operator, create_table, rows_on
+from tests.harness.pgc import ClusterResource, Writer, create_table, rows_on
 from tests.harness.postgres import SUPERUSER
 from tests.harness.processes import resolve_executable
 from tests.harness.stack import API_KEY, component_process
 from tests.harness.stack import SECRET as STACK_SECRET
-from tests.integration.operator.conftest import role
 from tests.support.waiting import wait_for
 
 _numbers = itertools.count(1)
@@ -34,42 +32,8 @@ OperatorFactory = Callable[..., ServiceProcess]
 
 
 @pytest.fixture
-def pgc(shortlink_crds: KubeControlPlane) -> Iterator[ClusterResource]:
-    namespace = shortlink_crds.create_namespace(f"failover-{next(_numbers)}")
-    resource = ClusterResource(shortlink_crds, namespace)
-    yield resource
-    resource.close()
-
-
-@pytest.fixture
-def start_operator(
-    shortlink_crds: KubeControlPlane,
-    pgc: ClusterResource,
-    postgres_server: PostgresServer,
-    migrated_template: str,
-    redis_server: RedisServer,
-    tmp_path: Path,
-) -> Iterator[OperatorFactory]:
-    started: list[ServiceProcess] = []
-
-    def start(name: str = "operator", *, leader: bool = True) -> ServiceProcess:
-        process = cluster_operator(
-            shortlink_crds,
-            tmp_path,
-            pgc.namespace,
-            f"{pgc.namespace}-{name}",
-            database_url=migrated_template,
-            redis_url=redis_server.url,
-        )
-        started.append(process)
-        process.start()
-        if leader:
-            wait_for(f"{name} to lead", lambda: role(process) == "leader", 20)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
+def start_operator(start_cluster_operator: OperatorFactory) -> OperatorFactory:
+    return start_cluster_operator
 
 
 def metric(process: ServiceProcess, line_start: str) -> float | None:

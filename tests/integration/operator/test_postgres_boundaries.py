@@ -9,23 +9,19 @@ from __future__ import annotations
 import itertools
 import socket
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.harness import RedisServer, ServiceProcess
-from tests.harness.kube import KubeControlPlane
+from tests.harness import ServiceProcess
 from tests.harness.pgc import (
     CREDENTIALS_LABEL,
     GROUP,
     PLURAL,
     VERSION,
     ClusterResource,
-    cluster_operator,
 )
 from tests.harness.ports import free_port
-from tests.integration.operator.conftest import role
 from tests.support.waiting import wait_for
 
 _numbers = itertools.count(1)
@@ -33,41 +29,8 @@ Start = Callable[..., ServiceProcess]
 
 
 @pytest.fixture
-def pgc(shortlink_crds: KubeControlPlane) -> Iterator[ClusterResource]:
-    namespace = shortlink_crds.create_namespace(f"pg-bounds-{next(_numbers)}")
-    resource = ClusterResource(shortlink_crds, namespace)
-    yield resource
-    resource.close()
-
-
-@pytest.fixture
-def start(
-    shortlink_crds: KubeControlPlane,
-    pgc: ClusterResource,
-    migrated_template: str,
-    redis_server: RedisServer,
-    tmp_path: Path,
-) -> Iterator[Start]:
-    started: list[ServiceProcess] = []
-
-    def run(**env: str) -> ServiceProcess:
-        process = cluster_operator(
-            shortlink_crds,
-            tmp_path,
-            pgc.namespace,
-            f"{pgc.namespace}-operator",
-            database_url=migrated_template,
-            redis_url=redis_server.url,
-            **env,
-        )
-        started.append(process)
-        process.start()
-        wait_for("the operator to lead", lambda: role(process) == "leader", 20)
-        return process
-
-    yield run
-    for process in started:
-        process.stop()
+def start(start_cluster_operator: Start) -> Start:
+    return start_cluster_operator
 
 
 @pytest.fixture
