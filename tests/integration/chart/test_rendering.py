@@ -463,8 +463,38 @@ def test_network_policies_off_by_default_and_on_cover_every_component() -> None:
         "to": [{"ipBlock": {"cidr": "10.96.0.1/32"}}],
         "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}],
     } in operator_egress
+    # The API reaches the Kubernetes API (TokenReview) and the OpenID provider only when
+    # ServiceAccount access and single sign-on are on (they are in full-values).
     api_egress = policies["sl-shortlink-api"]["spec"]["egress"]
+    assert {
+        "to": [{"ipBlock": {"cidr": "10.96.0.1/32"}}],
+        "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}],
+    } in api_egress
+    assert {"ports": [{"port": 443, "protocol": "TCP"}]} in api_egress
+    without_auth = render(
+        CHART / "ci" / "full-values.yaml",
+        set_values={"auth.oidc.issuer": "", "auth.serviceAccounts.roles": "null"},
+    )
+    (api_policy,) = find(without_auth, "NetworkPolicy", "sl-shortlink-api")
+    api_egress = api_policy["spec"]["egress"]
     assert not any({"port": 443, "protocol": "TCP"} in rule.get("ports", []) for rule in api_egress)
+
+
+def test_service_account_access_gives_the_api_token_review_and_nothing_more() -> None:
+    assert not find(render(), "ServiceAccount", "sl-shortlink-api")
+    manifests = render(CHART / "ci" / "full-values.yaml")
+    (binding,) = find(manifests, "ClusterRoleBinding", "sl-shortlink-api-token-review")
+    assert binding["roleRef"]["name"] == "system:auth-delegator"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "sl-shortlink-api", "namespace": "shortlink"}
+    ]
+    (api,) = find(manifests, "Deployment", "sl-shortlink-api")
+    assert api["spec"]["template"]["spec"]["serviceAccountName"] == "sl-shortlink-api"
+    (config,) = find(manifests, "ConfigMap", "sl-shortlink")
+    assert config["data"]["SHORTLINK_SERVICE_ACCOUNT_ROLES"] == (
+        "ci/deployer=team-a:editor,ci/*=team-a:viewer"
+    )
+    assert config["data"]["SHORTLINK_OIDC_ISSUER"] == "https://id.sho.rt"
 
 
 def leaf_values(schema: dict[str, Any], values: Any, path: str = "") -> dict[str, Any]:
