@@ -290,3 +290,15 @@ def sign_in_through_the_ui(page: Page, sso: Sso, login: str) -> None:
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(f"{sso.api.base_url}/#/links")
     expect(page.get_by_text(f"Signed in as {login}@example.com")).to_be_visible()
+
+
+# After every other sign-in of this module: it spends this network's allowance.
+def test_starting_sign_ins_is_rate_limited_per_network(sso: Sso, redis: Redis) -> None:
+    """Each start keeps an attempt in Redis: a flood gets 429s, not a full Redis."""
+    with httpx.Client(timeout=10) as client:
+        answers = [client.get(f"{sso.api.base_url}/v1/oidc/login") for _ in range(70)]
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused and all(a.status_code == 302 for a in answers[: -len(refused)])
+    assert refused[0].json()["error"] == "RATE_LIMIT_EXCEEDED"
+    assert "Retry-After" in refused[0].headers
+    assert len(list(redis.scan_iter("oidc-attempt:*"))) <= 60

@@ -26,6 +26,7 @@ from shortlink.api.token_review import TokenReviewer
 from shortlink.api.ui.serving import load_assets, web
 from shortlink.api.workspaces import workspaces
 from shortlink.config import Settings
+from shortlink.domain.rate_limits import parse_rate_limit
 from shortlink.domain.sessions import sealing_key
 from shortlink.http.component import component_app
 from shortlink.http.event_metrics import watch_events
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 
 # Each call to the OpenID provider (discovery, keys, code exchange), at most.
 OIDC_TIMEOUT_SECONDS = 10.0
+# Sign-ins started per client network: each keeps an attempt in Redis for a while, so
+# anyone could otherwise fill it. Far above what people signing in from one office need.
+OIDC_LOGIN_RATE = parse_rate_limit("60/minute")
 # Each TokenReview (a request waits for it): the API server answers in milliseconds.
 KUBERNETES_TIMEOUT_SECONDS = 5.0
 
@@ -92,6 +96,9 @@ def create_app(settings: Settings) -> ApiApp:
             settings.oidc_login_ttl,
         )
         app.ctx.oidc = _oidc_client(settings)
+        app.ctx.login_limiter = RateLimiter(
+            WindowCounter(backends.redis, "rate:oidc-login:"), OIDC_LOGIN_RATE
+        )
         app.ctx.token_reviews = _token_reviewer(settings)
         app.ctx.rate_limiter = RateLimiter(
             WindowCounter(backends.redis, "rate:create:"), settings.rate_limit

@@ -39,6 +39,7 @@ class ApiContext(ComponentContext):
     audit_relay: AuditRelay  # publishes the audit log on the bus
     sessions: SessionService
     login_attempts: LoginAttempts  # OpenID sign-ins under way
+    login_limiter: RateLimiter  # sign-ins started, per client network
     oidc: OidcClient | None  # None: single sign-on is off
     token_reviews: TokenReviewer | None  # None: no ServiceAccount access
     rate_limiter: RateLimiter

@@ -16,6 +16,7 @@ from sanic.response import HTTPResponse, redirect
 
 from shortlink.api.context import ApiRequest
 from shortlink.api.oidc_client import OidcClient
+from shortlink.api.rate_limits import spend
 from shortlink.api.representations import OidcStatus, respond
 from shortlink.api.sessions import secure_cookies, set_session_cookie
 from shortlink.domain.errors import InvalidLoginState, InvalidRequest, OidcDisabled, SignInRefused
@@ -60,6 +61,7 @@ async def oidc_status(request: ApiRequest) -> HTTPResponse:
 async def oidc_login(request: ApiRequest) -> HTTPResponse:
     client = _client(request)
     await client.metadata()  # an unreachable provider: 503 before anything is kept
+    await spend(request, request.app.ctx.login_limiter, None, 1, "sign-ins")
     attempts = request.app.ctx.login_attempts
     attempt = await attempts.begin()
     url = await client.authorization_url(attempt, request.app.ctx.settings.oidc_scopes)

@@ -309,6 +309,8 @@ def _oidc_paths() -> dict[str, Any]:
                                         "Set-Cookie": {"schema": {"type": "string"},
                                                        "description": STATE_COOKIE}}},
                     "404": disabled,
+                    "429": _error("RATE_LIMIT_EXCEEDED: too many sign-ins started from "
+                                  "this network"),
                     "503": {**_error("IDENTITY_PROVIDER_UNAVAILABLE: the provider's "
                                      "discovery document could not be read"),
                             "headers": _RETRY_AFTER},

@@ -13,6 +13,7 @@ from shortlink.api import metrics
 from shortlink.api.auth import principal_of
 from shortlink.api.context import ApiRequest
 from shortlink.api.qr_codes import FORMATS, parse_qr_request, render_qr
+from shortlink.api.rate_limits import spend as _spend
 from shortlink.api.representations import (
     AliasAvailability,
     ApiKeyList,
@@ -41,19 +42,16 @@ from shortlink.api.schemas import (
 )
 from shortlink.domain.access import Principal
 from shortlink.domain.analytics import ClickSummary
-from shortlink.domain.errors import AnalyticsUnavailable, DomainError, InvalidRequest, RateLimited
-from shortlink.domain.expiry import format_instant
+from shortlink.domain.errors import AnalyticsUnavailable, DomainError, InvalidRequest
 from shortlink.domain.idempotency import HEADER, REPLAYED_HEADER, fingerprint, validate_key
 from shortlink.domain.link_listing import parse_link_filter
 from shortlink.domain.link_options import OPTION_FIELDS
 from shortlink.domain.links import short_url
-from shortlink.domain.rate_limits import RateDecision, rate_limit_subject
 from shortlink.domain.stats_request import parse_stats_request
 from shortlink.domain.workspaces import Role
 from shortlink.http import client_ip
 from shortlink.services.bulk_links import bulk_passwords
 from shortlink.services.links import CreateLink
-from shortlink.services.rate_limiter import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -67,29 +65,6 @@ async def _rate_limit(
     minting more keys buys no more), or an anonymous caller's address; returns the
     RateLimit headers."""
     return await _spend(request, request.app.ctx.rate_limiter, principal, cost, "URLs")
-
-
-async def _spend(
-    request: ApiRequest, limiter: RateLimiter, principal: Principal | None, cost: int, noun: str
-) -> dict[str, str]:
-    """Count ``cost`` against the request's subject (rate_limit_subject: the workspace,
-    or an anonymous client's network) on ``limiter``; returns the RateLimit headers, or
-    raises RateLimited."""
-    subject = rate_limit_subject(principal.workspace if principal else None, client_ip(request))
-    decision: RateDecision = await limiter.check(subject, cost)
-    if not decision.allowed:
-        metrics.RATE_LIMITED.inc()
-        raise RateLimited(
-            limiter.rule.describe(noun),
-            retry_after=decision.retry_after,
-            rate_limit={
-                "limit": decision.limit,
-                "remaining": decision.remaining,
-                "reset_at": format_instant(decision.reset_at),
-            },
-            headers=decision.headers(),
-        )
-    return decision.headers()
 
 
 def _create_request(body: CreateUrl) -> CreateLink:
