@@ -250,6 +250,21 @@ def test_a_person_session_forged_in_redis_signs_no_one_in(sso: Sso, redis: Redis
     assert answer.status_code == 401
 
 
+def test_a_provider_that_does_not_answer_is_a_503_and_no_session(sso: Sso, redis: Redis) -> None:
+    with browser(sso) as client:
+        callback = come_back_from_provider(sso, client, "alice")
+        before = session_records(redis)
+        sso.provider.stop()
+        try:
+            answer = client.get(callback)
+        finally:
+            sso.provider.start()
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"] == "IDENTITY_PROVIDER_UNAVAILABLE"
+    assert int(answer.headers["Retry-After"]) > 0
+    assert session_records(redis) == before
+
+
 # Last in this module: it restarts the provider with a new signing key.
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 def test_signing_in_with_sso_in_a_browser_across_a_key_rotation(sso: Sso) -> None:
