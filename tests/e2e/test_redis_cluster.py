@@ -20,7 +20,13 @@ from redis.crc import key_slot
 from shortlink.adapters.redis_cache import INVALIDATION_CHANNEL
 from tests.harness import PostgresServer, ServiceProcess
 from tests.harness.redis import RedisClusterGroup, RedisServer
-from tests.support.links import EditWatch, LinkStack, api_and_two_redirectors, assert_rode_out
+from tests.support.links import (
+    EditWatch,
+    LinkStack,
+    api_and_two_redirectors,
+    assert_rode_out,
+    stalled,
+)
 from tests.support.waiting import wait_for
 
 
@@ -168,3 +174,16 @@ def test_a_killed_master_is_failed_over_and_the_same_processes_carry_on(
     assert remaining[1] == remaining[0] - 1
     for process in [stack.api, *stack.redirectors]:
         wait_for("redis ready", lambda p=process: stack.readyz(p)["checks"]["redis"] is True)  # type: ignore[index]
+
+    # The killed master comes back as the promoted one's replica: edits of its links
+    # wait for it again (the clients learn of it on their next readiness round).
+    channel_owner.start()
+    wait_for("the old master replicating", lambda: channel_owner in cluster.replicas_of(promoted))
+    cluster.wait_until_ok()
+
+    def refused_while_it_is_stalled() -> bool:
+        with stalled([channel_owner]):
+            return stack.edit(edited, "https://example.com/cluster/unacknowledged") == 503
+
+    wait_for("edits waiting for the rejoined replica", refused_while_it_is_stalled)
+    assert edits() == 200 and edits.stale == []

@@ -212,7 +212,9 @@ def _sentinel_pool(redis: RedisClient) -> SentinelConnectionPool | None:
 
 async def check_redis(redis: RedisClient) -> None:
     """Ping the server (the current master); RedisProblem, one line, when the
-    Sentinels know no such master or a cluster does not serve every slot."""
+    Sentinels know no such master or a cluster does not serve every slot. Run
+    every few seconds by readiness, it also keeps a cluster client's replicas
+    current (_follow_replicas)."""
     if isinstance(redis, RedisCluster):
         await _check_cluster(redis)
         return
@@ -259,10 +261,26 @@ async def _check_cluster(redis: RedisCluster) -> None:
     info = await redis.cluster_info()
     state = info.get("cluster_state")
     if state == "ok":
+        await _follow_replicas(redis)
         return
     gaps = unserved_slots(await redis.cluster_nodes())
     where = f": slots {_ranges(gaps)} have no serving master" if gaps else ""
     raise RedisProblem(f"Redis Cluster state is {state}{where}")
+
+
+async def _follow_replicas(redis: RedisCluster) -> None:
+    """Relearn the slot map when the cluster lists other replicas than the client
+    knows: edits wait for the replicas the client knows of (shard_replicas), and
+    it relearns the map on its own only after an error. CLUSTER SLOTS lists the
+    replicas that could be promoted with data (not failed, some replicated)."""
+    known = redis.nodes_manager.slots_cache
+    # redis-py parses the reply into {(start, end): {"primary": …, "replicas": […]}}.
+    slots: Any = await redis.cluster_slots()
+    for (start, _), shard in slots.items():
+        listed = [f"{host}:{port}" for host, port, *_ in [shard["primary"], *shard["replicas"]]]
+        if [node.name for node in known.get(start, [])] != listed:
+            await redis.nodes_manager.initialize()
+            return
 
 
 async def check_quorum(redis: RedisClient) -> None:
