@@ -4,10 +4,18 @@ roles and workspace, their sealed session record, and the OIDC settings."""
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 
 from shortlink.config import ConfigError, Settings
 from shortlink.domain.access import person_principal, person_roles
-from shortlink.domain.errors import Forbidden, InvalidIdToken, NotAMember
+from shortlink.domain.errors import (
+    DomainError,
+    Forbidden,
+    IdentityProviderUnavailable,
+    InvalidIdToken,
+    KubernetesUnavailable,
+    NotAMember,
+)
 from shortlink.domain.oidc import (
     GroupRole,
     LoginAttempt,
@@ -17,6 +25,7 @@ from shortlink.domain.oidc import (
 )
 from shortlink.domain.sessions import Session, seal, sealing_key, unseal
 from shortlink.domain.workspaces import Role
+from shortlink.http.errors import domain_error_response
 
 RULES = parse_group_roles("devs=team-a:editor, leads=team-a:admin,ops=team-b:viewer")
 OIDC = {"SHORTLINK_OIDC_ISSUER": "https://id.example.com/", "SHORTLINK_OIDC_CLIENT_ID": "ui"}
@@ -128,3 +137,22 @@ def test_oidc_is_off_unless_an_issuer_is_set() -> None:
 def test_incomplete_oidc_settings_are_refused(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("error", "dependency"),
+    [(IdentityProviderUnavailable(), "oidc"), (KubernetesUnavailable(), "kubernetes")],
+)
+def test_an_unanswering_provider_or_api_server_is_a_counted_503(
+    error: DomainError, dependency: str
+) -> None:
+    def count() -> float:
+        sample = REGISTRY.get_sample_value(
+            "shortlink_unavailable_responses_total", {"dependency": dependency}
+        )
+        return sample or 0.0
+
+    before = count()
+    response = domain_error_response(error)
+    assert response.status == 503 and response.headers["Retry-After"] == "5"
+    assert count() == before + 1

@@ -48,6 +48,8 @@ _DEPENDENCY_BY_CODE = {
     "DATABASE_UNAVAILABLE": "postgres",
     "ANALYTICS_UNAVAILABLE": "clickhouse",
     "CACHE_UNAVAILABLE": "redis",
+    "IDENTITY_PROVIDER_UNAVAILABLE": "oidc",
+    "KUBERNETES_UNAVAILABLE": "kubernetes",
 }
 
 # Sanic's own errors (bad route, bad method, bad body) get codes clients can match on.
