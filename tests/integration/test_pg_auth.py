@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvloop
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -172,6 +173,26 @@ async def test_scram_logs_in_through_the_guard(
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     wrong = await control("not-it").probe(member)
     assert not wrong.reachable and "password authentication failed" in str(wrong.error)
+
+
+def test_the_relay_winds_down_quietly_under_uvloop(
+    scram_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The operator runs on uvloop, which raises RuntimeError (not OSError) for a write
+    to a closed transport: the relay's wind-down must not log that either."""
+    require(scram_server, "scram-sha-256")
+    member = Member("pg0", "127.0.0.1", scram_server.port)
+
+    async def probes() -> None:
+        await asyncio.sleep(0.5)  # the reload
+        for _ in range(20):
+            probe = await control().probe(member)
+            assert probe.reachable, probe.error
+        await asyncio.sleep(0.2)
+
+    with caplog.at_level(logging.WARNING):
+        uvloop.run(probes())
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 async def test_a_real_server_asking_for_cleartext_is_refused(scram_server: PostgresServer) -> None:

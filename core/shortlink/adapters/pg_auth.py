@@ -76,9 +76,14 @@ class Handshake:
         return passed, None
 
 
+# A side that went away: OSError, or (uvloop) RuntimeError for a write to a closed
+# transport. Either ends the relay quietly; asyncpg reports the connection's end.
+_GONE = (OSError, RuntimeError)
+
+
 async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(OSError):
-        while data := await source.read(_CHUNK):
+    with contextlib.suppress(*_GONE):
+        while (data := await source.read(_CHUNK)) and not sink.is_closing():
             sink.write(data)
             await sink.drain()
     sink.close()
@@ -93,7 +98,7 @@ async def _guard(
     upstream = asyncio.ensure_future(_copy(client[0], server[1]))
     handshake = Handshake()
     try:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(*_GONE):
             while data := await server[0].read(_CHUNK):
                 passed, refused = handshake.feed(data)
                 if refused is not None:
