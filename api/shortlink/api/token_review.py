@@ -5,7 +5,9 @@ call, never ours."""
 
 from __future__ import annotations
 
+import hashlib
 import ssl
+import time
 from pathlib import Path
 
 import aiohttp
@@ -13,6 +15,12 @@ import aiohttp
 from shortlink.domain.errors import KubernetesUnavailable
 
 _PATH = "/apis/authentication.k8s.io/v1/tokenreviews"
+# A token the API server accepted is taken for this long without asking again:
+# automation calling in a loop costs one review per token per 10 s (as the API server's
+# own webhook authenticator caches), and a deleted account's token works at most that
+# much longer. Refusals are not kept: a fixed clock or a new account counts at once.
+ACCEPTED_SECONDS = 10.0
+_MAX_ACCEPTED = 10_000
 
 
 class TokenReviewer:
@@ -25,6 +33,7 @@ class TokenReviewer:
         self._ssl: ssl.SSLContext | None = None
         self.audience = audience
         self._http = http
+        self._accepted: dict[bytes, tuple[str, float]] = {}  # digest -> (username, until)
 
     async def close(self) -> None:
         await self._http.close()
@@ -33,6 +42,19 @@ class TokenReviewer:
         """Whose token it is (system:serviceaccount:<namespace>:<name>), or None if the
         API server does not accept it for our audience. KubernetesUnavailable (503) if
         it can't say."""
+        digest = hashlib.sha256(token.encode()).digest()
+        now = time.monotonic()
+        accepted = self._accepted.get(digest)
+        if accepted is not None and accepted[1] > now:
+            return accepted[0]
+        username = await self._review(token)
+        if username is not None:
+            if len(self._accepted) >= _MAX_ACCEPTED:
+                self._accepted = {d: a for d, a in self._accepted.items() if a[1] > now}
+            self._accepted[digest] = (username, now + ACCEPTED_SECONDS)
+        return username
+
+    async def _review(self, token: str) -> str | None:
         review = {
             "apiVersion": "authentication.k8s.io/v1",
             "kind": "TokenReview",
