@@ -155,6 +155,24 @@ def test_a_member_signs_in_and_acts_as_themselves(sso: Sso) -> None:
         ]
 
 
+def test_a_signed_in_owner_manages_members_and_keys_of_their_workspace(sso: Sso) -> None:
+    with browser(sso) as client:
+        csrf = {"X-CSRF-Token": str(sign_in(sso, client, "alice")["csrf_token"])}
+        minted = client.post(f"{sso.api.base_url}/v1/api-keys", headers=csrf,
+                             json={"name": "ci", "role": "viewer"})  # fmt: skip
+        assert minted.status_code == 201, minted.text
+        assert (minted.json()["owner"], minted.json()["role"]) == ("team-a", "viewer")
+        added = client.put(f"{sso.api.base_url}/v1/workspace/members/erin@example.com",
+                           headers=csrf, json={"role": "editor"})  # fmt: skip
+        assert added.status_code == 200, added.text
+        log = client.get(f"{sso.api.base_url}/v1/workspace/audit",
+                         params={"actor": "alice@example.com"}).json()["items"]  # fmt: skip
+        assert {e["action"] for e in log} >= {"key.create", "member.create"}
+    key = minted.json()["key"]
+    answer = httpx.get(f"{sso.api.base_url}/v1/urls", headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 200
+
+
 def test_the_groups_claim_gives_roles_by_configuration(sso: Sso) -> None:
     with browser(sso) as client:
         session = sign_in(sso, client, "bob")  # no membership: only team-b-editors
