@@ -183,6 +183,8 @@ def test_the_groups_claim_gives_roles_by_configuration(sso: Sso) -> None:
         assert other.status_code == 403 and other.json()["error"] == "FORBIDDEN"
         members = client.get(f"{sso.api.base_url}/v1/workspace/members")
         assert members.status_code == 403  # an editor, not an admin
+        listed = client.get(f"{sso.api.base_url}/v1/workspaces").json()["items"]
+        assert [w["slug"] for w in listed] == ["team-b"]  # reached through the group
 
 
 def test_a_removed_member_is_signed_out_at_once(sso: Sso, redis: Redis) -> None:

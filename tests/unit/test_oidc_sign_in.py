@@ -83,6 +83,7 @@ def test_a_person_acts_in_the_workspace_asked_for_or_their_first() -> None:
     assert person_principal("a@b.c", roles, None).workspace == "alpha"
     chosen = person_principal("a@b.c", roles, "zeta")
     assert (chosen.actor_kind, chosen.actor, chosen.role) == ("user", "a@b.c", Role.OWNER)
+    assert chosen.reachable == ("alpha", "zeta")
     with pytest.raises(Forbidden, match="not a member of workspace 'other'"):
         person_principal("a@b.c", roles, "other")
     with pytest.raises(NotAMember):

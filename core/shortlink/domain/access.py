@@ -67,6 +67,9 @@ class Principal:
     # workspaces and manage keys of any workspace.
     instance_admin: bool = False
     key_id: int | None = None  # the API key used, if one was
+    # Every workspace a person or service account may act in (by membership, group or
+    # configuration); empty for a key, which has only its own.
+    reachable: tuple[str, ...] = ()
 
     @property
     def effective_role(self) -> Role:
@@ -100,7 +103,7 @@ def person_principal(
     workspace = min(roles) if wanted is None else wanted
     if workspace not in roles:
         raise Forbidden(f"You are not a member of workspace '{workspace}'", required="member")
-    return Principal(kind, subject, workspace, roles[workspace])
+    return Principal(kind, subject, workspace, roles[workspace], reachable=tuple(sorted(roles)))
 
 
 def permits(role: Role, endpoint: str) -> bool:

@@ -28,14 +28,10 @@ class WorkspaceService:
 
     async def reachable(self, caller: Principal) -> list[Workspace]:
         """The workspaces the caller can act in: an instance administrator, all; a
-        key, its own; a person, those they are a member of."""
+        key, its own; a person or service account, those their roles are in."""
         if caller.instance_admin:
             return await self._repo.find(None)
-        if caller.actor_kind == "user":
-            return await self._repo.find(
-                [m.workspace for m in await self._repo.memberships(caller.actor)]
-            )
-        return await self._repo.find([caller.workspace])
+        return await self._repo.find(caller.reachable or [caller.workspace])
 
     async def current(self, caller: Principal) -> Workspace:
         workspace = await self._repo.get(caller.workspace)
