@@ -32,7 +32,8 @@ from benchmarks.fixtures import write_codes
 from benchmarks.host import log, pinned
 from benchmarks.lines import base_line, is_clean, wrk_fields
 from benchmarks.lua import lua_string
-from benchmarks.references import WARMUP_S, Reference, bare_sanic_server
+from benchmarks.references import WARMUP_S, Reference, bare_sanic_process
+from benchmarks.server_cpu import ServerCpu
 from benchmarks.stack import resident_mb, service_environment, shortlink_command
 from benchmarks.wrk import WrkResult
 from shortlink.adapters.geoip import GeoIP
@@ -249,8 +250,11 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
 
     with (
         extra_redirector(context, "rules-redirector", SHORTLINK_PROXIES_COUNT="1") as redirector,
-        bare_sanic_server(context.work_dir, codes_file, settings.cpus.server_cpus) as floor_url,
+        bare_sanic_process(context.work_dir, codes_file, settings.cpus.server_cpus) as floor,
     ):
+        floor_url, floor_cpu = floor[0], ServerCpu(floor[1])
+        assert redirector.process is not None
+        subject_cpu = ServerCpu(redirector.process.pid)
         with httpx.Client(base_url=redirector.base_url) as client:
             # Each profile as the load sends it (Referer included): the UK, news-referrer
             # and German rules and the default split are 4 targets at any hour.
@@ -260,7 +264,11 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
             context.wrk(
                 f"{base_url}/", script, connections=settings.connections, duration_s=WARMUP_S
             )
-        runs = alternate(settings.rounds, load(floor_url), load(redirector.base_url))
+        runs = alternate(
+            settings.rounds,
+            floor_cpu.measured(load(floor_url)),
+            subject_cpu.measured(load(redirector.base_url)),
+        )
         rss = resident_mb(redirector)
     evaluator_us = evaluator_microseconds()
     edge_us = edge_evaluation_microseconds()
@@ -287,6 +295,10 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
         "distinct_targets_for_the_profiles": distinct,
         "evaluator_us_per_request": round(evaluator_us, 2),
         "edge_evaluation_us_per_request": round(edge_us, 2),
+        # CPU per request of each server over its rounds: robust to a busy host.
+        "server_cpu_us_per_request": round(subject_cpu.us_per_request, 1),
+        "reference_server_cpu_us_per_request": round(floor_cpu.us_per_request, 1),
+        "server_cpu_ratio": round(floor_cpu.us_per_request / subject_cpu.us_per_request, 3),
         "redirector_rss_mb": rss,
         "target": f"rps >= {RULES_MIN_RATIO}x bare Sanic 302 (same codes, same load), no errors",
         "meets_target": meets,

@@ -91,6 +91,15 @@ def nginx_server(work_dir: Path, cpus: str | None) -> Iterator[str]:
 @contextlib.contextmanager
 def bare_sanic_server(work_dir: Path, codes_file: Path | None, cpus: str | None) -> Iterator[str]:
     """Yield the base URL of the bare Sanic floor app serving 302s for ``codes_file``."""
+    with bare_sanic_process(work_dir, codes_file, cpus) as (base_url, _):
+        yield base_url
+
+
+@contextlib.contextmanager
+def bare_sanic_process(
+    work_dir: Path, codes_file: Path | None, cpus: str | None
+) -> Iterator[tuple[str, int]]:
+    """Yield the bare Sanic floor's base URL and process id (taskset execs the server)."""
     port = free_port()
     command = [sys.executable, "-m", "benchmarks.bare_sanic", str(port)]
     if codes_file is not None:
@@ -104,7 +113,7 @@ def bare_sanic_server(work_dir: Path, codes_file: Path | None, cpus: str | None)
     try:
         wait_for_http(f"{base_url}/healthz", process)
         log(f"bare Sanic reference on {base_url}")
-        yield base_url
+        yield base_url, process.pid
     except Exception:
         log(log_path.read_text())
         raise

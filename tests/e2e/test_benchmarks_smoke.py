@@ -51,6 +51,7 @@ def _check_link_rules(lines: dict[str, dict[str, Any]]) -> None:
     assert rules["distinct_targets_for_the_profiles"] >= 4  # the visitors really vary
     assert rules["evaluator_us_per_request"] > 0
     assert rules["edge_evaluation_us_per_request"] > 0
+    assert rules["server_cpu_us_per_request"] > 0 and rules["server_cpu_ratio"] > 0
     limited = lines["redirect_limited"]
     assert limited["served_to_target_per_round"] == [limited["max_clicks"]] * len(
         limited["rounds"]["subject_rps"]
