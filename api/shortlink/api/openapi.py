@@ -159,7 +159,8 @@ _COMMON_ERRORS = {
                                   "description": "The methods this path takes"}}},
     "414": _error("URI_TOO_LONG: path and query past 4096 bytes"),
     "431": _error("HEADERS_TOO_LARGE: request line and headers past 8 KiB"),
-    "503": {**_error("DATABASE_UNAVAILABLE (PostgreSQL unreachable), with retry_after"),
+    "503": {**_error("DATABASE_UNAVAILABLE (PostgreSQL unreachable), or SESSIONS_UNAVAILABLE "
+                     "(Redis, for a browser session), with retry_after"),
             "headers": _RETRY_AFTER},
 }  # fmt: skip
 

@@ -214,3 +214,10 @@ class KubernetesUnavailable(Unavailable):
     code = "KUBERNETES_UNAVAILABLE"
 
     default_message = "The Kubernetes API server did not answer; try again shortly"
+
+
+class SessionsUnavailable(Unavailable):
+    """Redis, where sessions and sign-ins under way are kept, did not answer."""
+
+    code = "SESSIONS_UNAVAILABLE"
+    default_message = "Signing in is unavailable right now (the session store did not answer)"

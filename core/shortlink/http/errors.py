@@ -41,6 +41,7 @@ STATUS_BY_CODE = {
     "NOT_A_MEMBER": 403,
     "IDENTITY_PROVIDER_UNAVAILABLE": 503,
     "KUBERNETES_UNAVAILABLE": 503,
+    "SESSIONS_UNAVAILABLE": 503,
 }
 
 # 503s counted in shortlink_unavailable_responses_total, by the dependency that was down.
@@ -50,6 +51,7 @@ _DEPENDENCY_BY_CODE = {
     "CACHE_UNAVAILABLE": "redis",
     "IDENTITY_PROVIDER_UNAVAILABLE": "oidc",
     "KUBERNETES_UNAVAILABLE": "kubernetes",
+    "SESSIONS_UNAVAILABLE": "redis",
 }
 
 # Sanic's own errors (bad route, bad method, bad body) get codes clients can match on.

@@ -11,6 +11,7 @@ from shortlink.adapters.redis_sessions import RecordStore
 from shortlink.domain.errors import InvalidLoginState
 from shortlink.domain.oidc import LoginAttempt, new_attempt, state_digest
 from shortlink.domain.sessions import seal, unseal
+from shortlink.services.sessions import store_reachable
 
 
 class LoginAttempts:
@@ -23,13 +24,16 @@ class LoginAttempts:
     async def begin(self) -> LoginAttempt:
         attempt = new_attempt()
         record = seal(attempt.record(), attempt.state, self._key)
-        await self._store.put(state_digest(attempt.state), record, self.ttl_seconds)
+        with store_reachable():
+            await self._store.put(state_digest(attempt.state), record, self.ttl_seconds)
         return attempt
 
     async def take(self, state: str) -> LoginAttempt:
         """The attempt ``state`` names, now used up; InvalidLoginState (403) if there is
         none: never started, expired, or taken already (a replayed callback)."""
-        record = unseal(await self._store.take(state_digest(state)), state, self._key)
+        with store_reachable():
+            stored = await self._store.take(state_digest(state))
+        record = unseal(stored, state, self._key)
         attempt = LoginAttempt.from_record(state, record) if record is not None else None
         if attempt is None:
             raise InvalidLoginState(

@@ -3,18 +3,29 @@ resolve its session cookie to who is calling, sign it out."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from shortlink.adapters.redis_failures import RedisFailure
 from shortlink.adapters.redis_sessions import RecordStore
 from shortlink.adapters.workspaces import WorkspaceRepository
 from shortlink.domain.access import Principal, key_principal, person_principal, person_roles
 from shortlink.domain.api_keys import ApiKey, hash_api_key
-from shortlink.domain.errors import Unauthorized
+from shortlink.domain.errors import SessionsUnavailable, Unauthorized
 from shortlink.domain.sessions import Session, new_token, seal, session_digest, unseal
 from shortlink.domain.workspaces import Role
 from shortlink.services.api_keys import ApiKeyService
 from shortlink.services.clock import Clock, utc_now
+
+
+@contextmanager
+def store_reachable() -> Iterator[None]:
+    """Redis not answering is a 503 SESSIONS_UNAVAILABLE (Retry-After), not a 500."""
+    try:
+        yield
+    except RedisFailure:
+        raise SessionsUnavailable() from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +76,9 @@ class SessionService:
         any more, or if its record is not one this server sealed for this id (forged,
         copied from another session or edited in Redis). Forbidden if the person is
         not in ``workspace``."""
-        record = unseal(
-            await self._store.get(session_digest(session_id)), session_id, self._sealing_key
-        )
+        with store_reachable():
+            stored = await self._store.get(session_digest(session_id))
+        record = unseal(stored, session_id, self._sealing_key)
         session = Session.from_record(record) if record is not None else None
         if session is None or session.expires_at <= self._clock().timestamp():
             return None
@@ -87,7 +98,8 @@ class SessionService:
         return SignedIn(session_id, session, key_principal(key), key) if key else None
 
     async def sign_out(self, session_id: str) -> None:
-        await self._store.delete(session_digest(session_id))
+        with store_reachable():
+            await self._store.delete(session_digest(session_id))
 
     async def _roles(self, subject: str, group_roles: Mapping[str, Role]) -> dict[str, Role]:
         members = await self._workspaces.memberships(subject)
@@ -96,7 +108,8 @@ class SessionService:
     async def _store_new(self, session: Session) -> str:
         session_id = new_token()
         record = seal(session.record(), session_id, self._sealing_key)
-        await self._store.put(session_digest(session_id), record, self._ttl)
+        with store_reachable():
+            await self._store.put(session_digest(session_id), record, self._ttl)
         return session_id
 
     def _expiry(self) -> float:
