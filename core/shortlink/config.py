@@ -112,6 +112,7 @@ SECRET_VARIABLES = (
     "SHORTLINK_INITIAL_API_KEY",
     "SHORTLINK_ANALYTICS_SALT",
     "CLICKHOUSE_URL",
+    "SHORTLINK_OIDC_CLIENT_SECRET",
 )
 
 
@@ -257,6 +258,7 @@ class Settings:
     # the authorization code flow with PKCE; members are named by their e-mail address.
     oidc_issuer: str = ""
     oidc_client_id: str = ""
+    oidc_client_secret: str = ""  # "": a public client
     oidc_redirect_uri: str = ""  # "": the API's /v1/oidc/callback under SHORTLINK_BASE_URL
     oidc_scopes: str = "openid email"
     # The claim listing a person's groups, and which role each group gives where.
@@ -357,6 +359,7 @@ class Settings:
             session_ttl=env_int(env, "SHORTLINK_SESSION_TTL", d.session_ttl, 60),
             oidc_issuer=(env.get("SHORTLINK_OIDC_ISSUER") or "").rstrip("/"),
             oidc_client_id=env.get("SHORTLINK_OIDC_CLIENT_ID", ""),
+            oidc_client_secret=env.get("SHORTLINK_OIDC_CLIENT_SECRET", ""),
             oidc_redirect_uri=env.get("SHORTLINK_OIDC_REDIRECT_URI", ""),
             oidc_scopes=env.get("SHORTLINK_OIDC_SCOPES") or d.oidc_scopes,
             oidc_roles_claim=env.get("SHORTLINK_OIDC_ROLES_CLAIM") or d.oidc_roles_claim,

@@ -57,9 +57,11 @@ def new_signing_key(kid: str) -> dict[str, Any]:
 
 class OidcProvider(Managed):
     def __init__(
-        self, base_dir: Path, redirect_uri: str, accounts: dict[str, dict[str, Any]]
-    ) -> None:
+        self, base_dir: Path, redirect_uri: str, accounts: dict[str, dict[str, Any]],
+        client_secret: str = "",  # a confidential client (client_secret_basic); "": public
+    ) -> None:  # fmt: skip
         self.base_dir = base_dir.absolute()
+        self.client_secret = client_secret
         self.port = free_port()
         self.redirect_uri = redirect_uri
         self.accounts = accounts
@@ -83,6 +85,7 @@ class OidcProvider(Managed):
             "ISSUER": self.issuer,
             "PORT": str(self.port),
             "CLIENT_ID": CLIENT_ID,
+            "CLIENT_SECRET": self.client_secret,
             "REDIRECT_URI": self.redirect_uri,
             "JWKS_FILE": str(jwks_file),
             "ACCOUNTS": json.dumps(self.accounts),

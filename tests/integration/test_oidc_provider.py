@@ -112,3 +112,31 @@ async def test_a_key_rotation_at_the_provider(provider: OidcProvider, client: Oi
     assert (await client.exchange(code, attempt))["sub"] == "alice"
     with pytest.raises(InvalidIdToken, match="does not publish"):  # rotated out: refused
         await client.verify(_forge(old, aud=CLIENT_ID, iss=provider.issuer), "n")
+
+
+SECRET = "s3cret with spaces & symbols:/"
+
+
+@pytest.fixture(scope="module")
+def confidential(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    """A provider whose client must authenticate at the token endpoint (as Google's or
+    Entra's web-app clients must)."""
+    with OidcProvider(
+        tmp_path_factory.mktemp("oidc-secret"), REDIRECT_URI, ACCOUNTS, client_secret=SECRET
+    ) as running:
+        yield running
+
+
+async def test_a_confidential_client_sends_its_secret(confidential: OidcProvider) -> None:
+    async with aiohttp.ClientSession() as http:
+        client = OidcClient(confidential.issuer, CLIENT_ID, REDIRECT_URI, http,
+                            client_secret=SECRET)  # fmt: skip
+        attempt, code = await _sign_in(client)
+        assert (await client.exchange(code, attempt))["sub"] == "alice"
+
+        for secret in ("not it", ""):  # a wrong secret, or none (as a public client)
+            wrong = OidcClient(confidential.issuer, CLIENT_ID, REDIRECT_URI, http,
+                               client_secret=secret)  # fmt: skip
+            attempt, code = await _sign_in(wrong)
+            with pytest.raises(InvalidIdToken, match="refused the code: invalid_client"):
+                await wrong.exchange(code, attempt)

@@ -149,8 +149,9 @@ def _oidc_client(settings: Settings) -> OidcClient | None:
         return None
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=OIDC_TIMEOUT_SECONDS))
     return OidcClient(
-        settings.oidc_issuer, settings.oidc_client_id, settings.oidc_callback_url, http
-    )
+        settings.oidc_issuer, settings.oidc_client_id, settings.oidc_callback_url, http,
+        client_secret=settings.oidc_client_secret,
+    )  # fmt: skip
 
 
 def _token_reviewer(settings: Settings) -> TokenReviewer | None:

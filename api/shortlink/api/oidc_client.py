@@ -5,10 +5,11 @@ provider's JWKS, refetched when a token names a key not seen yet (key rotation).
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import aiohttp
 import jwt
@@ -46,8 +47,10 @@ class OidcClient:
         redirect_uri: str,
         http: aiohttp.ClientSession,
         jwks_refetch_seconds: float = JWKS_REFETCH_SECONDS,
+        client_secret: str = "",  # "": a public client (PKCE alone)
     ) -> None:
         self.issuer = issuer.rstrip("/")
+        self._client_secret = client_secret
         self._refetch_seconds = jwks_refetch_seconds
         self.client_id = client_id
         self.redirect_uri = redirect_uri
@@ -93,12 +96,17 @@ class OidcClient:
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": self.redirect_uri,
-            "client_id": self.client_id,
             "code_verifier": attempt.verifier,
         }
+        headers = dict(_FRESH)
+        if self._client_secret:  # client_secret_basic, each part form-encoded (RFC 6749 2.3.1)
+            pair = f"{quote_plus(self.client_id)}:{quote_plus(self._client_secret)}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        else:
+            form["client_id"] = self.client_id
         endpoint = (await self.metadata()).token_endpoint
         try:
-            async with self._http.post(endpoint, data=form, headers=_FRESH) as answer:
+            async with self._http.post(endpoint, data=form, headers=headers) as answer:
                 body = await answer.json(content_type=None)
         except (TimeoutError, aiohttp.ClientError, ValueError):
             raise IdentityProviderUnavailable() from None

@@ -1,6 +1,7 @@
 // A real OpenID provider for the tests: npm oidc-provider (9.x) on Node 20, its built-in
-// development login and consent pages, one public client (authorization code + PKCE).
-// Configured by environment: ISSUER, PORT, CLIENT_ID, REDIRECT_URI, JWKS_FILE (the signing
+// development login and consent pages, one client (authorization code + PKCE).
+// Configured by environment: ISSUER, PORT, CLIENT_ID (CLIENT_SECRET: a confidential client,
+// client_secret_basic), REDIRECT_URI, JWKS_FILE (the signing
 // keys: restart with another file to rotate them), ACCOUNTS (JSON: login -> claims).
 import { readFileSync } from 'node:fs';
 import Provider from 'oidc-provider';
@@ -12,7 +13,9 @@ const provider = new Provider(process.env.ISSUER, {
     redirect_uris: [process.env.REDIRECT_URI],
     response_types: ['code'],
     grant_types: ['authorization_code'],
-    token_endpoint_auth_method: 'none',
+    ...(process.env.CLIENT_SECRET
+      ? { client_secret: process.env.CLIENT_SECRET, token_endpoint_auth_method: 'client_secret_basic' }
+      : { token_endpoint_auth_method: 'none' }),
   }],
   jwks: JSON.parse(readFileSync(process.env.JWKS_FILE, 'utf8')),
   claims: { openid: ['sub'], email: ['email', 'email_verified'], groups: ['groups'] },
