@@ -92,7 +92,7 @@ key: {{ if $value.existingSecret }}{{ $value.existingSecretKey }}{{ else }}{{ $k
 {{/* Which secrets each container uses (SECURITY.md): it gets those and no others. */}}
 {{- define "shortlink.secretsOf" -}}
 {{- $uses := dict
-  "api" (list "secretKey" "initialApiKey" "analyticsSalt" "database" "redis" "clickhouse")
+  "api" (list "secretKey" "initialApiKey" "analyticsSalt" "database" "redis" "clickhouse" "oidcClientSecret")
   "redirector" (list "secretKey" "database" "databaseRead" "redis")
   "analytics" (list "analyticsSalt" "redis" "clickhouse")
   "operator" (list "database" "redis")
@@ -130,6 +130,10 @@ the variable, and the Secret and key holding its value. */}}
 {{- end -}}
 {{- if and (has "clickhouse" $uses) (or .Values.clickhouse.url .Values.clickhouse.existingSecret) -}}
 {{- $entries = append $entries (merge (dict "var" "CLICKHOUSE_URL") (include "shortlink.secretRef" (list . .Values.clickhouse "CLICKHOUSE_URL") | fromYaml)) -}}
+{{- end -}}
+{{- $oidcSecret := .Values.auth.oidc.clientSecret -}}
+{{- if and (has "oidcClientSecret" $uses) (or $oidcSecret.value $oidcSecret.existingSecret) -}}
+{{- $entries = append $entries (merge (dict "var" "SHORTLINK_OIDC_CLIENT_SECRET") (include "shortlink.secretRef" (list . $oidcSecret "SHORTLINK_OIDC_CLIENT_SECRET") | fromYaml)) -}}
 {{- end -}}
 {{- end -}}
 {{- toYaml $entries -}}
@@ -220,6 +224,9 @@ REDIS_URL: {{ .Values.redis.url | b64enc | quote }}
 {{- end }}
 {{- if and .Values.clickhouse.url (not .Values.clickhouse.existingSecret) }}
 CLICKHOUSE_URL: {{ .Values.clickhouse.url | b64enc | quote }}
+{{- end }}
+{{- if and .Values.auth.oidc.clientSecret.value (not .Values.auth.oidc.clientSecret.existingSecret) }}
+SHORTLINK_OIDC_CLIENT_SECRET: {{ .Values.auth.oidc.clientSecret.value | b64enc | quote }}
 {{- end }}
 {{- end -}}
 

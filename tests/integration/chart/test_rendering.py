@@ -497,6 +497,19 @@ def test_service_account_access_gives_the_api_token_review_and_nothing_more() ->
     assert config["data"]["SHORTLINK_OIDC_ISSUER"] == "https://id.sho.rt"
 
 
+def test_the_oidc_client_secret_is_a_secret_of_the_api_only() -> None:
+    manifests = render(
+        set_values={"auth.oidc.issuer": "https://id.sho.rt", "auth.oidc.clientId": "sl",
+                    "auth.oidc.clientSecret.value": "oidc-client-secret"}
+    )  # fmt: skip
+    (config,) = find(manifests, "ConfigMap", "sl-shortlink")
+    assert "oidc-client-secret" not in yaml.safe_dump(config)
+    (api,) = find(manifests, "Deployment", "sl-shortlink-api")
+    (container,) = [c for c in api["spec"]["template"]["spec"]["containers"] if c["name"] == "api"]
+    names = {e["name"] for e in container["env"]}
+    assert "SHORTLINK_OIDC_CLIENT_SECRET_FILE" in names
+
+
 def leaf_values(schema: dict[str, Any], values: Any, path: str = "") -> dict[str, Any]:
     """Dotted keys of values.yaml down to the schema's open maps and lists."""
     if schema.get("type") == "object" and schema.get("additionalProperties") is False:
@@ -706,7 +719,7 @@ def test_dashboards_are_configmaps_for_the_grafana_sidecar_with_the_sre_files() 
 # Issue 19, finding 9: each secret only in the containers that use it.
 SECRETS_BY_CONTAINER = {
     "api": {"SHORTLINK_SECRET_KEY", "SHORTLINK_INITIAL_API_KEY", "SHORTLINK_ANALYTICS_SALT",
-            "DATABASE_URL", "REDIS_URL", "CLICKHOUSE_URL"},
+            "DATABASE_URL", "REDIS_URL", "CLICKHOUSE_URL", "SHORTLINK_OIDC_CLIENT_SECRET"},
     "redirector": {"SHORTLINK_SECRET_KEY", "DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL"},
     "analytics": {"SHORTLINK_ANALYTICS_SALT", "REDIS_URL", "CLICKHOUSE_URL"},
     "operator": {"DATABASE_URL", "REDIS_URL"},
@@ -726,6 +739,7 @@ def test_each_secret_reaches_only_the_containers_that_use_it(as_files: str) -> N
             "kafka.bootstrapServers": "kafka:9092",
             "operator.postgresFailover": "true",
             "databaseRead.url": "postgresql://shortlink:pw@standbys:5432/shortlink",
+            "auth.oidc.clientSecret.value": "oidc-client-secret",
         }
     )
     seen = set()
