@@ -129,6 +129,10 @@ def test_an_edit_the_masters_replica_has_not_taken_is_not_acknowledged(
     stalled."""
     cluster = cluster_stack.cluster
     replicas = [r for m in cluster.master_servers() for r in cluster.replicas_of(m)]
+    # Clients wait for the replicas CLUSTER SLOTS lists, relearned on each readiness
+    # round: let the cluster list them all, then have the API run one.
+    cluster.wait_until_replicas_listed()
+    assert cluster_stack.readyz(cluster_stack.api)["status"] == "ready"
     cluster_stack.assert_edit_refused_while_stalled("https://example.com/cluster", replicas)
 
 

@@ -360,6 +360,22 @@ class RedisClusterGroup(Managed):
     def master_servers(self) -> list[RedisServer]:
         return [s for s in self.live() if _is_master(s)]
 
+    def wait_until_replicas_listed(self, timeout: float = 30.0) -> None:
+        """Until CLUSTER SLOTS lists a replica for every slot range (it lists those
+        that could be promoted with data: not failed, something replicated)."""
+        deadline = time.monotonic() + timeout
+
+        def listed() -> bool:
+            with _cluster_client(self.live()[0].port) as client:
+                ranges = client.execute_command("CLUSTER SLOTS")
+            # [start, end, master, replica, ...]
+            return all(len(shard) >= 3 + self.replicas for shard in ranges)
+
+        while not listed():
+            if time.monotonic() > deadline:
+                raise HarnessError(f"CLUSTER SLOTS never listed every replica in {timeout:g} s")
+            time.sleep(0.2)
+
     def replicas_of(self, master: RedisServer) -> list[RedisServer]:
         with _cluster_client(master.port) as client:
             ports = [int(replica[1]) for replica in client.role()[2]]

@@ -153,8 +153,7 @@ class LinkCache:
             # A master left without a replica (its own was promoted, or is gone) has
             # none to lose the write to: waiting would only refuse every edit.
             if replicas:
-                wanted = min(self._replicas, replicas)
-                pipe.execute_command("WAIT", wanted, REPLICA_WAIT_MS, target_nodes=node)
+                pipe.execute_command("WAIT", self._replicas, REPLICA_WAIT_MS, target_nodes=node)
                 waits += 1
         return waits
 
