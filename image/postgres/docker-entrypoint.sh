@@ -3,13 +3,14 @@
 # (charts/shortlink/templates/postgresql.yaml); written here, not copied. What differs
 # from the official image is listed in image/postgres/README.md.
 #
-# `docker-entrypoint.sh postgres [ARGS]` (or only ARGS starting with '-'): on an empty
-# $PGDATA, initdb with POSTGRES_USER (default postgres) and POSTGRES_PASSWORD (required
-# unless POSTGRES_HOST_AUTH_METHOD=trust) and POSTGRES_INITDB_ARGS; host connections from
-# anywhere with POSTGRES_HOST_AUTH_METHOD (default scram-sha-256); then, on a server that
-# listens on its Unix socket only: POSTGRES_DB created (default: the user's name), each
-# /docker-entrypoint-initdb.d/ file in name order (*.sh run if executable, else sourced;
-# *.sql and *.sql.gz through psql). Then, and on every later start: exec the command.
+# `docker-entrypoint.sh postgres [ARGS]` (or only ARGS starting with '-'): $PGDATA made
+# and set to 0700 on every start; when it is empty, initdb with POSTGRES_USER (default
+# postgres) and POSTGRES_PASSWORD (required unless POSTGRES_HOST_AUTH_METHOD=trust) and
+# POSTGRES_INITDB_ARGS; host connections from anywhere with POSTGRES_HOST_AUTH_METHOD
+# (default scram-sha-256); then, on a server that listens on its Unix socket only:
+# POSTGRES_DB created (default: the user's name), each /docker-entrypoint-initdb.d/ file
+# in name order (*.sh run if executable, else sourced; *.sql and *.sql.gz through psql).
+# Then, and on every later start: exec the command.
 set -Eeuo pipefail
 
 if [[ ${1:-} == -* ]]; then
@@ -45,8 +46,6 @@ initialize() {
         fail "the database is uninitialized and POSTGRES_PASSWORD is not set" \
             "(set it, or POSTGRES_HOST_AUTH_METHOD=trust to allow every connection without one)"
     fi
-    mkdir -p "$PGDATA"
-    chmod 0700 "$PGDATA"
     # shellcheck disable=SC2086  # POSTGRES_INITDB_ARGS is a list of words, as upstream
     if [[ -n ${POSTGRES_PASSWORD:-} ]]; then
         initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \
@@ -72,6 +71,10 @@ initialize() {
 
 if [[ $1 == postgres ]]; then
     [[ $(id -u) != 0 ]] || fail "run as the postgres user (uid 999), not as root"
+    # On every start, as upstream: a volume's fsGroup pass (each time a pod mounts it)
+    # leaves the directory group-writable, which PostgreSQL refuses to start on.
+    mkdir -p "$PGDATA"
+    chmod 0700 "$PGDATA" || :
     if [[ ! -s $PGDATA/PG_VERSION ]]; then
         initialize
     fi
