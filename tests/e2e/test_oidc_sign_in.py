@@ -270,6 +270,37 @@ def test_a_person_session_forged_in_redis_signs_no_one_in(sso: Sso, redis: Redis
     assert answer.status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("quirks", "reason"),
+    [
+        # Its clock 40 s slow and 1-second ID tokens: expired beyond the 30 s of skew.
+        ({"CLOCK_OFFSET_SECONDS": "-40", "ID_TOKEN_TTL": "1"}, "expired"),
+        # Its clock 2 minutes fast: issued in the future.
+        ({"CLOCK_OFFSET_SECONDS": "120"}, "not yet valid"),
+        # Renamed: its tokens name another issuer than the one configured.
+        ({"ISSUER_NAME": "http://localhost:{port}"}, "issuer"),
+    ],
+    ids=["expired", "from-the-future", "wrong-issuer"],
+)
+def test_id_tokens_a_misbehaving_provider_issues_are_refused(
+    sso: Sso, redis: Redis, quirks: dict[str, str], reason: str
+) -> None:
+    port = str(sso.provider.port)
+    sso.provider.restart(**{name: value.format(port=port) for name, value in quirks.items()})
+    try:
+        with browser(sso) as client:
+            callback = come_back_from_provider(sso, client, "alice")
+            before = session_records(redis)
+            answer = client.get(callback)
+    finally:
+        sso.provider.restart()
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error"] == "INVALID_ID_TOKEN"
+    assert reason in answer.json()["message"].lower()
+    assert "shortlink_session" not in answer.headers.get("set-cookie", "")
+    assert session_records(redis) == before
+
+
 def test_a_provider_that_does_not_answer_is_a_503_and_no_session(sso: Sso, redis: Redis) -> None:
     with browser(sso) as client:
         callback = come_back_from_provider(sso, client, "alice")

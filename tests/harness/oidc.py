@@ -67,6 +67,9 @@ class OidcProvider(Managed):
         self.accounts = accounts
         self.signing_key = new_signing_key("key-1")
         self.process: subprocess.Popen[bytes] | None = None
+        # How it misbehaves after the next start (see provider.mjs): clock offset,
+        # ID token lifetime, the issuer it names.
+        self.quirks: dict[str, str] = {}
 
     @property
     def issuer(self) -> str:
@@ -90,6 +93,7 @@ class OidcProvider(Managed):
             "JWKS_FILE": str(jwks_file),
             "ACCOUNTS": json.dumps(self.accounts),
             "NODE_ENV": "test",
+            **self.quirks,
         }
         self.process = launch(
             ["node", str(script)],
@@ -108,6 +112,12 @@ class OidcProvider(Managed):
                 return bool(answer.status == 200)
         except OSError:
             return False
+
+    def restart(self, **quirks: str) -> None:
+        """The same provider (port, keys) started again with ``quirks`` (none: as it was)."""
+        self.stop()
+        self.quirks = quirks
+        self.start()
 
     def rotate_keys(self, kid: str) -> dict[str, Any]:
         """Restart with a new signing key (the old one no longer published); returns
