@@ -20,6 +20,19 @@ from tests.support.traffic import Traffic
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
+def new_link_at(api_url: str, target: str, api_key: str = API_KEY) -> str:
+    """A link created through the API at ``api_url`` (a process's, or a Service's
+    address on the test cluster); its code."""
+    created = httpx.post(
+        f"{api_url}/v1/urls",
+        json={"original_url": target},
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["short_code"])
+
+
 class MakesLinks:
     """For a test's stack object holding its API process as ``api``."""
 
@@ -31,9 +44,7 @@ class MakesLinks:
         )
 
     def new_link(self, target: str) -> str:
-        created = self.create(target)
-        assert created.status_code == 201, created.text
-        return str(created.json()["short_code"])
+        return new_link_at(self.api.base_url, target)
 
 
 class LinkStack(MakesLinks):

@@ -34,6 +34,7 @@ from tests.harness.kafka import KafkaServer
 from tests.harness.ports import free_port
 from tests.harness.processes import HarnessError
 from tests.harness.shortlinks import Cluster as ShortLinks
+from tests.support.links import new_link_at
 
 NAMESPACE = "shortlink"
 RELEASE = "sl"
@@ -157,14 +158,7 @@ def test_every_pod_of_the_chart_runs_ready(cluster: Cluster, release: dict[str, 
 def test_a_link_created_through_the_api_service_redirects_through_the_redirector_service(
     release: dict[str, str],
 ) -> None:
-    created = httpx.post(
-        f"{_service(release, 'api')}/v1/urls",
-        json={"original_url": "https://example.com/through-kube-proxy"},
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        timeout=10,
-    )
-    assert created.status_code == 201, created.text
-    code = created.json()["short_url"].rsplit("/", 1)[1]
+    code = new_link_at(_service(release, "api"), "https://example.com/through-kube-proxy", API_KEY)
     # Both redirector pods answer behind the one Service address: ask several times.
     for _ in range(6):
         response = httpx.get(f"{_service(release, 'redirector')}/{code}", timeout=10)
@@ -373,14 +367,7 @@ def test_the_analytics_worker_pod_keeps_clicks_in_kafka_without_a_clickhouse(
     (its readiness needs ClickHouse and the bus); the clicks the redirector publishes stay
     in Kafka, no offset committed by its consumer group, until a store is reachable."""
     no_clickhouse = f"http://{network.BRIDGE_IP}:{free_port()}/shortlink"
-    created = httpx.post(
-        f"{_service(release, 'api')}/v1/urls",
-        json={"original_url": "https://example.com/clicked"},
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        timeout=10,
-    )
-    assert created.status_code == 201, created.text
-    code = created.json()["short_url"].rsplit("/", 1)[1]
+    code = new_link_at(_service(release, "api"), "https://example.com/clicked", API_KEY)
     before = _clicks_in_kafka(host_services["kafka_from_host"], code)
     helm(
         cluster, "upgrade", RELEASE, str(CHART), "--namespace", NAMESPACE,

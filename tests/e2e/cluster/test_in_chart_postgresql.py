@@ -38,6 +38,7 @@ from tests.harness.cluster.workloads import describe_pods, pod_exec, ready_pods,
 from tests.harness.create_load import CreateAnswer, CreateLoad, StoredLink, outcome
 from tests.harness.kube.binaries import REPO_ROOT
 from tests.harness.processes import HarnessError
+from tests.support.links import new_link_at
 
 NAMESPACE = "in-chart-pg"
 RELEASE = "pg"
@@ -298,17 +299,11 @@ def test_the_postgres_cluster_goes_ready(cluster: Cluster, release: dict[str, st
 def test_a_link_created_through_the_api_service_redirects_through_the_redirector_service(
     release: dict[str, str],
 ) -> None:
-    created = httpx.post(
-        f"{release[f'{RELEASE}-shortlink-api']}/v1/urls",
-        json={"original_url": "https://example.com/in-chart-postgresql"},
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        timeout=10,
-    )
-    assert created.status_code == 201, created.text
-    code = created.json()["short_url"].rsplit("/", 1)[1]
+    target = "https://example.com/in-chart-postgresql"
+    code = new_link_at(release[f"{RELEASE}-shortlink-api"], target, API_KEY)
     response = httpx.get(f"{release[f'{RELEASE}-shortlink-redirector']}/{code}", timeout=10)
     assert response.status_code == 302
-    assert response.headers["location"] == "https://example.com/in-chart-postgresql"
+    assert response.headers["location"] == target
 
 
 # --- Failover on the cluster (issue 18, proof 3): last in the module, they move the primary.
@@ -356,18 +351,13 @@ def _status(api: client.ApiClient) -> dict[str, Any]:
 def _warm_links(services: dict[str, str]) -> dict[str, str]:
     """code -> target of links created and followed once (cached by the redirector)."""
     links = {}
-    headers = {"Authorization": f"Bearer {API_KEY}"}
     api, redirector = (
         services[f"{RELEASE}-shortlink-api"],
         services[f"{RELEASE}-shortlink-redirector"],
     )
     for number in range(WARM_LINKS):
         target = f"https://warm.cluster.test/{number}"
-        created = httpx.post(
-            f"{api}/v1/urls", json={"original_url": target}, headers=headers, timeout=10
-        )
-        assert created.status_code == 201, created.text
-        code = str(created.json()["short_code"])
+        code = new_link_at(api, target, API_KEY)
         assert httpx.get(f"{redirector}/{code}", timeout=10).status_code == 302
         links[code] = target
     return links
@@ -536,9 +526,9 @@ def _check(cluster: Cluster, failover: Failover, prefix: str, what: str) -> None
     assert failover.redirects.failures == []
     assert failover.redirects.total > 0
     if failover.rto > RTO_TARGET:
-        # The issue's target, not met on this 2-core host (5.1-5.2 s for the kill, 6.6-6.9 s
-        # for the deletion in every run so far): shown as an expected failure with the
-        # figure, every other promise above holding.
+        # The issue's target, mostly not met on this 2-core host (the kill 5.0-5.2 s, the
+        # deletion 3.5-8.0 s so far): shown as an expected failure with the figure, every
+        # other promise above holding.
         pytest.xfail(f"RTO {failover.rto:.1f}s > failoverDelay + 3 s ({RTO_TARGET:g}s)")
 
 
