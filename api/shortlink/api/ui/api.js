@@ -5,6 +5,12 @@
 let csrfToken = null;
 export const setCsrfToken = (token) => { csrfToken = token; };
 
+// The workspace a person in several acts in: sent as X-Shortlink-Workspace on every
+// call (null: the server's choice, as for a key, which has one).
+let workspace = null;
+export const setWorkspace = (slug) => { workspace = slug; };
+export const currentWorkspace = () => workspace;
+
 export class ApiError extends Error {
   constructor(status, body) {
     super(describe(status, body));
@@ -41,6 +47,7 @@ export async function api(method, path, { body, query, raw = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  if (workspace) headers["X-Shortlink-Workspace"] = workspace;
   let response;
   try {
     response = await fetch(url, {

@@ -5,7 +5,7 @@ import { h } from "./dom.js";
 import { linksView, newLinkView, linkView } from "./links.js";
 import { importView } from "./imports.js";
 import { keysView } from "./keys.js";
-import { currentSession, renderNav, signInView, startSession } from "./session.js";
+import { currentSession, renderNav, settleWorkspace, signInView, startSession } from "./session.js";
 import { errorBox, page, parseHash, showError, state } from "./shell.js";
 
 const routes = {
@@ -16,7 +16,13 @@ const routes = {
   new: () => newLinkView(),
   import: () => importView(),
   keys: () => keysView(),
+  workspace: (parts, params) => parts[1] === "members" ? import("./members.js").then((m) => m.membersView())
+    : parts[1] === "audit" ? import("./audit.js").then((m) => m.auditView(params))
+    : notFound(),
 };
+
+const notFound = () => page("Not found", h("p", {}, "There is no such page. ",
+                                          h("a", { href: "#/links" }, "Go to your links.")));
 
 async function route() {
   const { parts, params } = parseHash();
@@ -24,6 +30,7 @@ async function route() {
   if (!state.session) {
     try {
       startSession(await currentSession());
+      if (state.session) await settleWorkspace();
     } catch (error) {
       return page("Shortlink", h("p", { role: "alert" }, error.message));
     }
@@ -35,8 +42,7 @@ async function route() {
   }
   renderNav();
   const view = routes[parts[0]];
-  if (!view) return page("Not found", h("p", {}, "There is no such page. ",
-                                      h("a", { href: "#/links" }, "Go to your links.")));
+  if (!view) return notFound();
   try {
     await view(parts, params);
   } catch (error) {

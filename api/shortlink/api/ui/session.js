@@ -1,14 +1,30 @@
-// Signing in and out, and the menu a signed-in person sees.
+// Signing in and out, the workspace acted in, and the menu a signed-in person sees.
 
-import { api, ApiError, setCsrfToken } from "./api.js";
+import { api, ApiError, currentWorkspace, setCsrfToken, setWorkspace } from "./api.js";
 import { field, h } from "./dom.js";
 import { announce, errorBox, navigate, page, parseHash, showError, state } from "./shell.js";
+import { atLeast, chooseWorkspace } from "./workspaces.js";
 
-// The menu: [hash, text, first part of the route it marks as current].
+// The menu: [hash, text, the route path it marks as current (and pages under it)].
 function menuItems(session) {
+  const admin = atLeast(session.role, "admin");
   return [["#/links", "Links", "links"], ["#/new", "New link", "new"],
           ["#/import", "Import CSV", "import"],
-          ["#/keys", session.is_admin ? "API keys" : "My API keys", "keys"]];
+          ["#/keys", session.is_admin ? "API keys" : "My API keys", "keys"],
+          admin ? ["#/workspace/members", "Members", "workspace/members"] : null,
+          admin ? ["#/workspace/audit", "Audit log", "workspace/audit"] : null].filter(Boolean);
+}
+
+// For a person in several workspaces: which one the pages show. Hidden with one.
+function workspaceSwitch() {
+  const workspaces = state.workspaces;
+  if (workspaces.length < 2) return null;
+  const select = h("select", { id: "workspace-switch", name: "workspace",
+                               onchange: () => switchWorkspace(select.value) },
+    workspaces.map((w) => h("option", { value: w.slug, selected: w.slug === state.session.workspace },
+      w.name === w.slug ? w.slug : `${w.name} (${w.slug})`)));
+  return h("li", { class: "workspace-switch" },
+    h("label", { for: "workspace-switch" }, "Workspace"), select);
 }
 
 export function renderNav() {
@@ -16,12 +32,14 @@ export function renderNav() {
   const session = state.session;
   nav.hidden = !session;
   if (!session) { nav.replaceChildren(); return; }
-  const current = parseHash().parts[0];
+  const path = parseHash().parts.join("/");
   const signOut = h("button", { type: "button", class: "link-button", onclick: signOutNow },
     "Sign out");
   nav.replaceChildren(h("ul", {},
     menuItems(session).map(([href, text, name]) => h("li", {},
-      h("a", { href, "aria-current": current === name ? "page" : null }, text))),
+      h("a", { href, "aria-current": path === name || path.startsWith(`${name}/`) ? "page" : null },
+        text))),
+    workspaceSwitch(),
     h("li", { class: "who" }, h("span", {}, `Signed in as ${session.subject || session.owner}`)),
     h("li", {}, signOut)));
 }
@@ -30,9 +48,12 @@ export function renderNav() {
 // cookie. Without one in the future there is no session to ask the server about, and
 // the page shows the sign-in form at once instead of a 401 in every new visitor's console.
 const SESSION_ENDS = "shortlink.session-ends";
+// The workspace a person chose last, in this browser: a slug, nothing secret.
+const KEPT_WORKSPACE = "shortlink.workspace";
 
 export function startSession(session) {
   state.session = session;
+  if (!session) { state.workspaces = []; setWorkspace(null); }
   setCsrfToken(session ? session.csrf_token : null);
   if (session) localStorage.setItem(SESSION_ENDS, String(Date.parse(session.expires_at)));
   else localStorage.removeItem(SESSION_ENDS);
@@ -41,12 +62,51 @@ export function startSession(session) {
 // The session this browser has, or null; asks the server only if there may be one.
 export async function currentSession() {
   if (!(Number(localStorage.getItem(SESSION_ENDS)) > Date.now())) return null;
+  setWorkspace(localStorage.getItem(KEPT_WORKSPACE));
   try {
     return await api("GET", "/v1/sessions");
   } catch (error) {
     if (error.status === 401) return null;
+    if (error.status === 403 && currentWorkspace()) {
+      // No longer a member of the workspace kept from last time: the server's choice.
+      localStorage.removeItem(KEPT_WORKSPACE);
+      setWorkspace(null);
+      return currentSession();
+    }
     throw error;
   }
+}
+
+// After a sign-in or the session check: the workspaces a person may switch between,
+// and the one every call then names. A key acts in its own: nothing to choose.
+export async function settleWorkspace() {
+  const session = state.session;
+  if (session.kind !== "person") { state.workspaces = []; setWorkspace(null); return; }
+  state.workspaces = (await api("GET", "/v1/workspaces")).items;
+  const chosen = chooseWorkspace(localStorage.getItem(KEPT_WORKSPACE),
+                                 state.workspaces.map((w) => w.slug), session.workspace);
+  setWorkspace(chosen);
+  if (chosen && chosen !== session.workspace) startSession(await api("GET", "/v1/sessions"));
+}
+
+async function switchWorkspace(slug) {
+  const before = currentWorkspace();
+  setWorkspace(slug);
+  try {
+    startSession(await api("GET", "/v1/sessions"));
+  } catch (error) {
+    setWorkspace(before);
+    renderNav();
+    announce(error.message);
+    return;
+  }
+  localStorage.setItem(KEPT_WORKSPACE, slug);
+  renderNav();
+  const workspace = state.workspaces.find((w) => w.slug === slug);
+  announce(`Now in workspace ${workspace ? workspace.name : slug}`);
+  // A link's page belongs to the workspace left: the new one's list instead.
+  const { parts } = parseHash();
+  navigate(parts[0] === "links" && parts.length > 1 ? "#/links" : location.hash || "#/links");
 }
 
 async function signOutNow() {
@@ -65,8 +125,10 @@ export function signInView(message) {
                                  onsubmit: async (event) => {
     event.preventDefault();
     problem.hidden = true;
+    setWorkspace(null);  // a key acts in its own workspace, whatever was chosen before
     try {
       startSession(await api("POST", "/v1/sessions", { body: { api_key: key.value.trim() } }));
+      await settleWorkspace();
       const wanted = sessionStorage.getItem("after-sign-in") || "#/links";
       sessionStorage.removeItem("after-sign-in");
       navigate(wanted === "#/signin" ? "#/links" : wanted);

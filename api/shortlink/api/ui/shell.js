@@ -5,7 +5,8 @@
 import { ApiError } from "./api.js";
 import { h } from "./dom.js";
 
-export const state = { session: null };
+// The session, and the workspaces its person may switch between (none for a key).
+export const state = { session: null, workspaces: [] };
 
 export function announce(text) {
   const el = document.getElementById("announcer");
