@@ -74,6 +74,10 @@ class Cluster:
     def delete(self, name: str) -> None:
         self.objects.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
 
+    def label_namespace(self, labels: Mapping[str, str | None]) -> None:
+        """Set (or, with None, remove) labels of this namespace."""
+        self.core.patch_namespace(self.namespace, {"metadata": {"labels": dict(labels)}})
+
     def put_secret(self, name: str, data: Mapping[str, str], *, opted_in: bool = True) -> None:
         """``opted_in``: labelled ``shortlink.io/password: "true"``, as the operator
         requires of a Secret it reads a password from."""

@@ -82,6 +82,10 @@ _NOT_CHANGED = (
     "CACHE_UNAVAILABLE (or DATABASE_UNAVAILABLE), with Retry-After: nothing was changed, "
     "since the link cache could not be told and would have kept serving the old link"
 )
+_MANAGED = (
+    "MANAGED_BY_KUBERNETES, with namespace and name: the link is declared by that ShortLink "
+    "resource (docs/workspaces.md); edit or delete it there"
+)
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -458,14 +462,16 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "requestBody": _body(UpdateUrl),
                 "responses": {"200": _json("Link", "Updated"), "400": _error("Invalid change"),
                               "404": _error("No such link of yours"),
-                              "503": _error(_NOT_CHANGED), **_AUTH_ERRORS},
+                              "409": _error(_MANAGED), "503": _error(_NOT_CHANGED),
+                              **_AUTH_ERRORS},
             },
             "delete": {
                 "operationId": "delete_url",
                 "summary": "Delete a link (its code is never reused)",
                 "responses": {"204": {"description": "Deleted"},
                               "404": _error("No such link of yours"),
-                              "503": _error(_NOT_CHANGED), **_AUTH_ERRORS},
+                              "409": _error(_MANAGED), "503": _error(_NOT_CHANGED),
+                              **_AUTH_ERRORS},
             },
         },
         "/v1/urls/{code}/stats": {

@@ -76,6 +76,17 @@ class Link(Body):
     pass_query: Annotated[bool, WithJsonSchema(OPTION_RESPONSES["pass_query"])]
     tags: Annotated[list[str], WithJsonSchema(OPTION_RESPONSES["tags"])]
     folder: Annotated[str | None, WithJsonSchema(OPTION_RESPONSES["folder"])]
+    managed_by: Annotated[
+        Literal["kubernetes"] | None,
+        Field(description="kubernetes: declared by a ShortLink resource (its namespace is "
+                          "labelled with this workspace), read-only here: PATCH and DELETE "
+                          "answer 409 MANAGED_BY_KUBERNETES; null: made through the API"),
+    ]  # fmt: skip
+    managed_resource: Annotated[
+        str | None,
+        Field(description="The ShortLink to edit instead, as namespace/name; null when "
+                          "managed_by is null"),
+    ]  # fmt: skip
 
     @staticmethod
     def fields_of(link: links.Link, base_url: str) -> dict[str, Any]:
@@ -91,6 +102,8 @@ class Link(Body):
             "redirect_type": link.redirect_type,
             "is_active": link.is_active,
             **options_document(link.options),
+            "managed_by": None if link.managed_by is None else "kubernetes",
+            "managed_resource": link.managed_by,
         }
 
     @classmethod

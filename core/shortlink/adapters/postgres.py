@@ -25,7 +25,7 @@ from shortlink.domain.workspaces import Role
 
 _LINK_COLUMNS = (
     "code, target, owner, is_custom_alias, password_hash, expires_at, redirect_type,"
-    " is_active, created_at, updated_at, options"
+    " is_active, created_at, updated_at, options, managed_by"
 )
 # Columns PATCH may change; anything else is a programming error, not user input.
 _UPDATABLE = frozenset(
@@ -65,14 +65,12 @@ def _link(row: asyncpg.Record) -> Link:
     return Link(**fields)
 
 
-_MANAGED_COLUMNS = (
-    f"{_LINK_COLUMNS}, managed_by, deleted_at IS NOT NULL AS deleted, managed_namespace_uid"
-)
+_MANAGED_COLUMNS = f"{_LINK_COLUMNS}, deleted_at IS NOT NULL AS deleted, managed_namespace_uid"
 
 
 def _managed(row: asyncpg.Record) -> ManagedRow:
     fields = dict(row.items())
-    managed_by, deleted = fields.pop("managed_by"), fields.pop("deleted")
+    managed_by, deleted = fields["managed_by"], fields.pop("deleted")
     namespace_uid = fields.pop("managed_namespace_uid")
     fields["options"] = _options(fields["options"])
     return ManagedRow(Link(**fields), managed_by, deleted, namespace_uid)
@@ -267,7 +265,7 @@ class LinkRepository:
         )
         row = await self._db.fetchrow(
             f"""UPDATE links SET {assignments}, updated_at = now()
-                WHERE code = $1 AND owner = $2 AND deleted_at IS NULL
+                WHERE code = $1 AND owner = $2 AND deleted_at IS NULL AND managed_by IS NULL
                 RETURNING {_LINK_COLUMNS}""",
             code,
             owner,
@@ -278,7 +276,7 @@ class LinkRepository:
     async def soft_delete(self, code: str, owner: str) -> bool:
         status = await self._db.execute(
             """UPDATE links SET deleted_at = now(), updated_at = now()
-               WHERE code = $1 AND owner = $2 AND deleted_at IS NULL""",
+               WHERE code = $1 AND owner = $2 AND deleted_at IS NULL AND managed_by IS NULL""",
             code,
             owner,
         )
@@ -376,7 +374,7 @@ class LinkRepository:
             f"""INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
                                    expires_at, redirect_type, is_active, managed_by, managed_uid,
                                    managed_namespace_uid, options)
-                VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
+                VALUES ($1, $2, $12, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
                 ON CONFLICT (code) DO NOTHING
                 RETURNING {_LINK_COLUMNS}""",
             code,
@@ -390,6 +388,7 @@ class LinkRepository:
             managed_uid,
             namespace_uid,
             options_json(link.options),
+            link.owner,
         )
         return _link(row) if row else None
 
@@ -408,7 +407,7 @@ class LinkRepository:
             f"""UPDATE links SET target = $3, password_hash = $4, expires_at = $5,
                        redirect_type = $6, is_active = $7, managed_uid = $8,
                        managed_namespace_uid = $9, deleted_at = NULL, updated_at = now(),
-                       options = $10::jsonb
+                       options = $10::jsonb, owner = $11
                 WHERE code = $1 AND managed_by = $2
                   AND (managed_namespace_uid = $9 OR managed_namespace_uid IS NULL)
                 RETURNING {_LINK_COLUMNS}""",
@@ -422,6 +421,7 @@ class LinkRepository:
             managed_uid,
             namespace_uid,
             options_json(link.options),
+            link.owner,
         )
         return _link(row) if row else None
 

@@ -95,6 +95,21 @@ class Conflict(DomainError):
     code = "CONFLICT"
 
 
+class ManagedByKubernetes(DomainError):
+    """The link is declared by a ShortLink resource: it is changed there, not here."""
+
+    code = "MANAGED_BY_KUBERNETES"
+
+    def __init__(self, code: str, resource: str) -> None:
+        namespace, _, name = resource.partition("/")
+        super().__init__(
+            f"The link '{code}' is managed by Kubernetes: edit or delete the "
+            f"ShortLink {resource} instead",
+            namespace=namespace,
+            name=name,
+        )
+
+
 class RateLimited(DomainError):
     code = "RATE_LIMIT_EXCEEDED"
 

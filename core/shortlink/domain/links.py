@@ -30,6 +30,8 @@ class Link:
     created_at: datetime
     updated_at: datetime
     options: LinkOptions = NO_OPTIONS  # rules, variants, click limit, ... (issue 22)
+    # "namespace/name" of the ShortLink that declares it: read-only through the API.
+    managed_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

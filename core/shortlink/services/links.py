@@ -26,7 +26,14 @@ from shortlink.domain.aliases import (
 )
 from shortlink.domain.codes import generate_code
 from shortlink.domain.cursors import decode_cursor, encode_cursor
-from shortlink.domain.errors import AliasTaken, CacheUnavailable, InvalidRequest, NotFound
+from shortlink.domain.errors import (
+    AliasTaken,
+    CacheUnavailable,
+    DomainError,
+    InvalidRequest,
+    ManagedByKubernetes,
+    NotFound,
+)
 from shortlink.domain.events import DiscardEvents, LinkEvent, LinkEventSink, LinkEventType
 from shortlink.domain.expiry import parse_expiry
 from shortlink.domain.idempotency import StoredResponse
@@ -347,7 +354,7 @@ class LinkService:
                 columns["options"] = await self._changed_options(tx, owner, code, changes, columns)
             link = await tx.update(code, owner, columns)
             if link is None:
-                raise NotFound(f"No link with code '{code}'")
+                raise await self._unchangeable(tx, owner, code)
         self._notify("url.updated", owner, [code])
         return link
 
@@ -374,5 +381,15 @@ class LinkService:
             raise NotFound(f"No link with code '{code}'")
         async with self._changing(code) as tx:
             if not await tx.soft_delete(code, owner):
-                raise NotFound(f"No link with code '{code}'")
+                raise await self._unchangeable(tx, owner, code)
         self._notify("url.deleted", owner, [code])
+
+    @staticmethod
+    async def _unchangeable(tx: LinkRepository, owner: str, code: str) -> DomainError:
+        """Why the owner's write to ``code`` matched no row: a ShortLink's link in the
+        owner's workspace is read-only here; anything else (someone else's, none)
+        looks like a missing link."""
+        link = await tx.get(code)
+        if link is not None and link.owner == owner and link.managed_by is not None:
+            return ManagedByKubernetes(code, link.managed_by)
+        return NotFound(f"No link with code '{code}'")

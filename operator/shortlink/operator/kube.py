@@ -1,4 +1,5 @@
-"""The operator's own Kubernetes I/O (kopf does the rest): Secrets, namespace UIDs,
+"""The operator's own Kubernetes I/O (kopf does the rest): Secrets, namespaces (UID and
+workspace label),
 Events, the Lease, and for PostgresClusters their object, status, Services and
 EndpointSlices.
 
@@ -30,6 +31,7 @@ from shortlink.operator.resource import (
     GROUP,
     KIND,
     VERSION,
+    WORKSPACE_LABEL,
     ObjectRef,
 )
 
@@ -42,8 +44,9 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 PASSWORD_SECRET_LABEL = "shortlink.io/password"
 # ... and before a PostgresCluster may use it as its credentials.
 CREDENTIALS_SECRET_LABEL = "shortlink.io/postgres-credentials"
-# How long a namespace's UID is trusted without asking again: a backstop only (see
-# Kube.namespace_uid), so short.
+# How long a namespace's UID and workspace label are trusted without asking again: a
+# backstop only for the UID (see Kube.namespace_uid), and how late a label change may
+# be seen, so short.
 NAMESPACE_UID_TTL = 10.0
 
 
@@ -99,7 +102,8 @@ class Kube:
         self._objects = client.CustomObjectsApi(api)
         self._discovery = client.DiscoveryV1Api(api)
         self._identity = identity
-        self._namespace_uids: dict[str, tuple[str, float]] = {}  # name -> (uid, read at)
+        # name -> (uid, workspace label, read at)
+        self._namespaces: dict[str, tuple[str, str | None, float]] = {}
 
     @classmethod
     def connect(cls, identity: str) -> Kube:
@@ -200,20 +204,30 @@ class Kube:
         UID than the cached one) would take another replica writing meanwhile, and
         only the Lease holder writes, a standby caches nothing and a leader that loses
         the Lease exits: so a mismatch is a real conflict, not worth a re-read."""
+        return (await self._namespace(name))[0]
+
+    async def namespace_workspace(self, name: str) -> str | None:
+        """The workspace slug namespace ``name`` is labelled with (WORKSPACE_LABEL), if
+        any; a change is seen within NAMESPACE_UID_TTL of the next read."""
+        return (await self._namespace(name))[1]
+
+    async def _namespace(self, name: str) -> tuple[str, str | None]:
         now = time.monotonic()
-        cached = self._namespace_uids.get(name)
-        if cached is not None and now - cached[1] < NAMESPACE_UID_TTL:
-            return cached[0]
+        cached = self._namespaces.get(name)
+        if cached is not None and now - cached[2] < NAMESPACE_UID_TTL:
+            return cached[0], cached[1]
         what = f"Namespace {name}"
         found = await self._raw(what, self._core.read_namespace, name)
         if found is None:
             raise KubeUnavailable("KubernetesUnavailable", f"{what} does not exist")
-        uid = str(found["metadata"]["uid"])
-        self._namespace_uids[name] = (uid, now)
-        return uid
+        metadata = found["metadata"]
+        uid = str(metadata["uid"])
+        workspace = (metadata.get("labels") or {}).get(WORKSPACE_LABEL) or None
+        self._namespaces[name] = (uid, workspace, now)
+        return uid, workspace
 
     def forget_namespace(self, name: str) -> None:
-        self._namespace_uids.pop(name, None)
+        self._namespaces.pop(name, None)
 
     # -- Events -------------------------------------------------------------------
 

@@ -75,7 +75,7 @@ async def serve(settings: Settings, config: OperatorSettings) -> int:
     backends = await open_backends(settings)
     kube = Kube.connect(config.identity)
     controller = Controller(
-        LinkSync(backends.links, backends.cache),
+        LinkSync(backends.links, backends.cache, backends.workspaces),
         kube,
         Inventory(),
         settings.url_policy,

@@ -13,6 +13,8 @@ KIND: Final = "ShortLink"
 API_VERSION: Final = f"{GROUP}/{VERSION}"
 
 FINALIZER: Final = f"{GROUP}/finalizer"
+# The workspace (its slug) a namespace's ShortLinks belong to; unlabelled: none.
+WORKSPACE_LABEL: Final = f"{GROUP}/workspace"
 
 CLUSTER_PLURAL: Final = "postgresclusters"
 CLUSTER_KIND: Final = "PostgresCluster"

@@ -23,7 +23,7 @@ def desired(settings: Settings, **spec: object) -> Desired:
 
 
 async def test_apply_is_idempotent(backends: Backends, settings: Settings) -> None:
-    sync = LinkSync(backends.links, backends.cache)
+    sync = LinkSync(backends.links, backends.cache, backends.workspaces)
     first = await sync.apply(REF, NS, desired(settings, code="idem"), None)
     assert isinstance(first, Applied) and first.change == "created"
     again = await sync.apply(REF, NS, desired(settings, code="idem"), None)
@@ -39,7 +39,7 @@ async def test_apply_is_idempotent(backends: Backends, settings: Settings) -> No
 async def test_generated_code_is_kept_across_applies(
     backends: Backends, settings: Settings
 ) -> None:
-    sync = LinkSync(backends.links, backends.cache)
+    sync = LinkSync(backends.links, backends.cache, backends.workspaces)
     first = await sync.apply(REF, NS, desired(settings), None)
     second = await sync.apply(REF, NS, desired(settings, target="https://example.com/2"), None)
     assert isinstance(first, Applied) and isinstance(second, Applied)
@@ -51,7 +51,7 @@ async def test_generated_code_is_kept_across_applies(
 async def test_api_links_and_other_resources_are_never_touched(
     backends: Backends, settings: Settings, links: LinkService
 ) -> None:
-    sync = LinkSync(backends.links, backends.cache)
+    sync = LinkSync(backends.links, backends.cache, backends.workspaces)
     api_link = await links.create("alice", CreateLink("https://api.example/", custom_alias="apis"))
     outcome = await sync.apply(REF, NS, desired(settings, code="apis"), None)
     assert isinstance(outcome, Conflict) and "through the API" in outcome.message
@@ -70,7 +70,7 @@ async def test_api_links_and_other_resources_are_never_touched(
 async def test_delete_then_recreate_revives_the_same_code(
     backends: Backends, settings: Settings
 ) -> None:
-    sync = LinkSync(backends.links, backends.cache)
+    sync = LinkSync(backends.links, backends.cache, backends.workspaces)
     created = await sync.apply(REF, NS, desired(settings), None)
     assert isinstance(created, Applied)
     assert await sync.remove(REF, NS) == [created.link.code]
@@ -83,7 +83,7 @@ async def test_delete_then_recreate_revives_the_same_code(
 async def test_password_hash_is_reused_while_the_password_is_unchanged(
     backends: Backends, settings: Settings
 ) -> None:
-    sync = LinkSync(backends.links, backends.cache)
+    sync = LinkSync(backends.links, backends.cache, backends.workspaces)
     spec = desired(settings, code="locked", passwordSecretRef={"name": "pw"})
     first = await sync.apply(REF, NS, spec, Password("s3cret"))
     assert isinstance(first, Applied) and first.link.password_hash
@@ -107,7 +107,7 @@ async def test_a_namespace_of_the_same_name_never_inherits_codes(
 ) -> None:
     """Issue 13, finding 9: "ns/a" alone would hand a re-created namespace "ns" (anyone
     allowed to create namespaces) every code its predecessor's ShortLinks held."""
-    sync = LinkSync(backends.links, backends.cache)
+    sync = LinkSync(backends.links, backends.cache, backends.workspaces)
     generated_ref = ObjectRef("ns", "g", "uid-g")
     kept = await sync.apply(REF, EARLIER, desired(settings, code="kept"), None)
     old_generated = await sync.apply(generated_ref, EARLIER, desired(settings), None)
@@ -145,7 +145,7 @@ async def test_a_namespace_of_the_same_name_never_inherits_codes(
 async def test_rows_from_before_namespace_uids_are_adopted_once(
     backends: Backends, settings: Settings
 ) -> None:
-    sync = LinkSync(backends.links, backends.cache)
+    sync = LinkSync(backends.links, backends.cache, backends.workspaces)
     # Two rows of "ns/a": a ShortLink deleted, then re-created with another code.
     for code in ("older", "legacy"):
         assert isinstance(await sync.apply(REF, NS, desired(settings, code=code), None), Applied)
@@ -171,7 +171,7 @@ async def test_rows_from_before_namespace_uids_are_adopted_once(
 async def test_an_unchanged_row_without_namespace_uid_is_bound_by_a_resync(
     backends: Backends, settings: Settings
 ) -> None:
-    sync = LinkSync(backends.links, backends.cache)
+    sync = LinkSync(backends.links, backends.cache, backends.workspaces)
     first = await sync.apply(REF, NS, desired(settings, code="bound"), None)
     assert isinstance(first, Applied)
     await backends.pool.execute("UPDATE links SET managed_namespace_uid = NULL")

@@ -144,10 +144,11 @@ def test_blocked_and_own_hosts_hold_against_unicode_and_trailing_dots(target: st
         desired_link({"target": target}, POLICY)
 
 
-def test_new_link_carries_the_hash_and_no_api_owner() -> None:
+def test_new_link_carries_the_hash_and_its_namespaces_workspace() -> None:
     desired = desired_link({"target": "https://e.com", "code": "promo"}, POLICY)
-    new = desired.new_link("$2b$10$hash")
+    new = desired.new_link("$2b$10$hash", None)
     assert (new.owner, new.code, new.password_hash) == (None, "promo", "$2b$10$hash")
+    assert desired.new_link(None, "team-a").owner == "team-a"
 
 
 # -- codes and ownership -------------------------------------------------------------
@@ -180,6 +181,8 @@ def test_plan_write() -> None:
     assert plan_write(row(password_hash="h"), "ns/a", NS_UID, WANTED, True) == "update"
     assert plan_write(row(expires_at=NOW), "ns/a", NS_UID, WANTED, True) == "update"
     assert plan_write(row(), "ns/a", NS_UID, WANTED, False) == "update"
+    # The namespace's workspace label changed (or came, or went): the row moves.
+    assert plan_write(row(owner="team-a"), "ns/a", NS_UID, WANTED, True) == "update"
 
 
 @pytest.mark.parametrize(

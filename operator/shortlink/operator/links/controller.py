@@ -37,10 +37,11 @@ from shortlink.services.clock import Clock, utc_now
 
 log = logging.getLogger(__name__)
 
-# A missing Secret is usually created a moment later, or only after a human acts.
+# A missing Secret (or workspace) is usually created a moment later, or only after a
+# human acts.
 _SECRET_RETRY_BASE = 5.0
 _SECRET_REASONS = frozenset(
-    {"SecretNotFound", "SecretNotAllowed", "SecretForbidden", "InvalidSecret"}
+    {"SecretNotFound", "SecretNotAllowed", "SecretForbidden", "InvalidSecret", "WorkspaceNotFound"}
 )
 
 
@@ -163,6 +164,7 @@ class Controller:
         before = self.inventory.get(ref.key)
         remembered_code = before.code if before else remembered_code
         namespace_uid = await self.kube.namespace_uid(ref.namespace)
+        workspace = await self.kube.namespace_workspace(ref.namespace)
         password = None
         if desired.password_ref is not None:
             plain = await self.kube.secret_value(
@@ -186,7 +188,9 @@ class Controller:
                 before.password_digest if before else None,
                 before.password_hash if before else None,
             )
-        outcome = await self.sync.apply(ref, namespace_uid, desired, password, remembered_code)
+        outcome = await self.sync.apply(
+            ref, namespace_uid, desired, password, remembered_code, workspace
+        )
         if isinstance(outcome, Applied):
             self.inventory.track(
                 Tracked(

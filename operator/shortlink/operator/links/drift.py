@@ -107,11 +107,14 @@ class DriftCheck:
             )
             if password_digest(plain) != entry.password_digest:
                 return await self._reapply(entry, "secret", "the password Secret changed")
+        workspace = await self._kube.namespace_workspace(ref.namespace)
+        if row is not None and row.link.owner != workspace:
+            return await self._reapply(entry, "workspace", "its namespace's workspace changed")
         action = plan_write(
             row,
             ref.key,
             entry.namespace_uid,
-            desired.new_link(entry.password_hash),
+            desired.new_link(entry.password_hash, workspace),
             desired.active,
         )
         if action == "conflict":

@@ -32,6 +32,7 @@ from shortlink.domain.links import (
 from shortlink.domain.urls import UrlPolicy, validate_target_url
 from shortlink.operator.conditions import Condition, find_condition
 from shortlink.operator.links.spec_options import options_document, spec_path
+from shortlink.operator.resource import WORKSPACE_LABEL
 
 # A declared expiry may already be past (the link then answers 410 Gone), so only its
 # format is checked: against the dawn of time instead of "now" as the API does.
@@ -64,10 +65,11 @@ class Desired:
     password_ref: SecretRef | None
     options: LinkOptions = NO_OPTIONS  # rules, variants, click limit, ... (issue 22)
 
-    def new_link(self, password_hash: str | None) -> NewLink:
+    def new_link(self, password_hash: str | None, workspace: str | None) -> NewLink:
+        """``workspace``: the slug its namespace is labelled with (None: in none)."""
         return NewLink(
             target=self.target,
-            owner=None,
+            owner=workspace,
             code=self.code,
             password_hash=password_hash,
             expires_at=self.expires_at,
@@ -167,6 +169,7 @@ WriteAction = Literal["insert", "update", "unchanged", "conflict"]
 def matches(link: Link, wanted: NewLink, active: bool) -> bool:
     return (
         link.target == wanted.target
+        and link.owner == wanted.owner
         and link.password_hash == wanted.password_hash
         and link.expires_at == wanted.expires_at
         and link.redirect_type == wanted.redirect_type
@@ -228,6 +231,14 @@ def conflict_message(code: str, holder: ManagedRow) -> str:
     return (
         f"The code '{code}' is already used by {whose}{gone}; it is left untouched. "
         "Delete this ShortLink and declare another code."
+    )
+
+
+def unknown_workspace(slug: str) -> str:
+    """Its own namespace's label: the namespace's tenants may read what it names."""
+    return (
+        f"The namespace is labelled {WORKSPACE_LABEL}: {slug}, but there is no such "
+        "workspace; nothing is written until it exists (or the label changes)"
     )
 
 

@@ -16,6 +16,7 @@ import asyncpg
 from shortlink.adapters.postgres import LinkRepository
 from shortlink.adapters.redis_cache import LinkCache
 from shortlink.adapters.redis_failures import RedisFailure
+from shortlink.adapters.workspaces import WorkspaceRepository
 from shortlink.domain.codes import generate_code
 from shortlink.domain.links import Destination, Link, ManagedRow, NewLink, destination_of
 from shortlink.operator.links.reconcile import (
@@ -25,6 +26,7 @@ from shortlink.operator.links.reconcile import (
     owns,
     password_digest,
     plan_write,
+    unknown_workspace,
 )
 from shortlink.operator.resource import ObjectRef
 from shortlink.services.password_hashing import HASHER
@@ -95,9 +97,12 @@ def _conflict(ref: ObjectRef, code: str, holder: ManagedRow) -> Conflict:
 
 
 class LinkSync:
-    def __init__(self, repo: LinkRepository, cache: LinkCache) -> None:
+    def __init__(
+        self, repo: LinkRepository, cache: LinkCache, workspaces: WorkspaceRepository
+    ) -> None:
         self._repo = repo
         self._cache = cache
+        self._workspaces = workspaces
 
     async def apply(
         self,
@@ -106,13 +111,19 @@ class LinkSync:
         desired: Desired,
         password: Password | None,
         remembered_code: str | None = None,
+        workspace: str | None = None,
     ) -> Applied | Conflict:
         """Make the row match ``desired`` (never another owner's), then announce it.
         ``namespace_uid``: the UID of the namespace ``ref`` lives in (see
         reconcile.owns). ``remembered_code``: the code last served, should its row have
-        vanished. Raises InvalidSpec (ImmutableCode) or BackendUnavailable."""
+        vanished. ``workspace``: the slug the namespace is labelled with, which must
+        exist. Raises InvalidSpec (ImmutableCode) or BackendUnavailable."""
         try:
-            outcome = await self._write(ref, namespace_uid, desired, password, remembered_code)
+            if workspace is not None and await self._workspaces.get(workspace) is None:
+                raise BackendUnavailable("WorkspaceNotFound", unknown_workspace(workspace))
+            outcome = await self._write(
+                ref, namespace_uid, desired, password, remembered_code, workspace
+            )
         except _DATABASE_ERRORS as exc:
             raise _unavailable("DatabaseUnavailable", exc) from exc
         if isinstance(outcome, Applied):
@@ -126,12 +137,13 @@ class LinkSync:
         desired: Desired,
         password: Password | None,
         remembered_code: str | None,
+        workspace: str | None,
     ) -> Applied | Conflict:
         owned = await self._repo.managed_code(ref.key, namespace_uid)
         code = choose_code(desired.code, owned, remembered_code)
         password_hash = await self._password_hash(ref, namespace_uid, code, password)
         digest = password_digest(password.plain) if password else None
-        new = desired.new_link(password_hash)
+        new = desired.new_link(password_hash, workspace)
         if code is None:
             generated = await self._insert_generated(ref, namespace_uid, new, desired.active)
             return Applied(generated, "created", digest)
