@@ -245,7 +245,8 @@ finalizers and status with patches only. */}}
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
-# A ShortLink's namespace, for its UID (reclaimed codes are bound to it). In a Role this
+# A ShortLink's namespace, for its UID (reclaimed codes are bound to it) and its
+# shortlink.io/workspace label (docs/workspaces.md). In a Role this
 # grants get on that one namespace object only: the API server authorizes GET
 # /api/v1/namespaces/<name> as a request in namespace <name>.
 - apiGroups: [""]
