@@ -231,3 +231,24 @@ def test_audit_log_filters_pages_and_changes(page: Page) -> None:
     page.get_by_label("Link").fill("no-such-link")
     page.get_by_role("button", name="Apply filters").click()
     expect(page.get_by_text("No entries match these filters.")).to_be_visible()
+
+
+def test_leaving_a_workspace_goes_on_in_the_one_left(page: Page, workspaces: Workspaces) -> None:
+    """Alice removes herself from team-a (carol first: the last owner may leave only
+    alone): the UI carries on in team-b, and with one workspace the switcher is gone."""
+    switcher(page).select_option("team-a")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Members").click()
+    heading(page, "Members of team-a")
+    for who in (CAROL, ALICE):
+        page.get_by_role("button", name=f"Remove {who}").click()
+        page.get_by_role("dialog").get_by_role("button", name="Remove member").click()
+        if who == CAROL:
+            expect(page.locator(f'tr[data-member="{CAROL}"]')).to_have_count(0)
+    heading(page, "Your links")
+    expect(link_shown(page, "in-team-b")).to_be_visible()
+    expect(switcher(page)).to_have_count(0)
+    assert workspaces.members("team-a") == {}
+    assert page.evaluate("localStorage.getItem('shortlink.workspace')") is None
+    page.reload()
+    expect(link_shown(page, "in-team-b")).to_be_visible()
+    expect(switcher(page)).to_have_count(0)

@@ -6,6 +6,7 @@
 import { api } from "./api.js";
 import { field, h } from "./dom.js";
 import { formatDate, plural } from "./format.js";
+import { leftWorkspace } from "./session.js";
 import { announce, confirmDialog, errorBox, page, showError, state } from "./shell.js";
 import { grantableRoles, mayManage } from "./workspaces.js";
 
@@ -31,13 +32,16 @@ export async function membersView() {
 
   async function remove(member) {
     problem.hidden = true;
-    if (!await confirmDialog(`Remove ${member}?`,
-        `They lose access to ${workspace} at once: their next request is refused.`,
+    const yourself = member === state.session.subject;
+    if (!await confirmDialog(`Remove ${member}?`, yourself
+        ? `That is you: you lose access to ${workspace} at once.`
+        : `They lose access to ${workspace} at once: their next request is refused.`,
         "Remove member")) return;
     try {
       await api("DELETE", memberPath(member));
-      announce(`Removed ${member}`);
-      await load();
+      announce(yourself ? `You left ${workspace}` : `Removed ${member}`);
+      if (yourself) leftWorkspace();
+      else await load();
     } catch (error) { showError(problem, error); }
   }
 

@@ -104,9 +104,22 @@ async function switchWorkspace(slug) {
   renderNav();
   const workspace = state.workspaces.find((w) => w.slug === slug);
   announce(`Now in workspace ${workspace ? workspace.name : slug}`);
-  // A link's page belongs to the workspace left: the new one's list instead.
+  // A link's page belongs to the workspace left, and the workspace's own pages need
+  // an admin there: the new one's list instead.
   const { parts } = parseHash();
-  navigate(parts[0] === "links" && parts.length > 1 ? "#/links" : location.hash || "#/links");
+  const elsewhere = (parts[0] === "links" && parts.length > 1)
+    || (parts[0] === "workspace" && !atLeast(state.session.role, "admin"));
+  navigate(elsewhere ? "#/links" : location.hash || "#/links");
+}
+
+// The person just left the workspace they act in (removed themselves): the session
+// is asked for again, in the server's choice of the workspaces they have left.
+export function leftWorkspace() {
+  localStorage.removeItem(KEPT_WORKSPACE);
+  setWorkspace(null);
+  state.session = null;
+  state.workspaces = [];
+  navigate("#/links");
 }
 
 async function signOutNow() {
