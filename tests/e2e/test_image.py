@@ -64,7 +64,10 @@ def test_the_dockerfile_describes_the_same_image(image: UnpackedImage) -> None:
         else:
             assert f'{label}="{value}"' in dockerfile, label
     # One recipe: both builds run it, phase by phase.
-    build_image = (REPO_ROOT / "scripts" / "build-image").read_text()
+    # build-image runs "system" through the base it shares with the PostgreSQL image.
+    build_image = "".join(
+        (REPO_ROOT / "scripts" / name).read_text() for name in ("build-image", "lib/debian-base.sh")
+    )
     for phase in ("system", "wheel", "app"):
         assert f"recipe.sh {phase}" in dockerfile
         assert re.search(rf'RECIPE" {phase}\b', build_image), phase
