@@ -21,9 +21,9 @@ from redis import Redis
 
 from tests.e2e.test_web_ui import CHROMIUM, DESKTOP, FLAGS, check_page
 from tests.harness import PostgresServer, RedisServer, ServiceProcess
-from tests.harness.oidc import CLIENT_ID, OidcProvider, sign_in_at_provider
-from tests.harness.ports import free_port
-from tests.harness.stack import API_KEY, start_stack
+from tests.harness.oidc import OidcProvider, sign_in_at_provider
+from tests.harness.stack import API_KEY
+from tests.support.sso import sso_system
 
 STATE_COOKIE = "shortlink_oidc_state"
 ACCOUNTS = {
@@ -51,23 +51,12 @@ def sso(
     migrated_template: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Sso]:
-    api_port = free_port()
-    callback = f"http://127.0.0.1:{api_port}/v1/oidc/callback"
-    with OidcProvider(tmp_path_factory.mktemp("sso-provider"), callback, ACCOUNTS) as provider:
-        api, redirector, _ = start_stack(
-            postgres_server, redis_server, tmp_path_factory.mktemp("sso-logs"),
-            api_port=api_port,
-            SHORTLINK_OIDC_ISSUER=provider.issuer,
-            SHORTLINK_OIDC_CLIENT_ID=CLIENT_ID,
-            SHORTLINK_OIDC_REDIRECT_URI=callback,
-            SHORTLINK_OIDC_SCOPES="openid email groups",
-            SHORTLINK_OIDC_GROUP_ROLES="team-b-editors=team-b:editor,nobody=team-a:owner",
-        )  # fmt: skip
-        try:
-            yield Sso(api, provider, _set_up_workspaces(api.base_url))
-        finally:
-            redirector.stop()
-            api.stop()
+    with sso_system(
+        postgres_server, redis_server, tmp_path_factory.mktemp("sso"), ACCOUNTS,
+        SHORTLINK_OIDC_SCOPES="openid email groups",
+        SHORTLINK_OIDC_GROUP_ROLES="team-b-editors=team-b:editor,nobody=team-a:owner",
+    ) as (api, provider):  # fmt: skip
+        yield Sso(api, provider, _set_up_workspaces(api.base_url))
 
 
 def _set_up_workspaces(base_url: str) -> str:

@@ -16,11 +16,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from tests.e2e.test_oidc_sign_in import Sso, sign_in_through_the_ui
 from tests.e2e.test_web_ui import CHROMIUM, DESKTOP, FLAGS, check_page, heading
-from tests.harness import PostgresServer, RedisServer, ServiceProcess
-from tests.harness.oidc import CLIENT_ID, OidcProvider
-from tests.harness.ports import free_port
-from tests.harness.stack import API_KEY, start_stack
+from tests.harness import PostgresServer, RedisServer
+from tests.harness.stack import API_KEY
+from tests.support.sso import sso_system
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
@@ -31,14 +31,13 @@ EXTRA_LINKS = 54  # with team-b's own link, 55 link.create entries: two pages of
 
 @dataclass(frozen=True)
 class Workspaces:
-    api: ServiceProcess
-    provider: OidcProvider
+    sso: Sso
     owner_keys: dict[str, str]  # slug -> an owner key of that workspace
 
     def members(self, slug: str) -> dict[str, str]:
         """member -> role, as the API has them."""
         key = self.owner_keys[slug]
-        answer = httpx.get(f"{self.api.base_url}/v1/workspace/members", timeout=10,
+        answer = httpx.get(f"{self.sso.api.base_url}/v1/workspace/members", timeout=10,
                            headers={"Authorization": f"Bearer {key}"})  # fmt: skip
         assert answer.status_code == 200, answer.text
         return {m["member"]: m["role"] for m in answer.json()["items"]}
@@ -51,22 +50,11 @@ def workspaces(
     migrated_template: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Workspaces]:
-    api_port = free_port()
-    callback = f"http://127.0.0.1:{api_port}/v1/oidc/callback"
     accounts = {"alice": {"email": ALICE, "groups": []}}
-    with OidcProvider(tmp_path_factory.mktemp("uiws-provider"), callback, accounts) as provider:
-        api, redirector, _ = start_stack(
-            postgres_server, redis_server, tmp_path_factory.mktemp("uiws-logs"),
-            api_port=api_port,
-            SHORTLINK_OIDC_ISSUER=provider.issuer,
-            SHORTLINK_OIDC_CLIENT_ID=CLIENT_ID,
-            SHORTLINK_OIDC_REDIRECT_URI=callback,
-        )  # fmt: skip
-        try:
-            yield Workspaces(api, provider, _set_up(api.base_url))
-        finally:
-            redirector.stop()
-            api.stop()
+    system = sso_system(postgres_server, redis_server, tmp_path_factory.mktemp("uiws"), accounts)
+    with system as (api, provider):
+        keys = _set_up(api.base_url)
+        yield Workspaces(Sso(api, provider, keys["team-a"]), keys)
 
 
 def _set_up(base_url: str) -> dict[str, str]:
@@ -101,7 +89,7 @@ def page(workspaces: Workspaces) -> Iterator[Page]:
     """One browser page signed in as alice through the UI's "Sign in with SSO"."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        context = chromium.new_context(base_url=workspaces.api.base_url, viewport=DESKTOP)
+        context = chromium.new_context(base_url=workspaces.sso.api.base_url, viewport=DESKTOP)
         # Nothing leaves this machine (the provider's pages link a web font).
         context.route("**/*", lambda route: route.continue_()
                       if urlsplit(route.request.url).hostname == "127.0.0.1"
@@ -112,15 +100,7 @@ def page(workspaces: Workspaces) -> Iterator[Page]:
         page.on("console", lambda m: errors.append(m.text) if m.type == "error"
                 and not m.text.startswith("Failed to load resource") else None)  # fmt: skip
         page.set_default_timeout(20_000)
-        page.goto("/")
-        page.get_by_role("link", name="Sign in with SSO").click()
-        page.wait_for_url(f"{workspaces.provider.issuer}/**")
-        page.fill('input[name="login"]', "alice")
-        page.fill('input[name="password"]', "any")
-        page.get_by_role("button", name="Sign-in").click()
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_url(f"{workspaces.api.base_url}/#/links")
-        expect(page.get_by_text(f"Signed in as {ALICE}")).to_be_visible()
+        sign_in_through_the_ui(page, workspaces.sso, "alice")
         yield page
         assert not errors, f"browser errors: {errors}"
         context.close()

@@ -107,6 +107,7 @@ function rows(entry) {
                                "aria-label": `Changes of entry ${entry.id}`, onclick: () => {
     details.hidden = !details.hidden;
     toggle.setAttribute("aria-expanded", String(!details.hidden));
+    toggle.textContent = details.hidden ? "Show" : "Hide";
   } }, "Show");
   return [h("tr", { dataset: { entry: entry.id } },
     h("td", {}, h("time", { datetime: entry.at }, formatDate(entry.at))),
