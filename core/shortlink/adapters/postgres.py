@@ -370,26 +370,27 @@ class LinkRepository:
         namespace_uid: str,
     ) -> Link | None:
         """Insert under ``code`` for ``managed_by``; None if the code is taken."""
-        row = await self._db.fetchrow(
-            f"""INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
+        async with audited(self._db) as db:
+            row = await db.fetchrow(
+                f"""INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
                                    expires_at, redirect_type, is_active, managed_by, managed_uid,
                                    managed_namespace_uid, options)
                 VALUES ($1, $2, $12, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
                 ON CONFLICT (code) DO NOTHING
                 RETURNING {_LINK_COLUMNS}""",
-            code,
-            link.target,
-            link.code is not None,
-            link.password_hash,
-            link.expires_at,
-            link.redirect_type,
-            is_active,
-            managed_by,
-            managed_uid,
-            namespace_uid,
-            options_json(link.options),
-            link.owner,
-        )
+                code,
+                link.target,
+                link.code is not None,
+                link.password_hash,
+                link.expires_at,
+                link.redirect_type,
+                is_active,
+                managed_by,
+                managed_uid,
+                namespace_uid,
+                options_json(link.options),
+                link.owner,
+            )
         return _link(row) if row else None
 
     async def update_managed(
@@ -430,15 +431,16 @@ class LinkRepository:
         (adopting those without a namespace UID); returns their codes. The codes stay
         reserved for it: a re-created resource of that name in that namespace gets
         them back."""
-        rows = await self._db.fetch(
-            """UPDATE links SET deleted_at = now(), updated_at = now(),
+        async with audited(self._db) as db:
+            rows = await db.fetch(
+                """UPDATE links SET deleted_at = now(), updated_at = now(),
                       managed_namespace_uid = $2
                WHERE managed_by = $1 AND deleted_at IS NULL
                  AND (managed_namespace_uid = $2 OR managed_namespace_uid IS NULL)
                RETURNING code""",
-            managed_by,
-            namespace_uid,
-        )
+                managed_by,
+                namespace_uid,
+            )
         return [row["code"] for row in rows]
 
 

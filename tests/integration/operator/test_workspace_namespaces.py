@@ -62,6 +62,7 @@ def test_a_labelled_namespaces_links_are_the_workspaces_and_read_only_there(
     member: httpx.Client,
     workspace: str,
     visitor: httpx.Client,
+    stack: Stack,
 ) -> None:
     cluster.label_namespace({WORKSPACE_LABEL: workspace})
     start_operator()
@@ -83,6 +84,21 @@ def test_a_labelled_namespaces_links_are_the_workspaces_and_read_only_there(
         assert error["error"] == "MANAGED_BY_KUBERNETES"
         assert f"ShortLink {cluster.namespace}/team-link" in error["message"]
     assert visitor.get(f"/{code}").headers["location"] == "https://example.com/team"
+
+    # The workspace's audit log names the operator, acting for that ShortLink.
+    admin = httpx.post(
+        f"{stack.api.base_url}/v1/api-keys",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        json={"name": "auditor", "owner": workspace, "role": "admin"},
+    ).json()["key"]
+    audit = httpx.get(
+        f"{stack.api.base_url}/v1/workspace/audit",
+        params={"link": code},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert audit.status_code == 200, audit.text
+    entries = [(e["actor_kind"], e["actor"], e["action"]) for e in audit.json()["items"]]
+    assert entries == [("operator", f"{cluster.namespace}/team-link", "link.create")]
 
     # The workspace's own links stay editable.
     own = member.post("/v1/urls", json={"original_url": "https://example.com/own"})

@@ -8,15 +8,19 @@ restart or a drift repair heals a cache entry.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
 import asyncpg
 
+from shortlink.adapters.audit import audit_context
 from shortlink.adapters.postgres import LinkRepository
 from shortlink.adapters.redis_cache import LinkCache
 from shortlink.adapters.redis_failures import RedisFailure
 from shortlink.adapters.workspaces import WorkspaceRepository
+from shortlink.domain.audit import AuditContext
 from shortlink.domain.codes import generate_code
 from shortlink.domain.links import Destination, Link, ManagedRow, NewLink, destination_of
 from shortlink.operator.links.reconcile import (
@@ -96,6 +100,16 @@ def _conflict(ref: ObjectRef, code: str, holder: ManagedRow) -> Conflict:
     return Conflict(code, conflict_message(code, holder))
 
 
+@contextmanager
+def _acting_for(ref: ObjectRef) -> Iterator[None]:
+    """Audit entries of the writes within name the operator, for this ShortLink."""
+    token = audit_context.set(AuditContext("operator", ref.key))
+    try:
+        yield
+    finally:
+        audit_context.reset(token)
+
+
 class LinkSync:
     def __init__(
         self, repo: LinkRepository, cache: LinkCache, workspaces: WorkspaceRepository
@@ -121,9 +135,10 @@ class LinkSync:
         try:
             if workspace is not None and await self._workspaces.get(workspace) is None:
                 raise BackendUnavailable("WorkspaceNotFound", unknown_workspace(workspace))
-            outcome = await self._write(
-                ref, namespace_uid, desired, password, remembered_code, workspace
-            )
+            with _acting_for(ref):
+                outcome = await self._write(
+                    ref, namespace_uid, desired, password, remembered_code, workspace
+                )
         except _DATABASE_ERRORS as exc:
             raise _unavailable("DatabaseUnavailable", exc) from exc
         if isinstance(outcome, Applied):
@@ -196,7 +211,8 @@ class LinkSync:
         """Delete the resource's links (codes stay reserved for it, in that namespace);
         returns the codes."""
         try:
-            codes = await self._repo.soft_delete_managed(ref.key, namespace_uid)
+            with _acting_for(ref):
+                codes = await self._repo.soft_delete_managed(ref.key, namespace_uid)
         except _DATABASE_ERRORS as exc:
             raise _unavailable("DatabaseUnavailable", exc) from exc
         try:
