@@ -18,8 +18,8 @@ SCENARIOS = (
     "redirect_rules",
     "redirect_limited",
 )
-# Run only when named: they need a stack of their own, and failover kills processes.
-ON_DEMAND_SCENARIOS = ("failover",)
+# Run only when named: they need a stack (or a cluster) of their own, and kill things.
+ON_DEMAND_SCENARIOS = ("failover", "cluster_failover")
 ALL_SCENARIOS = SCENARIOS + ON_DEMAND_SCENARIOS
 # The CRD's default failoverDelay.
 DEFAULT_FAILOVER_DELAY_S = 10.0

@@ -13,6 +13,7 @@ from benchmarks.alternation import (
     summed_socket_errors,
 )
 from benchmarks.analytics import analytics_ingest, analytics_stats, redirect_hit_with_kafka
+from benchmarks.cluster_failover import cluster_failover_line
 from benchmarks.config import RunSettings
 from benchmarks.context import ScenarioContext
 from benchmarks.failover import failover_line
@@ -302,7 +303,14 @@ def failover(settings: RunSettings, work_dir: Path, busy: float | None) -> dict[
     return failover_line(work_dir, settings.failover_delay_s, busy)
 
 
+def cluster_failover(settings: RunSettings, work_dir: Path, busy: float | None) -> dict[str, Any]:
+    """The in-chart PostgreSQL's members dying on the one-node cluster (its module)."""
+    log("scenario cluster_failover")
+    return cluster_failover_line(work_dir, busy)
+
+
 # Scenarios that bring their own stack (and run only when named).
 ON_DEMAND_RUNNERS: dict[str, Callable[[RunSettings, Path, float | None], dict[str, Any]]] = {
     "failover": failover,
+    "cluster_failover": cluster_failover,
 }

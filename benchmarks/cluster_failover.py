@@ -1,0 +1,256 @@
+"""cluster_failover: the in-chart PostgreSQL's members dying on the one-node cluster,
+under traffic through the Services (issues 18 and 24).
+
+    .venv/bin/python -m benchmarks cluster_failover
+
+Runs only when named (about 10 minutes: the install is most of it). It uses the
+cluster `python -m tests.harness.cluster up` left running, or brings one up (and
+down after). The chart goes in with postgresql.enabled (3 members, failoverDelay 2)
+and the redirector reading misses from the operator's read-only Service of the
+streaming standbys (databaseRead.url, maxLag 5 s); Redis on the host.
+
+Load, from start to end: CREATE_CLIENTS creating links through the api Service
+without pause, and through the redirector Service REDIRECT_CLIENTS following warm
+links (cached) and one following cold ones (each code once, Redis flushed after they
+were made: a miss read from a standby, or the primary). The periods, in turn: quiet,
+a standby's pod deleted, quiet, the primary's container killed -9 through the
+runtime, quiet, the primary's pod deleted. An event lasts until it is over (the
+standby streaming again; the cluster Ready with a create acknowledged since), each
+quiet period QUIET_S: the reference, with the same load, of the event after it.
+
+Figures (`benchmarks/cluster_failover_figures.py`): per event RTO (the longest gap
+between acknowledged creates), acknowledged creates lost or doubled (against the
+rows on the primary at the end), failed creates and redirects, p99s during the event
+and during its quiet period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from kubernetes import client
+
+from benchmarks.cluster_failover_figures import Period, event_figures, meets_target
+from benchmarks.host import cpu_affinity, every_cpu, log
+from tests.harness import RedisServer
+from tests.harness.cluster import Cluster, network
+from tests.harness.cluster.in_chart_postgres import (
+    API_KEY,
+    CREATE_CLIENTS,
+    FAILOVER_DELAY,
+    REDIRECT_CLIENTS,
+    RTO_TARGET,
+    Release,
+    Traffic,
+    chart_values,
+    crds_applied,
+    delete_pod,
+    import_postgres_image,
+    installed,
+    kill_container,
+    primary_back,
+    status,
+    stored,
+    streaming_standbys,
+    traffic,
+    warm_links,
+)
+from tests.harness.cluster.node import STATE
+from tests.harness.cluster.workloads import ready_pods, wait_for
+from tests.harness.create_load import outcome
+
+RELEASE = Release("cluster-failover")
+PREFIX = "https://cluster-failover.test/"
+COLD_TARGETS = "https://cold.cluster-failover.test/"
+COLD_LINKS = 12_000  # more than the cold client follows in a run
+BULK = 1000
+QUIET_S = 15.0
+SETTLE_S = 3.0  # after an event, before the next quiet period (not measured)
+READ_MAX_LAG_S = 5
+
+
+@contextlib.contextmanager
+def _node() -> Iterator[Cluster]:
+    """The cluster left up by hand, or one of this run's own."""
+    if STATE.exists():
+        log("  using the cluster that is up")
+        yield Cluster.from_state()
+        return
+    cluster = Cluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def cluster_failover_line(work_dir: Path, busy_percent: float | None) -> dict[str, Any]:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as running, cpu_affinity(every_cpu()):
+        cluster = running.enter_context(_node())
+        postgres_image = import_postgres_image(cluster)
+        redis = running.enter_context(
+            RedisServer(work_dir / "redis", bind=("127.0.0.1", network.BRIDGE_IP))
+        )
+        redis_url = f"redis://{network.BRIDGE_IP}:{redis.port}/0"
+
+        def values(storage_class: str) -> dict[str, Any]:
+            found = chart_values(redis_url, postgres_image, storage_class)
+            # No password in it: the chart's SHORTLINK_DATABASE_PASSWORD goes into
+            # DATABASE_READ_URL as into DATABASE_URL (core/shortlink/config.py).
+            reader = f"{RELEASE.read_only_service}.{RELEASE.namespace}.svc"
+            found["databaseRead"] = {
+                "url": f"postgresql://shortlink@{reader}:5432/shortlink",
+                "maxLag": READ_MAX_LAG_S,
+            }
+            return found
+
+        running.enter_context(crds_applied(cluster))
+        log("  helm install with postgresql.enabled (3 members) and databaseRead")
+        services = running.enter_context(
+            installed(cluster, RELEASE, work_dir / "values.json", values)
+        )
+        with cluster.api_client() as api:
+            _wait_streaming(api, 2)
+        cold = _cold_links(services)
+        redis.flushall()  # the cold links' cache entries: their redirects read PostgreSQL
+        warm = warm_links(RELEASE, services)
+        log(f"  {len(cold)} cold links, {len(warm)} warm; load through the Services")
+        periods, running = asyncio.run(_run(cluster, services, warm, cold))
+        with cluster.api_client() as api:
+            primary = str(status(api, RELEASE)["currentPrimary"])
+            rows = stored(api, RELEASE, primary, PREFIX)
+    answers = running.answers
+    result = outcome(answers, rows)
+    events = [
+        event_figures(quiet, event, answers, rows, result, running.warm, running.cold)
+        for quiet, event in itertools.pairwise(periods)
+        if quiet.name == "quiet" and event.name != "quiet"
+    ]
+    return {
+        "scenario": "cluster_failover",
+        "events": events,
+        "rounds": 1,
+        "acked_writes": len(result.acknowledged),
+        "acked_writes_lost": len(result.lost),
+        "duplicate_rows": result.duplicate_rows,
+        "creates": len(answers),
+        "warm_redirects": running.warm.total,
+        "cold_redirects": running.cold.total,
+        "failover_delay_s": FAILOVER_DELAY,
+        "read_max_lag_s": READ_MAX_LAG_S,
+        "create_clients": CREATE_CLIENTS,
+        "warm_redirect_clients": REDIRECT_CLIENTS,
+        "cold_redirect_clients": 1,
+        "quiet_s": QUIET_S,
+        "host_busy_pct_before": busy_percent,
+        "target": (
+            "a standby's death: 0 failed redirects (warm and cold); the primary's: 0 "
+            f"acknowledged creates lost or doubled, 0 failed warm redirects, RTO <= "
+            f"failoverDelay + 3 s ({RTO_TARGET:g})"
+        ),
+        "meets_target": all(meets_target(event) for event in events),
+    }
+
+
+def _wait_streaming(api: client.ApiClient, count: int) -> list[str]:
+    def enough() -> list[str] | None:
+        primary = status(api, RELEASE).get("currentPrimary")
+        found = streaming_standbys(api, RELEASE, primary) if primary else []
+        return found if len(found) >= count else None
+
+    return wait_for(enough, timeout=120, what=f"{count} standbys streaming")
+
+
+def _cold_links(services: dict[str, str]) -> list[tuple[str, str]]:
+    """(code, target) of COLD_LINKS links made in bulk and never followed."""
+    links: list[tuple[str, str]] = []
+    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+    with httpx.Client(
+        base_url=RELEASE.service(services, "api"), headers=headers, timeout=60
+    ) as http:
+        for batch in range(COLD_LINKS // BULK):
+            urls = [{"original_url": f"{COLD_TARGETS}{batch}/{n}"} for n in range(BULK)]
+            response = http.post("/v1/urls/bulk", content=orjson.dumps({"urls": urls}))
+            response.raise_for_status()
+            links += [
+                (item["short_code"], item["original_url"])
+                for item in response.json()["results"]
+                if "short_code" in item
+            ]
+    return links
+
+
+async def _run(
+    cluster: Cluster,
+    services: dict[str, str],
+    warm: dict[str, str],
+    cold: list[tuple[str, str]],
+) -> tuple[list[Period], Traffic]:
+    periods: list[Period] = []
+    with cluster.api_client() as api:
+        async with traffic(api, RELEASE, services, PREFIX, warm, cold) as running:
+            events: list[tuple[str, Callable[[], tuple[float, str]]]] = [
+                ("standby pod deleted", lambda: _standby_deleted(cluster, api)),
+                (
+                    "primary killed -9",
+                    lambda: _on_primary(cluster, api, running, kill_container),
+                ),
+                ("primary pod deleted", lambda: _on_primary(cluster, api, running, delete_pod)),
+            ]
+            for name, event in events:
+                started = time.time()
+                await asyncio.sleep(QUIET_S)
+                periods.append(Period("quiet", started, time.time()))
+                log(f"  {name}")
+                started, note = await asyncio.to_thread(event)
+                periods.append(Period(name, started, time.time(), note))
+                log(f"    over in {time.time() - started:.1f} s ({note})")
+                await asyncio.sleep(SETTLE_S)
+    return periods, running
+
+
+def _pod_uid(api: client.ApiClient, name: str) -> str | None:
+    for pod in ready_pods(api, RELEASE.namespace):
+        if pod.metadata.name == name:
+            return str(pod.metadata.uid)
+    return None
+
+
+def _standby_deleted(cluster: Cluster, api: client.ApiClient) -> tuple[float, str]:
+    """A streaming standby's pod deleted; over when its replacement streams again.
+    (When it was deleted, which.)"""
+    primary = str(status(api, RELEASE)["currentPrimary"])
+    standby = streaming_standbys(api, RELEASE, primary)[0]
+    uid = _pod_uid(api, standby)
+    started = time.time()
+    delete_pod(cluster, RELEASE, standby)
+
+    def back() -> bool:
+        replaced = _pod_uid(api, standby) not in (None, uid)
+        return replaced and standby in streaming_standbys(api, RELEASE, primary)
+
+    wait_for(back, timeout=120, what=f"{standby} replaced and streaming again")
+    return started, standby
+
+
+def _on_primary(
+    cluster: Cluster,
+    api: client.ApiClient,
+    running: Traffic,
+    event: Callable[[Cluster, Release, str], None],
+) -> tuple[float, str]:
+    """`event` on the primary; over when `primary_back`. (When, old -> new primary.)"""
+    old = str(status(api, RELEASE)["currentPrimary"])
+    started = time.time()
+    event(cluster, RELEASE, old)
+    new = primary_back(api, RELEASE, running.load, started)
+    return started, f"{old} -> {new}"
