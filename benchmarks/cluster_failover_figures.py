@@ -5,6 +5,7 @@ Times are epoch seconds on this machine's clock (the client's sent/answered stam
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -93,3 +94,36 @@ def meets_target(event: dict[str, Any]) -> bool:
         and during["failed_warm_redirects"] == 0
         and event["rto_s"] <= RTO_TARGET
     )
+
+
+def summary(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per kind of event, over its rounds: the RTOs, the failures summed, and the
+    medians of the p99s during the events beside those of their quiet periods."""
+    kinds: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        kinds.setdefault(event["event"], []).append(event)
+    found = {}
+    for kind, rounds in kinds.items():
+
+        def median(key: str, part: str, rounds: list[dict[str, Any]] = rounds) -> float | None:
+            values = [r[part][key] for r in rounds if r[part][key] is not None]
+            return round(statistics.median(values), 1) if values else None
+
+        found[kind] = {
+            "rounds": len(rounds),
+            "rto_s": [r["rto_s"] for r in rounds],
+            "acked_writes_lost": sum(r["acked_writes_lost"] for r in rounds),
+            "duplicate_rows": sum(r["duplicate_rows"] for r in rounds),
+            "failed_creates": sum(r["during"]["failed_creates"] for r in rounds),
+            "failed_warm_redirects": sum(r["during"]["failed_warm_redirects"] for r in rounds),
+            "failed_cold_redirects": sum(r["during"]["failed_cold_redirects"] for r in rounds),
+            **{
+                f"{key}_median": {
+                    "during": median(key, "during"),
+                    "quiet": median(key, "quiet_reference"),
+                }
+                for key in ("create_p99_ms", "warm_redirect_p99_ms", "cold_redirect_p99_ms")
+            },
+            "meets_target": all(meets_target(r) for r in rounds),
+        }
+    return found

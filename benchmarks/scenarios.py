@@ -305,8 +305,8 @@ def failover(settings: RunSettings, work_dir: Path, busy: float | None) -> dict[
 
 def cluster_failover(settings: RunSettings, work_dir: Path, busy: float | None) -> dict[str, Any]:
     """The in-chart PostgreSQL's members dying on the one-node cluster (its module)."""
-    log("scenario cluster_failover")
-    return cluster_failover_line(work_dir, busy)
+    log(f"scenario cluster_failover ({settings.rounds} rounds)")
+    return cluster_failover_line(work_dir, settings.rounds, busy)
 
 
 # Scenarios that bring their own stack (and run only when named).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.cluster_failover_figures import Period, event_figures, meets_target
+from benchmarks.cluster_failover_figures import Period, event_figures, meets_target, summary
 from tests.harness.cluster.in_chart_postgres import Redirects
 from tests.harness.create_load import CreateAnswer, StoredLink, outcome
 
@@ -66,3 +66,18 @@ def test_a_standby_event_is_judged_by_its_redirects_only() -> None:
     assert not meets_target(figures(standby))  # one warm redirect failed
     clean = Period("standby pod deleted", 13.5, 20.0)
     assert meets_target(figures(clean))  # lost creates are not its figure
+
+
+def test_the_summary_takes_each_kind_over_its_rounds() -> None:
+    clean = figures(Period("standby pod deleted", 13.5, 20.0))
+    found = summary([figures(), figures(), clean])
+    assert found["primary pod deleted"]["rounds"] == 2
+    assert found["primary pod deleted"]["rto_s"] == [6.0, 6.0]
+    assert found["primary pod deleted"]["acked_writes_lost"] == 2
+    assert found["primary pod deleted"]["failed_warm_redirects"] == 2
+    assert found["primary pod deleted"]["cold_redirect_p99_ms_median"] == {
+        "during": 2100.0,
+        "quiet": 4.0,
+    }
+    assert found["standby pod deleted"]["meets_target"] is True
+    assert found["primary pod deleted"]["meets_target"] is False

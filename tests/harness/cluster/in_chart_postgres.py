@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import json
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -79,7 +80,8 @@ def import_postgres_image(cluster: Cluster) -> str:
     [reference] = images.import_layout(cluster.ctr, layout, images.POSTGRES_NAME)
     print(
         f"postgres image: build/check {built - started:.1f}s,"
-        f" import {time.monotonic() - built:.1f}s ({reference})"
+        f" import {time.monotonic() - built:.1f}s ({reference})",
+        file=sys.stderr,  # a benchmark's stdout is its JSON lines
     )
     return reference
 
@@ -162,7 +164,8 @@ def installed(
                 "--create-namespace", "--values", str(values_file), "--wait",
                 "--timeout", INSTALL_TIMEOUT, timeout=600,
             )  # fmt: skip
-            print(f"helm install --wait with postgresql.enabled: {time.monotonic() - started:.0f}s")
+            took = time.monotonic() - started
+            print(f"helm install --wait with postgresql.enabled: {took:.0f}s", file=sys.stderr)
             core = client.CoreV1Api(api)
             yield {
                 service.metadata.name: f"http://{service.spec.cluster_ip}:{service.spec.ports[0].port}"
@@ -300,8 +303,23 @@ def kill_container(cluster: Cluster, release: Release, member: str) -> None:
 
 
 def delete_pod(cluster: Cluster, release: Release, member: str) -> None:
+    """The member's pod deleted, and gone: until then PostgreSQL may still answer the
+    sessions it has (its shutdown waits for them, up to the grace period), so a
+    create acknowledged meanwhile says nothing of a recovery."""
     with cluster.api_client() as api:
-        client.CoreV1Api(api).delete_namespaced_pod(member, release.namespace)
+        core = client.CoreV1Api(api)
+        uid = core.read_namespaced_pod(member, release.namespace).metadata.uid
+
+        def gone() -> bool:
+            try:
+                return bool(core.read_namespaced_pod(member, release.namespace).metadata.uid != uid)
+            except ApiException as error:
+                if error.status == 404:
+                    return True
+                raise
+
+        core.delete_namespaced_pod(member, release.namespace)
+        wait_for(gone, timeout=120, what=f"the pod {member} gone")
 
 
 # --- Traffic through the Services --------------------------------------------------
@@ -446,16 +464,16 @@ async def traffic(
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def primary_back(api: client.ApiClient, release: Release, load: CreateLoad, event_at: float) -> str:
-    """After an event on the primary: failoverDelay, then until the PostgresCluster is
-    Ready (writable) with a create acknowledged since the event; the primary's name.
+def primary_back(api: client.ApiClient, release: Release, load: CreateLoad, done_at: float) -> str:
+    """After an event on the primary (done by `done_at`): failoverDelay, then until the
+    PostgresCluster is Ready (writable) with a create acknowledged since; its primary.
     Whether a standby was promoted is the operator's call: a primary back within
     failoverDelay triggers nothing (the CRD's contract)."""
     time.sleep(FAILOVER_DELAY)
 
     def recovered() -> str | None:
         found = status(api, release)
-        served = any(a.acknowledged and a.sent_at > event_at for a in list(load.answers.values()))
+        served = any(a.acknowledged and a.sent_at > done_at for a in list(load.answers.values()))
         return str(found["currentPrimary"]) if served and writable(found) else None
 
     return wait_for(recovered, timeout=90, what="the cluster Ready and writable")
@@ -479,7 +497,7 @@ def under_load(
                 await asyncio.sleep(STEADY_S)
                 event_at = time.time()
                 await asyncio.to_thread(event, old)
-                new = await asyncio.to_thread(primary_back, api, release, running.load, event_at)
+                new = await asyncio.to_thread(primary_back, api, release, running.load, time.time())
                 recovered_at = time.time()
                 await asyncio.sleep(STEADY_S)
             return Failover(old, new, event_at, recovered_at, running.answers, running.warm)
