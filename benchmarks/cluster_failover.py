@@ -46,32 +46,12 @@ from benchmarks.cluster_failover_figures import Period, event_figures, meets_tar
 from benchmarks.host import cpu_affinity, every_cpu, log
 from tests.harness import RedisServer
 from tests.harness.cluster import Cluster, network
-from tests.harness.cluster.in_chart_postgres import (
-    API_KEY,
-    CREATE_CLIENTS,
-    FAILOVER_DELAY,
-    REDIRECT_CLIENTS,
-    RTO_TARGET,
-    Release,
-    Traffic,
-    chart_values,
-    crds_applied,
-    delete_pod,
-    import_postgres_image,
-    installed,
-    kill_container,
-    primary_back,
-    status,
-    stored,
-    streaming_standbys,
-    traffic,
-    warm_links,
-)
+from tests.harness.cluster import in_chart_postgres as chart_pg
 from tests.harness.cluster.node import STATE
 from tests.harness.cluster.workloads import ready_pods, wait_for
 from tests.harness.create_load import outcome
 
-RELEASE = Release("cluster-failover")
+RELEASE = chart_pg.Release("cluster-failover")
 PREFIX = "https://cluster-failover.test/"
 COLD_TARGETS = "https://cold.cluster-failover.test/"
 COLD_LINKS = 12_000  # more than the cold client follows in a run
@@ -102,14 +82,14 @@ def cluster_failover_line(
     work_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as running, cpu_affinity(every_cpu()):
         cluster = running.enter_context(_node())
-        postgres_image = import_postgres_image(cluster)
+        postgres_image = chart_pg.import_postgres_image(cluster)
         redis = running.enter_context(
             RedisServer(work_dir / "redis", bind=("127.0.0.1", network.BRIDGE_IP))
         )
         redis_url = f"redis://{network.BRIDGE_IP}:{redis.port}/0"
 
         def values(storage_class: str) -> dict[str, Any]:
-            found = chart_values(redis_url, postgres_image, storage_class)
+            found = chart_pg.chart_values(redis_url, postgres_image, storage_class)
             # No password in it: the chart's SHORTLINK_DATABASE_PASSWORD goes into
             # DATABASE_READ_URL as into DATABASE_URL (core/shortlink/config.py).
             reader = f"{RELEASE.read_only_service}.{RELEASE.namespace}.svc"
@@ -119,21 +99,21 @@ def cluster_failover_line(
             }
             return found
 
-        running.enter_context(crds_applied(cluster))
+        running.enter_context(chart_pg.crds_applied(cluster))
         log("  helm install with postgresql.enabled (3 members) and databaseRead")
         services = running.enter_context(
-            installed(cluster, RELEASE, work_dir / "values.json", values)
+            chart_pg.installed(cluster, RELEASE, work_dir / "values.json", values)
         )
         with cluster.api_client() as api:
             _wait_streaming(api, 2)
         cold = _cold_links(services)
         redis.flushall()  # the cold links' cache entries: their redirects read PostgreSQL
-        warm = warm_links(RELEASE, services)
+        warm = chart_pg.warm_links(RELEASE, services)
         log(f"  {len(cold)} cold links, {len(warm)} warm; load through the Services")
         periods, running = asyncio.run(_run(cluster, services, warm, cold, rounds))
         with cluster.api_client() as api:
-            primary = str(status(api, RELEASE)["currentPrimary"])
-            rows = stored(api, RELEASE, primary, PREFIX)
+            primary = str(chart_pg.status(api, RELEASE)["currentPrimary"])
+            rows = chart_pg.stored(api, RELEASE, primary, PREFIX)
     answers = running.answers
     result = outcome(answers, rows)
     events = [
@@ -152,17 +132,17 @@ def cluster_failover_line(
         "creates": len(answers),
         "warm_redirects": running.warm.total,
         "cold_redirects": running.cold.total,
-        "failover_delay_s": FAILOVER_DELAY,
+        "failover_delay_s": chart_pg.FAILOVER_DELAY,
         "read_max_lag_s": READ_MAX_LAG_S,
-        "create_clients": CREATE_CLIENTS,
-        "warm_redirect_clients": REDIRECT_CLIENTS,
+        "create_clients": chart_pg.CREATE_CLIENTS,
+        "warm_redirect_clients": chart_pg.REDIRECT_CLIENTS,
         "cold_redirect_clients": 1,
         "quiet_s": QUIET_S,
         "host_busy_pct_before": busy_percent,
         "target": (
             "a standby's death: 0 failed redirects (warm and cold); the primary's: 0 "
             f"acknowledged creates lost or doubled, 0 failed warm redirects, RTO <= "
-            f"failoverDelay + 3 s ({RTO_TARGET:g})"
+            f"failoverDelay + 3 s ({chart_pg.RTO_TARGET:g})"
         ),
         "meets_target": all(meets_target(event) for event in events),
     }
@@ -170,8 +150,8 @@ def cluster_failover_line(
 
 def _wait_streaming(api: client.ApiClient, count: int) -> list[str]:
     def enough() -> list[str] | None:
-        primary = status(api, RELEASE).get("currentPrimary")
-        found = streaming_standbys(api, RELEASE, primary) if primary else []
+        primary = chart_pg.status(api, RELEASE).get("currentPrimary")
+        found = chart_pg.streaming_standbys(api, RELEASE, primary) if primary else []
         return found if len(found) >= count else None
 
     return wait_for(enough, timeout=120, what=f"{count} standbys streaming")
@@ -180,7 +160,7 @@ def _wait_streaming(api: client.ApiClient, count: int) -> list[str]:
 def _cold_links(services: dict[str, str]) -> list[tuple[str, str]]:
     """(code, target) of COLD_LINKS links made in bulk and never followed."""
     links: list[tuple[str, str]] = []
-    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+    headers = {"Authorization": f"Bearer {chart_pg.API_KEY}", "Content-Type": "application/json"}
     with httpx.Client(
         base_url=RELEASE.service(services, "api"), headers=headers, timeout=60
     ) as http:
@@ -202,17 +182,23 @@ async def _run(
     warm: dict[str, str],
     cold: list[tuple[str, str]],
     rounds: int,
-) -> tuple[list[Period], Traffic]:
+) -> tuple[list[Period], chart_pg.Traffic]:
     periods: list[Period] = []
     with cluster.api_client() as api:
-        async with traffic(api, RELEASE, services, PREFIX, warm, cold) as running:
+        async with chart_pg.traffic(api, RELEASE, services, PREFIX, warm, cold) as running:
             # The standby's death `rounds` times; the primary's once each, the deletion
             # last: a promotion leaves the old primary fenced (the chart runs no rejoin),
             # one standby short, so a second round would measure a smaller cluster.
             events: list[tuple[str, Callable[[], tuple[float, str]]]] = [
                 *[("standby pod deleted", partial(_standby_deleted, cluster, api))] * rounds,
-                ("primary killed -9", partial(_on_primary, cluster, api, running, kill_container)),
-                ("primary pod deleted", partial(_on_primary, cluster, api, running, delete_pod)),
+                (
+                    "primary killed -9",
+                    partial(_on_primary, cluster, api, running, chart_pg.kill_container),
+                ),
+                (
+                    "primary pod deleted",
+                    partial(_on_primary, cluster, api, running, chart_pg.delete_pod),
+                ),
             ]
             for name, event in events:
                 started = time.time()
@@ -236,15 +222,15 @@ def _pod_uid(api: client.ApiClient, name: str) -> str | None:
 def _standby_deleted(cluster: Cluster, api: client.ApiClient) -> tuple[float, str]:
     """A streaming standby's pod deleted; over when its replacement streams again.
     (When it was deleted, which.)"""
-    primary = str(status(api, RELEASE)["currentPrimary"])
-    standby = streaming_standbys(api, RELEASE, primary)[0]
+    primary = str(chart_pg.status(api, RELEASE)["currentPrimary"])
+    standby = chart_pg.streaming_standbys(api, RELEASE, primary)[0]
     uid = _pod_uid(api, standby)
     started = time.time()
-    delete_pod(cluster, RELEASE, standby)
+    chart_pg.delete_pod(cluster, RELEASE, standby)
 
     def back() -> bool:
         replaced = _pod_uid(api, standby) not in (None, uid)
-        return replaced and standby in streaming_standbys(api, RELEASE, primary)
+        return replaced and standby in chart_pg.streaming_standbys(api, RELEASE, primary)
 
     wait_for(back, timeout=120, what=f"{standby} replaced and streaming again")
     return started, standby
@@ -253,12 +239,12 @@ def _standby_deleted(cluster: Cluster, api: client.ApiClient) -> tuple[float, st
 def _on_primary(
     cluster: Cluster,
     api: client.ApiClient,
-    running: Traffic,
-    event: Callable[[Cluster, Release, str], None],
+    running: chart_pg.Traffic,
+    event: Callable[[Cluster, chart_pg.Release, str], None],
 ) -> tuple[float, str]:
-    """`event` on the primary; over when `primary_back`. (When, old -> new primary.)"""
-    old = str(status(api, RELEASE)["currentPrimary"])
+    """`event` on the primary; over when `primary_back` says so. (When, old -> new primary.)"""
+    old = str(chart_pg.status(api, RELEASE)["currentPrimary"])
     started = time.time()
     event(cluster, RELEASE, old)
-    new = primary_back(api, RELEASE, running.load, time.time())
+    new = chart_pg.primary_back(api, RELEASE, running.load, time.time())
     return started, f"{old} -> {new}"
