@@ -25,7 +25,7 @@ LINKS_MANAGED = Gauge(
 )
 DRIFT_REPAIRS = Counter(
     "shortlink_operator_drift_repairs_total",
-    "Repairs made by the drift check, by what had drifted (row, cache, secret)",
+    "Repairs made by the drift check, by what had drifted (row, cache, secret, workspace)",
     ["kind"],
 )
 DRIFT_CHECKS = Counter("shortlink_operator_drift_checks_total", "Completed drift checks")

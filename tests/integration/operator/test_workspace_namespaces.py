@@ -159,5 +159,7 @@ def test_labelling_a_namespace_later_moves_its_links_into_the_workspace(
 
     cluster.label_namespace({WORKSPACE_LABEL: workspace})
     wait_for("the link in the workspace", lambda: code in listed(member), 30)
+    moved = f"Rewrote '{code}': its namespace's workspace changed"
+    wait_for("a Repaired event", lambda: moved in [m for _, _, m in cluster.events("late")])
     cluster.label_namespace({WORKSPACE_LABEL: None})
     wait_for("the link out of the workspace", lambda: code not in listed(member), 30)

@@ -37,7 +37,7 @@ _CONCURRENCY = 32
 @dataclass(frozen=True)
 class DriftReport:
     checked: int
-    repaired: dict[str, int]  # what had drifted (row, cache, secret) -> how many
+    repaired: dict[str, int]  # what had drifted (row, cache, secret, workspace) -> how many
     failed: int
 
 
@@ -108,8 +108,6 @@ class DriftCheck:
             if password_digest(plain) != entry.password_digest:
                 return await self._reapply(entry, "secret", "the password Secret changed")
         workspace = await self._kube.namespace_workspace(ref.namespace)
-        if row is not None and row.link.owner != workspace:
-            return await self._reapply(entry, "workspace", "its namespace's workspace changed")
         action = plan_write(
             row,
             ref.key,
@@ -129,6 +127,8 @@ class DriftCheck:
             return None
         if action == "insert":
             return await self._reapply(entry, "row", "its row was deleted from PostgreSQL")
+        if action == "update" and row is not None and row.link.owner != workspace:
+            return await self._reapply(entry, "workspace", "its namespace's workspace changed")
         if action == "update":
             return await self._reapply(entry, "row", "its row was changed in PostgreSQL")
         assert row is not None
