@@ -226,7 +226,7 @@ def test_the_primarys_container_killed_9_through_the_runtime_under_load(
     cluster: Cluster, release: dict[str, str]
 ) -> None:
     """SIGKILL to the primary's container through containerd (ctr): the kubelet
-    restarts it at once, so far always before failoverDelay ran out (then nothing is
+    restarts it at once, mostly before failoverDelay ran out (then nothing is
     promoted, as the CRD says); either way nothing acknowledged is lost."""
 
     def kill(primary: str) -> None:
