@@ -14,6 +14,7 @@ from tests.harness import PostgresServer
 from tests.harness.shortlinks import Cluster, condition
 from tests.harness.stack import API_KEY
 from tests.integration.operator.conftest import OperatorFactory, Stack
+from tests.integration.operator.test_operator import sql
 from tests.support.waiting import wait_for
 
 WORKSPACE_LABEL = "shortlink.io/workspace"
@@ -125,11 +126,22 @@ def test_a_namespace_naming_no_workspace_writes_nothing_and_says_so(
     assert synced is not None
     assert f"{WORKSPACE_LABEL}: {missing}" in synced["message"]
     assert "no such workspace" in synced["message"]
-    rows = postgres_server.execute(
+    rows = sql(
+        postgres_server,
+        stack,
         f"SELECT count(*) FROM links WHERE managed_by = '{cluster.namespace}/orphan'",
-        database=stack.database_url.rsplit("/", 1)[1],
     )
     assert rows == "0"
+
+    # Retried: once the workspace is made, the link is written into it.
+    created = httpx.post(
+        f"{stack.api.base_url}/v1/workspaces",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        json={"slug": missing, "name": "Made late"},
+    )
+    assert created.status_code == 201, created.text
+    code = cluster.wait_ready("orphan", timeout=60)["status"]["code"]
+    assert sql(postgres_server, stack, f"SELECT owner FROM links WHERE code = '{code}'") == missing
 
 
 def test_an_unlabelled_namespaces_links_stay_in_no_workspace(
