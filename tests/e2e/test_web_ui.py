@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -319,6 +320,32 @@ def test_delete_with_confirmation(page: Page, rest: httpx.Client) -> None:
     page.get_by_role("dialog").get_by_role("button", name="Delete link").press("Enter")
     heading(page, "Your links")
     assert rest.get("/v1/urls/ui-bye").status_code == 404
+
+
+def test_a_link_managed_by_kubernetes_is_read_only_here(
+    page: Page,
+    rest: httpx.Client,
+    system: tuple[ServiceProcess, ServiceProcess],
+    postgres_server: PostgresServer,
+) -> None:
+    """A ShortLink's link (the operator writes managed_by) is shown, never offered for
+    editing: the page names the resource to edit instead (the API refuses with a 409)."""
+    rest.post(
+        "/v1/urls", json={"original_url": "https://example.com/gitops", "custom_alias": "ui-gitops"}
+    )
+    database = urlsplit(system[0].env["DATABASE_URL"]).path.lstrip("/")
+    postgres_server.execute(
+        "UPDATE links SET managed_by = 'team-a/gitops-link' WHERE code = 'ui-gitops'", database
+    )
+    assert rest.patch("/v1/urls/ui-gitops", json={"is_active": False}).status_code == 409
+    page.goto("/#/links/ui-gitops")
+    heading(page, "Link ui-gitops")
+    expect(page.locator(".badge-kubernetes")).to_have_text("kubernetes")
+    expect(page.get_by_text("Managed by Kubernetes")).to_contain_text("team-a/gitops-link")
+    for name in ("Save changes", "Delete…", "Deactivate"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
+    expect(page.get_by_role("link", name="Statistics")).to_be_visible()
+    check_page(page, "managed-link")
 
 
 def _csv(rows: list[dict[str, str]]) -> bytes:

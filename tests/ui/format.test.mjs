@@ -25,6 +25,7 @@ test("linkStatus: deactivated over expired over active, and a password label", (
   assert.deepEqual(linkStatus({ ...link, is_active: false, expires_at: "2029-01-01T00:00:00Z" }, now),
     ["deactivated"]);
   assert.deepEqual(linkStatus({ ...link, password_protected: true }, now), ["active", "password"]);
+  assert.deepEqual(linkStatus({ ...link, managed_by: "kubernetes" }, now), ["active", "kubernetes"]);
 });
 
 test("device types are capitalised; OS and browser families keep their makers' spelling", () => {

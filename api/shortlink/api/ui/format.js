@@ -27,6 +27,7 @@ export function linkStatus(link, now = new Date()) {
   else if (link.expires_at && new Date(link.expires_at) <= now) labels.push("expired");
   else labels.push("active");
   if (link.password_protected) labels.push("password");
+  if (link.managed_by === "kubernetes") labels.push("kubernetes");
   return labels;
 }
 

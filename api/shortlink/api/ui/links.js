@@ -314,6 +314,10 @@ export async function linkView(code) {
     } catch (error) { showError(problem, error); }
   } }, "Delete…");
   const qr = (format, size) => `${path}/qr?format=${format}&size=${size}`;
+  // A ShortLink's link: its YAML is the truth, and the API refuses edits (409).
+  const managed = link.managed_by === "kubernetes";
+  const managedNote = managed ? h("p", { class: "managed" }, "Managed by Kubernetes: edit the ShortLink ",
+    h("code", {}, link.managed_resource), " (kubectl or your GitOps repository), not here.") : null;
 
   page(`Link ${code}`,
     h("section", { class: "card" },
@@ -322,11 +326,12 @@ export async function linkView(code) {
       h("p", { class: "target" }, "Goes to ", h("a", { href: link.original_url }, link.original_url)),
       h("p", {}, badges(link), ` Created ${formatDate(link.created_at)}.`,
         link.expires_at ? ` Expires ${formatDate(link.expires_at)}.` : " Never expires."),
-      status, h("p", { role: "status", class: "saved" }),
+      managedNote, status, h("p", { role: "status", class: "saved" }),
       h("div", { class: "row" },
         h("a", { class: "button", href: `#/links/${encodeURIComponent(code)}/stats` }, "Statistics"),
-        h("a", { class: "button", href: `#/links/${encodeURIComponent(code)}/rules` }, "Rules"),
-        toggle, remove)),
+        managed ? null : [
+          h("a", { class: "button", href: `#/links/${encodeURIComponent(code)}/rules` }, "Rules"),
+          toggle, remove])),
     h("section", { class: "card qr" },
       h("h2", {}, "QR code"),
       h("img", { src: qr("svg", 240), width: 240, height: 240,
@@ -334,5 +339,5 @@ export async function linkView(code) {
       h("p", { class: "row" },
         h("a", { class: "button", href: qr("svg", 1024), download: `${code}.svg` }, "Download SVG"),
         h("a", { class: "button", href: qr("png", 1024), download: `${code}.png` }, "Download PNG"))),
-    edit);
+    managed ? null : edit);
 }

@@ -32,7 +32,7 @@ export function page(title, ...content) {
   const main = document.getElementById("main");
   document.title = `${title} · Shortlink`;
   const heading = h("h1", { tabindex: -1 }, title);
-  main.replaceChildren(heading, ...content);
+  main.replaceChildren(heading, ...content.filter((part) => part !== null && part !== false));
   heading.focus();
   return main;
 }
