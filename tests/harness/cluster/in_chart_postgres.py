@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -167,11 +168,17 @@ def installed(
             took = time.monotonic() - started
             print(f"helm install --wait with postgresql.enabled: {took:.0f}s", file=sys.stderr)
             core = client.CoreV1Api(api)
-            yield {
+            services = {
                 service.metadata.name: f"http://{service.spec.cluster_ip}:{service.spec.ports[0].port}"
                 for service in core.list_namespaced_service(release.namespace).items
                 if service.spec.cluster_ip not in (None, "None")
             }
+            for component in ("api", "redirector"):
+                # On a cluster just up, kube-proxy may not have the Service's rules yet
+                # when `--wait` returns (seen: connection refused).
+                url = release.service(services, component)
+                wait_for(partial(_answers, url), timeout=60, what=f"{url} to answer")
+            yield services
         except AssertionError as error:
             raise AssertionError(f"{error}\n{describe_pods(api, release.namespace)}") from None
         finally:
@@ -179,6 +186,14 @@ def installed(
             helm(cluster, "uninstall", release.name, "--namespace", release.namespace, "--wait",
                  "--timeout", "180s", "--ignore-not-found")  # fmt: skip
             _wait_pods_gone(api, release)
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(f"{url}/", timeout=2)
+    except httpx.HTTPError:
+        return False
+    return True
 
 
 def _delete_postgres_cluster(api: client.ApiClient, release: Release) -> None:
