@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from benchmarks.alternation import alternate, median_round
 from benchmarks.context import ScenarioContext
 from benchmarks.fixtures import create_links_one_by_one, follow_each, write_codes
-from benchmarks.host import cpu_affinity, every_cpu, free_port, log, pinned
+from benchmarks.host import cpu_affinity, every_cpu, log, pinned
 from benchmarks.lines import is_clean, wrk_fields
 from benchmarks.lua import write_cycle_paths_script
 from benchmarks.metrics import counter_by_label
@@ -26,7 +26,7 @@ from benchmarks.stack import resident_mb, shortlink_command
 from benchmarks.wrk import WrkResult
 from shortlink.adapters.clickhouse import ClickStore
 from shortlink.adapters.event_codec import decode_clicks, encode_clicks
-from tests.harness import ServiceProcess
+from tests.harness import ServiceProcess, free_port
 from tests.harness.kafka import KafkaServer
 from tests.harness.stack import component_process
 from tests.harness.synthetic_clicks import click_events, insert_million_style

@@ -15,7 +15,6 @@ import httpx
 from benchmarks.config import RunSettings
 from benchmarks.host import (
     REPO_ROOT,
-    free_port,
     log,
     pinned,
     stop_process,
@@ -24,6 +23,7 @@ from benchmarks.host import (
 from benchmarks.lua import write_cycle_paths_script, write_post_unique_urls_script
 from benchmarks.sequential import BULK_SIZE, bulk_bodies, percentile, run_bulk_sequence
 from benchmarks.wrk import run_wrk
+from tests.harness import free_port
 
 NGINX_REDIRECT_TARGET = "https://example.com/"
 WARMUP_S = 1.0

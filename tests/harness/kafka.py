@@ -199,7 +199,7 @@ class KafkaServer(Managed):
         one of a KafkaCluster; alone, it is its own quorum."""
         self.base_dir = base_dir.absolute()
         self.port = port or free_port()
-        self.controller_port = controller_port or _free_port_except(self.port)
+        self.controller_port = controller_port or free_port()
         self.node_id = node_id
         self.voters = voters or f"{node_id}@127.0.0.1:{self.controller_port}"
         self.num_partitions = num_partitions
@@ -494,12 +494,6 @@ def _class_archive(java: str, libs: Path, classpath: str, options: list[str]) ->
 # --- ports ---------------------------------------------------------------------------
 
 
-def _free_port_except(taken: int) -> int:
-    while (port := free_port()) == taken:
-        pass
-    return port
-
-
 def _port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -511,8 +505,8 @@ def _port_open(port: int) -> bool:
 def _wait_until_bindable(ports: tuple[int, ...], timeout: float) -> None:
     """Wait until the broker could bind `ports` (as the JVM does, with SO_REUSEADDR).
 
-    The ports came from the ephemeral range: while the broker is down, another
-    process's outgoing connection may briefly own one; a restart waits it out.
+    The JVM would exit at once on a port still held (by the broker just killed, while
+    it is reaped): a restart waits that out rather than fail.
     """
     deadline = time.monotonic() + timeout
     for port in ports:

@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.harness import HarnessError, PostgresServer, ServiceProcess, free_port
+from tests.harness.ports import ephemeral_range
 
 
 async def test_postgres_answers_queries(postgres_server: PostgresServer) -> None:
@@ -115,3 +116,13 @@ def test_service_process_reports_early_exit_with_log(tmp_path: Path) -> None:
     service = ServiceProcess(command, env={}, port=free_port(), log_dir=tmp_path)
     with pytest.raises(HarnessError, match=r"(?s)exited with code 3.*boom from child"):
         service.start()
+
+
+def test_free_ports_are_never_ones_the_kernel_hands_to_outgoing_connections() -> None:
+    """A port in the ephemeral range can be taken by any process's next connect()
+    between the pick and the server's bind (CI: a redirector died on EADDRINUSE)."""
+    ephemeral = ephemeral_range()
+    picked = [free_port() for _ in range(200)]
+    assert not [port for port in picked if port in ephemeral]
+    assert not [port for port in picked if 30000 <= port <= 32767]  # NodePorts
+    assert len(set(picked)) == len(picked)
