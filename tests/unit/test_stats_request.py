@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shortlink.domain.errors import InvalidRequest
+from shortlink.domain.errors import InvalidFilter, InvalidRequest, InvalidTimezone, RangeTooLong
+from shortlink.domain.stats_filters import Filter
 from shortlink.domain.stats_request import EARLIEST, LATEST, parse_stats_request
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
@@ -41,8 +42,10 @@ def test_a_default_from_starts_no_earlier_than_1970() -> None:
 
 
 def test_the_edges_themselves_are_accepted() -> None:
-    query = parse_stats_request({"from": "1970-01-01T00:00:00Z", "to": "2105-12-31T23:59:59Z"}, NOW)
+    query = parse_stats_request({"from": "2100-01-01T00:00:00Z", "to": "2105-12-31T23:59:59Z"}, NOW)
     assert query.end == datetime(2105, 12, 31, 23, 59, 59, tzinfo=UTC)
+    query = parse_stats_request({"from": "1970-01-01T00:00:00Z", "to": "1980-01-01"}, NOW)
+    assert query.start == datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def test_the_written_year_is_what_the_document_bounds_and_offsets_are_clamped() -> None:
@@ -72,3 +75,93 @@ def test_any_range_is_refused_clearly_or_answered_within_what_is_stored(
     except InvalidRequest:
         return
     assert EARLIEST <= query.start < query.end <= LATEST
+
+
+# -- issue 23: timezone, comparison, limits, filters ------------------------------------
+
+
+def test_a_hundred_years_by_hour_is_refused_not_shortened() -> None:
+    with pytest.raises(RangeTooLong) as refused:
+        parse_stats_request({"from": "1990-01-01", "to": "2090-01-01", "interval": "hour"}, NOW)
+    assert refused.value.code == "RANGE_TOO_LONG"
+    assert refused.value.details["parameter"] == "from"
+    # a default 'from' is never too far
+    assert parse_stats_request({"interval": "hour"}, NOW).start == NOW - timedelta(hours=48)
+
+
+def test_ranges_outside_1970_to_2106_and_backwards_ones_are_400s_with_a_code() -> None:
+    for args in (
+        {"from": "1969-06-01", "to": "1970-02-01"},
+        {"to": "2107-01-01"},
+        {"from": "2026-02-01", "to": "2026-01-01"},
+    ):
+        with pytest.raises(InvalidRequest) as refused:
+            parse_stats_request(args, NOW)
+        assert refused.value.code == "INVALID_REQUEST"
+
+
+def test_the_timezone_is_an_iana_name_and_dates_without_offset_are_read_in_it() -> None:
+    query = parse_stats_request(
+        {"from": "2026-07-01", "to": "2026-07-03", "timezone": "Europe/Paris"}, NOW
+    )
+    assert query.timezone == "Europe/Paris"
+    assert query.start == datetime(2026, 6, 30, 22, tzinfo=UTC)
+    assert query.end == datetime(2026, 7, 2, 22, tzinfo=UTC)
+    # an explicit offset wins
+    assert parse_stats_request(
+        {"from": "2026-07-01T00:00:00Z", "to": "2026-07-02", "timezone": "Europe/Paris"}, NOW
+    ).start == datetime(2026, 7, 1, tzinfo=UTC)
+    assert parse_stats_request({}, NOW).timezone == "UTC"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd", "", "x" * 10_000, "utc\x00"])
+def test_an_unknown_timezone_is_refused(zone: str) -> None:
+    if not zone:
+        assert parse_stats_request({"timezone": zone}, NOW).timezone == "UTC"
+        return
+    with pytest.raises(InvalidTimezone) as refused:
+        parse_stats_request({"timezone": zone}, NOW)
+    assert refused.value.details["parameter"] == "timezone"
+
+
+def test_compare_with_the_previous_period() -> None:
+    query = parse_stats_request(
+        {"from": "2026-11-01", "to": "2026-11-08", "compare": "previous_period"}, NOW
+    )
+    assert query.compare == (datetime(2026, 10, 25, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
+    assert parse_stats_request({}, NOW).compare is None
+
+
+def test_compare_with_a_chosen_period() -> None:
+    query = parse_stats_request(
+        {"from": "2026-11-01", "to": "2026-11-08", "compare": "custom",
+         "compare_from": "2025-11-01", "compare_to": "2025-11-08"},
+        NOW,
+    )  # fmt: skip
+    assert query.compare == (datetime(2025, 11, 1, tzinfo=UTC), datetime(2025, 11, 8, tzinfo=UTC))
+    for args in (
+        {"compare": "custom"},
+        {"compare": "custom", "compare_from": "2025-11-08", "compare_to": "2025-11-01"},
+        {"compare": "custom", "compare_from": "1900-01-01", "compare_to": "2025-11-01"},
+        {"compare": "yesterday"},
+    ):
+        with pytest.raises(InvalidRequest):
+            parse_stats_request(args, NOW)
+    with pytest.raises(RangeTooLong):
+        parse_stats_request(
+            {"interval": "hour", "compare": "custom", "compare_from": "2020-01-01",
+             "compare_to": "2025-01-01"},
+            NOW,
+        )  # fmt: skip
+
+
+def test_limit_and_filters() -> None:
+    query = parse_stats_request({"limit": "25"}, NOW, ["country:is:US"])
+    assert query.limit == 25
+    assert query.filters == (Filter("country", "is", "US"),)
+    assert parse_stats_request({}, NOW).limit == 10
+    for bad in ("0", "101", "ten", "-1"):
+        with pytest.raises(InvalidRequest):
+            parse_stats_request({"limit": bad}, NOW)
+    with pytest.raises(InvalidFilter):
+        parse_stats_request({}, NOW, ["country:is:" + "x" * 10_240])

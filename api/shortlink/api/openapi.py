@@ -484,7 +484,7 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                      "description": "ISO 8601 date or date-time, before 'to' (default: 30 "
                                     "days, or 48 hours by hour, before 'to'; at most 3,660 "
                                     "days, or 31 days by hour, before it: an earlier one "
-                                    "is moved up)"},
+                                    "is a 400 RANGE_TOO_LONG)"},
                     {"name": "to", "in": "query", "schema": STATS_INSTANT,
                      "description": "ISO 8601 date or date-time (default: now)"},
                     {"name": "interval", "in": "query",

@@ -236,3 +236,20 @@ class SessionsUnavailable(Unavailable):
 
     code = "SESSIONS_UNAVAILABLE"
     default_message = "Signing in is unavailable right now (the session store did not answer)"
+
+
+# Stats queries (issue 23): each refusal its own code, all of them 400s.
+class RangeTooLong(InvalidRequest):
+    code = "RANGE_TOO_LONG"
+
+
+class InvalidTimezone(InvalidRequest):
+    code = "INVALID_TIMEZONE"
+
+
+class InvalidDimension(InvalidRequest):
+    code = "INVALID_DIMENSION"
+
+
+class InvalidFilter(InvalidRequest):
+    code = "INVALID_FILTER"
