@@ -330,6 +330,9 @@ class LinkStats(Body):
         description="Clicks by A/B variant: '<rule id>/<variant id>', 'link/<variant id>'"
     )
     tags: Breakdown = Field(description="Clicks by the link's tags")
+    links: Breakdown = Field(
+        description="A workspace's stats: clicks by link (code); empty for one link's",
+    )
 
     @classmethod
     def of(cls, stats: analytics.LinkStats) -> LinkStats:

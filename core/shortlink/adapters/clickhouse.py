@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from shortlink.adapters import clickhouse_filtered as raw
 from shortlink.adapters.clickhouse_cluster import clustered
 from shortlink.domain.analytics import (
     BREAKDOWNS,
@@ -43,6 +44,8 @@ from shortlink.domain.analytics import (
     Totals,
     stats_range,
 )
+from shortlink.domain.stats_buckets import bucket_starts, place, realtime_range, uses_aggregates
+from shortlink.domain.stats_filters import Filter
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,7 @@ _DIMENSIONS: Final = {
     "rule": "rules",
     "variant": "variants",
     "tag": "tags",
+    "link": "links",
 }
 _WINDOW_GAP_MS: Final = 2000
 _MAX_WINDOWS: Final = 16
@@ -337,17 +341,87 @@ class ClickStore:
         limit: int = 10,
     ) -> LinkStats:
         """Stats of one link over ``[start, end)`` (aligned outwards to whole hours; see
-        domain.analytics). Breakdowns keep the ``limit`` largest values each. The
-        three queries run side by side, each in a thread (chdb and the HTTP client
-        both release the GIL while they wait)."""
+        domain.analytics), from the aggregates. Breakdowns keep the ``limit`` largest
+        values each."""
+        return await self.stats_of([code], start, end, interval, limit=limit, label=code)
+
+    async def stats_of(
+        self,
+        codes: Sequence[str],
+        start: datetime | float,
+        end: datetime | float,
+        interval: str = "day",
+        *,
+        limit: int = 10,
+        timezone: str = "UTC",
+        filters: Sequence[Filter] = (),
+        label: str = "",
+    ) -> LinkStats:
+        """Stats of ``codes`` together (one link, or a workspace's links: then also
+        their ``links`` ranking). Unfiltered in UTC: from the aggregates (the queries
+        run side by side, each in a thread: chdb and the HTTP client both release the
+        GIL while they wait). Otherwise from the raw clicks (stats_buckets)."""
         span = stats_range(_epoch(start), _epoch(end), interval)
-        params = _range_params(code, span)
-        (clicks, bots, series), uniques, counts = await asyncio.gather(
+        if not codes:
+            starts = bucket_starts(span.start, span.end, interval, timezone)
+            return _link_stats(label, span, Totals(0, 0, 0), place({}, starts), {})
+        if not uses_aggregates(timezone, filters):
+            return await self._raw_stats(
+                codes, span.start, span.end, interval, timezone, filters, limit, label
+            )
+        params = _range_params(codes, span)
+        (clicks, bots, series), uniques, counts, links = await asyncio.gather(
             asyncio.to_thread(self._series, span, params),
             asyncio.to_thread(self._unique_visitors, params),
             asyncio.to_thread(self._breakdowns, params, max(1, limit)),
+            asyncio.to_thread(self._links, params, max(1, limit), len(codes) > 1),
         )
-        return _link_stats(code, span, Totals(clicks, bots, uniques), series, counts)
+        counts["links"] = links
+        return _link_stats(label, span, Totals(clicks, bots, uniques), series, counts)
+
+    async def realtime(
+        self,
+        codes: Sequence[str],
+        now: float,
+        filters: Sequence[Filter] = (),
+        limit: int = 10,
+        label: str = "",
+    ) -> LinkStats:
+        """The last 30 minutes of ``codes``, per minute, from the raw clicks."""
+        start, end = realtime_range(now)
+        return await self._raw_stats(codes, start, end, "minute", "UTC", filters, limit, label)
+
+    async def _raw_stats(
+        self,
+        codes: Sequence[str],
+        start: int,
+        end: int,
+        interval: str,
+        timezone: str,
+        filters: Sequence[Filter],
+        limit: int,
+        label: str,
+    ) -> LinkStats:
+        condition, params = raw.where(filters)
+        chosen = raw.counted(filters)
+        params |= {"codes": list(codes), "start": start, "end": end, "tz": timezone,
+                   "limit": max(1, limit), "many": int(len(codes) > 1)}  # fmt: skip
+        query = self._client.query
+        totals, series, breakdowns = await asyncio.gather(
+            asyncio.to_thread(query, raw.totals_sql(condition, chosen), parameters=params),
+            asyncio.to_thread(
+                query, raw.series_sql(condition, chosen, interval), parameters=params
+            ),
+            asyncio.to_thread(query, raw.breakdowns_sql(condition, chosen), parameters=params),
+        )
+        ((clicks, bots, uniques),) = totals.result_rows or [(0, 0, 0)]
+        starts = bucket_starts(start, end, interval, timezone)
+        points = place({int(t): int(n) for t, n in series.result_rows}, starts)
+        counts = _counts(breakdowns.result_rows)
+        span = StatsRange(start, end, interval, (start, start), ())  # type: ignore[arg-type]
+        return _link_stats(
+            label, span, Totals(int(clicks), int(bots), int(uniques)), points, counts
+        )
 
     def _series(
         self, span: StatsRange, params: dict[str, Any]
@@ -356,15 +430,15 @@ class ClickStore:
         if span.interval == "hour":
             source = (
                 "SELECT hour AS t, clicks, bot_clicks FROM hourly_stats"
-                " WHERE code = {code:String} AND hour >= toDateTime({start:UInt32}, 'UTC')"
+                " WHERE code IN {codes:Array(String)} AND hour >= toDateTime({start:UInt32}, 'UTC')"
                 " AND hour < toDateTime({end:UInt32}, 'UTC')"
             )
         else:
             source = (
                 "SELECT toDateTime(day, 'UTC') AS t, clicks, bot_clicks FROM daily_stats"
-                f" WHERE code = {{code:String}} AND {_WHOLE_DAYS}"
+                f" WHERE code IN {{codes:Array(String)}} AND {_WHOLE_DAYS}"
                 " UNION ALL SELECT toStartOfDay(hour) AS t, clicks, bot_clicks"
-                f" FROM hourly_stats WHERE code = {{code:String}} AND ({_EDGE_HOURS})"
+                f" FROM hourly_stats WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS})"
             )
         result = self._client.query(
             f"SELECT toUnixTimestamp(t), sum(clicks), sum(bot_clicks) FROM ({source}) GROUP BY t",
@@ -384,9 +458,10 @@ class ClickStore:
         # the fewest states (whole days + edge hours), and not per bucket.
         uniques = self._client.query(
             "SELECT uniqMerge(visitors) FROM ("
-            f" SELECT visitors FROM daily_stats WHERE code = {{code:String}} AND {_WHOLE_DAYS}"
+            " SELECT visitors FROM daily_stats"
+            f" WHERE code IN {{codes:Array(String)}} AND {_WHOLE_DAYS}"
             " UNION ALL SELECT visitors FROM hourly_stats"
-            f" WHERE code = {{code:String}} AND ({_EDGE_HOURS}))",
+            f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS}))",
             parameters=params,
         ).result_rows
         return int(uniques[0][0]) if uniques else 0
@@ -395,30 +470,50 @@ class ClickStore:
         result = self._client.query(
             "SELECT dimension, value, sum(clicks) AS total FROM ("
             " SELECT dimension, value, clicks FROM daily_breakdowns"
-            f" WHERE code = {{code:String}} AND {_WHOLE_DAYS}"
+            f" WHERE code IN {{codes:Array(String)}} AND {_WHOLE_DAYS}"
             " UNION ALL SELECT dimension, value, clicks FROM hourly_breakdowns"
-            f" WHERE code = {{code:String}} AND ({_EDGE_HOURS}))"
+            f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS}))"
             " GROUP BY dimension, value HAVING total > 0"
             " ORDER BY dimension, total DESC, value LIMIT {limit:UInt32} BY dimension",
             parameters={**params, "limit": limit},
         )
-        counts: dict[str, list[Count]] = {}
-        for dimension, value, total in result.result_rows:
-            field = _DIMENSIONS.get(str(dimension))
-            if field is not None:
-                counts.setdefault(field, []).append(Count(str(value), int(total)))
-        return counts
+        return _counts(result.result_rows)
+
+    def _links(self, params: dict[str, Any], limit: int, many: bool) -> list[Count]:
+        """The codes with the most clicks (none for a single link's stats)."""
+        if not many:
+            return []
+        result = self._client.query(
+            "SELECT code, sum(clicks) AS total FROM ("
+            " SELECT code, clicks FROM daily_stats"
+            f" WHERE code IN {{codes:Array(String)}} AND {_WHOLE_DAYS}"
+            " UNION ALL SELECT code, clicks FROM hourly_stats"
+            f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS}))"
+            " GROUP BY code HAVING total > 0 ORDER BY total DESC, code LIMIT {limit:UInt32}",
+            parameters={**params, "limit": limit},
+        )
+        return [Count(str(code), int(total)) for code, total in result.result_rows]
+
+
+def _counts(rows: Sequence[Sequence[Any]]) -> dict[str, list[Count]]:
+    """(dimension, value, clicks) rows → LinkStats field → counts, in the rows' order."""
+    counts: dict[str, list[Count]] = {}
+    for dimension, value, total in rows:
+        field = _DIMENSIONS.get(str(dimension))
+        if field is not None:
+            counts.setdefault(field, []).append(Count(str(value), int(total)))
+    return counts
 
 
 def _link_stats(
-    code: str,
+    label: str,
     span: StatsRange,
     totals: Totals,
     series: tuple[SeriesPoint, ...],
     counts: dict[str, list[Count]],
 ) -> LinkStats:
     return LinkStats(
-        code=code,
+        code=label,
         start=span.start,
         end=span.end,
         interval=span.interval,
@@ -440,10 +535,10 @@ def _time_windows(stamps: list[float]) -> list[tuple[int, int]]:
     return windows
 
 
-def _range_params(code: str, span: StatsRange) -> dict[str, Any]:
+def _range_params(codes: Sequence[str], span: StatsRange) -> dict[str, Any]:
     edges = [*span.edge_hours, (0, 0), (0, 0)][:2]
     return {
-        "code": code,
+        "codes": list(codes),
         "start": span.start,
         "end": span.end,
         "day_from": span.days[0],

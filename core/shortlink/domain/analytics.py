@@ -15,7 +15,7 @@ from typing import Final, Literal, cast
 
 from shortlink.domain.errors import InvalidRequest
 
-Interval = Literal["day", "hour"]
+Interval = Literal["day", "hour", "minute"]  # minute: realtime only
 INTERVALS: Final = ("day", "hour")
 HOUR: Final = 3600
 DAY: Final = 86400
@@ -32,6 +32,8 @@ BREAKDOWNS: Final = (
     "rules",
     "variants",
     "tags",
+    # Issue 23: the links of a workspace's stats (empty for one link's).
+    "links",
 )
 
 
@@ -98,6 +100,7 @@ class LinkStats:
     rules: tuple[Count, ...] = ()  # rule ids
     variants: tuple[Count, ...] = ()  # "<rule id>/<variant id>", "link/<variant id>"
     tags: tuple[Count, ...] = ()
+    links: tuple[Count, ...] = ()  # codes, in a workspace's stats
 
 
 @dataclass(frozen=True, slots=True)
