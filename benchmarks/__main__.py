@@ -91,6 +91,12 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         default=DEFAULT_FAILOVER_DELAY_S,
         help=f"the PostgresCluster's failoverDelay for failover ({DEFAULT_FAILOVER_DELAY_S:g} s)",
     )
+    parser.add_argument(
+        "--clicks",
+        type=int,
+        default=None,
+        help="clicks analytics_stats_100m generates (100000000; 1000000 with --quick)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs) afterwards")
     arguments = parser.parse_args(argv)
     if arguments.rounds is not None and arguments.rounds < 1:
@@ -118,6 +124,7 @@ def run(arguments: argparse.Namespace) -> int:
         rounds=arguments.rounds,
         service_overrides=dict(item.split("=", 1) for item in arguments.service_env),
         failover_delay_s=arguments.failover_delay,
+        scale_clicks=arguments.clicks,
     )
     work_dir = Path(tempfile.mkdtemp(prefix="shortlink-bench-"))
     log(f"work dir {work_dir}; scenarios {', '.join(scenarios)}")

@@ -19,7 +19,7 @@ SCENARIOS = (
     "redirect_limited",
 )
 # Run only when named: they need a stack (or a cluster) of their own, and kill things.
-ON_DEMAND_SCENARIOS = ("failover", "cluster_failover")
+ON_DEMAND_SCENARIOS = ("failover", "cluster_failover", "analytics_stats_100m")
 ALL_SCENARIOS = SCENARIOS + ON_DEMAND_SCENARIOS
 # The CRD's default failoverDelay.
 DEFAULT_FAILOVER_DELAY_S = 10.0
@@ -44,6 +44,8 @@ class RunSettings:
     # Extra environment for both services, e.g. SHORTLINK_DB_POOL_MAX=64.
     service_overrides: dict[str, str] = field(default_factory=dict)
     failover_delay_s: float = DEFAULT_FAILOVER_DELAY_S
+    # Clicks analytics_stats_100m generates (1M with --quick).
+    scale_clicks: int = 100_000_000
 
     @property
     def miss_duration_s(self) -> float:
@@ -64,6 +66,7 @@ class RunSettings:
         operator_links: int | None = None,
         rounds: int | None = None,
         failover_delay_s: float = DEFAULT_FAILOVER_DELAY_S,
+        scale_clicks: int | None = None,
     ) -> RunSettings:
         default_duration = 2.0 if quick else 10.0
         duration = duration_s if duration_s is not None else default_duration
@@ -81,4 +84,5 @@ class RunSettings:
             operator_links=operator_links or (200 if quick else 1000),
             rounds=rounds if rounds is not None else (1 if quick else 3),
             failover_delay_s=failover_delay_s,
+            scale_clicks=scale_clicks or (1_000_000 if quick else 100_000_000),
         )

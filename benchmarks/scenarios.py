@@ -13,6 +13,7 @@ from benchmarks.alternation import (
     summed_socket_errors,
 )
 from benchmarks.analytics import analytics_ingest, analytics_stats, redirect_hit_with_kafka
+from benchmarks.analytics_scale import analytics_stats_100m
 from benchmarks.cluster_failover import cluster_failover_line
 from benchmarks.config import RunSettings
 from benchmarks.context import ScenarioContext
@@ -313,4 +314,5 @@ def cluster_failover(settings: RunSettings, work_dir: Path, busy: float | None) 
 ON_DEMAND_RUNNERS: dict[str, Callable[[RunSettings, Path, float | None], dict[str, Any]]] = {
     "failover": failover,
     "cluster_failover": cluster_failover,
+    "analytics_stats_100m": analytics_stats_100m,
 }
