@@ -79,6 +79,8 @@ NODE = _Target(
     outputs=NODE_COMMANDS,
 )
 COREDNS = _Target("coredns", MODULES_DIR / "coredns")
+# The NetworkPolicy agent (sigs.k8s.io/kube-network-policies), run on the host like kube-proxy.
+NETPOL = _Target("kube-network-policies", MODULES_DIR / "netpol")
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,12 @@ def ensure_node_binaries() -> NodeBinaries:
     """controller-manager, scheduler, kubelet, kube-proxy (one `go build`) and CoreDNS."""
     _ensure([NODE, COREDNS])
     return NodeBinaries(*NODE.binaries, coredns=COREDNS.binary)
+
+
+def ensure_network_policy_agent() -> Path:
+    """Path of kube-network-policies (the release pinned in `netpol/go.mod`), built if stale."""
+    _ensure([NETPOL])
+    return NETPOL.binary
 
 
 def _ensure(targets: list[_Target]) -> None:
