@@ -776,3 +776,33 @@ def test_each_secret_reaches_only_the_containers_that_use_it(as_files: str) -> N
                 assert files <= allowed, (name, files - allowed)
             seen.add(container["name"])
     assert seen == set(SECRETS_BY_CONTAINER)
+
+
+def _dependency_ports(manifests: list[Manifest], component: str) -> set[int]:
+    (policy,) = find(manifests, "NetworkPolicy", f"sl-shortlink-{component}")
+    return {
+        port["port"]
+        for rule in policy["spec"]["egress"]
+        if 5432 in [port["port"] for port in rule["ports"]]
+        for port in rule["ports"]
+    }
+
+
+def test_network_policy_egress_opens_every_port_the_urls_name() -> None:
+    """Redis through Sentinels on 26380/26381 and brokers on 19092/19093 are not cut off
+    by the default ports (which keep 26379 for a Sentinel URL held in a Secret); a
+    password of digits is no port."""
+    manifests = render(
+        set_values={
+            "networkPolicy.enabled": "true",
+            "redis.url": r"redis+sentinel://:6390@s1:26380\,s2:26381/mymaster/0",
+            "kafka.bootstrapServers": r"k0:19092\,k1:19093",
+            "database.url": "postgresql://shortlink:5999@pg-a:15432/shortlink",
+        }
+    )
+    for component in ("api", "redirector", "operator"):
+        ports = _dependency_ports(manifests, component)
+        assert {26380, 26381, 19092, 19093, 15432, 26379, 5432, 6379} <= ports, component
+        assert not {6390, 5999} & ports, component
+    default = _dependency_ports(render(set_values={"networkPolicy.enabled": "true"}), "api")
+    assert default == {5432, 6379, 26379, 9092, 8123, 8443}
