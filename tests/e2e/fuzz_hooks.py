@@ -104,16 +104,23 @@ def _body_fine(body: Any) -> bool:
 
 
 def _stats_range_fine(query: Any) -> bool:
-    """A stats range must end after it starts (the domain's own ordering rule, with its
-    defaults and clamping); nothing else about the query is filtered."""
+    """What no schema can say of a stats query, the rules between two parameters, is
+    left out: 'to' after 'from' (compare_to after compare_from), the span's limit, and
+    compare=custom needing its range. Nothing else about the query is filtered."""
     if not isinstance(query, dict):
         return True
+    filters = query.get("filter") or []
+    single = {k: str(v) for k, v in query.items() if k != "filter"}
     try:
-        parse_stats_request({k: str(v) for k, v in query.items()}, datetime.now(UTC))
+        parse_stats_request(single, datetime.now(UTC), filters if isinstance(filters, list) else [])
     except RangeTooLong:
-        return False  # the span between two parameters: no schema can say it
+        return False
     except InvalidRequest as refused:
-        return refused.message != ORDER_REFUSED
+        return not (
+            refused.message == ORDER_REFUSED
+            or "must be after" in refused.message
+            or refused.details.get("parameter") == "compare"
+        )
     return True
 
 

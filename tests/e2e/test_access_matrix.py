@@ -116,6 +116,9 @@ CALLS: dict[str, Callable[[Matrix], Call]] = {
     "url_qr": lambda m: Call("GET", f"/v1/urls/{m.link()}/qr"),
     # Without CLICKHOUSE_URL an allowed caller gets 503 ANALYTICS_UNAVAILABLE (not a 403).
     "url_stats": lambda m: Call("GET", f"/v1/urls/{m.link()}/stats", ok=503),
+    "url_realtime": lambda m: Call("GET", f"/v1/urls/{m.link()}/stats/realtime", ok=503),
+    "workspace_stats": lambda m: Call("GET", "/v1/stats", ok=503),
+    "workspace_realtime": lambda m: Call("GET", "/v1/stats/realtime", ok=503),
     "alias_availability": lambda m: Call("GET", "/v1/aliases/free-alias"),
     "create_url": lambda m: Call("POST", "/v1/urls", {"original_url": "https://example.com/"}, 201),
     "create_urls_bulk": lambda m: Call(

@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from shortlink.domain.errors import InvalidFilter, InvalidRequest, InvalidTimezone, RangeTooLong
 from shortlink.domain.stats_filters import Filter
-from shortlink.domain.stats_request import EARLIEST, LATEST, parse_stats_request
+from shortlink.domain.stats_request import (
+    EARLIEST,
+    LATEST,
+    RealtimeRequest,
+    parse_realtime_request,
+    parse_stats_request,
+)
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
 
@@ -165,3 +171,10 @@ def test_limit_and_filters() -> None:
             parse_stats_request({"limit": bad}, NOW)
     with pytest.raises(InvalidFilter):
         parse_stats_request({}, NOW, ["country:is:" + "x" * 10_240])
+
+
+def test_realtime_takes_filters_and_a_limit_only() -> None:
+    query = parse_realtime_request({"limit": "5"}, ["device:is:mobile"])
+    assert query == RealtimeRequest((Filter("device", "is", "mobile"),), 5)
+    with pytest.raises(InvalidFilter):
+        parse_realtime_request({}, ["device:maybe:mobile"])

@@ -22,6 +22,7 @@ from shortlink.api.oidc_client import OidcClient
 from shortlink.api.openapi import build_openapi
 from shortlink.api.routes import v1
 from shortlink.api.sessions import sessions
+from shortlink.api.stats_routes import stats
 from shortlink.api.token_review import TokenReviewer
 from shortlink.api.ui.serving import load_assets, web
 from shortlink.api.workspaces import workspaces
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> ApiApp:
     app.blueprint(v1)
     app.blueprint(sessions)
     app.blueprint(workspaces)
+    app.blueprint(stats)
     app.blueprint(oidc)
     app.register_middleware(guard, "request")
     app.blueprint(web)

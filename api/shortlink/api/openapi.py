@@ -39,11 +39,20 @@ from shortlink.api.schemas import (
     UpdateUrl,
     UpdateWorkspace,
 )
+from shortlink.api.stats_csv import CSV_TABLES
 from shortlink.domain.audit import AUDIT_CURSOR, MAX_AUDIT_PAGE
 from shortlink.domain.idempotency import HEADER, MAX_KEY_LENGTH, REPLAYED_HEADER
 from shortlink.domain.link_listing import MAX_SEARCH_LENGTH, SORTS, STATUSES
 from shortlink.domain.link_options import MAX_FOLDER_LENGTH, MAX_TAG_LENGTH
 from shortlink.domain.sessions import SESSION_COOKIE
+from shortlink.domain.stats_filters import DIMENSIONS, FILTER_PATTERN, MAX_FILTER_VALUE, MAX_FILTERS
+from shortlink.domain.stats_request import (
+    COMPARISONS,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_SPAN,
+    known_timezones,
+)
 from shortlink.http.errors import Error
 from shortlink.services.links import MAX_PAGE_SIZE
 from shortlink.version import VERSION
@@ -115,6 +124,66 @@ _AUTH_ERRORS = {
                   "needs (required and role name both); or CSRF_FAILED: a state-changing "
                   "request with the session cookie lacked the X-CSRF-Token header or came "
                   "from another Origin"),
+}  # fmt: skip
+_STATS_DESCRIPTION = (
+    "Unfiltered stats in UTC are read from the aggregates; filters, another timezone and "
+    "realtime read the raw clicks of the links asked about. Every refusal is a 400 with a "
+    "code: INVALID_REQUEST (a date unreadable or outside the years 1970-2105, 'to' not "
+    "after 'from', a bad interval, compare or limit), RANGE_TOO_LONG, INVALID_TIMEZONE, "
+    "INVALID_DIMENSION, INVALID_FILTER."
+)
+_STATS_RANGE: list[dict[str, Any]] = [
+    {"name": "from", "in": "query", "schema": STATS_INSTANT,
+     "description": "ISO 8601 date or date-time, before 'to' (default: 30 days, or 48 "
+                    "hours by hour, before 'to'); without an offset it is read in "
+                    f"'timezone'. At most {MAX_SPAN['day'].days} days, or "
+                    f"{MAX_SPAN['hour'].days} days by hour, before 'to': more is a 400 "
+                    "RANGE_TOO_LONG"},
+    {"name": "to", "in": "query", "schema": STATS_INSTANT,
+     "description": "ISO 8601 date or date-time (default: now)"},
+    {"name": "interval", "in": "query",
+     "schema": {"type": "string", "enum": ["day", "hour"], "default": "day"}},
+    {"name": "timezone", "in": "query",
+     "schema": {"type": "string", "enum": sorted(known_timezones()), "default": "UTC"},
+     "description": "IANA time zone: daily and hourly buckets start at its midnights and "
+                    "hours, dates without offset are read in it (else 400 INVALID_TIMEZONE)"},
+    {"name": "compare", "in": "query",
+     "schema": {"type": "string", "enum": list(COMPARISONS)},
+     "description": "previous_period: the as-long period just before; custom: "
+                    "compare_from to compare_to. Its totals and series come as 'comparison'"},
+    {"name": "compare_from", "in": "query", "schema": STATS_INSTANT,
+     "description": "With compare=custom (required then), as 'from'"},
+    {"name": "compare_to", "in": "query", "schema": STATS_INSTANT,
+     "description": "With compare=custom (required then), as 'to'"},
+]  # fmt: skip
+_STATS_VIEW: list[dict[str, Any]] = [
+    {"name": "filter", "in": "query", "style": "form", "explode": True,
+     "schema": {"type": "array", "maxItems": MAX_FILTERS,
+                "items": {"type": "string", "pattern": f"{FILTER_PATTERN}{END}"}},
+     "description": "'<dimension>:<is|is_not>:<value>', repeated: all must hold. "
+                    f"Dimensions: {', '.join(DIMENSIONS)} (else 400 INVALID_DIMENSION). "
+                    "The value as the breakdowns show it ('Paris, FR', 'link/b'), at most "
+                    f"{MAX_FILTER_VALUE} characters; empty: none (referrer:is: is direct "
+                    "traffic). visitor:is:bot counts bots instead of people. At most "
+                    f"{MAX_FILTERS} filters; anything else is a 400 INVALID_FILTER"},
+    {"name": "limit", "in": "query",
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+     "description": "Rows kept per breakdown (the largest)"},
+    {"name": "format", "in": "query",
+     "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"}},
+    {"name": "table", "in": "query",
+     "schema": {"type": "string", "enum": list(CSV_TABLES), "default": "series"},
+     "description": "With format=csv: which table of the view (the series has the compared "
+                    "period's beside it)"},
+]  # fmt: skip
+_STATS_ANSWERS = {
+    "200": {"description": "Stats (text/csv with format=csv)",
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model="LinkStats")}},
+                        "text/csv": {"schema": {"type": "string"}}}},
+    "400": _error("INVALID_REQUEST, RANGE_TOO_LONG, INVALID_TIMEZONE, INVALID_DIMENSION or "
+                  "INVALID_FILTER; 'parameter' names the one at fault"),
+    "503": _error("ANALYTICS_UNAVAILABLE"),
+    **_AUTH_ERRORS,
 }  # fmt: skip
 _IDEMPOTENCY_TEXT = (
     "Needs an API key. A retry with the same key (per owner, 24 h) and the same "
@@ -479,21 +548,36 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
             "get": {
                 "operationId": "url_stats",
                 "summary": "Click stats of one of your links: totals, series, breakdowns",
-                "parameters": [
-                    {"name": "from", "in": "query", "schema": STATS_INSTANT,
-                     "description": "ISO 8601 date or date-time, before 'to' (default: 30 "
-                                    "days, or 48 hours by hour, before 'to'; at most 3,660 "
-                                    "days, or 31 days by hour, before it: an earlier one "
-                                    "is a 400 RANGE_TOO_LONG)"},
-                    {"name": "to", "in": "query", "schema": STATS_INSTANT,
-                     "description": "ISO 8601 date or date-time (default: now)"},
-                    {"name": "interval", "in": "query",
-                     "schema": {"type": "string", "enum": ["day", "hour"], "default": "day"}},
-                ],
-                "responses": {"200": _json("LinkStats", "Stats"),
-                              "400": _error("Bad range or interval"),
-                              "404": _error("No such link of yours"),
-                              "503": _error("ANALYTICS_UNAVAILABLE"), **_AUTH_ERRORS},
+                "description": _STATS_DESCRIPTION,
+                "parameters": [*_STATS_RANGE, *_STATS_VIEW],
+                "responses": {**_STATS_ANSWERS, "404": _error("No such link of yours")},
+            },
+        },
+        "/v1/urls/{code}/stats/realtime": {
+            "parameters": [_CODE],
+            "get": {
+                "operationId": "url_realtime",
+                "summary": "One of your links' clicks in the last 30 minutes, per minute",
+                "parameters": _STATS_VIEW,
+                "responses": {**_STATS_ANSWERS, "404": _error("No such link of yours")},
+            },
+        },
+        "/v1/stats": {
+            "get": {
+                "operationId": "workspace_stats",
+                "summary": "Click stats of every link of your workspace together; 'links' "
+                           "ranks them",
+                "description": _STATS_DESCRIPTION,
+                "parameters": [*_STATS_RANGE, *_STATS_VIEW],
+                "responses": _STATS_ANSWERS,
+            },
+        },
+        "/v1/stats/realtime": {
+            "get": {
+                "operationId": "workspace_realtime",
+                "summary": "Your workspace's clicks in the last 30 minutes, per minute",
+                "parameters": _STATS_VIEW,
+                "responses": _STATS_ANSWERS,
             },
         },
         "/v1/urls/{code}/qr": {

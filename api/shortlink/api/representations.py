@@ -5,6 +5,7 @@ component names."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -311,11 +312,23 @@ class Breakdown(RootModel[list[Count]]):
     model_config = ConfigDict(frozen=True)
 
 
+class Comparison(Body):
+    """The period compared with: its totals and series (bucket by bucket with the main one)."""
+
+    start: Instant = Field(alias="from")
+    end: Instant = Field(alias="to")
+    totals: Totals
+    series: list[SeriesPoint]
+
+
 class LinkStats(Body):
-    code: str
+    code: str | None = Field(description="The link; null for a workspace's stats")
     start: Instant = Field(alias="from", description="Range start, aligned down to the hour")
     end: Instant = Field(alias="to", description="Range end (exclusive), aligned up to the hour")
-    interval: Literal["day", "hour"]
+    interval: Literal["day", "hour", "minute"] = Field(description="minute: realtime")
+    timezone: str = Field(description="The IANA zone the buckets start in")
+    filters: list[str] = Field(description="The filters applied, as given")
+    comparison: Comparison | None = Field(description="With compare: the other period")
     totals: Totals
     series: list[SeriesPoint] = Field(description="One point per bucket, zero buckets included")
     # One per analytics.BREAKDOWNS (a unit test holds them equal).
@@ -331,30 +344,50 @@ class LinkStats(Body):
     )
     tags: Breakdown = Field(description="Clicks by the link's tags")
     links: Breakdown = Field(
-        description="A workspace's stats: clicks by link (code); empty for one link's",
+        description="A workspace's stats: clicks by link (code); empty for one link's"
     )
 
     @classmethod
-    def of(cls, stats: analytics.LinkStats) -> LinkStats:
-        totals = stats.totals
+    def of(
+        cls,
+        stats: analytics.LinkStats,
+        timezone: str = "UTC",
+        filters: Sequence[str] = (),
+        previous: analytics.LinkStats | None = None,
+    ) -> LinkStats:
         return cls.model_validate(
             {
-                "code": stats.code,
+                "code": stats.code or None,
                 "from": _epoch_instant(stats.start),
                 "to": _epoch_instant(stats.end),
                 "interval": stats.interval,
-                "totals": {
-                    "clicks": totals.clicks,
-                    "bot_clicks": totals.bot_clicks,
-                    "unique_visitors": totals.unique_visitors,
+                "timezone": timezone,
+                "filters": list(filters),
+                "comparison": previous
+                and {
+                    "from": _epoch_instant(previous.start),
+                    "to": _epoch_instant(previous.end),
+                    **_totals_and_series(previous),
                 },
-                "series": [{"t": _epoch_instant(p.t), "clicks": p.clicks} for p in stats.series],
+                **_totals_and_series(stats),
                 **{
                     name: [{"value": c.value, "clicks": c.clicks} for c in getattr(stats, name)]
                     for name in analytics.BREAKDOWNS
                 },
             }
         )
+
+
+def _totals_and_series(stats: analytics.LinkStats) -> dict[str, Any]:
+    totals = stats.totals
+    return {
+        "totals": {
+            "clicks": totals.clicks,
+            "bot_clicks": totals.bot_clicks,
+            "unique_visitors": totals.unique_visitors,
+        },
+        "series": [{"t": _epoch_instant(p.t), "clicks": p.clicks} for p in stats.series],
+    }
 
 
 class Session(Body):

@@ -21,7 +21,6 @@ from shortlink.api.representations import (
     BulkResult,
     Link,
     LinkPage,
-    LinkStats,
     NewApiKey,
     Preview,
     RevokedApiKey,
@@ -42,12 +41,11 @@ from shortlink.api.schemas import (
 )
 from shortlink.domain.access import Principal
 from shortlink.domain.analytics import ClickSummary
-from shortlink.domain.errors import AnalyticsUnavailable, DomainError, InvalidRequest
+from shortlink.domain.errors import DomainError, InvalidRequest
 from shortlink.domain.idempotency import HEADER, REPLAYED_HEADER, fingerprint, validate_key
 from shortlink.domain.link_listing import parse_link_filter
 from shortlink.domain.link_options import OPTION_FIELDS
 from shortlink.domain.links import short_url
-from shortlink.domain.stats_request import parse_stats_request
 from shortlink.domain.workspaces import Role
 from shortlink.http import client_ip
 from shortlink.services.bulk_links import bulk_passwords
@@ -243,30 +241,6 @@ async def alias_availability(request: ApiRequest, alias: str) -> HTTPResponse:
     """Whether a custom alias is free right now, with free suggestions if not."""
     available, suggestions = await request.app.ctx.links.alias_availability(alias)
     return respond(AliasAvailability(alias=alias, available=available, suggestions=suggestions))
-
-
-@v1.get("/urls/<code:str>/stats", name="url_stats")
-async def url_stats(request: ApiRequest, code: str) -> HTTPResponse:
-    """Owner-only click stats (seed flow 4), answered from ClickHouse's aggregates."""
-    key = principal_of(request)
-    link = await request.app.ctx.links.get(key.workspace, code)  # 404 unless the caller's
-    query = parse_stats_request(
-        {name: request.args.get(name, "") for name in ("from", "to", "interval")},
-        datetime.now(UTC),
-    )
-    store = request.app.ctx.clicks
-    if store is None:
-        if request.app.ctx.settings.clickhouse_url:
-            raise AnalyticsUnavailable("ClickHouse is not reachable yet; try again shortly")
-        raise AnalyticsUnavailable("Click analytics is not configured (CLICKHOUSE_URL)")
-    try:
-        stats = await store.stats(link.code, query.start, query.end, query.interval)
-    except DomainError:
-        raise
-    except Exception as exc:
-        log.error("stats query failed", extra={"code": code, "error": repr(exc)})
-        raise AnalyticsUnavailable("Click analytics did not answer; try again shortly") from None
-    return respond(LinkStats.of(stats))
 
 
 @v1.post("/urls/<code:str>/preview", name="preview_url")

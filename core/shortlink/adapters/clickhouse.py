@@ -356,25 +356,27 @@ class ClickStore:
         timezone: str = "UTC",
         filters: Sequence[Filter] = (),
         label: str = "",
+        rank_links: bool = False,
     ) -> LinkStats:
-        """Stats of ``codes`` together (one link, or a workspace's links: then also
-        their ``links`` ranking). Unfiltered in UTC: from the aggregates (the queries
-        run side by side, each in a thread: chdb and the HTTP client both release the
-        GIL while they wait). Otherwise from the raw clicks (stats_buckets)."""
+        """Stats of ``codes`` together (one link, or a workspace's links: then with
+        ``rank_links``, their ranking as the ``links`` breakdown). Unfiltered in UTC:
+        from the aggregates (the queries run side by side, each in a thread: chdb and
+        the HTTP client both release the GIL while they wait). Otherwise from the raw
+        clicks (stats_buckets)."""
         span = stats_range(_epoch(start), _epoch(end), interval)
         if not codes:
             starts = bucket_starts(span.start, span.end, interval, timezone)
             return _link_stats(label, span, Totals(0, 0, 0), place({}, starts), {})
         if not uses_aggregates(timezone, filters):
             return await self._raw_stats(
-                codes, span.start, span.end, interval, timezone, filters, limit, label
+                codes, span.start, span.end, interval, timezone, filters, limit, label, rank_links
             )
         params = _range_params(codes, span)
         (clicks, bots, series), uniques, counts, links = await asyncio.gather(
             asyncio.to_thread(self._series, span, params),
             asyncio.to_thread(self._unique_visitors, params),
             asyncio.to_thread(self._breakdowns, params, max(1, limit)),
-            asyncio.to_thread(self._links, params, max(1, limit), len(codes) > 1),
+            asyncio.to_thread(self._links, params, max(1, limit), rank_links),
         )
         counts["links"] = links
         return _link_stats(label, span, Totals(clicks, bots, uniques), series, counts)
@@ -386,10 +388,13 @@ class ClickStore:
         filters: Sequence[Filter] = (),
         limit: int = 10,
         label: str = "",
+        rank_links: bool = False,
     ) -> LinkStats:
         """The last 30 minutes of ``codes``, per minute, from the raw clicks."""
         start, end = realtime_range(now)
-        return await self._raw_stats(codes, start, end, "minute", "UTC", filters, limit, label)
+        return await self._raw_stats(
+            codes, start, end, "minute", "UTC", filters, limit, label, rank_links
+        )
 
     async def _raw_stats(
         self,
@@ -401,11 +406,12 @@ class ClickStore:
         filters: Sequence[Filter],
         limit: int,
         label: str,
+        rank_links: bool,
     ) -> LinkStats:
         condition, params = raw.where(filters)
         chosen = raw.counted(filters)
         params |= {"codes": list(codes), "start": start, "end": end, "tz": timezone,
-                   "limit": max(1, limit), "many": int(len(codes) > 1)}  # fmt: skip
+                   "limit": max(1, limit), "rank_links": int(rank_links)}  # fmt: skip
         query = self._client.query
         totals, series, breakdowns = await asyncio.gather(
             asyncio.to_thread(query, raw.totals_sql(condition, chosen), parameters=params),
@@ -479,9 +485,9 @@ class ClickStore:
         )
         return _counts(result.result_rows)
 
-    def _links(self, params: dict[str, Any], limit: int, many: bool) -> list[Count]:
-        """The codes with the most clicks (none for a single link's stats)."""
-        if not many:
+    def _links(self, params: dict[str, Any], limit: int, wanted: bool) -> list[Count]:
+        """The codes with the most clicks (if ``wanted``: a workspace's stats)."""
+        if not wanted:
             return []
         result = self._client.query(
             "SELECT code, sum(clicks) AS total FROM ("

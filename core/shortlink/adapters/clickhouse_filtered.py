@@ -39,7 +39,7 @@ BUCKETS: Final = {
 _PAIRS: Final = (
     "arrayConcat(["
     + ", ".join(f"('{name}', {expression})" for name, expression in EXPRESSIONS.items())
-    + ", ('link', if({many:UInt8}, code, ''))],"
+    + ", ('link', if({rank_links:UInt8}, code, ''))],"
     " arrayMap(tag -> ('tag', toString(tag)), tags))"
 )
 

@@ -254,6 +254,13 @@ class LinkRepository:
         )
         return [_link(row) for row in rows]
 
+    async def codes_of(self, owner: str) -> list[str]:
+        """The codes of every link of ``owner`` (its workspace), deleted ones aside."""
+        rows = await self._db.fetch(
+            "SELECT code FROM links WHERE owner = $1 AND deleted_at IS NULL ORDER BY code", owner
+        )
+        return [row["code"] for row in rows]
+
     async def update(self, code: str, owner: str, changes: dict[str, Any]) -> Link | None:
         unknown = set(changes) - _UPDATABLE
         if unknown:

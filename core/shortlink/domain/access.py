@@ -25,6 +25,9 @@ ENDPOINT_ROLES: Mapping[str, Role] = MappingProxyType(
         "get_url": Role.VIEWER,
         "url_qr": Role.VIEWER,
         "url_stats": Role.VIEWER,
+        "url_realtime": Role.VIEWER,
+        "workspace_stats": Role.VIEWER,  # every link of the workspace, no other's
+        "workspace_realtime": Role.VIEWER,
         "preview_url": Role.EDITOR,  # a POST (writes nothing): for those who edit rules
         "alias_availability": Role.VIEWER,
         "create_url": Role.EDITOR,

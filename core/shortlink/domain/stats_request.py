@@ -82,7 +82,7 @@ def parse_stats_request(
 
 def parse_timezone(name: str) -> ZoneInfo:
     """An IANA zone this machine knows (400 INVALID_TIMEZONE otherwise)."""
-    if len(name) > MAX_TIMEZONE_LENGTH or name not in _zones():
+    if len(name) > MAX_TIMEZONE_LENGTH or name not in known_timezones():
         raise InvalidTimezone(
             "timezone must be an IANA time zone name, e.g. Europe/Paris or UTC",
             parameter="timezone",
@@ -91,7 +91,7 @@ def parse_timezone(name: str) -> ZoneInfo:
 
 
 @cache
-def _zones() -> frozenset[str]:
+def known_timezones() -> frozenset[str]:
     return frozenset(available_timezones() | {"UTC"})
 
 
@@ -142,3 +142,15 @@ def _instant(args: Mapping[str, str], name: str, zone: ZoneInfo) -> datetime | N
             parameter=name,
         )
     return min(max(instant, EARLIEST), LATEST)
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeRequest:
+    """The last 30 minutes (stats_buckets.realtime_range): filters and a limit only."""
+
+    filters: tuple[Filter, ...] = ()
+    limit: int = DEFAULT_LIMIT
+
+
+def parse_realtime_request(args: Mapping[str, str], filters: Iterable[str] = ()) -> RealtimeRequest:
+    return RealtimeRequest(parse_filters(filters), _limit(args))

@@ -293,6 +293,10 @@ class LinkService:
             raise NotFound(f"No link with code '{code}'")
         return link
 
+    async def codes(self, owner: str) -> list[str]:
+        """Every link code of a workspace (its stats read their clicks)."""
+        return await self.repo.codes_of(owner)
+
     async def preview(
         self, owner: str, code: str, visitor: Mapping[str, Any], salt: bytes
     ) -> tuple[Link, Decision]:

@@ -175,7 +175,13 @@ async def test_filtered_stats_match_the_raw_rows(
     ]
     for codes, start, end, interval, zone in cases:
         stats = await click_store.stats_of(
-            sorted(codes), start, end, interval, timezone=zone, filters=parsed
+            sorted(codes),
+            start,
+            end,
+            interval,
+            timezone=zone,
+            filters=parsed,
+            rank_links=len(codes) > 1,
         )
         expected = _expected(rows, codes, start, end, interval, zone, parsed)
         if len(codes) == 1:
@@ -224,14 +230,17 @@ async def test_workspace_stats_add_up_its_links_and_rank_them(click_store: Click
     rows += [_row(10 + i, T0 + i, code="mid0002", country="DE") for i in range(3)]
     rows += [_row(20 + i, T0 + i, code="notmine") for i in range(7)]
     await click_store.insert(rows)
-    stats = await click_store.stats_of(["top0001", "mid0002", "nolinks"], T0, T0 + DAY, "day")
+    mine = ["top0001", "mid0002", "nolinks"]
+    stats = await click_store.stats_of(mine, T0, T0 + DAY, "day", rank_links=True)
     assert stats.totals.clicks == 8
     assert stats.links == (Count("top0001", 5), Count("mid0002", 3))
     assert stats.countries == (Count("US", 5), Count("DE", 3))
     filtered = await click_store.stats_of(
-        ["top0001", "mid0002"], T0, T0 + DAY, "day", filters=parse_filters(["country:is:DE"])
+        mine, T0, T0 + DAY, "day", filters=parse_filters(["country:is:DE"]), rank_links=True
     )
     assert filtered.links == (Count("mid0002", 3),)
+    alone = await click_store.stats_of(["top0001"], T0, T0 + DAY, "day", rank_links=True)
+    assert alone.links == (Count("top0001", 5),)  # a workspace of one link ranks it too
     empty = await click_store.stats_of([], T0, T0 + DAY, "hour")
     assert empty.totals.clicks == 0 and len(empty.series) == 24
 
