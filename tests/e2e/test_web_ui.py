@@ -610,6 +610,85 @@ def test_stats_of_a_link_you_dont_own_show_only_that_there_is_none(
     expect(page.get_by_role("button")).to_have_count(1)  # Sign out, nothing of the stats page
 
 
+IPHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+def test_stats_filters_live_in_the_url_and_rows_filter_the_page(
+    page: Page, rest: httpx.Client, system: tuple[ServiceProcess, ServiceProcess]
+) -> None:
+    """Issue 23: click a row to filter, the filter in the URL (shareable), invert and
+    remove it; the last 30 minutes; the compare toggle; the all-links dashboard."""
+    for alias in ("ui-f1", "ui-f2"):
+        rest.post("/v1/urls", json={"original_url": "https://example.com/f",
+                                    "custom_alias": alias})  # fmt: skip
+    with httpx.Client(base_url=system[1].base_url, timeout=10) as visitor:
+        for alias, agent in [("ui-f1", BROWSER_UA)] * 2 + [
+            ("ui-f1", IPHONE_UA),
+            ("ui-f2", BROWSER_UA),
+        ]:
+            assert visitor.get(f"/{alias}", headers={"User-Agent": agent}).status_code == 302
+    wait_for("4 clicks stored", lambda: (
+        rest.get("/v1/urls/ui-f1/stats").json()["totals"]["clicks"] == 3
+        and rest.get("/v1/urls/ui-f2/stats").json()["totals"]["clicks"] == 1))  # fmt: skip
+
+    page.goto("/#/links/ui-f1/stats?range=24h")
+    heading(page, "Statistics for ui-f1")
+    expect(page.locator("[data-total=clicks]")).to_have_text("3")
+    expect(page.locator("[data-realtime=clicks]")).to_have_text("3")
+    devices = page.get_by_role("table", name="Devices")
+    devices.get_by_role("button", name="Mobile").click()
+    expect(page.locator("[data-total=clicks]")).to_have_text("1")
+    assert "filter=device%3Ais%3Amobile" in page.url
+    chips = page.get_by_role("group", name="Filters")
+    expect(chips).to_contain_text("Device is Mobile")
+    expect(page.locator("[data-realtime=clicks]")).to_have_text("1")
+    check_page(page, "stats-filtered")
+    # The URL is the view: opened afresh (as someone it was shared with would), the same.
+    shared = page.url
+    page.goto("/#/links")
+    page.goto(shared)
+    expect(page.locator("[data-total=clicks]")).to_have_text("1")
+    expect(page.get_by_role("group", name="Filters")).to_contain_text("Device is Mobile")
+    page.get_by_role("button", name="Invert: Device is not Mobile").click()
+    expect(page.locator("[data-total=clicks]")).to_have_text("2")
+    expect(page.get_by_role("group", name="Filters")).to_contain_text("Device is not Mobile")
+    page.get_by_role("button", name="Remove filter: Device is not Mobile").click()
+    expect(page.locator("[data-total=clicks]")).to_have_text("3")
+    expect(page.get_by_role("group", name="Filters")).to_have_count(0)
+    # Two filters at once: nothing left, said so.
+    page.get_by_role("table", name="Browsers").get_by_role("button", name="Chrome").click()
+    expect(page.locator("[data-total=clicks]")).to_have_text("2")
+    page.get_by_role("table", name="Devices").get_by_role("button", name="Desktop").click()
+    expect(page.locator("[data-total=clicks]")).to_have_text("2")
+    assert page.url.count("filter=") == 2
+    page.get_by_role("button", name="Invert: Device is not Desktop").click()
+    expect(page.get_by_role("heading", name="No clicks in this range")).to_be_visible()
+    page.get_by_role("link", name="Clear all").click()
+    expect(page.locator("[data-total=clicks]")).to_have_text("3")
+
+    # The compare toggle, kept in the URL too.
+    page.get_by_label("Compare to the previous period").uncheck()
+    expect(page.get_by_text("Previous period", exact=True)).to_have_count(0)
+    assert "compare=0" in page.url
+
+    # The dashboard: every link of the workspace; a link's row opens its stats.
+    menu(page, "Dashboard").click()
+    heading(page, "All links")
+    top = page.get_by_role("table", name="Top links")
+    expect(top.get_by_role("link", name="ui-f1")).to_be_visible()
+    expect(top.get_by_role("link", name="ui-f2")).to_be_visible()
+    page.get_by_role("table", name="Devices").get_by_role("button", name="Mobile").click()
+    expect(page.get_by_role("table", name="Top links").locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_role("table", name="Top links")).to_contain_text("ui-f1")
+    check_page(page, "stats-dashboard")
+    page.get_by_role("table", name="Top links").get_by_role("link", name="ui-f1").click()
+    heading(page, "Statistics for ui-f1")
+    expect(page.locator("[data-total=clicks]")).to_have_text("1")  # the filter came along
+
+
 def test_api_keys(page: Page, rest: httpx.Client) -> None:
     menu(page, "API keys").click()
     heading(page, "API keys")

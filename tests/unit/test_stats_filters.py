@@ -108,3 +108,12 @@ def test_the_documented_pattern_is_what_is_accepted(dimension: str, op: str, val
         assert not re.fullmatch(FILTER_PATTERN, raw)
     else:
         assert re.fullmatch(FILTER_PATTERN, raw)
+
+
+def test_utc_by_any_of_its_names_reads_the_aggregates() -> None:
+    from shortlink.domain.stats_buckets import uses_aggregates
+
+    for name in ("UTC", "Etc/UTC", "Etc/Universal", "Zulu", "GMT", "Etc/GMT"):
+        assert uses_aggregates(name, ()), name
+    assert not uses_aggregates("Europe/London", ())  # UTC in winter only
+    assert not uses_aggregates("UTC", parse_filters(["country:is:US"]))

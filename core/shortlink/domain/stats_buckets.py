@@ -22,8 +22,17 @@ REALTIME_MINUTES: Final = 30
 _QUARTER: Final = 15 * MINUTE  # every zone's offset is a whole number of quarter hours
 
 
+# The names of UTC itself (a browser may report Etc/UTC): their buckets are the
+# aggregates' own. Not a zone at +00:00 today only (Europe/London, Africa/Abidjan).
+UTC_NAMES: Final = frozenset(
+    {"UTC", "UCT", "Universal", "Zulu", "GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich"}
+    | {f"Etc/{name}" for name in ("UTC", "UCT", "Universal", "Zulu", "GMT", "GMT0", "GMT+0",
+                                  "GMT-0", "Greenwich")}
+)  # fmt: skip
+
+
 def uses_aggregates(timezone: str, filters: Iterable[Filter]) -> bool:
-    return timezone == "UTC" and not any(True for _ in filters)
+    return timezone in UTC_NAMES and not any(True for _ in filters)
 
 
 def bucket_starts(start: int, end: int, interval: str, timezone: str) -> tuple[int, ...]:

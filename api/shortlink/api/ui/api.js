@@ -42,7 +42,10 @@ export function describe(status, body) {
 export async function api(method, path, { body, query, raw = false } = {}) {
   const url = new URL(path, location.origin);
   for (const [name, value] of Object.entries(query || {})) {
-    if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
+    // An array is the parameter repeated (the stats' filter=…&filter=…).
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one !== undefined && one !== null && one !== "") url.searchParams.append(name, one);
+    }
   }
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -13,6 +13,7 @@ const routes = {
     : parts[2] === "stats" ? import("./stats.js").then((m) => m.statsView(parts[1], params))
     : parts[2] === "rules" ? import("./rules.js").then((m) => m.rulesView(parts[1]))
     : linkView(parts[1]),
+  stats: (parts, params) => import("./stats.js").then((m) => m.statsView(null, params)),
   new: () => newLinkView(),
   import: () => importView(),
   keys: () => keysView(),

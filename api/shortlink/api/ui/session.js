@@ -8,7 +8,7 @@ import { atLeast, chooseWorkspace } from "./workspaces.js";
 // The menu: [hash, text, the route path it marks as current (and pages under it)].
 function menuItems(session) {
   const admin = atLeast(session.role, "admin");
-  return [["#/links", "Links", "links"], ["#/new", "New link", "new"],
+  return [["#/links", "Links", "links"], ["#/stats", "Dashboard", "stats"], ["#/new", "New link", "new"],
           ["#/import", "Import CSV", "import"],
           ["#/keys", session.is_admin ? "API keys" : "My API keys", "keys"],
           admin ? ["#/workspace/members", "Members", "workspace/members"] : null,

@@ -1,13 +1,17 @@
-// A link's statistics: range presets and a custom range, day or hour buckets,
-// the time series with the previous period beside it, totals, a world map with
-// its table, the other breakdowns, CSV export and refresh. Every chart has a
-// table with the same numbers for people who don't see it.
+// A link's statistics, or all the workspace's links' together (the dashboard, #/stats):
+// range presets and a custom range, day or hour buckets (starting in the browser's
+// timezone), the time series with the previous period beside it, totals, a world map
+// with its table, the other breakdowns, the last 30 minutes, CSV export and refresh.
+// A breakdown's row filters the page by its value; the filters live in the page's URL
+// (shareable). Every chart has a table with the same numbers for people who don't see it.
 
 import { api } from "./api.js";
 import { toCsv } from "./csv.js";
 import { download, field, h, loadOnce, svg, table, uid } from "./dom.js";
 import { breakdownLabel, fromLocalInput, sharePercent, toLocalInput } from "./format.js";
 import { PRESETS, rangeOf } from "./ranges.js";
+import { DIMENSION_OF, apiQuery, describeFilter, filtersOf, toggled, withFilter,
+         withoutFilter } from "./stats_filters.js";
 import { announce, errorBox, page, showError } from "./shell.js";
 
 const BREAKDOWNS = [["cities", "Cities"], ["devices", "Devices"], ["os", "Operating systems"],
@@ -17,7 +21,7 @@ const BREAKDOWNS = [["cities", "Cities"], ["devices", "Devices"], ["os", "Operat
 const OPTION_BREAKDOWNS = [["rules", "Rules"], ["variants", "A/B variants"], ["tags", "Tags"]];
 const BREAKDOWN_COLUMN = { countries: "Country", cities: "City", devices: "Device",
                            os: "Operating system", browsers: "Browser", referrers: "Referrer",
-                           rules: "Rule", variants: "Variant", tags: "Tag" };
+                           rules: "Rule", variants: "Variant", tags: "Tag", links: "Link" };
 // Some clicks, but none of them told this (the whole range empty has its own card).
 const EMPTY_BREAKDOWN = {
   countries: "No country known for these clicks.", cities: "No city known for these clicks.",
@@ -27,6 +31,7 @@ const EMPTY_BREAKDOWN = {
   rules: "No rule matched these clicks: each went to the link's own target or split.",
   variants: "No click in this range went through an A/B split.",
   tags: "No clicks of this link while it had tags.",
+  links: "No link had clicks in this range.",
 };
 const hasSplit = (link) => link.variants.length > 0 || link.rules.some((r) => r.action.variants);
 const OPTION_IN_USE = { rules: (link) => link.rules.length > 0, variants: hasSplit,
@@ -53,17 +58,25 @@ async function loadAtlas() {
   return atlas;
 }
 
+const timezone = () => {
+  try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch { return "UTC"; }
+};
+
+// ``code``: one link's stats; null: every link of the workspace (the dashboard).
 export async function statsView(code, params) {
   const range = rangeOf(params);
   const interval = params.get("interval") || (range.preset === "24h" ? "hour" : "day");
   const compare = params.get("compare") !== "0";
-  const base = `#/links/${encodeURIComponent(code)}/stats`;
+  const base = code ? `#/links/${encodeURIComponent(code)}/stats` : "#/stats";
+  const filters = filtersOf(params);
 
+  const goTo = (next) => { location.hash = `${base}?${next}`; };
   const go = (changes) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(changes)) { if (v === null) next.delete(k); else next.set(k, v); }
-    location.hash = `${base}?${next}`;
+    goTo(next);
   };
+  const filterBy = (filter) => goTo(withFilter(params, filter));
 
   const presets = h("fieldset", { class: "presets" }, h("legend", {}, "Range"),
     PRESETS.map(([id, label]) => h("label", { class: "preset" },
@@ -83,8 +96,10 @@ export async function statsView(code, params) {
     h("option", { value: "hour", selected: interval === "hour" }, "Per hour"));
   const compareBox = h("input", { type: "checkbox", id: "f-compare", checked: compare,
     onchange: (e) => go({ compare: e.target.checked ? "1" : "0" }) });
-  const path = `/v1/urls/${encodeURIComponent(code)}/stats`;
-  const query = (from, to) => ({ from: from.toISOString(), to: to.toISOString(), interval });
+  const path = code ? `/v1/urls/${encodeURIComponent(code)}/stats` : "/v1/stats";
+  const zone = timezone();
+  const query = (from, to) => ({ from: from.toISOString(), to: to.toISOString(), interval,
+                                 timezone: zone, ...apiQuery(params) });
   const fetchStats = () => Promise.all([
     api("GET", path, { query: query(range.from, range.to) }),
     compare ? api("GET", path, { query: query(new Date(range.from - (range.to - range.from)), range.from) })
@@ -93,25 +108,30 @@ export async function statsView(code, params) {
   const atlasReady = loadAtlas().catch(() => null);  // the map comes after the numbers
   // Asked before anything is drawn (and quicker than the stats): a link that isn't
   // yours, or is gone, shows the API's "No link with code …" alone.
-  const link = await api("GET", `/v1/urls/${encodeURIComponent(code)}`);
+  const link = code ? await api("GET", `/v1/urls/${encodeURIComponent(code)}`) : null;
 
   const problem = errorBox();
   const body = h("div", { class: "stats-body", "aria-busy": "true" });
   const refresh = h("button", { type: "button", onclick: () => load() }, "Refresh");
   const exportButton = h("button", { type: "button", disabled: true }, "Export CSV");
 
-  page(`Statistics for ${code}`,
-    h("p", {}, h("a", { href: `#/links/${encodeURIComponent(code)}` }, `← Back to ${code}`)),
+  const live = realtimePanel(code ? `${path}/realtime` : "/v1/stats/realtime", apiQuery(params));
+
+  page(code ? `Statistics for ${code}` : "All links",
+    code ? h("p", {}, h("a", { href: `#/links/${encodeURIComponent(code)}` }, `← Back to ${code}`))
+      : h("p", {}, "The clicks of every link of this workspace together."),
     h("section", { class: "card controls", "aria-label": "Range and options" },
       presets, customBox,
       h("div", { class: "row" }, field("Interval", intervalSelect),
         h("div", { class: "check" }, compareBox, h("label", { for: "f-compare" }, "Compare to the previous period")),
-        refresh, exportButton)),
-    problem, body);
+        refresh, exportButton),
+      filterBar(filters, params, goTo)),
+    problem, live.section, body);
 
   async function load() {
     problem.hidden = true;
     body.setAttribute("aria-busy", "true");
+    live.load();
     try {
       render(await fetchStats());
     } catch (error) {
@@ -122,25 +142,33 @@ export async function statsView(code, params) {
   }
 
   function render([current, previous]) {
+    const rowsOf = { filterBy, linkParams: params };
     if (!current.totals.clicks && !current.totals.bot_clicks) {
-      body.replaceChildren(totals(current.totals, previous?.totals), emptyState(code, range));
+      body.replaceChildren(totals(current.totals, previous?.totals), emptyState(code, range, filters));
     } else {
       body.replaceChildren(
         totals(current.totals, previous?.totals),
         seriesSection(current, previous, interval),
-        countriesSection(current.countries, current.totals.clicks, atlasReady),
+        code ? null : breakdownSection("links", "Top links", current.links, current.totals.clicks, rowsOf),
+        countriesSection(current.countries, current.totals.clicks, atlasReady, rowsOf),
         h("div", { class: "grid" }, BREAKDOWNS.map(([key, title]) =>
-          breakdownSection(key, title, current[key], current.totals.clicks))),
-        optionSections(link, current));
+          breakdownSection(key, title, current[key], current.totals.clicks, rowsOf))),
+        optionSections(link, current, rowsOf));
     }
     exportButton.disabled = false;
-    exportButton.onclick = () => exportCsv(code, current, previous);
+    exportButton.onclick = () => exportCsv(code || "all-links", current, previous);
     announce(`Statistics loaded: ${current.totals.clicks} clicks`);
   }
   await load();
 }
 
-function emptyState(code, range) {
+function emptyState(code, range, filters) {
+  if (filters.length || !code) {
+    return h("section", { class: "card empty-state" },
+      h("h2", {}, "No clicks in this range"),
+      h("p", {}, filters.length ? "No click in this range passes the filters: remove one above."
+        : "None of this workspace's links was followed in this range."));
+  }
   return h("section", { class: "card empty-state" },
     h("h2", {}, "No clicks in this range"),
     h("p", {}, range.preset === "90d" ? "Nobody has followed this link in the last 90 days."
@@ -214,8 +242,8 @@ const SCHEME = matchMedia("(prefers-color-scheme: dark)");
 
 // The map is drawn in a task of its own once the atlas is in, into a space kept
 // for it (nothing below moves); without the atlas the table says it all.
-function countriesSection(countries, total, atlasReady) {
-  const section = breakdownSection("countries", "Countries", countries, total);
+function countriesSection(countries, total, atlasReady, rowsOf) {
+  const section = breakdownSection("countries", "Countries", countries, total, rowsOf);
   if (!countries.length) return section;
   const slot = h("div", { class: "world" });
   const figure = h("figure", { class: "map" }, slot,
@@ -231,17 +259,76 @@ function countriesSection(countries, total, atlasReady) {
   return section;
 }
 
-function optionSections(link, current) {
-  const shown = OPTION_BREAKDOWNS.filter(([key]) => current[key].length || OPTION_IN_USE[key](link));
+function optionSections(link, current, rowsOf) {
+  const shown = OPTION_BREAKDOWNS.filter(([key]) =>
+    current[key].length || (link && OPTION_IN_USE[key](link)));
   if (!shown.length) return null;
   return h("div", { class: "grid" }, shown.map(([key, title]) =>
-    breakdownSection(key, title, current[key], current.totals.clicks)));
+    breakdownSection(key, title, current[key], current.totals.clicks, rowsOf)));
+}
+
+// The filters in force, each in words, with "is ↔ is not" and "remove"; a row of
+// any breakdown table adds one.
+function filterBar(filters, params, goTo) {
+  if (!filters.length) {
+    return h("p", { class: "hint" }, "Select a row of any table below to show only those clicks.");
+  }
+  return h("div", { class: "filters", role: "group", "aria-label": "Filters" },
+    h("span", {}, "Showing clicks where"),
+    h("ul", {}, filters.map((f, i) => h("li", { class: "filter-chip" },
+      h("span", { dataset: { filter: `${f.dimension}:${f.operator}:${f.value}` } }, describeFilter(f)),
+      h("button", { type: "button", class: "link-button", onclick: () => goTo(toggled(params, i)),
+                    "aria-label": `Invert: ${describeFilter({ ...f, operator: f.operator === "is" ? "is_not" : "is" })}` },
+        f.operator === "is" ? "exclude instead" : "include instead"),
+      h("button", { type: "button", class: "link-button", onclick: () => goTo(withoutFilter(params, i)),
+                    "aria-label": `Remove filter: ${describeFilter(f)}` }, "remove")))),
+    h("a", { href: `#${location.hash.slice(1).split("?")[0]}?${clearFilters(params)}` }, "Clear all"));
+}
+
+const clearFilters = (params) => {
+  const next = new URLSearchParams(params);
+  next.delete("filter");
+  return next;
+};
+
+// The last 30 minutes, per minute: asked for with the page's filters on each load
+// and every 30 seconds while the page is shown. Bars, and their numbers in a table.
+function realtimePanel(path, query) {
+  const number = h("span", { class: "number", dataset: { realtime: "clicks" } }, "…");
+  const bars = h("div", { class: "realtime-bars", "aria-hidden": "true" });
+  const heading = h("h2", { id: uid("realtime") }, "Last 30 minutes");
+  const numbers = h("div", {});
+  const section = h("section", { class: "card realtime", "aria-labelledby": heading.id },
+    heading, h("p", {}, number, " clicks"), bars, numbers);
+  let timer = null;
+  async function load() {
+    clearTimeout(timer);
+    try {
+      const live = await api("GET", path, { query });
+      number.textContent = live.totals.clicks.toLocaleString();
+      const most = Math.max(1, ...live.series.map((p) => p.clicks));
+      bars.replaceChildren(...live.series.map((p) => {
+        const bar = h("span", { class: "bar" });
+        bar.style.height = `${(p.clicks / most) * 100}%`;
+        return bar;
+      }));
+      const minute = (t) => new Date(t).toLocaleTimeString(undefined, { timeStyle: "short" });
+      numbers.replaceChildren(live.totals.clicks ? h("details", {},
+        h("summary", {}, "Show the clicks per minute"),
+        table("Clicks per minute, last 30 minutes", ["Minute", "Clicks"],
+          live.series.map((p) => [minute(p.t), String(p.clicks)]), { numeric: [1] })) : "");
+    } catch {
+      number.textContent = "—";
+    }
+    timer = setTimeout(() => { if (section.isConnected) load(); }, 30_000);
+  }
+  return { section, load };
 }
 
 // A card per breakdown: its heading names the table (no second caption saying the same).
-function breakdownSection(key, title, rows, total) {
+function breakdownSection(key, title, rows, total, rowsOf) {
   const heading = h("h2", { id: uid("breakdown") }, title);
-  return h("section", { class: "card" }, heading, breakdownTable(heading, rows, key, total));
+  return h("section", { class: "card" }, heading, breakdownTable(heading, rows, key, total, rowsOf));
 }
 
 // An equirectangular SVG map; shade buckets are CSS classes, so dark mode and
@@ -280,10 +367,17 @@ function worldMap(countries, world) {
 
 // Rows with a bar for each share (drawn by width, set through the CSSOM: the CSP
 // forbids style attributes, not styles set by script). The numbers stay in the text.
-function breakdownTable(heading, rows, key, total) {
+function breakdownTable(heading, rows, key, total, rowsOf) {
   if (!rows.length) return h("p", { class: "empty" }, EMPTY_BREAKDOWN[key]);
-  const label = (value) => key === "countries" ? `${countryName(value)} (${value})`
+  const text = (value) => key === "countries" ? `${countryName(value)} (${value})`
     : breakdownLabel(key, value);
+  // A row filters the page by its value; a link's row opens that link's stats.
+  const label = (value) => key === "links"
+    ? h("a", { href: `#/links/${encodeURIComponent(value)}/stats?${rowsOf.linkParams}` }, value)
+    : h("button", { type: "button", class: "link-button row-filter",
+                    title: `Show only clicks where ${BREAKDOWN_COLUMN[key]} is ${text(value)}`,
+                    onclick: () => rowsOf.filterBy({ dimension: DIMENSION_OF[key], operator: "is", value }) },
+        text(value));
   // A click carries all its link's tags at once: a tag's share is of all clicks.
   const all = key === "tags" ? total : Math.max(total, rows.reduce((a, r) => a + r.clicks, 0));
   const share = (clicks) => {
@@ -303,7 +397,7 @@ function exportCsv(code, current, previous) {
   for (const key of ["clicks", "unique_visitors", "bot_clicks"]) {
     rows.push(["totals", key, current.totals[key], previous ? previous.totals[key] : ""]);
   }
-  for (const key of ["countries", ...[...BREAKDOWNS, ...OPTION_BREAKDOWNS].map(([k]) => k)]) {
+  for (const key of ["countries", ...[...BREAKDOWNS, ...OPTION_BREAKDOWNS].map(([k]) => k), "links"]) {
     for (const r of current[key]) rows.push([key, r.value, r.clicks, ""]);
   }
   download(`${code}-stats-${current.from.slice(0, 10)}-${current.to.slice(0, 10)}.csv`, toCsv(rows), "text/csv");
