@@ -178,3 +178,17 @@ def test_realtime_takes_filters_and_a_limit_only() -> None:
     assert query == RealtimeRequest((Filter("device", "is", "mobile"),), 5)
     with pytest.raises(InvalidFilter):
         parse_realtime_request({}, ["device:maybe:mobile"])
+
+
+def test_the_previous_period_is_the_whole_hours_just_before_the_aligned_range() -> None:
+    # The range is read as whole hours (10:00-13:00): the period before is 07:00-10:00,
+    # not 10:30 minus 1 h 45 min, which would overlap it once aligned.
+    query = parse_stats_request(
+        {"from": "2026-11-01T10:30:00Z", "to": "2026-11-01T12:15:00Z", "interval": "hour",
+         "compare": "previous_period"},
+        NOW,
+    )  # fmt: skip
+    assert query.compare == (
+        datetime(2026, 11, 1, 7, tzinfo=UTC),
+        datetime(2026, 11, 1, 10, tzinfo=UTC),
+    )

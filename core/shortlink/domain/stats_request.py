@@ -62,7 +62,10 @@ def parse_stats_request(
         case "":
             pass
         case "previous_period":
-            compare = (max(start - (end - start), EARLIEST), start)
+            # As long as the range read (whole hours, analytics.stats_range), ending
+            # where it starts: the two series line up bucket for bucket.
+            first, last = _whole_hours(start, end)
+            compare = (max(first - (last - first), EARLIEST), first)
             if compare[0] == compare[1]:
                 raise InvalidRequest("no period before 1970 to compare with", parameter="compare")
         case "custom":
@@ -78,6 +81,13 @@ def parse_stats_request(
     return StatsRequest(
         start, end, interval, zone.key, compare, parse_filters(filters), _limit(args)
     )
+
+
+def _whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    hour = timedelta(hours=1)
+    first = start.replace(minute=0, second=0, microsecond=0)
+    last = end.replace(minute=0, second=0, microsecond=0)
+    return first, last if last == end else last + hour
 
 
 def parse_timezone(name: str) -> ZoneInfo:
