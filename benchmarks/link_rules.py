@@ -33,7 +33,7 @@ from benchmarks.host import log, pinned
 from benchmarks.lines import base_line, is_clean, wrk_fields
 from benchmarks.lua import lua_string
 from benchmarks.references import WARMUP_S, Reference, bare_sanic_process
-from benchmarks.server_cpu import ServerCpu
+from benchmarks.server_cpu import ServerCpu, cpu_fields
 from benchmarks.stack import resident_mb, service_environment, shortlink_command
 from benchmarks.wrk import WrkResult
 from shortlink.adapters.geoip import GeoIP
@@ -296,9 +296,7 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
         "evaluator_us_per_request": round(evaluator_us, 2),
         "edge_evaluation_us_per_request": round(edge_us, 2),
         # CPU per request of each server over its rounds: robust to a busy host.
-        "server_cpu_us_per_request": round(subject_cpu.us_per_request, 1),
-        "reference_server_cpu_us_per_request": round(floor_cpu.us_per_request, 1),
-        "server_cpu_ratio": round(floor_cpu.us_per_request / subject_cpu.us_per_request, 3),
+        **cpu_fields(subject_cpu, floor_cpu),
         "redirector_rss_mb": rss,
         "target": f"rps >= {RULES_MIN_RATIO}x bare Sanic 302 (same codes, same load), no errors",
         "meets_target": meets,

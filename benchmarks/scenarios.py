@@ -40,8 +40,9 @@ from benchmarks.lua import (
 )
 from benchmarks.metrics import difference, redirects_by_source
 from benchmarks.operator_sync import operator_sync_line
-from benchmarks.references import WARMUP_S, Reference, bare_sanic_server
+from benchmarks.references import WARMUP_S, Reference, bare_sanic_process
 from benchmarks.sequential import BULK_SIZE, bulk_bodies, percentile, run_bulk_sequence
+from benchmarks.server_cpu import ServerCpu, cpu_fields
 from benchmarks.stack import resident_mb
 from benchmarks.wrk import WrkResult
 
@@ -67,14 +68,22 @@ def redirect_hit(context: ScenarioContext) -> dict[str, Any]:
         )
 
     # The floor serves the same codes on the same CPU, alternated with the redirector.
-    with bare_sanic_server(context.work_dir, codes_file, settings.cpus.server_cpus) as floor_url:
+    with bare_sanic_process(context.work_dir, codes_file, settings.cpus.server_cpus) as floor:
+        floor_url, floor_cpu = floor[0], ServerCpu(floor[1])
+        redirector = context.stack.redirector.process
+        assert redirector is not None
+        subject_cpu = ServerCpu(redirector.pid)  # taskset execs the service: its pid
         # Warm up both first, outside the counters, so answered_by covers measured runs only.
         for base_url in (floor_url, context.stack.redirector_url):
             context.wrk(
                 f"{base_url}/", script, connections=settings.connections, duration_s=WARMUP_S
             )
         counted_before = redirects_by_source(context.stack.redirector.ops_url)
-        runs = alternate(settings.rounds, load(floor_url), load(context.stack.redirector_url))
+        runs = alternate(
+            settings.rounds,
+            floor_cpu.measured(load(floor_url)),
+            subject_cpu.measured(load(context.stack.redirector_url)),
+        )
     answered_by = difference(counted_before, redirects_by_source(context.stack.redirector.ops_url))
     floor = Reference(
         "bare_sanic_302",
@@ -103,6 +112,8 @@ def redirect_hit(context: ScenarioContext) -> dict[str, Any]:
         "statistic": f"median of {settings.rounds} alternated rounds (reference, subject, ...)",
         "links": len(links),
         "answered_by": answered_by,
+        # CPU per request of each server over its rounds: robust to a busy host.
+        **cpu_fields(subject_cpu, floor_cpu),
         "redirector_rss_mb": resident_mb(context.stack.redirector),
         "warmup_problems": warmup_problems[:5],
         "target": (

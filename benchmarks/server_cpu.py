@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from benchmarks.wrk import WrkResult
 
@@ -45,3 +46,15 @@ class ServerCpu:
     @property
     def us_per_request(self) -> float:
         return self.seconds / self.requests * 1e6 if self.requests else 0.0
+
+
+def cpu_fields(subject: ServerCpu, reference: ServerCpu) -> dict[str, Any]:
+    """The JSON fields of a ratio scenario's server CPU: each server's per request over
+    its rounds, and the ratio they give (the subject's rps ratio were it the only load)."""
+    return {
+        "server_cpu_us_per_request": round(subject.us_per_request, 1),
+        "reference_server_cpu_us_per_request": round(reference.us_per_request, 1),
+        "server_cpu_ratio": round(reference.us_per_request / subject.us_per_request, 3)
+        if subject.us_per_request
+        else None,
+    }
