@@ -46,7 +46,7 @@ def _count(outcome: str, source: str) -> float:
 
 
 async def _serve(app: App, exc: Exception, route: str) -> int:
-    handlers = Redirects("s" * 32, behind_proxies=False)
+    handlers = Redirects("s" * 32)
     handlers.attach(cast(Any, RaisingResolver(exc)), *(cast(Any, None),) * 4)
     request = cast(Request, SimpleNamespace(path="/abc1234", headers={}, args={}))
     with pytest.raises(type(exc)) as raised:

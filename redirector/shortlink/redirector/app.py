@@ -45,6 +45,7 @@ from shortlink.http import client_ip
 from shortlink.http.component import component_app
 from shortlink.http.errors import domain_error_response, echoed, error_response
 from shortlink.http.event_metrics import watch_events
+from shortlink.http.forwarded import ClientAddress, client_address, peer_address
 from shortlink.http.limits import Limits, apply_limits
 from shortlink.http.ops_metrics import count_unavailable
 from shortlink.redirector import metrics, pages
@@ -91,7 +92,7 @@ class Redirects:
     def __init__(
         self,
         secret_key: str,
-        behind_proxies: bool,
+        client_address: ClientAddress = peer_address,
         *,
         secure_cookies: bool = False,
         permanent_max_age: int = 3600,
@@ -105,9 +106,9 @@ class Redirects:
         self._routed_headers = routed_headers_cache(cached_links)
         self._agents = UserAgentParser()
         self._salt = secret_key.encode()  # keys the A/B buckets, as analytics' visitor ids
-        # Without trusted proxies the peer address is the client: skip Sanic's
-        # per-request X-Forwarded-* parsing.
-        self._behind_proxies = behind_proxies
+        # The visitor's address (X-Forwarded-For behind trusted proxies, else the peer),
+        # worked out once per request.
+        self._client_ip = client_address
         # Unique event ids without a syscall per click: random per process, counted within.
         self._event_prefix = os.urandom(8).hex()
         self._event_serial = itertools.count()
@@ -158,7 +159,7 @@ class Redirects:
                 response = BodilessResponse(
                     destination.redirect_type, self._redirect_headers(destination)
                 )
-                self._record_click(request, code, None, destination.tags)
+                self._record_click(request, code, self._client_ip(request), None, destination.tags)
             elif outcome == "expired":
                 response = self._expired(request, destination)
             else:
@@ -180,7 +181,8 @@ class Redirects:
         assert options is not None
         by_cookie = self._unlocked(request, code, destination)
         by_link = not by_cookie and self._unlocked_by_link(request, code, destination)
-        visitor = EdgeVisitor(request, code, self._client_ip(request), self._edge_facts, self._salt)
+        client = self._client_ip(request)
+        visitor = EdgeVisitor(request, code, client, self._edge_facts, self._salt)
         decision = evaluate(
             options,
             destination.target,
@@ -209,7 +211,7 @@ class Redirects:
         if decision.outcome == "redirect":
             if options.pass_query and request.query_string:
                 target = pass_visitor_query(target, request.query_string)
-            self._record_click(request, code, decision, destination.tags)
+            self._record_click(request, code, client, decision, destination.tags)
         return decision.outcome, BodilessResponse(
             decision.redirect_type, self._routed_headers(target)
         )
@@ -226,14 +228,11 @@ class Redirects:
             return pages.respond(pages.limit_reached_page(), status=410)
         return error_response(410, "CLICK_LIMIT_REACHED", "This link has been used up")
 
-    def _client_ip(self, request: Request) -> str:
-        # The X-Forwarded-For client (trusted proxies only), else the peer.
-        return client_ip(request) if self._behind_proxies else request.ip
-
     def _record_click(
         self,
         request: Request,
         code: str,
+        client: str,
         decision: Decision | None = None,
         tags: tuple[str, ...] = (),
     ) -> None:
@@ -243,7 +242,7 @@ class Redirects:
                 event_id=f"{self._event_prefix}{next(self._event_serial):016x}",
                 code=code,
                 timestamp=time.time(),
-                ip=self._client_ip(request),
+                ip=client,
                 user_agent=header_text(headers.get("user-agent", ""), MAX_USER_AGENT_CHARS),
                 referrer=header_text(headers.get("referer", ""), MAX_REFERRER_CHARS),
                 method=request.method,
@@ -426,7 +425,8 @@ def create_app(settings: Settings) -> RedirectorApp:
 
     handlers = Redirects(
         settings.secret_key,
-        behind_proxies=settings.proxies_count > 0,
+        # Without trusted proxies the peer address is the client: no X-Forwarded-* read.
+        client_address(app.config) if settings.proxies_count > 0 else peer_address,
         secure_cookies=settings.secure_cookies,
         permanent_max_age=settings.permanent_redirect_max_age,
         public_origin=settings.public_origin,
