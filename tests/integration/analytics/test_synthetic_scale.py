@@ -4,7 +4,6 @@ must have the advertised shape."""
 
 from __future__ import annotations
 
-
 from shortlink.adapters.clickhouse import ClickStore
 from shortlink.domain.analytics import Count
 from tests.harness.synthetic_clicks import COLUMNS_BEFORE_RULES
