@@ -20,6 +20,7 @@ from benchmarks.config import RunSettings
 from benchmarks.host import cpu_affinity, every_cpu, log
 from benchmarks.scale_figures import MAX_P50_MS, MAX_P99_MS, bytes_per_million, question_figures
 from shortlink.adapters.clickhouse import ClickStore
+from shortlink.domain.stats_filters import Filter
 from tests.harness.synthetic_scale import Mix, generate_clicks, workspace_codes
 
 LINKS = 100_000
@@ -118,97 +119,77 @@ def _bytes_on_disk(store: ClickStore) -> dict[str, int]:
 
 
 def _questions(store: ClickStore, loop: asyncio.AbstractEventLoop, end: int) -> list[Question]:
+    """Subjects call what the API calls (ClickStore.stats_of / realtime). The
+    references: for a question the aggregates answer, the same call in ``Etc/UTC``
+    (the same buckets, but any zone other than "UTC" takes the raw path: the
+    links' rows by the (code, ts) key); for one only the raw rows answer, the same
+    question with the code matched by has(), which the key cannot serve (a scan)."""
     month = end - 30 * DAY
     year = end - 365 * DAY
     codes = workspace_codes(HOT_WORKSPACE, LINKS)
-    query = store.client.query
+    us_mobile = (Filter("country", "is", "US"), Filter("device", "is", "mobile"))
 
-    def stats(code: str, start: int, interval: str) -> Callable[[], object]:
-        return lambda: loop.run_until_complete(store.stats(code, start, end, interval))
+    def stats(links: list[str], start: int, interval: str, **options: Any) -> Callable[[], object]:
+        return lambda: loop.run_until_complete(
+            store.stats_of(links, start, end, interval, **options)
+        )
 
-    def raw_stats(code: str, start: int, bucket: str) -> Callable[[], object]:
-        return lambda: _raw_stats(store, code, start, end, bucket)
+    def scan(sql: str, **parameters: Any) -> Callable[[], object]:
+        return lambda: store.client.query(sql, parameters=parameters)
 
-    window = "ts >= toDateTime({start:UInt32}, 'UTC') AND ts < toDateTime({end:UInt32}, 'UTC')"
-    filtered = (
-        "SELECT browser, count() AS c FROM clicks WHERE {key} AND " + window
-        + " AND is_human AND country = 'US' AND device = 'mobile'"
-        " GROUP BY browser ORDER BY c DESC LIMIT 10"
-    )  # fmt: skip
-    realtime = (
-        "SELECT toStartOfMinute(ts) AS m, countIf(is_human) FROM clicks WHERE {key}"
-        " AND ts >= toDateTime({start:UInt32}, 'UTC') GROUP BY m ORDER BY m"
-    )
-    top_raw = (
-        "SELECT code, countIf(is_human) AS c FROM clicks WHERE has({codes:Array(String)}, code)"
-        f" AND {window} GROUP BY code ORDER BY c DESC, code LIMIT 10"
-    )
-    hot = {"code": HOT_LINK, "start": month, "end": end}
-    recent = {"codes": codes, "start": end - 1800}
+    raw = "the same call in Etc/UTC: raw clicks by the (code, ts) key"
     return [
         Question(
             "link_30d_by_hour",
-            f"ClickStore.stats({TYPICAL_LINK}, 30 days, hour): hourly_stats, daily_*",
-            "raw clicks by the (code, ts) key: totals, uniques, hourly series, 6 breakdowns",
-            stats(TYPICAL_LINK, month, "hour"),
-            raw_stats(TYPICAL_LINK, month, "toStartOfHour"),
+            f"stats_of([{TYPICAL_LINK}], 30 days, hour): hourly_stats, daily_breakdowns",
+            raw,
+            stats([TYPICAL_LINK], month, "hour"),
+            stats([TYPICAL_LINK], month, "hour", timezone="Etc/UTC"),
         ),
         Question(
             "hot_link_1y_by_day",
-            f"ClickStore.stats({HOT_LINK}, 365 days, day): daily_stats, daily_breakdowns",
-            "raw clicks by the (code, ts) key: totals, uniques, daily series, 6 breakdowns",
-            stats(HOT_LINK, year, "day"),
-            raw_stats(HOT_LINK, year, "toStartOfDay"),
+            f"stats_of([{HOT_LINK}], 365 days, day): daily_stats, daily_breakdowns",
+            raw,
+            stats([HOT_LINK], year, "day"),
+            stats([HOT_LINK], year, "day", timezone="Etc/UTC"),
         ),
         Question(
             "workspace_top10_30d",
-            "ClickStore.top_links(1,000 codes of w0, 30 days): daily_stats + edge hours",
-            "raw clicks, codes matched without the key (has()): the whole range scanned",
-            lambda: store.top_links_sync(codes, month, end, 10),
-            lambda: query(top_raw, parameters={"codes": codes, "start": month, "end": end}),
+            "stats_of(w0's 1,000 codes, 30 days, day, limit 10): its 'links' ranking and"
+            " every breakdown, from daily_stats/daily_breakdowns by code",
+            raw,
+            stats(codes, month, "day"),
+            stats(codes, month, "day", timezone="Etc/UTC"),
         ),
         Question(
             "filtered_breakdown_30d",
-            f"raw clicks by the (code, ts) key ({HOT_LINK}, 30 days, country = US AND device"
-            " = mobile, by browser): no aggregate holds two dimensions at once",
-            "the same without the key (code matched by has()): a scan of the range",
-            lambda: query(filtered.replace("{key}", "code = {code:String}"), parameters=hot),
-            lambda: query(filtered.replace("{key}", "has([{code:String}], code)"), parameters=hot),
+            f"stats_of([{HOT_LINK}], 30 days, country is US, device is mobile): no aggregate"
+            " holds two dimensions, so the raw clicks by the (code, ts) key (every breakdown,"
+            " browsers among them)",
+            "browsers of the same clicks with the code matched by has(): a scan of the range",
+            stats([HOT_LINK], month, "day", filters=us_mobile),
+            scan(
+                "SELECT browser, count() AS c FROM clicks WHERE has([{code:String}], code)"
+                " AND ts >= toDateTime({start:UInt32}, 'UTC')"
+                " AND ts < toDateTime({end:UInt32}, 'UTC') AND is_human"
+                " AND country = 'US' AND device = 'mobile'"
+                " GROUP BY browser ORDER BY c DESC LIMIT 10",
+                code=HOT_LINK,
+                start=month,
+                end=end,
+            ),
         ),
         Question(
             "realtime_workspace_30min",
-            "raw clicks by the (code, ts) key: w0's 1,000 codes, last 30 minutes per minute",
-            "the same without the key (has()): the newest partition scanned",
-            lambda: query(
-                realtime.replace("{key}", "code IN {codes:Array(String)}"), parameters=recent
-            ),
-            lambda: query(
-                realtime.replace("{key}", "has({codes:Array(String)}, code)"), parameters=recent
+            "realtime(w0's 1,000 codes): raw clicks by the (code, ts) key, per minute",
+            "per-minute clicks of the same codes matched by has(): the newest part scanned",
+            lambda: loop.run_until_complete(store.realtime(codes, end)),
+            scan(
+                "SELECT toStartOfMinute(ts) AS m, countIf(is_human) FROM clicks"
+                " WHERE has({codes:Array(String)}, code)"
+                " AND ts >= toDateTime({start:UInt32}, 'UTC') GROUP BY m ORDER BY m",
+                codes=codes,
+                start=end - 1800,
             ),
         ),
     ]
-
-
-def _raw_stats(store: ClickStore, code: str, start: int, end: int, bucket: str) -> None:
-    """What ClickStore.stats answers, from the raw clicks (its three queries, in turn)."""
-    parameters = {"code": code, "start": start, "end": end}
-    window = (
-        "code = {code:String} AND ts >= toDateTime({start:UInt32}, 'UTC')"
-        " AND ts < toDateTime({end:UInt32}, 'UTC')"
-    )
-    query = store.client.query
-    query(
-        f"SELECT {bucket}(ts) AS t, countIf(is_human), countIf(is_bot) FROM clicks"
-        f" WHERE {window} GROUP BY t",
-        parameters=parameters,
-    )
-    query(f"SELECT uniqIf(visitor_id, is_human) FROM clicks WHERE {window}", parameters=parameters)
-    query(
-        "SELECT pair.1 AS dimension, pair.2 AS value, count() AS total FROM clicks"
-        " ARRAY JOIN [('country', toString(country)), ('city', city),"
-        " ('device', toString(device)), ('os', toString(os)), ('browser', toString(browser)),"
-        " ('referrer', referrer_host)] AS pair"
-        f" WHERE {window} AND is_human AND pair.2 != ''"
-        " GROUP BY dimension, value ORDER BY dimension, total DESC LIMIT 10 BY dimension",
-        parameters=parameters,
-    )

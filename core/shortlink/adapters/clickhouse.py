@@ -510,42 +510,6 @@ def _counts(rows: Sequence[Sequence[Any]]) -> dict[str, list[Count]]:
             counts.setdefault(field, []).append(Count(str(value), int(total)))
     return counts
 
-    async def top_links(
-        self,
-        codes: Collection[str],
-        start: datetime | float,
-        end: datetime | float,
-        limit: int = 10,
-    ) -> list[Count]:
-        return await asyncio.to_thread(self.top_links_sync, codes, start, end, limit)
-
-    def top_links_sync(
-        self,
-        codes: Collection[str],
-        start: datetime | float,
-        end: datetime | float,
-        limit: int = 10,
-    ) -> list[Count]:
-        """The ``limit`` links of ``codes`` (a workspace's, from PostgreSQL: ClickHouse
-        keeps no owner) with the most human clicks over ``[start, end)``, aligned
-        outwards to hours: whole days from daily_stats, the edges from hourly_stats,
-        both read by their (code, time) key, so the cost follows the codes' rows in the
-        range, not the table."""
-        if not codes:
-            return []
-        span = stats_range(_epoch(start), _epoch(end), "day")
-        params = {**_range_params("", span), "codes": list(codes), "limit": max(1, limit)}
-        result = self._client.query(
-            "SELECT code, sum(clicks) AS total FROM ("
-            " SELECT code, clicks FROM daily_stats"
-            f" WHERE code IN {{codes:Array(String)}} AND {_WHOLE_DAYS}"
-            " UNION ALL SELECT code, clicks FROM hourly_stats"
-            f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS}))"
-            " GROUP BY code HAVING total > 0 ORDER BY total DESC, code LIMIT {limit:UInt32}",
-            parameters=params,
-        )
-        return [Count(str(code), int(total)) for code, total in result.result_rows]
-
 
 def _link_stats(
     label: str,

@@ -5,9 +5,8 @@ must have the advertised shape."""
 from __future__ import annotations
 
 from shortlink.adapters.clickhouse import ClickStore
-from shortlink.domain.analytics import Count
 from tests.harness.synthetic_clicks import COLUMNS_BEFORE_RULES
-from tests.harness.synthetic_scale import Mix, generate_clicks, select_sql, workspace_codes
+from tests.harness.synthetic_scale import Mix, generate_clicks, select_sql
 
 MIX = Mix(clicks=30_000, links=500, end=1_760_000_000, days=40)
 AGGREGATES = {
@@ -57,20 +56,3 @@ async def test_the_mix_is_skewed_with_a_tenth_bots(click_store: ClickStore) -> N
     assert 0.08 < hottest / MIX.clicks < 0.14  # ln 2 / ln 501
     assert newest < MIX.end and oldest >= MIX.end - MIX.days * 86_400
     assert in_w0 > 0
-
-
-async def test_top_links_of_a_workspace_over_a_range(click_store: ClickStore) -> None:
-    generate_clicks(click_store.client, MIX)
-    codes = workspace_codes(0, MIX.links)[:50]
-    hour = MIX.end // 3600 * 3600  # 08:00 UTC; the store aligns a range outwards to hours
-    start, end = hour - 10 * 86_400 - 5 * 3600, hour - 3 * 3600  # ragged at both ends
-    expected = click_store.client.query(
-        "SELECT code, countIf(is_human) AS c FROM clicks WHERE code IN {codes:Array(String)}"
-        " AND ts >= toDateTime({start:UInt32}, 'UTC') AND ts < toDateTime({end:UInt32}, 'UTC')"
-        " GROUP BY code ORDER BY c DESC, code LIMIT 10",
-        parameters={"codes": codes, "start": start, "end": end},
-    ).result_rows
-    top = await click_store.top_links(codes, start, end, limit=10)
-    assert top == [Count(code, clicks) for code, clicks in expected]
-    assert top[0].value == "L0"
-    assert await click_store.top_links([], start, end) == []
