@@ -1,0 +1,49 @@
+"""Erasing stored clicks from ClickHouse: the raw rows and every aggregate made of them.
+
+One statement per table, each a lightweight ``DELETE`` (rows masked at once, dropped
+at the next merge of their part) bounded by the table's own time column, so only the
+partitions of the range are touched. Every table is keyed by code, so a link's rows
+are found by the key. ``click_ids`` (event ids and times, nothing about the visitor)
+is left alone on purpose: a replay of an erased click within its 7 days is still
+known and dropped, instead of coming back.
+
+The range is whole UTC days (domain.click_erasure): hourly and daily rows are then
+erased exactly with the clicks they count. A click for an erased day arriving after
+the erasure (a late replay from the bus older than 7 days) would be stored again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Final
+
+from shortlink.adapters.clickhouse import ClickStore
+from shortlink.domain.click_erasure import ErasureRange
+
+# table -> its time column, as a DateTime in UTC
+TABLES: Final = {
+    "clicks": "ts",
+    "hourly_stats": "hour",
+    "hourly_breakdowns": "hour",
+    "daily_stats": "toDateTime(day, 'UTC')",
+    "daily_breakdowns": "toDateTime(day, 'UTC')",
+}
+
+
+async def erase_clicks(store: ClickStore, codes: Sequence[str], erasure: ErasureRange) -> None:
+    await asyncio.to_thread(erase_clicks_sync, store, codes, erasure)
+
+
+def erase_clicks_sync(store: ClickStore, codes: Sequence[str], erasure: ErasureRange) -> None:
+    """Erase the clicks of ``codes`` in ``erasure`` from the raw table and the aggregates."""
+    if not codes:
+        return
+    start, end = erasure.bounds()
+    for table, moment in TABLES.items():
+        store.client.command(
+            f"DELETE FROM {table} WHERE code IN {{codes:Array(String)}}"
+            f" AND {moment} >= toDateTime({{start:UInt32}}, 'UTC')"
+            f" AND {moment} < toDateTime({{end:UInt32}}, 'UTC')",
+            parameters={"codes": list(codes), "start": start, "end": end},
+        )

@@ -1,0 +1,48 @@
+"""Which clicks an erasure names: whole UTC days (the daily aggregates can't be split)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shortlink.domain.click_erasure import ErasureRange, parse_erasure_range
+from shortlink.domain.errors import InvalidRequest
+
+DAY = 86_400
+
+
+def test_no_bounds_is_every_click() -> None:
+    assert parse_erasure_range({}) == ErasureRange(None, None)
+    assert parse_erasure_range({}).everything
+
+
+def test_whole_utc_days_as_dates_or_midnights() -> None:
+    erasure = parse_erasure_range({"from": "2026-01-01", "to": "2026-01-03"})
+    assert erasure == ErasureRange(1_767_225_600, 1_767_225_600 + 2 * DAY)
+    assert parse_erasure_range({"from": "2026-01-01T00:00:00Z"}) == ErasureRange(
+        1_767_225_600, None
+    )
+    assert parse_erasure_range({"to": "2026-01-01T00:00:00+00:00"}).end == 1_767_225_600
+
+
+@pytest.mark.parametrize(
+    ("args", "parameter"),
+    [
+        ({"from": "2026-01-01T05:00:00Z"}, "from"),  # not a UTC midnight
+        ({"to": "2026-01-01T00:00:00+01:00"}, "to"),  # 23:00 UTC
+        ({"from": "yesterday"}, "from"),
+        ({"from": "1969-12-31"}, "from"),
+        ({"to": "2106-02-08"}, "to"),
+        ({"from": "2026-01-03", "to": "2026-01-03"}, "to"),  # empty
+        ({"from": "2026-01-03", "to": "2026-01-01"}, "to"),
+        ({"from": "x" * 10_000}, "from"),
+    ],
+)
+def test_anything_else_is_a_400_naming_the_parameter(args: dict[str, str], parameter: str) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        parse_erasure_range(args)
+    assert refused.value.details["parameter"] == parameter
+
+
+def test_sql_bounds_of_an_open_range() -> None:
+    assert ErasureRange(None, None).bounds() == (0, 2**32 - 1)
+    assert ErasureRange(DAY, None).bounds() == (DAY, 2**32 - 1)
