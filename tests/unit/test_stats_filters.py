@@ -117,3 +117,17 @@ def test_utc_by_any_of_its_names_reads_the_aggregates() -> None:
         assert uses_aggregates(name, ()), name
     assert not uses_aggregates("Europe/London", ())  # UTC in winter only
     assert not uses_aggregates("UTC", parse_filters(["country:is:US"]))
+
+
+def test_zones_whose_hours_are_utc_hours() -> None:
+    from datetime import UTC, datetime
+
+    from shortlink.domain.stats_buckets import hours_are_utc_hours
+
+    year = (int(datetime(2024, 1, 1, tzinfo=UTC).timestamp()),
+            int(datetime(2025, 1, 1, tzinfo=UTC).timestamp()))  # fmt: skip
+    assert hours_are_utc_hours("Europe/Paris", *year)  # DST included: whole hours
+    assert hours_are_utc_hours("America/New_York", *year)
+    assert not hours_are_utc_hours("Asia/Kolkata", *year)  # +05:30
+    assert not hours_are_utc_hours("Australia/Lord_Howe", *year)  # +10:30, +11 in summer
+    assert not hours_are_utc_hours("Asia/Kathmandu", *year)  # +05:45

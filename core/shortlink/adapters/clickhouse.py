@@ -44,7 +44,13 @@ from shortlink.domain.analytics import (
     Totals,
     stats_range,
 )
-from shortlink.domain.stats_buckets import bucket_starts, place, realtime_range, uses_aggregates
+from shortlink.domain.stats_buckets import (
+    bucket_starts,
+    hours_are_utc_hours,
+    place,
+    realtime_range,
+    uses_aggregates,
+)
 from shortlink.domain.stats_filters import Filter
 
 log = logging.getLogger(__name__)
@@ -357,23 +363,30 @@ class ClickStore:
         filters: Sequence[Filter] = (),
         label: str = "",
         rank_links: bool = False,
+        raw_rows: bool = False,
     ) -> LinkStats:
         """Stats of ``codes`` together (one link, or a workspace's links: then with
         ``rank_links``, their ranking as the ``links`` breakdown). Unfiltered in UTC:
         from the aggregates (the queries run side by side, each in a thread: chdb and
         the HTTP client both release the GIL while they wait). Otherwise from the raw
-        clicks (stats_buckets)."""
+        clicks (stats_buckets). ``raw_rows``: from the raw clicks whatever the query (the
+        reference the benchmarks time the aggregates against)."""
         span = stats_range(_epoch(start), _epoch(end), interval)
         if not codes:
             starts = bucket_starts(span.start, span.end, interval, timezone)
             return _link_stats(label, span, Totals(0, 0, 0), place({}, starts), {})
-        if not uses_aggregates(timezone, filters):
+        if filters or raw_rows:
             return await self._raw_stats(
                 codes, span.start, span.end, interval, timezone, filters, limit, label, rank_links
             )
         params = _range_params(codes, span)
+        series_of = (
+            asyncio.to_thread(self._series, span, params)
+            if uses_aggregates(timezone, filters)
+            else asyncio.to_thread(self._zone_series, span, {**params, "tz": timezone})
+        )
         (clicks, bots, series), uniques, counts, links = await asyncio.gather(
-            asyncio.to_thread(self._series, span, params),
+            series_of,
             asyncio.to_thread(self._unique_visitors, params),
             asyncio.to_thread(self._breakdowns, params, max(1, limit)),
             asyncio.to_thread(self._links, params, max(1, limit), rank_links),
@@ -458,6 +471,37 @@ class ClickStore:
             bots += int(bucket_bots)
         series = tuple(SeriesPoint(t, per_bucket.get(t, 0)) for t in span.bucket_starts())
         return clicks, bots, series
+
+    def _zone_series(
+        self, span: StatsRange, params: dict[str, Any]
+    ) -> tuple[int, int, tuple[SeriesPoint, ...]]:
+        """As _series, in buckets of another zone: summed from the hourly aggregates
+        when its offsets are whole hours, from the raw clicks otherwise (stats_buckets)."""
+        zone = params["tz"]
+        if hours_are_utc_hours(zone, span.start, span.end):
+            bucket = "toStartOfDay(hour, {tz:String})" if span.interval == "day" else "hour"
+            source = "hourly_stats"
+            where = (
+                "hour >= toDateTime({start:UInt32}, 'UTC')"
+                " AND hour < toDateTime({end:UInt32}, 'UTC')"
+            )
+            counts = "sum(clicks), sum(bot_clicks)"
+        else:
+            bucket = raw.BUCKETS[span.interval]
+            source = "clicks"
+            where = (
+                "ts >= toDateTime({start:UInt32}, 'UTC') AND ts < toDateTime({end:UInt32}, 'UTC')"
+            )
+            counts = "countIf(is_human), countIf(is_bot)"
+        result = self._client.query(
+            f"SELECT toUnixTimestamp({bucket}) AS t, {counts} FROM {source}"
+            f" WHERE code IN {{codes:Array(String)}} AND {where} GROUP BY t",
+            parameters=params,
+        )
+        per_bucket = {int(t): int(clicks) for t, clicks, _ in result.result_rows}
+        bots = sum(int(b) for _, _, b in result.result_rows)
+        starts = bucket_starts(span.start, span.end, span.interval, zone)
+        return sum(per_bucket.values()), bots, place(per_bucket, starts)
 
     def _unique_visitors(self, params: dict[str, Any]) -> int:
         # Visitor states are the costly part (up to 256 KiB each): merged once, over

@@ -1,9 +1,10 @@
 """The buckets of a stats series in a timezone, and which store path answers a query.
 
-The aggregates keep whole UTC hours and days: they answer an unfiltered query in UTC.
-A filter, or daily buckets that start at another zone's midnight, is answered from the
-raw clicks of the links asked about (``clicks`` is ordered by code and time, so that
-reads those links' rows in the range, not the table).
+The aggregates keep whole UTC hours and days: they answer an unfiltered query. Totals
+and breakdowns of a range don't depend on the zone; the series of a zone whose offsets
+are whole hours is summed from the hourly aggregates, that of a +05:30 zone from the raw
+clicks. A filter is answered from the raw clicks of the links asked about (``clicks`` is
+ordered by code and time, so that reads those links' rows in the range, not the table).
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ UTC_NAMES: Final = frozenset(
 
 def uses_aggregates(timezone: str, filters: Iterable[Filter]) -> bool:
     return timezone in UTC_NAMES and not any(True for _ in filters)
+
+
+def hours_are_utc_hours(timezone: str, start: int, end: int) -> bool:
+    """Whether every offset of ``timezone`` over ``[start, end)`` is a whole number of
+    hours: then its days and hours are unions of UTC hours, and the hourly aggregates
+    can give its series (not so for +05:30, +05:45, Lord Howe's +10:30)."""
+    zone = ZoneInfo(timezone)
+    for t in (*range(start, end, DAY // 4), end - 1):
+        offset = datetime.fromtimestamp(t, zone).utcoffset()
+        if offset is None or offset.total_seconds() % 3600:
+            return False
+    return True
 
 
 def bucket_starts(start: int, end: int, interval: str, timezone: str) -> tuple[int, ...]:
