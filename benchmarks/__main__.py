@@ -97,6 +97,11 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         default=None,
         help="clicks analytics_stats_100m generates (100000000; 1000000 with --quick)",
     )
+    parser.add_argument(
+        "--scale-dir",
+        default="",
+        help="chDB directory for analytics_stats_100m, kept; clicks already in it are reused",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs) afterwards")
     arguments = parser.parse_args(argv)
     if arguments.rounds is not None and arguments.rounds < 1:
@@ -125,6 +130,7 @@ def run(arguments: argparse.Namespace) -> int:
         service_overrides=dict(item.split("=", 1) for item in arguments.service_env),
         failover_delay_s=arguments.failover_delay,
         scale_clicks=arguments.clicks,
+        scale_dir=arguments.scale_dir,
     )
     work_dir = Path(tempfile.mkdtemp(prefix="shortlink-bench-"))
     log(f"work dir {work_dir}; scenarios {', '.join(scenarios)}")

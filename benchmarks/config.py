@@ -46,6 +46,8 @@ class RunSettings:
     failover_delay_s: float = DEFAULT_FAILOVER_DELAY_S
     # Clicks analytics_stats_100m generates (1M with --quick).
     scale_clicks: int = 100_000_000
+    # A chDB directory analytics_stats_100m keeps (and reuses if it holds clicks).
+    scale_dir: str = ""
 
     @property
     def miss_duration_s(self) -> float:
@@ -67,6 +69,7 @@ class RunSettings:
         rounds: int | None = None,
         failover_delay_s: float = DEFAULT_FAILOVER_DELAY_S,
         scale_clicks: int | None = None,
+        scale_dir: str = "",
     ) -> RunSettings:
         default_duration = 2.0 if quick else 10.0
         duration = duration_s if duration_s is not None else default_duration
@@ -85,4 +88,5 @@ class RunSettings:
             rounds=rounds if rounds is not None else (1 if quick else 3),
             failover_delay_s=failover_delay_s,
             scale_clicks=scale_clicks or (1_000_000 if quick else 100_000_000),
+            scale_dir=scale_dir,
         )
