@@ -17,6 +17,7 @@ from shortlink.analytics.runner import IngestRunner
 from shortlink.api import metrics
 from shortlink.api.auth import guard
 from shortlink.api.context import ApiApp, ApiContext, ApiRequest
+from shortlink.api.erasure_routes import erasure
 from shortlink.api.oidc import oidc
 from shortlink.api.oidc_client import OidcClient
 from shortlink.api.openapi import build_openapi
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> ApiApp:
     app.blueprint(sessions)
     app.blueprint(workspaces)
     app.blueprint(stats)
+    app.blueprint(erasure)
     app.blueprint(oidc)
     app.register_middleware(guard, "request")
     app.blueprint(web)

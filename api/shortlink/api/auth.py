@@ -43,7 +43,7 @@ from shortlink.services.sessions import SignedIn
 log = logging.getLogger(__name__)
 
 # The blueprints whose every route is in the endpoint table.
-GUARDED_BLUEPRINTS = frozenset({"v1", "sessions", "workspaces", "oidc", "stats"})
+GUARDED_BLUEPRINTS = frozenset({"v1", "sessions", "workspaces", "oidc", "stats", "erasure"})
 _MAX_REQUEST_ID = 128
 
 _HOW = "Send an API key as 'Authorization: Bearer <key>', or sign in at /"

@@ -97,6 +97,20 @@ _MANAGED = (
 )
 
 
+_ERASURE_DESCRIPTION = (
+    "Admins and owners only. Removes the clicks from the raw table and from every hourly "
+    "and daily aggregate, so stats no longer count them; recorded in the audit log as "
+    "'clicks.erase'. Ranges are whole UTC days (the daily aggregates can't be split): "
+    "'from' inclusive, 'to' exclusive, either left out for an open end, both left out "
+    "for every click."
+)
+_ERASURE_RANGE = [
+    {"name": bound, "in": "query", "schema": {"type": "string", "maxLength": 40},
+     "description": f"{what}: a date (2026-01-01) or an ISO 8601 instant at a UTC midnight"}
+    for bound, what in (("from", "First day erased"), ("to", "First day kept after"))
+]  # fmt: skip
+
+
 def _error(description: str) -> dict[str, Any]:
     return _json("Error", description)
 
@@ -560,6 +574,37 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
                 "summary": "One of your links' clicks in the last 30 minutes, per minute",
                 "parameters": _STATS_VIEW,
                 "responses": {**_STATS_ANSWERS, "404": _error("No such link of yours")},
+            },
+        },
+        "/v1/urls/{code}/clicks": {
+            "parameters": [_CODE],
+            "delete": {
+                "operationId": "erase_url_clicks",
+                "summary": "Erase one of your links' stored clicks: all, or whole UTC days",
+                "description": _ERASURE_DESCRIPTION,
+                "parameters": _ERASURE_RANGE,
+                "responses": {"204": {"description": "Erased"},
+                              "400": _error("INVALID_REQUEST: a bound not a UTC midnight "
+                                            "(or not 1970-2106), 'to' not after 'from'"),
+                              "404": _error("No such link of yours"),
+                              "503": _error("ClickHouse unreachable: nothing or part erased, "
+                                            "retry"),
+                              **_AUTH_ERRORS},
+            },
+        },
+        "/v1/workspace/clicks": {
+            "delete": {
+                "operationId": "erase_workspace_clicks",
+                "summary": "Erase the stored clicks of every link of your workspace: all, "
+                           "or whole UTC days",
+                "description": _ERASURE_DESCRIPTION,
+                "parameters": _ERASURE_RANGE,
+                "responses": {"204": {"description": "Erased"},
+                              "400": _error("INVALID_REQUEST: a bound not a UTC midnight "
+                                            "(or not 1970-2106), 'to' not after 'from'"),
+                              "503": _error("ClickHouse unreachable: nothing or part erased, "
+                                            "retry"),
+                              **_AUTH_ERRORS},
             },
         },
         "/v1/stats": {

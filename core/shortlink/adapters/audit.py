@@ -126,6 +126,33 @@ class AuditRepository:
         )
         return [_entry(row) for row in rows]
 
+    async def record(
+        self,
+        workspace: str,
+        context: AuditContext | None,
+        action: str,
+        target_type: str,
+        target: str,
+        after: dict[str, Any],
+    ) -> None:
+        """A change made outside PostgreSQL (no trigger sees it: erasing clicks in
+        ClickHouse), by ``context`` (None: the database role, as the triggers do)."""
+        await self._db.execute(
+            """INSERT INTO audit_log (workspace, actor_kind, actor, action, target_type, target,
+                                      after, ip, user_agent, request_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)""",
+            workspace,
+            context.actor_kind if context else "system",
+            context.actor if context else "system",
+            action,
+            target_type,
+            target,
+            json.dumps(after),
+            context.ip if context else None,
+            ((context.user_agent or "")[:512] or None) if context else None,
+            context.request_id if context else None,
+        )
+
     async def record_denied(
         self, workspace: str, context: AuditContext, action: str, target_type: str, target: str
     ) -> None:

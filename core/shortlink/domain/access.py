@@ -45,6 +45,9 @@ ENDPOINT_ROLES: Mapping[str, Role] = MappingProxyType(
         "create_api_key": Role.ADMIN,
         "revoke_api_key": Role.ADMIN,
         "list_audit": Role.ADMIN,
+        # erasing stored clicks (privacy): what deleting links can't undo
+        "erase_url_clicks": Role.ADMIN,
+        "erase_workspace_clicks": Role.ADMIN,
     }
 )
 # Anyone: visitors unlocking a link, the API document, signing in and out.
