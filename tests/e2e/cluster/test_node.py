@@ -78,6 +78,8 @@ def test_down_leaves_nothing_behind(shared_cluster: SharedCluster) -> None:
     cluster = Cluster()
     cluster.start()
     try:
+        # On demand in tests (test_network_policies), left running here: `down` stops it.
+        cluster.start_network_policy_agent()
         with cluster.api_client() as api:
             namespace = create_namespace(api, "teardown")
             cluster_ip = _run_web(api, namespace)
@@ -92,6 +94,8 @@ def test_down_leaves_nothing_behind(shared_cluster: SharedCluster) -> None:
         assert kind in made, f"a running cluster changed no {kind}?"
     assert any(network.BRIDGE in link for link in made["links"][0])
     assert any(cgroups.ROOT in cgroup for cgroup in made["cgroups"][0])
+    assert any("kube-network-policies" in process for process in made["processes"][0])
+    assert any(network.POLICY_CHAIN in rule for rule in made["iptables"][0])
     # ... and `down` takes all of it away.
     assert after.differences(before) == {}
 

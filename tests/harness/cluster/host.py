@@ -1,8 +1,8 @@
 """What the cluster could leave on the host, taken before `up` and after `down`.
 
 The teardown test compares two snapshots field by field: processes of the cluster,
-mount points, network namespaces, links, cgroups, every iptables rule, and the sysctls
-`up` changes.
+mount points, network namespaces, links, cgroups, every iptables rule, the nftables
+tables iptables does not show (the NetworkPolicy agent's), and the sysctls `up` changes.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class HostSnapshot:
     links: frozenset[str]
     cgroups: frozenset[str]  # every cgroup directory two levels deep, in every hierarchy
     iptables: tuple[str, ...]  # iptables-save and ip6tables-save, without counters
+    nftables: frozenset[str]  # `nft list tables` less iptables' own
     sysctls: tuple[tuple[str, str], ...]
 
     @classmethod
@@ -39,6 +40,7 @@ class HostSnapshot:
             links=frozenset(os.listdir("/sys/class/net")),
             cgroups=frozenset(_cgroup_dirs()),
             iptables=tuple(_rules()),
+            nftables=frozenset(_nft_tables()),
             sysctls=tuple(
                 sorted(network.read_sysctls([*network.SYSCTLS, *network.KUBELET_SYSCTLS]).items())
             ),
@@ -94,3 +96,19 @@ def _rules() -> list[str]:
             # Chain counters: ":FORWARD ACCEPT [12:3456]" -> ":FORWARD ACCEPT".
             rules.append(f"{command}: {line.split(' [')[0] if line.startswith(':') else line}")
     return rules
+
+
+# iptables-nft's tables: their rules are in `iptables` above.
+IPTABLES_TABLES = {
+    f"table {family} {name}"
+    for family in ("ip", "ip6")
+    for name in ("filter", "nat", "mangle", "raw", "security")
+}
+
+
+def _nft_tables() -> list[str]:
+    result = subprocess.run(
+        ["nft", "list", "tables"], capture_output=True, text=True, check=False, timeout=60
+    )
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    return [line for line in lines if line and line not in IPTABLES_TABLES]

@@ -26,6 +26,12 @@ POD_CIDR = "10.217.0.0/24"
 BRIDGE_IP = "10.217.0.1"
 SERVICE_CIDR = SERVICE_CLUSTER_IP_RANGE
 FENCE_CHAIN = "SHORTLINK-FENCE"
+# The NetworkPolicy agent's packets: new connections from or to pods go to this
+# netfilter queue, where kube-network-policies gives each its verdict.
+POLICY_CHAIN = "SHORTLINK-NETPOL"
+POLICY_QUEUE = 100
+# The inet table kube-network-policies writes where the kernel lets it (see below).
+POLICY_TABLE = "shortlink-netpol"
 OWN_CHAIN_PREFIXES = ("KUBE-", "CNI-", "SHORTLINK-")
 # Host-wide switches the node needs, set on `up` and put back on `down`.
 SYSCTLS = {
@@ -87,6 +93,50 @@ def install_fence() -> None:
     run("iptables", "-w", "-A", FENCE_CHAIN, "-o", BRIDGE, "-j", "RETURN")
     run("iptables", "-w", "-A", FENCE_CHAIN, "-j", "DROP")
     run("iptables", "-w", "-I", "FORWARD", "1", "-j", FENCE_CHAIN)
+
+
+def install_policy_steering() -> None:
+    """Steer what kube-network-policies' own nftables table would (upstream's rules in
+    iptables form): this kernel has no nft `queue` expression (CONFIG_NFT_QUEUE unset;
+    the agent's table is refused whole), but the xtables NFQUEUE target through nft's
+    compat layer works. In mangle POSTROUTING, a hook of its own after the fence (an
+    accept verdict from the queue ends the packet's hook, so FORWARD would skip the
+    fence), after kube-proxy's DNAT, so the agent sees pod addresses:
+    established/related pass, the host's root (kubelet probes) passes, every other new
+    connection from or to a pod is queued; no bypass, so with the agent gone such
+    packets drop (fail closed, upstream's default)."""
+    rules = [
+        ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"],
+        ["-m", "owner", "--uid-owner", "0", "-j", "RETURN"],
+        ["-s", POD_CIDR, "-j", "NFQUEUE", "--queue-num", str(POLICY_QUEUE)],
+        ["-d", POD_CIDR, "-j", "NFQUEUE", "--queue-num", str(POLICY_QUEUE)],
+    ]
+    run("iptables", "-w", "-t", "mangle", "-N", POLICY_CHAIN)
+    for rule in rules:
+        run("iptables", "-w", "-t", "mangle", "-A", POLICY_CHAIN, *rule)
+    run("iptables", "-w", "-t", "mangle", "-A", "POSTROUTING", "-j", POLICY_CHAIN)
+
+
+def remove_policy_steering() -> None:
+    jump = ["POSTROUTING", "-j", POLICY_CHAIN]
+    while run("iptables", "-w", "-t", "mangle", "-C", *jump, check=False).returncode == 0:
+        run("iptables", "-w", "-t", "mangle", "-D", *jump)
+    for action in ("-F", "-X"):
+        run("iptables", "-w", "-t", "mangle", action, POLICY_CHAIN, check=False)
+
+
+def remove_policy_table() -> None:
+    """The agent deletes its table on exit; this is for an agent that was killed."""
+    run("nft", "delete", "table", "inet", POLICY_TABLE, check=False)
+
+
+def policy_queue_bound() -> bool:
+    """Whether a process listens on POLICY_QUEUE (the kernel's list of bound queues)."""
+    try:
+        lines = Path("/proc/net/netfilter/nfnetlink_queue").read_text().splitlines()
+    except FileNotFoundError:
+        return False
+    return any(line.split()[:1] == [str(POLICY_QUEUE)] for line in lines)
 
 
 def remove_rules() -> None:

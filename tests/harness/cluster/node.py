@@ -25,7 +25,12 @@ from kubernetes import client
 
 from tests.harness.cluster import cgroups, images, network
 from tests.harness.image import ensure_image
-from tests.harness.kube.binaries import CACHE_DIR, NodeBinaries, ensure_node_binaries
+from tests.harness.kube.binaries import (
+    CACHE_DIR,
+    NodeBinaries,
+    ensure_network_policy_agent,
+    ensure_node_binaries,
+)
 from tests.harness.kube.control_plane import NODE_NAME, NODE_USER, KubeControlPlane
 from tests.harness.ports import free_port
 from tests.harness.processes import HarnessError, Managed, hermetic_environ, log_tail
@@ -341,6 +346,36 @@ class Cluster(Managed):
             lambda: _http_ok(f"http://127.0.0.1:{healthz}/healthz"),
         )
 
+    # --- NetworkPolicy enforcement (on demand) ---------------------------------
+
+    def start_network_policy_agent(self) -> None:
+        """kube-network-policies on the host, as kube-proxy is: from now on every new
+        connection from or to a pod is checked against the NetworkPolicies. Not part
+        of `up` (each new pod connection then takes a trip through userspace); a test
+        that needs policies enforced starts it and stops it after."""
+        executable = ensure_network_policy_agent()
+        self._launch(
+            "kube-network-policies",
+            [
+                str(executable),
+                f"--kubeconfig={self.kube.kubeconfig}",
+                f"--hostname-override={NODE_NAME}",
+                f"--nfqueue-id={network.POLICY_QUEUE}",
+                f"--nftable-name={network.POLICY_TABLE}",
+                f"--metrics-bind-address=127.0.0.1:{free_port()}",
+                "--v=1",
+            ],
+            # Listening on its queue: its informers have synced (it opens the queue after).
+            network.policy_queue_bound,
+        )
+        network.install_policy_steering()
+
+    def stop_network_policy_agent(self) -> None:
+        network.remove_policy_steering()
+        _terminate(self.state.pids.pop("kube-network-policies", None))
+        network.remove_policy_table()
+        self._save()
+
     def _wait_node_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         with self.api_client() as api:
@@ -382,7 +417,14 @@ class Cluster(Managed):
                 failures.append(f"{what}: {error}")
 
         pids = self.state.pids
-        for name in ("kube-proxy", "kubelet", "kube-scheduler", "kube-controller-manager"):
+        step("network policies", network.remove_policy_steering)
+        for name in (
+            "kube-network-policies",
+            "kube-proxy",
+            "kubelet",
+            "kube-scheduler",
+            "kube-controller-manager",
+        ):
             step(name, lambda name=name: _terminate(pids.get(name)))
         step("pods", cgroups.kill_all)
         step("shims", self._kill_shims)
@@ -391,6 +433,7 @@ class Cluster(Managed):
         step("mounts", lambda: _unmount_below(BASE))
         step("mounts", lambda: _unmount_below(CONTAINERD_ROOT))
         step("iptables", network.remove_rules)
+        step("nftables", network.remove_policy_table)
         step("bridge", network.remove_bridge)
         step("sysctls", lambda: network.write_sysctls(self.state.sysctls))
         step("cgroups", cgroups.remove_root)
