@@ -169,8 +169,8 @@ def _questions(store: ClickStore, loop: asyncio.AbstractEventLoop, end: int) -> 
             "stats_of(w0's 1,000 codes, 30 days, day, limit 10): its 'links' ranking and"
             " every breakdown, from daily_stats/daily_breakdowns by code",
             raw,
-            stats(codes, month, "day"),
-            stats(codes, month, "day", raw_rows=True),
+            stats(codes, month, "day", rank_links=True),
+            stats(codes, month, "day", raw_rows=True, rank_links=True),
         ),
         Question(
             "filtered_breakdown_30d",
