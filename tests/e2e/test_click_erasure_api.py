@@ -131,3 +131,26 @@ def test_a_links_clicks_then_the_workspaces_days_are_erased_and_audited(
         ]
     with _client(system, keys["b"]) as b:
         assert _clicks(b, "/v1/stats") == 1  # another workspace's clicks stay
+
+
+def test_owners_set_the_click_retention_and_the_change_is_audited(
+    system: System, keys: dict[str, str]
+) -> None:
+    with _client(system, keys["admin"]) as admin:
+        refused = admin.patch("/v1/workspace", json={"click_retention_days": 30})
+        assert refused.status_code == 403, refused.text
+        assert admin.get("/v1/workspace").json()["click_retention_days"] == 0
+    with _client(system, keys["b"]) as owner:
+        for bad in (-1, 36_601, 1.5, "30"):
+            answer = owner.patch("/v1/workspace", json={"click_retention_days": bad})
+            assert answer.status_code == 400, answer.text
+        changed = owner.patch("/v1/workspace", json={"click_retention_days": 30})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["click_retention_days"] == 30
+        log = owner.get("/v1/workspace/audit", params={"target_type": "workspace"}).json()
+        latest = log["items"][0]
+        assert (latest["action"], latest["before"], latest["after"]) == (
+            "workspace.update",
+            {"click_retention_days": 0},
+            {"click_retention_days": 30},
+        )

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from shortlink.domain.click_erasure import ErasureRange, parse_erasure_range
+from shortlink.domain.click_erasure import (
+    ErasureRange,
+    parse_erasure_range,
+    retention_cutoff,
+    validate_click_retention,
+)
 from shortlink.domain.errors import InvalidRequest
 
 DAY = 86_400
@@ -46,3 +51,22 @@ def test_anything_else_is_a_400_naming_the_parameter(args: dict[str, str], param
 def test_sql_bounds_of_an_open_range() -> None:
     assert ErasureRange(None, None).bounds() == (0, 2**32 - 1)
     assert ErasureRange(DAY, None).bounds() == (DAY, 2**32 - 1)
+
+
+def test_retention_keeps_whole_utc_days_back_from_today() -> None:
+    noon = 1_767_225_600 + 12 * 3600  # 2026-01-01 12:00 UTC
+    assert retention_cutoff(noon, 1) == 1_767_225_600 - DAY  # yesterday and today kept
+    assert retention_cutoff(noon, 30) == 1_767_225_600 - 30 * DAY
+    assert retention_cutoff(1_767_225_600, 1) == 1_767_225_600 - DAY
+
+
+@pytest.mark.parametrize("value", [0, 1, 365, 36_600, 30.0])
+def test_click_retention_days_zero_keeps_every_click(value: object) -> None:
+    assert validate_click_retention(value) == int(value)  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("value", [-1, 36_601, 1.5, True, "30", None])
+def test_click_retention_days_out_of_range_is_a_400(value: object) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        validate_click_retention(value)
+    assert refused.value.details["field"] == "click_retention_days"

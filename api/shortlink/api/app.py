@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import aiohttp
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
+from shortlink.adapters.clickhouse_erasure import erase_clicks
 from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.adapters.redis_sessions import login_attempt_store, session_store
 from shortlink.analytics.runner import IngestRunner
@@ -28,6 +30,7 @@ from shortlink.api.token_review import TokenReviewer
 from shortlink.api.ui.serving import load_assets, web
 from shortlink.api.workspaces import workspaces
 from shortlink.config import Settings
+from shortlink.domain.click_erasure import ErasureRange
 from shortlink.domain.rate_limits import parse_rate_limit
 from shortlink.domain.sessions import sealing_key
 from shortlink.http.component import component_app
@@ -35,6 +38,7 @@ from shortlink.http.event_metrics import watch_events
 from shortlink.http.limits import Limits, apply_limits
 from shortlink.services.api_keys import ApiKeyService
 from shortlink.services.bulk_links import BulkLinkService
+from shortlink.services.click_retention import ClickRetention
 from shortlink.services.login_attempts import LoginAttempts
 from shortlink.services.password_hashing import HASHER
 from shortlink.services.rate_limiter import RateLimiter
@@ -113,10 +117,15 @@ def create_app(settings: Settings) -> ApiApp:
         )
         await app.ctx.api_keys.bootstrap(settings.initial_api_key)
         await _open_analytics(app, settings)
+        app.ctx.click_retention = ClickRetention(
+            backends.workspaces, backends.links, lambda codes, span: _erase(app, codes, span)
+        )
+        app.ctx.click_retention.start()
 
     @app.before_server_stop
     async def stop(app: ApiApp) -> None:
         await app.ctx.audit_relay.stop()
+        await app.ctx.click_retention.stop()
         if app.ctx.oidc is not None:
             await app.ctx.oidc.close()
         if app.ctx.token_reviews is not None:
@@ -209,3 +218,11 @@ async def _connect_in_background(app: ApiApp, settings: Settings) -> None:
             )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
+
+
+async def _erase(app: ApiApp, codes: Sequence[str], span: ErasureRange) -> bool:
+    """The retention sweep's erasure: False while ClickHouse is not connected."""
+    if app.ctx.clicks is None:
+        return False
+    await erase_clicks(app.ctx.clicks, codes, span)
+    return True

@@ -14,6 +14,7 @@ from shortlink.http.context import ComponentContext
 from shortlink.services.api_keys import ApiKeyService
 from shortlink.services.audit_relay import AuditRelay
 from shortlink.services.bulk_links import BulkLinkService
+from shortlink.services.click_retention import ClickRetention
 from shortlink.services.links import LinkService
 from shortlink.services.login_attempts import LoginAttempts
 from shortlink.services.rate_limiter import RateLimiter
@@ -49,6 +50,7 @@ class ApiContext(ComponentContext):
     clicks: ClickStore | None
     connecting: asyncio.Task[None] | None
     ingest: IngestRunner | None
+    click_retention: ClickRetention  # erases clicks past each workspace's retention
 
 
 ApiApp: TypeAlias = Sanic[Any, ApiContext]

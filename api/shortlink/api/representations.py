@@ -466,6 +466,7 @@ class Workspace(Body):
     slug: str
     name: str
     audit_retention_days: int
+    click_retention_days: int
     created_at: Instant
 
     @staticmethod
@@ -474,6 +475,7 @@ class Workspace(Body):
             "slug": workspace.slug,
             "name": workspace.name,
             "audit_retention_days": workspace.audit_retention_days,
+            "click_retention_days": workspace.click_retention_days,
             "created_at": format_instant(workspace.created_at),
         }
 

@@ -111,6 +111,13 @@ class UpdateWorkspace(_Strict):
     audit_retention_days: int | float | None = Field(
         None, ge=1, le=3650, description="Owners only: audit entries older than this are deleted"
     )
+    click_retention_days: int | float | None = Field(
+        None,
+        ge=0,
+        le=36600,
+        description="Owners only: stored clicks older than this many whole UTC days are"
+        " erased (daily sweep); 0 keeps every click",
+    )
 
 
 class PutMember(_Strict):

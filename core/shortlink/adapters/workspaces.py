@@ -10,7 +10,7 @@ import asyncpg
 from shortlink.adapters.audit import Executor, audited, audited_transaction
 from shortlink.domain.workspaces import Member, Role, Workspace
 
-_WORKSPACE_COLUMNS = "slug, name, audit_retention_days, created_at"
+_WORKSPACE_COLUMNS = "slug, name, audit_retention_days, created_at, click_retention_days"
 _MEMBER_COLUMNS = "workspace, subject, role, added_at"
 
 
@@ -54,18 +54,31 @@ class WorkspaceRepository:
         return _workspace(row) if row else None
 
     async def update(
-        self, slug: str, name: str | None, audit_retention_days: int | None
+        self,
+        slug: str,
+        name: str | None,
+        audit_retention_days: int | None,
+        click_retention_days: int | None = None,
     ) -> Workspace | None:
         async with audited(self._db) as db:
             row = await db.fetchrow(
                 f"""UPDATE workspaces SET name = coalesce($2, name),
-                           audit_retention_days = coalesce($3, audit_retention_days)
+                           audit_retention_days = coalesce($3, audit_retention_days),
+                           click_retention_days = coalesce($4, click_retention_days)
                     WHERE slug = $1 RETURNING {_WORKSPACE_COLUMNS}""",
                 slug,
                 name,
                 audit_retention_days,
+                click_retention_days,
             )
         return _workspace(row) if row else None
+
+    async def click_retentions(self) -> dict[str, int]:
+        """slug -> click retention days, of the workspaces that have one."""
+        rows = await self._db.fetch(
+            "SELECT slug, click_retention_days FROM workspaces WHERE click_retention_days > 0"
+        )
+        return {str(row["slug"]): int(row["click_retention_days"]) for row in rows}
 
     async def members(self, slug: str) -> list[Member]:
         rows = await self._db.fetch(

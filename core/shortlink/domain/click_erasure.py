@@ -65,3 +65,29 @@ def _midnight(args: Mapping[str, str], name: str) -> int | None:
     if not 0 <= seconds < LATEST_CLICK:
         raise InvalidRequest(f"'{name}' must be between 1970 and 2106", parameter=name)
     return int(seconds)
+
+
+# A workspace's click retention, in days: 0 keeps every click.
+MAX_CLICK_RETENTION_DAYS = 36_600
+
+
+def validate_click_retention(value: object) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON's 30.0 is the integer 30
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 0 <= value <= MAX_CLICK_RETENTION_DAYS
+    ):
+        raise InvalidRequest(
+            f"click_retention_days must be 0 (keep every click) to {MAX_CLICK_RETENTION_DAYS}",
+            field="click_retention_days",
+        )
+    return value
+
+
+def retention_cutoff(now: float, days: int) -> int:
+    """The UTC midnight before which clicks are past a retention of ``days``: today
+    and the ``days`` whole days before it are kept."""
+    today = int(now) // DAY * DAY
+    return today - days * DAY

@@ -55,6 +55,7 @@ class Workspace:
     name: str
     audit_retention_days: int
     created_at: datetime
+    click_retention_days: int = 0  # 0: every click kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from shortlink.adapters.audit import AuditRepository
 from shortlink.adapters.workspaces import LastOwner, WorkspaceRepository
 from shortlink.domain.access import Principal
 from shortlink.domain.audit import AuditEntry, parse_audit_filter
+from shortlink.domain.click_erasure import validate_click_retention
 from shortlink.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from shortlink.domain.workspaces import (
     Member,
@@ -57,7 +58,14 @@ class WorkspaceService:
         if retention is not None and caller.effective_role < Role.OWNER:
             # Shortening it deletes history: the owners' call.
             raise Forbidden("Only owners may change the audit retention", required="owner")
-        updated = await self._repo.update(caller.workspace, name, retention)
+        clicks = (
+            validate_click_retention(changes["click_retention_days"])
+            if "click_retention_days" in changes
+            else None
+        )
+        if clicks is not None and caller.effective_role < Role.OWNER:
+            raise Forbidden("Only owners may change the click retention", required="owner")
+        updated = await self._repo.update(caller.workspace, name, retention, clicks)
         if updated is None:
             raise NotFound(f"No workspace '{caller.workspace}'")
         return updated
