@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar
 
 from aiohttp import web
-from sanic import Sanic
+from sanic import Request, Sanic
 
 from shortlink.config import Settings
 from shortlink.http.readiness import Readiness, ReadinessCheck
@@ -31,6 +32,12 @@ class ComponentContext:
     connections: set[Any]
     listener: socket.socket | None
     drain: asyncio.Task[None]
+    # The longest path and query answered (limits.apply_limits); past it 414, checked
+    # as the request line is read (wire.StrictHttp), not by a middleware per route.
+    url_bytes: int = 4096
+    # A synchronous look at each request as its header is read (wire.StrictHttp), for
+    # what needs no answer of its own (proxies.warn_if_behind_untrusted_proxy); None: none.
+    inspect_request: Callable[[Request[Any, Any]], None] | None = None
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sanic import Request
-from sanic.response import HTTPResponse
-
 from shortlink.config import Settings
 from shortlink.http.context import ComponentApp, Context
 from shortlink.http.drain import install_drain
-from shortlink.http.errors import error_response
 
 # A handler that runs longer is answered 503 (a bulk of 1,000 bcrypt passwords
 # takes about 50 s on one core: the worst legitimate case).
@@ -45,12 +41,4 @@ def apply_limits(app: ComponentApp[Context], limits: Limits, settings: Settings)
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = SHUTDOWN_TIMEOUT - settings.shutdown_drain
     install_drain(app, settings.shutdown_drain)
     app.config.KEEP_ALIVE_TIMEOUT = settings.keep_alive_timeout
-
-    async def refuse_long_urls(request: Request) -> HTTPResponse | None:
-        if len(request.raw_url) > limits.url_bytes:
-            return error_response(
-                414, "URI_TOO_LONG", f"The URL is longer than {limits.url_bytes} bytes"
-            )
-        return None
-
-    app.register_middleware(refuse_long_urls, "request", priority=100)  # before the rest
+    app.ctx.url_bytes = limits.url_bytes  # 414 URI_TOO_LONG past it (wire.StrictHttp)

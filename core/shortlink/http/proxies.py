@@ -14,7 +14,7 @@ import logging
 
 from sanic import Request
 
-from shortlink.http import App
+from shortlink.http.context import ComponentApp, Context
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +28,14 @@ def looks_proxied(peer: str, forwarded_for: str | None) -> bool:
         return False
 
 
-def warn_if_behind_untrusted_proxy(app: App) -> None:
-    warned = False
+def warn_if_behind_untrusted_proxy(app: ComponentApp[Context]) -> None:
+    """Looks at each request as its header is read (``app.ctx.inspect_request``, called
+    by wire.StrictHttp: no middleware round per request), until it has warned."""
 
-    @app.on_request
-    async def check(request: Request) -> None:
-        nonlocal warned
-        if warned or not looks_proxied(request.ip, request.headers.get("x-forwarded-for")):
+    def check(request: Request) -> None:
+        if not looks_proxied(request.ip, request.headers.get("x-forwarded-for")):
             return
-        warned = True
+        app.ctx.inspect_request = None  # warned: requests are no longer looked at
         log.warning(
             "requests arrive through a proxy (X-Forwarded-For from a private address) but "
             "SHORTLINK_PROXIES_COUNT=0: every client gets the proxy's address, so unlock "
@@ -44,3 +43,5 @@ def warn_if_behind_untrusted_proxy(app: App) -> None:
             "SHORTLINK_PROXIES_COUNT to the number of proxies in front",
             extra={"peer": request.ip},
         )
+
+    app.ctx.inspect_request = check

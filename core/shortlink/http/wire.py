@@ -5,6 +5,9 @@
   formatted (and encoded) once a second.
 - A request without exactly one ``Host`` is 400 (RFC 9112 §3.2: required in
   HTTP/1.1, never twice).
+- A path and query longer than the app's limit (``app.ctx.url_bytes``, set by
+  limits.apply_limits) is 414 URI_TOO_LONG, checked here rather than by a request
+  middleware: a route with any middleware pays Sanic's middleware round per request.
 - A request line Sanic can't parse (a raw NUL, say) is answered 400 like any bad
   request. Sanic's error path rebuilt a request from the same bad URL, failed
   again, dropped the connection unanswered and logged four chained tracebacks per
@@ -18,7 +21,7 @@ import logging
 import time
 from email.utils import formatdate
 
-from sanic.exceptions import BadRequest
+from sanic.exceptions import BadRequest, SanicException
 from sanic.http import Http
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,13 @@ def encoded_date(text: str) -> tuple[bytes, bytes] | None:
     return _date_encoded if text == _date_text else None
 
 
+class URITooLong(SanicException):
+    """Answered 414 URI_TOO_LONG (errors.install_error_handlers)."""
+
+    status_code = 414
+    quiet = True
+
+
 class StrictHttp(Http):
     """Sanic's HTTP/1.1 connection handler with the checks above."""
 
@@ -52,9 +62,15 @@ class StrictHttp(Http):
 
     async def http1_request_header(self) -> None:
         await super().http1_request_header()  # type: ignore[no-untyped-call]
-        hosts = len(self.request.headers.getall("host", ()))
-        if hosts > 1 or (hosts == 0 and self.request.version == "1.1"):
+        request = self.request
+        hosts = len(request.headers.getall("host", ()))
+        if hosts > 1 or (hosts == 0 and request.version == "1.1"):
             raise BadRequest("An HTTP/1.1 request needs exactly one Host header")
+        context = self.protocol.app.ctx
+        if len(request.raw_url) > context.url_bytes:
+            raise URITooLong(f"The URL is longer than {context.url_bytes} bytes")
+        if context.inspect_request is not None:
+            context.inspect_request(request)
 
     async def http1_response_header(self, data: bytes, end_stream: bool) -> None:
         self.response.headers["date"] = http_date()
