@@ -424,19 +424,22 @@ class ClickStore:
         condition, params = raw.where(filters)
         chosen = raw.counted(filters)
         params |= {"codes": list(codes), "start": start, "end": end, "tz": timezone,
-                   "limit": max(1, limit), "rank_links": int(rank_links)}  # fmt: skip
+                   "limit": max(1, limit)}  # fmt: skip
         query = self._client.query
-        totals, series, breakdowns = await asyncio.gather(
+        totals, series, breakdowns, tags = await asyncio.gather(
             asyncio.to_thread(query, raw.totals_sql(condition, chosen), parameters=params),
             asyncio.to_thread(
                 query, raw.series_sql(condition, chosen, interval), parameters=params
             ),
-            asyncio.to_thread(query, raw.breakdowns_sql(condition, chosen), parameters=params),
+            asyncio.to_thread(
+                query, raw.breakdowns_sql(condition, chosen, rank_links), parameters=params
+            ),
+            asyncio.to_thread(query, raw.tags_sql(condition, chosen), parameters=params),
         )
         ((clicks, bots, uniques),) = totals.result_rows or [(0, 0, 0)]
         starts = bucket_starts(start, end, interval, timezone)
         points = place({int(t): int(n) for t, n in series.result_rows}, starts)
-        counts = _counts(breakdowns.result_rows)
+        counts = _counts([*breakdowns.result_rows, *tags.result_rows])
         span = StatsRange(start, end, interval, (start, start), ())  # type: ignore[arg-type]
         return _link_stats(
             label, span, Totals(int(clicks), int(bots), int(uniques)), points, counts

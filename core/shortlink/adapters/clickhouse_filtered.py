@@ -35,13 +35,27 @@ BUCKETS: Final = {
     "hour": "toStartOfHour(ts, {tz:String})",
     "minute": "toStartOfMinute(ts)",
 }
-# Every breakdown in one pass: one (dimension, value) pair per click, one per tag.
-_PAIRS: Final = (
-    "arrayConcat(["
-    + ", ".join(f"('{name}', {expression})" for name, expression in EXPRESSIONS.items())
-    + ", ('link', if({rank_links:UInt8}, code, ''))],"
-    " arrayMap(tag -> ('tag', toString(tag)), tags))"
-)
+# Every breakdown in one pass over the rows: a grouping set per dimension (half the
+# time of one (dimension, value) pair per click and ARRAY JOIN, at 1M clicks); the
+# link's code too for a workspace. Tags, an array, are counted by their own query.
+_KEYS: Final = {name: f"k_{name}" for name in (*EXPRESSIONS, "link")}
+
+
+def _grouped(names: tuple[str, ...]) -> str:
+    which = ", ".join(f"grouping({_KEYS[n]}) = 0, '{n}'" for n in names[:-1])
+    value = ", ".join(f"grouping({_KEYS[n]}) = 0, {_KEYS[n]}" for n in names[:-1])
+    columns = ", ".join(f"{EXPRESSIONS.get(n, 'code')} AS {_KEYS[n]}" for n in names)
+    return (
+        f"SELECT multiIf({which}, '{names[-1]}') AS dimension,"
+        f" multiIf({value}, {_KEYS[names[-1]]}) AS value, count() AS total"
+        f" FROM (SELECT {columns} FROM clicks WHERE {{condition}})"
+        f" GROUP BY GROUPING SETS ({', '.join(f'({_KEYS[n]})' for n in names)})"
+        " HAVING value != ''"
+        " ORDER BY dimension, total DESC, value LIMIT {limit:UInt32} BY dimension"
+    )
+
+
+_BREAKDOWNS: Final = {False: _grouped(tuple(EXPRESSIONS)), True: _grouped((*EXPRESSIONS, "link"))}
 
 
 def where(filters: Sequence[Filter]) -> tuple[str, dict[str, Any]]:
@@ -84,10 +98,14 @@ def series_sql(condition: str, chosen: str, interval: str) -> str:
     )
 
 
-def breakdowns_sql(condition: str, chosen: str) -> str:
+def breakdowns_sql(condition: str, chosen: str, rank_links: bool) -> str:
+    """(dimension, value, clicks) of every dimension but tags, largest first."""
+    return _BREAKDOWNS[rank_links].replace("{condition}", f"{condition} AND {chosen}")
+
+
+def tags_sql(condition: str, chosen: str) -> str:
     return (
-        "SELECT pair.1 AS dimension, pair.2 AS value, count() AS total FROM clicks"
-        f" ARRAY JOIN {_PAIRS} AS pair WHERE {condition} AND {chosen} AND pair.2 != ''"
-        " GROUP BY dimension, value"
-        " ORDER BY dimension, total DESC, value LIMIT {limit:UInt32} BY dimension"
+        "SELECT 'tag' AS dimension, toString(tag) AS value, count() AS total"
+        f" FROM clicks ARRAY JOIN tags AS tag WHERE {condition} AND {chosen}"
+        " GROUP BY value ORDER BY total DESC, value LIMIT {limit:UInt32}"
     )
