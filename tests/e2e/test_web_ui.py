@@ -630,8 +630,11 @@ def test_stats_filters_live_in_the_url_and_rows_filter_the_page(
             ("ui-f2", BROWSER_UA),
         ]:
             assert visitor.get(f"/{alias}", headers={"User-Agent": agent}).status_code == 302
-    wait_for("4 clicks stored", lambda: (
-        rest.get("/v1/urls/ui-f1/stats").json()["totals"]["clicks"] == 3
+        bot = {"User-Agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"}
+        assert visitor.get("/ui-f1", headers=bot).status_code == 302
+    wait_for("4 clicks and a bot's stored", lambda: (
+        rest.get("/v1/urls/ui-f1/stats").json()["totals"]["bot_clicks"] == 1
+        and rest.get("/v1/urls/ui-f1/stats").json()["totals"]["clicks"] == 3
         and rest.get("/v1/urls/ui-f2/stats").json()["totals"]["clicks"] == 1))  # fmt: skip
 
     page.goto("/#/links/ui-f1/stats?range=24h")
@@ -667,6 +670,13 @@ def test_stats_filters_live_in_the_url_and_rows_filter_the_page(
     page.get_by_role("button", name="Invert: Device is not Desktop").click()
     expect(page.get_by_role("heading", name="No clicks in this range")).to_be_visible()
     page.get_by_role("link", name="Clear all").click()
+    expect(page.locator("[data-total=clicks]")).to_have_text("3")
+    # Bots instead of people: a visitor filter, in the URL too.
+    page.get_by_label("Count bots instead of people").check()
+    expect(page.get_by_role("group", name="Filters")).to_contain_text("Visitor is Bot")
+    expect(page.locator("[data-total=clicks]")).to_have_text("1")
+    assert "filter=visitor%3Ais%3Abot" in page.url
+    page.get_by_label("Count bots instead of people").uncheck()
     expect(page.locator("[data-total=clicks]")).to_have_text("3")
 
     # The compare toggle, kept in the URL too.

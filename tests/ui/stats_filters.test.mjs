@@ -46,3 +46,11 @@ test("a filter in words, and the API's query from the page's", () => {
   assert.deepEqual(apiQuery(params("filter=device:is:mobile&filter=country:is:DE&range=7d")),
                    { filter: ["device:is:mobile", "country:is:DE"] });
 });
+
+test("counting bots is a visitor filter, dropped as a whole", async () => {
+  const { withoutDimension, countsBots } = await import(new URL("stats_filters.js", UI));
+  const start = params("filter=visitor:is:bot&filter=device:is:mobile&filter=visitor:is_not:human");
+  assert.equal(countsBots(start), true);
+  assert.equal(countsBots(params("filter=visitor:is_not:bot")), false);
+  assert.deepEqual(withoutDimension(start, "visitor").getAll("filter"), ["device:is:mobile"]);
+});

@@ -10,8 +10,8 @@ import { toCsv } from "./csv.js";
 import { download, field, h, loadOnce, svg, table, uid } from "./dom.js";
 import { breakdownLabel, fromLocalInput, sharePercent, toLocalInput } from "./format.js";
 import { PRESETS, rangeOf } from "./ranges.js";
-import { DIMENSION_OF, apiQuery, describeFilter, filtersOf, toggled, withFilter,
-         withoutFilter } from "./stats_filters.js";
+import { DIMENSION_OF, apiQuery, countsBots, describeFilter, filtersOf, toggled, withFilter,
+         withoutDimension, withoutFilter } from "./stats_filters.js";
 import { announce, errorBox, page, showError } from "./shell.js";
 
 const BREAKDOWNS = [["cities", "Cities"], ["devices", "Devices"], ["os", "Operating systems"],
@@ -96,6 +96,11 @@ export async function statsView(code, params) {
     h("option", { value: "hour", selected: interval === "hour" }, "Per hour"));
   const compareBox = h("input", { type: "checkbox", id: "f-compare", checked: compare,
     onchange: (e) => go({ compare: e.target.checked ? "1" : "0" }) });
+  // Bots instead of people: a visitor filter, in the URL like the others.
+  const botsBox = h("input", { type: "checkbox", id: "f-bots", checked: countsBots(params),
+    onchange: (e) => goTo(e.target.checked
+      ? withFilter(withoutDimension(params, "visitor"), { dimension: "visitor", operator: "is", value: "bot" })
+      : withoutDimension(params, "visitor")) });
   const path = code ? `/v1/urls/${encodeURIComponent(code)}/stats` : "/v1/stats";
   const zone = timezone();
   const query = (from, to) => ({ from: from.toISOString(), to: to.toISOString(), interval,
@@ -124,6 +129,7 @@ export async function statsView(code, params) {
       presets, customBox,
       h("div", { class: "row" }, field("Interval", intervalSelect),
         h("div", { class: "check" }, compareBox, h("label", { for: "f-compare" }, "Compare to the previous period")),
+        h("div", { class: "check" }, botsBox, h("label", { for: "f-bots" }, "Count bots instead of people")),
         refresh, exportButton),
       filterBar(filters, params, goTo)),
     problem, live.section, body);

@@ -61,3 +61,13 @@ export function describeFilter(f) {
 export function apiQuery(params) {
   return { filter: filtersOf(params).map(format) };
 }
+
+export function withoutDimension(params, dimension) {
+  return withFilters(params, filtersOf(params).filter((f) => f.dimension !== dimension));
+}
+
+// Whether the page counts bots instead of people (visitor:is:bot, or is_not:human).
+export function countsBots(params) {
+  return filtersOf(params).some((f) => f.dimension === "visitor"
+    && (f.operator === "is") === (f.value === "bot"));
+}
