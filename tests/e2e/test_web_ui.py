@@ -648,6 +648,8 @@ def test_stats_filters_live_in_the_url_and_rows_filter_the_page(
     chips = page.get_by_role("group", name="Filters")
     expect(chips).to_contain_text("Device is Mobile")
     expect(page.locator("[data-realtime=clicks]")).to_have_text("1")
+    expect(page.get_by_text("1 click", exact=True)).to_be_visible()
+    expect(page.locator(".stats-body")).not_to_contain_text("null")
     check_page(page, "stats-filtered")
     # The URL is the view: opened afresh (as someone it was shared with would), the same.
     shared = page.url

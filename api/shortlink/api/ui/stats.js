@@ -152,14 +152,15 @@ export async function statsView(code, params) {
     if (!current.totals.clicks && !current.totals.bot_clicks) {
       body.replaceChildren(totals(current.totals, previous?.totals), emptyState(code, range, filters));
     } else {
-      body.replaceChildren(
+      // replaceChildren would write an absent part (null) as the text "null".
+      body.replaceChildren(...[
         totals(current.totals, previous?.totals),
         seriesSection(current, previous, interval),
         code ? null : breakdownSection("links", "Top links", current.links, current.totals.clicks, rowsOf),
         countriesSection(current.countries, current.totals.clicks, atlasReady, rowsOf),
         h("div", { class: "grid" }, BREAKDOWNS.map(([key, title]) =>
           breakdownSection(key, title, current[key], current.totals.clicks, rowsOf))),
-        optionSections(link, current, rowsOf));
+        optionSections(link, current, rowsOf)].filter(Boolean));
     }
     exportButton.disabled = false;
     exportButton.onclick = () => exportCsv(code || "all-links", current, previous);
@@ -301,17 +302,19 @@ const clearFilters = (params) => {
 // and every 30 seconds while the page is shown. Bars, and their numbers in a table.
 function realtimePanel(path, query) {
   const number = h("span", { class: "number", dataset: { realtime: "clicks" } }, "…");
+  const noun = h("span", {}, " clicks");
   const bars = h("div", { class: "realtime-bars", "aria-hidden": "true" });
   const heading = h("h2", { id: uid("realtime") }, "Last 30 minutes");
   const numbers = h("div", {});
   const section = h("section", { class: "card realtime", "aria-labelledby": heading.id },
-    heading, h("p", {}, number, " clicks"), bars, numbers);
+    heading, h("p", {}, number, noun), bars, numbers);
   let timer = null;
   async function load() {
     clearTimeout(timer);
     try {
       const live = await api("GET", path, { query });
       number.textContent = live.totals.clicks.toLocaleString();
+      noun.textContent = live.totals.clicks === 1 ? " click" : " clicks";
       const most = Math.max(1, ...live.series.map((p) => p.clicks));
       bars.replaceChildren(...live.series.map((p) => {
         const bar = h("span", { class: "bar" });
