@@ -9,6 +9,11 @@
 // plugin, which with NRI off is nil (a panic on the first packet from the
 // host, seen here), and with NRI on dials the host's /var/run/nri/nri.sock,
 // which is no runtime of ours.
+//
+// go.mod requires the versions node/go.mod selects of every module the two
+// share (client-go and the rest of k8s.io at v0.35.4, x/net, protobuf, ...):
+// the same packages at the same versions are compiled once, so after the node
+// binaries this build is mostly the agent's own packages and a link.
 package main
 
 import (
