@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shortlink.adapters.clickhouse_erasure import erasure_statement
 from shortlink.domain.click_erasure import (
     ErasureRange,
     parse_erasure_range,
@@ -70,3 +71,16 @@ def test_click_retention_days_out_of_range_is_a_400(value: object) -> None:
     with pytest.raises(InvalidRequest) as refused:
         validate_click_retention(value)
     assert refused.value.details["field"] == "click_retention_days"
+
+
+def test_on_a_cluster_the_local_tables_are_erased_on_every_server() -> None:
+    single = erasure_statement("daily_stats", "toDateTime(day, 'UTC')", "")
+    assert single.startswith("DELETE FROM daily_stats WHERE code IN {codes:Array(String)}")
+    clustered = erasure_statement("clicks", "ts", "{cluster}")
+    # a Distributed table takes no DELETE: its shards' local tables do
+    assert clustered.startswith(
+        "DELETE FROM clicks_local ON CLUSTER '{cluster}' WHERE code IN {codes:Array(String)}"
+    )
+    assert "ts >= toDateTime({start:UInt32}, 'UTC') AND ts < toDateTime({end:UInt32}, 'UTC')" in (
+        clustered
+    )

@@ -173,6 +173,12 @@ class ClickStore:
     def client(self) -> Client:
         return self._client
 
+    @property
+    def cluster(self) -> str:
+        """The cluster's name ("" for a single server): writes that bypass the
+        Distributed tables (a DELETE) address its ``_local`` tables ON CLUSTER."""
+        return self._cluster
+
     def close(self) -> None:
         self._client.close()
 

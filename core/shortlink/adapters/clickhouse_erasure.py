@@ -7,6 +7,9 @@ are found by the key. ``click_ids`` (event ids and times, nothing about the visi
 is left alone on purpose: a replay of an erased click within its 7 days is still
 known and dropped, instead of coming back.
 
+On a cluster the statements go to every server's ``_local`` tables (ON CLUSTER):
+only parsed here (no ClickHouse server on this machine), see the tests.
+
 The range is whole UTC days (domain.click_erasure): hourly and daily rows are then
 erased exactly with the clicks they count. A click for an erased day arriving after
 the erasure (a late replay from the bus older than 7 days) would be stored again.
@@ -42,8 +45,18 @@ def erase_clicks_sync(store: ClickStore, codes: Sequence[str], erasure: ErasureR
     start, end = erasure.bounds()
     for table, moment in TABLES.items():
         store.client.command(
-            f"DELETE FROM {table} WHERE code IN {{codes:Array(String)}}"
-            f" AND {moment} >= toDateTime({{start:UInt32}}, 'UTC')"
-            f" AND {moment} < toDateTime({{end:UInt32}}, 'UTC')",
+            erasure_statement(table, moment, store.cluster),
             parameters={"codes": list(codes), "start": start, "end": end},
         )
+
+
+def erasure_statement(table: str, moment: str, cluster: str) -> str:
+    """The DELETE for one table. On a cluster (clickhouse_cluster) ``table`` is a
+    Distributed table, which takes no DELETE: each shard's ``table_local`` does, on
+    every server at once (ON CLUSTER; replicas apply it through replication)."""
+    target = f"{table}_local ON CLUSTER '{cluster}'" if cluster else table
+    return (
+        f"DELETE FROM {target} WHERE code IN {{codes:Array(String)}}"
+        f" AND {moment} >= toDateTime({{start:UInt32}}, 'UTC')"
+        f" AND {moment} < toDateTime({{end:UInt32}}, 'UTC')"
+    )
