@@ -10,9 +10,11 @@ ClickHouse server (there is none on this machine), so it runs on every CPU.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,7 @@ def analytics_stats_100m(
     settings: RunSettings, work_dir: Path, busy: float | None
 ) -> dict[str, Any]:
     clicks = settings.scale_clicks
+    load_before = os.getloadavg()
     directory = Path(settings.scale_dir) if settings.scale_dir else work_dir / "chdb"
     with cpu_affinity(every_cpu()):
         store = ClickStore.connect(f"chdb://{directory}?database=shortlink")
@@ -90,8 +93,10 @@ def analytics_stats_100m(
         " round, alternated (reference, subject, ...); p50/p99 over all subject samples,"
         " reference and ratio from the medians of rounds",
         "reference": "the same question scanned from the raw clicks table",
-        "engine": "chDB 26.9 in the benchmark process on every CPU (no ClickHouse server here)",
+        "engine": f"chDB {version('chdb')} in the benchmark process on every CPU"
+        " (no ClickHouse server here)",
         "host_busy_percent_before": busy,
+        "host_load_average": {"before": load_before, "after": os.getloadavg()},
         "quick": settings.quick,
         "target": f"p50 < {MAX_P50_MS:g} ms and p99 < {MAX_P99_MS:g} ms for each question",
         "meets_target": all(one["meets_target"] for one in figures.values()),
