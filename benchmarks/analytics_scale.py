@@ -14,9 +14,10 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+
+import chdb  # type: ignore[import-untyped]
 
 from benchmarks.config import RunSettings
 from benchmarks.host import cpu_affinity, every_cpu, log
@@ -93,7 +94,7 @@ def analytics_stats_100m(
         " round, alternated (reference, subject, ...); p50/p99 over all subject samples,"
         " reference and ratio from the medians of rounds",
         "reference": "the same question scanned from the raw clicks table",
-        "engine": f"chDB {version('chdb')} in the benchmark process on every CPU"
+        "engine": f"chDB {chdb.__version__} in the benchmark process on every CPU"
         " (no ClickHouse server here)",
         "host_busy_percent_before": busy,
         "host_load_average": {"before": load_before, "after": os.getloadavg()},
