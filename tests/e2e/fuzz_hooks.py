@@ -109,10 +109,11 @@ def _stats_range_fine(query: Any) -> bool:
     compare=custom needing its range. Nothing else about the query is filtered."""
     if not isinstance(query, dict):
         return True
-    filters = query.get("filter") or []
+    given = query.get("filter")
+    filters = [str(f) for f in (given if isinstance(given, list) else [given] if given else [])]
     single = {k: str(v) for k, v in query.items() if k != "filter"}
     try:
-        parse_stats_request(single, datetime.now(UTC), filters if isinstance(filters, list) else [])
+        parse_stats_request(single, datetime.now(UTC), filters)
     except RangeTooLong:
         return False
     except InvalidRequest as refused:

@@ -209,6 +209,7 @@ def test_csv_of_any_view(
         ({"limit": "1000"}, "INVALID_REQUEST"),
         ({"format": "xml"}, "INVALID_REQUEST"),
         ({"format": "csv", "table": "planets"}, "INVALID_REQUEST"),
+        ({"table": "planets"}, "INVALID_REQUEST"),  # with JSON too: the document says so
     ],
 )
 @pytest.mark.parametrize("path", ["/v1/urls/st-one/stats", "/v1/stats"])

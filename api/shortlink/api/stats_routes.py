@@ -18,7 +18,7 @@ from shortlink.adapters.clickhouse import ClickStore
 from shortlink.api.auth import principal_of
 from shortlink.api.context import ApiRequest
 from shortlink.api.representations import LinkStats, respond
-from shortlink.api.stats_csv import stats_csv
+from shortlink.api.stats_csv import CSV_TABLES, stats_csv
 from shortlink.domain import analytics
 from shortlink.domain.errors import AnalyticsUnavailable, DomainError, InvalidRequest
 from shortlink.domain.stats_request import parse_realtime_request, parse_stats_request
@@ -105,9 +105,14 @@ async def _realtime(request: ApiRequest, codes: Sequence[str], label: str) -> HT
 
 
 def _format(request: ApiRequest) -> str:
+    """``format``, and ``table`` checked whatever the format (the document refuses a bad
+    one either way)."""
     fmt = request.args.get("format") or "json"
     if fmt not in FORMATS:
         raise InvalidRequest("format must be json or csv", parameter="format")
+    table = request.args.get("table") or "series"
+    if table not in CSV_TABLES:
+        raise InvalidRequest(f"table must be one of {', '.join(CSV_TABLES)}", parameter="table")
     return fmt
 
 
