@@ -69,10 +69,17 @@ def alternate(
     rounds: int, reference: Callable[[], WrkResult], subject: Callable[[], WrkResult]
 ) -> Alternation:
     """Run ``reference`` then ``subject``, ``rounds`` times."""
+    references, subjects = alternate_each(rounds, [reference, subject])
+    return Alternation(subject=subjects, reference=references)
+
+
+def alternate_each(rounds: int, runs: Sequence[Callable[[], WrkResult]]) -> list[list[WrkResult]]:
+    """Run every one of ``runs`` in the given order, ``rounds`` times (A B C A B C …);
+    the results of each run, in round order."""
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, not {rounds}")
-    references, subjects = [], []
+    results: list[list[WrkResult]] = [[] for _ in runs]
     for _ in range(rounds):
-        references.append(reference())
-        subjects.append(subject())
-    return Alternation(subject=subjects, reference=references)
+        for run, collected in zip(runs, results, strict=True):
+            collected.append(run())
+    return results

@@ -100,11 +100,28 @@ def bare_sanic_process(
     work_dir: Path, codes_file: Path | None, cpus: str | None
 ) -> Iterator[tuple[str, int]]:
     """Yield the bare Sanic floor's base URL and process id (taskset execs the server)."""
+    with _floor_process("bare_sanic", "bare Sanic", work_dir, codes_file, cpus) as floor:
+        yield floor
+
+
+@contextlib.contextmanager
+def raw_floor_process(
+    work_dir: Path, codes_file: Path | None, cpus: str | None
+) -> Iterator[tuple[str, int]]:
+    """Yield the raw uvloop floor's base URL and process id (``benchmarks/raw_floor.py``)."""
+    with _floor_process("raw_floor", "raw uvloop", work_dir, codes_file, cpus) as floor:
+        yield floor
+
+
+@contextlib.contextmanager
+def _floor_process(
+    module: str, label: str, work_dir: Path, codes_file: Path | None, cpus: str | None
+) -> Iterator[tuple[str, int]]:
     port = free_port()
-    command = [sys.executable, "-m", "benchmarks.bare_sanic", str(port)]
+    command = [sys.executable, "-m", f"benchmarks.{module}", str(port)]
     if codes_file is not None:
         command.append(str(codes_file))
-    log_path = work_dir / f"bare_sanic_{port}.log"
+    log_path = work_dir / f"{module}_{port}.log"
     with log_path.open("wb") as output:
         process = subprocess.Popen(
             pinned(command, cpus), stdout=output, stderr=output, cwd=REPO_ROOT
@@ -112,7 +129,7 @@ def bare_sanic_process(
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{base_url}/healthz", process)
-        log(f"bare Sanic reference on {base_url}")
+        log(f"{label} reference on {base_url}")
         yield base_url, process.pid
     except Exception:
         log(log_path.read_text())

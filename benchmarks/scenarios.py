@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.alternation import (
-    alternate,
+    Alternation,
+    alternate_each,
     median_of,
     median_round,
     summed_socket_errors,
@@ -40,7 +41,7 @@ from benchmarks.lua import (
 )
 from benchmarks.metrics import difference, redirects_by_source
 from benchmarks.operator_sync import operator_sync_line
-from benchmarks.references import WARMUP_S, Reference, bare_sanic_process
+from benchmarks.references import WARMUP_S, Reference, bare_sanic_process, raw_floor_process
 from benchmarks.sequential import BULK_SIZE, bulk_bodies, percentile, run_bulk_sequence
 from benchmarks.server_cpu import ServerCpu, cpu_fields
 from benchmarks.stack import resident_mb
@@ -48,6 +49,9 @@ from benchmarks.wrk import WrkResult
 
 HIT_MIN_RATIO = 0.8
 HIT_MAX_P99_MS = 10.0
+# Against the raw uvloop floor (issue 23): half its rps, its p99 within 1.25x.
+RAW_FLOOR_MIN_RATIO = 0.5
+RAW_FLOOR_MAX_P99_RATIO = 1.25
 MISS_MAX_P50_MS = 3.0
 CREATE_MAX_P50_MS = 5.0
 BULK_MAX_P50_MS = 200.0
@@ -67,23 +71,34 @@ def redirect_hit(context: ScenarioContext) -> dict[str, Any]:
             f"{base_url}/", script, connections=settings.connections, duration_s=settings.duration_s
         )
 
-    # The floor serves the same codes on the same CPU, alternated with the redirector.
-    with bare_sanic_process(context.work_dir, codes_file, settings.cpus.server_cpus) as floor:
-        floor_url, floor_cpu = floor[0], ServerCpu(floor[1])
+    # Both floors serve the same codes on the same CPU, alternated with the redirector:
+    # raw uvloop, bare Sanic, the redirector, round after round.
+    server_cpus = settings.cpus.server_cpus
+    with (
+        raw_floor_process(context.work_dir, codes_file, server_cpus) as raw,
+        bare_sanic_process(context.work_dir, codes_file, server_cpus) as sanic,
+    ):
+        floor_url, floor_cpu = sanic[0], ServerCpu(sanic[1])
+        raw_url, raw_cpu = raw[0], ServerCpu(raw[1])
         redirector = context.stack.redirector.process
         assert redirector is not None
         subject_cpu = ServerCpu(redirector.pid)  # taskset execs the service: its pid
-        # Warm up both first, outside the counters, so answered_by covers measured runs only.
-        for base_url in (floor_url, context.stack.redirector_url):
+        # Warm up all first, outside the counters, so answered_by covers measured runs only.
+        for base_url in (raw_url, floor_url, context.stack.redirector_url):
             context.wrk(
                 f"{base_url}/", script, connections=settings.connections, duration_s=WARMUP_S
             )
         counted_before = redirects_by_source(context.stack.redirector.ops_url)
-        runs = alternate(
+        raw_runs, floor_runs, subject_runs = alternate_each(
             settings.rounds,
-            floor_cpu.measured(load(floor_url)),
-            subject_cpu.measured(load(context.stack.redirector_url)),
+            [
+                raw_cpu.measured(load(raw_url)),
+                floor_cpu.measured(load(floor_url)),
+                subject_cpu.measured(load(context.stack.redirector_url)),
+            ],
         )
+    runs = Alternation(subject=subject_runs, reference=floor_runs)
+    raw_floor = Alternation(subject=subject_runs, reference=raw_runs)
     answered_by = difference(counted_before, redirects_by_source(context.stack.redirector.ops_url))
     floor = Reference(
         "bare_sanic_302",
@@ -108,8 +123,10 @@ def redirect_hit(context: ScenarioContext) -> dict[str, Any]:
         "errors": sum(result.errors for result in runs.subject),
         "socket_errors": summed_socket_errors(runs.subject),
         "non_2xx_3xx": sum(result.non_2xx_3xx for result in runs.subject),
-        "rounds": runs.rounds(),
-        "statistic": f"median of {settings.rounds} alternated rounds (reference, subject, ...)",
+        "rounds": {**runs.rounds(), "raw_floor_rps": raw_floor.rounds()["reference_rps"]},
+        "statistic": (
+            f"median of {settings.rounds} alternated rounds (raw floor, reference, subject, ...)"
+        ),
         "links": len(links),
         "answered_by": answered_by,
         # CPU per request of each server over its rounds: robust to a busy host.
@@ -121,6 +138,38 @@ def redirect_hit(context: ScenarioContext) -> dict[str, Any]:
             f"at {settings.connections} connections, no errors"
         ),
         "meets_target": meets,
+        **raw_floor_fields(raw_floor, subject_cpu, raw_cpu),
+    }
+
+
+def raw_floor_fields(
+    runs: Alternation, subject_cpu: ServerCpu, raw_cpu: ServerCpu
+) -> dict[str, Any]:
+    """redirect_hit against the raw uvloop floor (``benchmarks/raw_floor.py``), measured
+    in the same rounds: both ratios and the harder goal (reported, not folded into
+    ``meets_target``)."""
+    raw_p99_ms = median_of([result.p99_ms for result in runs.reference])
+    p99_ratio = runs.subject_p99_ms / raw_p99_ms if raw_p99_ms else None
+    rps_ratio = runs.ratio
+    return {
+        "raw_floor": "raw_uvloop_protocol_302",
+        "raw_floor_rps": round(runs.reference_rps, 1),
+        "raw_floor_p50_ms": round(median_of([result.p50_ms for result in runs.reference]), 3),
+        "raw_floor_p99_ms": round(raw_p99_ms, 3),
+        "raw_floor_ratio": round(rps_ratio, 3),
+        "raw_floor_p99_ratio": None if p99_ratio is None else round(p99_ratio, 3),
+        "raw_floor_server_cpu_us_per_request": round(raw_cpu.us_per_request, 1),
+        "raw_floor_server_cpu_ratio": round(raw_cpu.us_per_request / subject_cpu.us_per_request, 3)
+        if subject_cpu.us_per_request
+        else None,
+        "raw_floor_target": (
+            f"rps >= {RAW_FLOOR_MIN_RATIO}x the raw floor's, "
+            f"p99 <= {RAW_FLOOR_MAX_P99_RATIO}x its p99, no errors"
+        ),
+        "meets_raw_floor_target": rps_ratio >= RAW_FLOOR_MIN_RATIO
+        and p99_ratio is not None
+        and p99_ratio <= RAW_FLOOR_MAX_P99_RATIO
+        and is_clean(*runs.subject, *runs.reference),
     }
 
 

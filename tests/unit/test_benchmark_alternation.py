@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from benchmarks.alternation import alternate, median_round, summed_socket_errors
+from benchmarks.alternation import alternate, alternate_each, median_round, summed_socket_errors
 from benchmarks.wrk import WrkResult
 
 
@@ -69,3 +71,22 @@ def test_rejects_fewer_than_one_round(rounds: int) -> None:
 def test_median_round_of_nothing_is_an_error() -> None:
     with pytest.raises(ValueError, match="no rounds"):
         median_round([])
+
+
+def test_alternate_each_runs_every_server_in_turn() -> None:
+    order: list[str] = []
+
+    def run(name: str, rps: float) -> Callable[[], WrkResult]:
+        def measured() -> WrkResult:
+            order.append(name)
+            return result(rps + len(order))
+
+        return measured
+
+    raw, floor, subject = alternate_each(2, [run("raw", 0), run("floor", 0), run("subject", 0)])
+    assert order == ["raw", "floor", "subject"] * 2
+    assert [r.rps for r in raw] == [1, 4]
+    assert [r.rps for r in floor] == [2, 5]
+    assert [r.rps for r in subject] == [3, 6]
+    with pytest.raises(ValueError, match="at least 1"):
+        alternate_each(0, [run("raw", 0)])
