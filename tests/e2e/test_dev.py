@@ -19,6 +19,11 @@ from tests.harness import free_port
 from tests.harness.processes import hermetic_environ
 from tests.support.waiting import wait_for
 
+# In the environment of `shortlink dev` and so of every process it starts (PostgreSQL,
+# Redis, the components): what this test started, told apart from the servers of
+# anything else running on the machine.
+RUN_MARK = f"DEV_TEST_RUN=shortlink-dev-test-{os.getpid()}"
+
 
 def start_dev(
     data_dir: Path, api_port: int, redirector_port: int, ops_ports: tuple[int, int], log: Path
@@ -29,7 +34,10 @@ def start_dev(
     command += ["--api-ops-port", str(ops_ports[0]), "--redirector-ops-port", str(ops_ports[1])]
     with log.open("ab") as out:
         return subprocess.Popen(
-            command, env=hermetic_environ(("SHORTLINK_",)), stdout=out, stderr=subprocess.STDOUT
+            command,
+            env={**hermetic_environ(("SHORTLINK_",)), **dict([RUN_MARK.split("=", 1)])},
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -74,18 +82,25 @@ def stop_with_ctrl_c(process: subprocess.Popen[bytes]) -> int:
     return process.wait(timeout=60)
 
 
-def servers_running() -> dict[str, str]:
+def servers_running(data: Path) -> dict[str, str]:
     """pid → command line of every PostgreSQL, Redis and shortlink process alive now
-    (zombies excluded: they are dead, just not yet reaped by their parent)."""
+    that this test's `shortlink dev` started (zombies excluded: they are dead, just not
+    yet reaped by their parent): RUN_MARK in its environment, or, for redis-server
+    (its process title overwrites the environment), its working directory in `data`."""
     found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
+        proc = Path("/proc", pid)
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            ours = RUN_MARK.encode() in (proc / "environ").read_bytes().split(b"\0")
+            ours = ours or (proc / "cwd").resolve().is_relative_to(data)
         except OSError:
             continue
-        if state != "Z" and any(
-            name in cmdline for name in ("postgres", "redis-server", "shortlink")
+        if (
+            ours
+            and state != "Z"
+            and any(name in cmdline for name in ("postgres", "redis-server", "shortlink"))
         ):
             found[pid] = cmdline
     return found
@@ -98,10 +113,12 @@ def test_dev_runs_everything_and_keeps_data(tmp_path: Path) -> None:
     ops_ports = free_port(), free_port()
     ready = [f"http://127.0.0.1:{port}/readyz" for port in ops_ports]
 
-    before = servers_running()
     dev = start_dev(data, api_port, redirector_port, ops_ports, log)
     try:
         wait_healthy(*ready, process=dev, log=log)
+        running = " | ".join(servers_running(data).values())
+        for server in ("postgres", "redis-server", "shortlink api", "shortlink redirector"):
+            assert server in running, running  # what the check after Ctrl-C would see
         key = (data / "api_key").read_text().strip()
         assert key in log.read_text()  # the banner tells the user which key to use
         assert f"Web UI      http://127.0.0.1:{api_port}/" in log.read_text()
@@ -122,8 +139,7 @@ def test_dev_runs_everything_and_keeps_data(tmp_path: Path) -> None:
     finally:
         status = stop_with_ctrl_c(dev)
     assert status == 0
-    leftovers = {pid: cmd for pid, cmd in servers_running().items() if pid not in before}
-    assert leftovers == {}  # PostgreSQL, Redis and both components are gone
+    assert servers_running(data) == {}  # PostgreSQL, Redis and both components are gone
 
     again = start_dev(data, api_port, redirector_port, ops_ports, log)
     try:
