@@ -35,10 +35,11 @@ wheel() {
         "$src/scripts/install-ui-assets"
     fi
     mkdir -p "$out"
-    # A copy: setuptools writes build/ and *.egg-info next to the sources.
+    # A copy: setuptools writes build/ and *.egg-info next to the sources. Without
+    # .cache (gigabytes, and a running test cluster's runtime state changes under a
+    # copy: cp failed on vanished snapshots), .venv and build/.
     work=$(mktemp -d)
-    cp -a "$src/." "$work/"
-    rm -rf "$work/build" "$work/.venv" "$work/.cache"
+    tar -C "$src" --exclude=./.cache --exclude=./.venv --exclude=./build -cf - . | tar -C "$work" -xf -
     "${PYTHON:-python3}" -m pip wheel --quiet --no-deps --wheel-dir "$out" "$work"
     rm -rf "$work"
     cp "$src/scripts/install-geo-db" "$out/"
