@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,21 @@ class Cluster(Managed):
 
     def api_client(self) -> client.ApiClient:
         return self.kube.api_client()
+
+    @contextlib.contextmanager
+    def cordoned(self) -> Iterator[None]:
+        """The node unschedulable (`kubectl cordon`) while the block runs: running pods
+        stay, a pod created meanwhile waits Pending until the block ends."""
+        self._schedulable(False)
+        try:
+            yield
+        finally:
+            self._schedulable(True)
+
+    def _schedulable(self, schedulable: bool) -> None:
+        with self.api_client() as api:
+            body = {"spec": {"unschedulable": not schedulable}}
+            client.CoreV1Api(api).patch_node(NODE_NAME, body)
 
     # --- up ------------------------------------------------------------------
 
