@@ -17,6 +17,7 @@ SCENARIOS = (
     "operator_sync",
     "redirect_rules",
     "redirect_limited",
+    "redirect_hit_workers",
 )
 # Run only when named: they need a stack (or a cluster) of their own, and kill things.
 ON_DEMAND_SCENARIOS = ("failover", "cluster_failover", "analytics_stats_100m")

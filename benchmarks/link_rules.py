@@ -141,8 +141,11 @@ def _lua_table(rows: list[tuple[str, ...]]) -> str:
 
 
 @contextlib.contextmanager
-def extra_redirector(context: ScenarioContext, name: str, **env: str) -> Iterator[ServiceProcess]:
-    """Another redirector process on the stack's database and Redis (the server CPUs)."""
+def extra_redirector(
+    context: ScenarioContext, name: str, *, cpus: str | None = None, **env: str
+) -> Iterator[ServiceProcess]:
+    """Another redirector process on the stack's database and Redis (on ``cpus``; by
+    default the server CPUs)."""
     stack = context.stack
     port = free_port()
     environment = {**service_environment(stack.database_url, stack.redis.url, port), **env}
@@ -151,7 +154,7 @@ def extra_redirector(context: ScenarioContext, name: str, **env: str) -> Iterato
         environment,
         context.work_dir / "logs",
         port=port,
-        command=pinned(shortlink_command("redirector"), context.settings.cpus.server_cpus),
+        command=pinned(shortlink_command("redirector"), cpus or context.settings.cpus.server_cpus),
         name=f"shortlink-{name}",
     )
     with service as running:

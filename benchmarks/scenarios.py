@@ -45,6 +45,7 @@ from benchmarks.references import WARMUP_S, Reference, bare_sanic_process, raw_f
 from benchmarks.sequential import BULK_SIZE, bulk_bodies, percentile, run_bulk_sequence
 from benchmarks.server_cpu import ServerCpu, cpu_fields
 from benchmarks.stack import resident_mb
+from benchmarks.workers import redirect_hit_workers
 from benchmarks.wrk import WrkResult
 
 HIT_MIN_RATIO = 0.8
@@ -355,6 +356,7 @@ RUNNERS: dict[str, Callable[[ScenarioContext], dict[str, Any]]] = {
     "operator_sync": operator_sync,
     "redirect_rules": redirect_rules,
     "redirect_limited": redirect_limited,
+    "redirect_hit_workers": redirect_hit_workers,
 }
 
 
