@@ -161,6 +161,7 @@ class ClickStore:
         """``cluster``: migrations take their clustered form (clickhouse_cluster)."""
         self._client = client
         self._cluster = cluster
+        self._recent_from: float | None = None
 
     @classmethod
     def connect(cls, url: str, cluster: str = "") -> ClickStore:
@@ -409,10 +410,12 @@ class ClickStore:
         label: str = "",
         rank_links: bool = False,
     ) -> LinkStats:
-        """The last 30 minutes of ``codes``, per minute, from the raw clicks."""
+        """The last 30 minutes of ``codes``, per minute, from the raw clicks: those of
+        ``recent_clicks`` once it covers the window (clickhouse_migrations/0004)."""
         start, end = realtime_range(now)
+        table = "recent_clicks" if await self._recent_since() <= start else "clicks"
         return await self._raw_stats(
-            codes, start, end, "minute", "UTC", filters, limit, label, rank_links
+            codes, start, end, "minute", "UTC", filters, limit, label, rank_links, table
         )
 
     async def _raw_stats(
@@ -426,12 +429,18 @@ class ClickStore:
         limit: int,
         label: str,
         rank_links: bool,
+        table: str = "clicks",
     ) -> LinkStats:
         condition, params = raw.where(filters)
         chosen = raw.counted(filters)
         params |= {"codes": list(codes), "start": start, "end": end, "tz": timezone,
                    "limit": max(1, limit)}  # fmt: skip
-        query = self._client.query
+
+        def query(sql: str, parameters: dict[str, Any]) -> Any:
+            return self._client.query(
+                sql.replace(" FROM clicks ", f" FROM {table} "), parameters=parameters
+            )
+
         totals, series, breakdowns, tags = await asyncio.gather(
             asyncio.to_thread(query, raw.totals_sql(condition, chosen), parameters=params),
             asyncio.to_thread(
@@ -450,6 +459,21 @@ class ClickStore:
         return _link_stats(
             label, span, Totals(int(clicks), int(bots), int(uniques)), points, counts
         )
+
+    async def _recent_since(self) -> float:
+        """From when ``recent_clicks`` holds every click: its migration's time (0004;
+        the view fills it from then on), +inf before. Read once, then kept."""
+        if self._recent_from is None:
+            rows = await asyncio.to_thread(
+                self._client.query,
+                "SELECT toUnixTimestamp(min(applied_at)), count() FROM schema_migrations"
+                " WHERE version = 4",
+            )
+            first, found = rows.result_rows[0] if rows.result_rows else (0, 0)
+            if not found:
+                return math.inf  # not migrated yet: ask again next time
+            self._recent_from = float(first)
+        return self._recent_from
 
     def _series(
         self, span: StatsRange, params: dict[str, Any]

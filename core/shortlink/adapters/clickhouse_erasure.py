@@ -27,6 +27,7 @@ from shortlink.domain.click_erasure import ErasureRange
 # table -> its time column, as a DateTime in UTC
 TABLES: Final = {
     "clicks": "ts",
+    "recent_clicks": "ts",
     "hourly_stats": "hour",
     "hourly_breakdowns": "hour",
     "daily_stats": "toDateTime(day, 'UTC')",
