@@ -113,7 +113,7 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> N
         process.wait(timeout=timeout_s)
 
 
-def _cpu_times() -> tuple[int, int]:
+def cpu_times() -> tuple[int, int]:
     """(busy, total) jiffies over all CPUs, from the first line of /proc/stat."""
     fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
@@ -123,9 +123,9 @@ def _cpu_times() -> tuple[int, int]:
 def cpu_busy_percent(interval_s: float = 1.0) -> float | None:
     """How busy the machine is before we start: other load skews every figure."""
     try:
-        busy_before, total_before = _cpu_times()
+        busy_before, total_before = cpu_times()
         time.sleep(interval_s)
-        busy_after, total_after = _cpu_times()
+        busy_after, total_after = cpu_times()
     except (OSError, ValueError, IndexError):
         return None
     elapsed = total_after - total_before

@@ -16,13 +16,14 @@ from typing import Any
 
 from benchmarks.wrk import WrkResult
 
-_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+# /proc/<pid>/stat and /proc/stat count in these.
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of process ``pid`` so far (Linux /proc)."""
     after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(after_name[11]) + int(after_name[12])) / _TICKS_PER_SECOND
+    return (int(after_name[11]) + int(after_name[12])) / TICKS_PER_SECOND
 
 
 class ServerCpu:

@@ -10,6 +10,7 @@ summed over the whole process tree.
 from __future__ import annotations
 
 import os
+import resource
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,12 @@ from typing import Any
 from benchmarks.alternation import alternate, median_of, median_round, summed_socket_errors
 from benchmarks.context import ScenarioContext
 from benchmarks.fixtures import create_links_one_by_one, follow_each, write_codes
-from benchmarks.host import every_cpu, log
+from benchmarks.host import cpu_times, every_cpu, log
 from benchmarks.lines import base_line, is_clean, wrk_fields
 from benchmarks.link_rules import extra_redirector
 from benchmarks.lua import write_cycle_paths_script
 from benchmarks.references import WARMUP_S, Reference
-from benchmarks.server_cpu import cpu_seconds
+from benchmarks.server_cpu import TICKS_PER_SECOND, cpu_seconds
 from benchmarks.wrk import WrkResult, run_wrk
 
 WORKERS = 2
@@ -62,19 +63,33 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def children_cpu_seconds() -> float:
+    """CPU time of this process's waited-for children so far (wrk, once it returned)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class TreeCpu:
-    """Like benchmarks.server_cpu.ServerCpu, over a process and its descendants."""
+    """Like benchmarks.server_cpu.ServerCpu, over a process and its descendants; and
+    the load generator's CPU (wrk shares the cores here), and the wall time of the runs."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.seconds = 0.0
+        self.client_seconds = 0.0
+        self.wall_seconds = 0.0
+        self.host_seconds = 0.0  # every process's CPU time on the machine meanwhile
         self.requests = 0
 
     def measured(self, run: Callable[[], WrkResult]) -> Callable[[], WrkResult]:
         def run_measured() -> WrkResult:
-            before = tree_cpu_seconds(self.pid)
+            before, client_before = tree_cpu_seconds(self.pid), children_cpu_seconds()
+            host_before = cpu_times()[0]
             result = run()
+            self.host_seconds += (cpu_times()[0] - host_before) / TICKS_PER_SECOND
             self.seconds += tree_cpu_seconds(self.pid) - before
+            self.client_seconds += children_cpu_seconds() - client_before
+            self.wall_seconds += result.duration_s
             self.requests += result.requests
             return result
 
@@ -83,6 +98,35 @@ class TreeCpu:
     @property
     def us_per_request(self) -> float:
         return self.seconds / self.requests * 1e6 if self.requests else 0.0
+
+    def fields(self, prefix: str) -> dict[str, float | None]:
+        fields = cpu_share_fields(
+            prefix, self.seconds, self.client_seconds, self.wall_seconds, self.requests
+        )
+        if self.wall_seconds:
+            # What the rest of the machine (other sessions' work) kept busy meanwhile.
+            others = self.host_seconds - self.seconds - self.client_seconds
+            fields[f"{prefix}other_cpus_busy"] = round(max(0.0, others) / self.wall_seconds, 2)
+        return fields
+
+
+def cpu_share_fields(
+    prefix: str, server_s: float, client_s: float, wall_s: float, requests: int
+) -> dict[str, float | None]:
+    """CPU per request (server, client) and CPUs kept busy on average (server, client)."""
+
+    def per_request(seconds: float) -> float | None:
+        return round(seconds / requests * 1e6, 1) if requests else None
+
+    def busy(seconds: float) -> float | None:
+        return round(seconds / wall_s, 2) if wall_s else None
+
+    return {
+        f"{prefix}server_cpu_us_per_request": per_request(server_s),
+        f"{prefix}client_cpu_us_per_request": per_request(client_s),
+        f"{prefix}server_cpus_busy": busy(server_s),
+        f"{prefix}client_cpus_busy": busy(client_s),
+    }
 
 
 def load_averages() -> list[float]:
@@ -143,8 +187,10 @@ def redirect_hit_workers(context: ScenarioContext) -> dict[str, Any]:
             f"median of {settings.rounds} alternated rounds (1 worker, {WORKERS} workers, ...)"
         ),
         "links": len(links),
-        "server_cpu_us_per_request": round(two_cpu.us_per_request, 1),
-        "reference_server_cpu_us_per_request": round(one_cpu.us_per_request, 1),
+        # On 2 cores the redirector's workers share them with wrk: the CPUs each side
+        # kept busy on average say how much room a second worker had.
+        **two_cpu.fields(""),
+        **one_cpu.fields("reference_"),
         "load_average_before": load_before,
         "load_average_after": load_averages(),
         "warmup_problems": warmup_problems[:5],
