@@ -15,6 +15,7 @@ from typing import Any
 
 import schemathesis
 
+from shortlink.domain.click_erasure import parse_erasure_range
 from shortlink.domain.errors import InvalidRequest, RangeTooLong
 from shortlink.domain.expiry import parse_instant
 from shortlink.domain.stats_request import ORDER_REFUSED, parse_stats_request
@@ -125,9 +126,22 @@ def _stats_range_fine(query: Any) -> bool:
     return True
 
 
+def _erasure_range_fine(query: Any) -> bool:
+    """A click erasure's one rule between two parameters: 'to' after 'from'."""
+    if not isinstance(query, dict):
+        return True
+    try:
+        parse_erasure_range({k: str(v) for k, v in query.items()})
+    except InvalidRequest as refused:
+        return refused.details.get("parameter") != "to" or "after" not in refused.message
+    return True
+
+
 @schemathesis.hook
 def filter_case(context: Any, case: Any) -> bool:
     # filter_case is the one filter every phase applies (coverage, fuzzing, stateful).
     if case.operation.path.endswith("/stats") and not _stats_range_fine(case.query):
+        return False
+    if case.operation.path.endswith("/clicks") and not _erasure_range_fine(case.query):
         return False
     return _body_fine(case.body)

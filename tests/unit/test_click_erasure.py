@@ -18,6 +18,7 @@ DAY = 86_400
 
 def test_no_bounds_is_every_click() -> None:
     assert parse_erasure_range({}) == ErasureRange(None, None)
+    assert parse_erasure_range({"from": "2026-01-01"}).end is None
     assert parse_erasure_range({}).everything
 
 
@@ -41,6 +42,7 @@ def test_whole_utc_days_as_dates_or_midnights() -> None:
         ({"from": "2026-01-03", "to": "2026-01-03"}, "to"),  # empty
         ({"from": "2026-01-03", "to": "2026-01-01"}, "to"),
         ({"from": "x" * 10_000}, "from"),
+        ({"to": ""}, "to"),  # given, but empty
     ],
 )
 def test_anything_else_is_a_400_naming_the_parameter(args: dict[str, str], parameter: str) -> None:

@@ -42,7 +42,10 @@ async def erase_workspace_clicks(request: ApiRequest) -> HTTPResponse:
 
 
 def _range(request: ApiRequest) -> ErasureRange:
-    return parse_erasure_range({name: request.args.get(name, "") for name in ("from", "to")})
+    given = request.get_args(keep_blank_values=True)  # "?to=" is a bad bound, not none
+    return parse_erasure_range(
+        {name: str(given.get(name) or "") for name in ("from", "to") if name in given}
+    )
 
 
 async def _erase(
@@ -67,6 +70,6 @@ async def _erase(
         "clicks.erase",
         target_type,
         target,
-        {"from": request.args.get("from") or None, "to": request.args.get("to") or None,
+        {"from": request.args.get("from"), "to": request.args.get("to"),
          "links": len(codes)},
     )  # fmt: skip

@@ -21,6 +21,7 @@ from shortlink.api.request_constraints import (
     CODE,
     CURSOR,
     END,
+    ERASURE_BOUND,
     INSTANT,
     MEMBER,
     STATS_INSTANT,
@@ -105,7 +106,7 @@ _ERASURE_DESCRIPTION = (
     "for every click."
 )
 _ERASURE_RANGE = [
-    {"name": bound, "in": "query", "schema": {"type": "string", "maxLength": 40},
+    {"name": bound, "in": "query", "schema": ERASURE_BOUND,
      "description": f"{what}: a date (2026-01-01) or an ISO 8601 instant at a UTC midnight"}
     for bound, what in (("from", "First day erased"), ("to", "First day kept after"))
 ]  # fmt: skip

@@ -84,6 +84,16 @@ STATS_INSTANT = {
     f"{FIRST_YEAR}-{LAST_YEAR}",
 }
 
+# A bound of a click erasure: a UTC midnight (domain.click_erasure), as a date or an instant.
+ERASURE_BOUND = {
+    "type": "string",
+    "pattern": (
+        rf"^{STATS_YEAR}{MONTH_DAY}(?:T00:00(?::00(?:\.000|\.000000)?)?(?:Z|[+-]00:00)?)?{END}"
+    ),
+    "description": f"A date, or an ISO 8601 instant at a UTC midnight, in the years "
+    f"{FIRST_YEAR}-{LAST_YEAR}",
+}
+
 PASSWORD = {
     **STORABLE,
     "minLength": 1,

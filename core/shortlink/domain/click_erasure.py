@@ -42,10 +42,11 @@ def parse_erasure_range(args: Mapping[str, str]) -> ErasureRange:
 
 
 def _midnight(args: Mapping[str, str], name: str) -> int | None:
-    text = (args.get(name) or "").strip()
-    if not text:
+    """None when ``name`` is absent; an empty value is not a date."""
+    if name not in args:
         return None
-    if len(text) > _LONGEST_BOUND:
+    text = args[name].strip()
+    if not text or len(text) > _LONGEST_BOUND:
         raise InvalidRequest(f"'{name}' is not a date", parameter=name)
     try:
         if len(text) == 10:

@@ -60,7 +60,7 @@ class WorkspaceService:
             raise Forbidden("Only owners may change the audit retention", required="owner")
         clicks = (
             validate_click_retention(changes["click_retention_days"])
-            if "click_retention_days" in changes
+            if changes.get("click_retention_days") is not None  # null: unchanged
             else None
         )
         if clicks is not None and caller.effective_role < Role.OWNER:
