@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from sanic import Sanic
 
 from shortlink.http.context import ComponentApp, Context
@@ -31,6 +33,17 @@ def backend_checks(backends: Backends) -> dict[str, ReadinessCheck]:
 
         checks["bus"] = bus
     return checks
+
+
+def freeze_startup_heap() -> None:
+    """Collect, then move every object alive after start-up (modules, the app, its
+    pools) out of the garbage collector's reach, so a full collection scans only what
+    serving allocated since. A full collection stops the event loop: over the
+    redirector's ~100k start-up objects it took 21-23 ms, 44-146 ms under a miss load
+    with its local cache filling; with the start-up heap frozen, 14-48 ms
+    (notes/tails.md). Each worker process freezes its own heap."""
+    gc.collect()
+    gc.freeze()
 
 
 def component_app(
@@ -65,6 +78,10 @@ def component_app(
         app.ctx.ops = await start_probes(
             probes_app(app.ctx.readiness), settings.host, ops_port, shared=settings.workers > 1
         )
+
+    @app.after_server_start
+    async def freeze_heap(app: ComponentApp[Context]) -> None:
+        freeze_startup_heap()
 
     @app.after_server_stop
     async def close_connections(app: ComponentApp[Context]) -> None:
