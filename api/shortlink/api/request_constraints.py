@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from shortlink.domain.aliases import MAX_LENGTH, MIN_LENGTH, RESERVED
+from shortlink.domain.click_erasure import MAX_CLICK_RETENTION_DAYS
 from shortlink.domain.cursors import CURSOR_PATTERN
 from shortlink.domain.expiry import CLOCK, MONTH_DAY, QUERY_INSTANT, UTC_OFFSET
 from shortlink.domain.passwords import MAX_PASSWORD_CHARS
@@ -162,6 +163,10 @@ PROPERTIES: dict[str, dict[str, dict[str, Any]]] = {
         "name": _NAME,
         "audit_retention_days": {"type": "integer", "minimum": 1, "maximum": 3650,
                                  "description": "Owners only"},
+        "click_retention_days": _nullable(
+            {"type": "integer", "minimum": 0, "maximum": MAX_CLICK_RETENTION_DAYS},
+            "Owners only: stored clicks older than this many whole UTC days are erased "
+            "(daily sweep); 0 keeps every click; null: unchanged"),
     },
     "PutMember": {"role": {"type": "string", "enum": list(ROLE_LABELS)}},
 }  # fmt: skip
