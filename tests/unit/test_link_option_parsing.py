@@ -151,6 +151,10 @@ def test_tags_are_deduplicated_case_insensitively_and_folder_trimmed():
         ({"rules": [rule({"query": [{"equals": "x"}]})]}, "rules[0].conditions.query[0].param", "required"),
         ({"rules": [rule({"time": {"time_zone": "Mars/Olympus", "windows": []}})]}, "rules[0].conditions.time.time_zone", "IANA"),
         ({"rules": [rule({"time": {"time_zone": "UTC"}})]}, "rules[0].conditions.time", "at least one of"),
+        # Given but saying nothing: stored, they would read back as the case above
+        # (and every listing of the workspace would be refused).
+        ({"rules": [rule({"time": {"windows": []}})]}, "rules[0].conditions.time", "at least one of"),
+        ({"rules": [rule({"time": {"from": None}})]}, "rules[0].conditions.time", "at least one of"),
         ({"rules": [rule({"time": {"from": "2026-02-01T00:00:00Z", "until": "2026-02-01T00:00:00Z"}})]}, "rules[0].conditions.time", "empty"),
         ({"rules": [rule({"time": {"windows": [{"start": "10:00", "end": "10:00"}]}})]}, "rules[0].conditions.time.windows[0]", "empty"),
         ({"rules": [rule({"time": {"windows": [{"start": "22:00", "end": "02:00"}]}})]}, "rules[0].conditions.time.windows[0]", "empty"),

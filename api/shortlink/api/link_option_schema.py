@@ -93,7 +93,8 @@ _TIME = {
         "windows": {"type": "array", "items": _WINDOW, "maxItems": MAX_WINDOWS,
                     "description": "Windows sharing a day must not overlap"},
     },
-    "anyOf": [{"required": ["from"]}, {"required": ["until"]}, {"required": ["windows"]}],
+    "anyOf": [{"required": ["from"]}, {"required": ["until"]},
+              {"required": ["windows"], "properties": {"windows": {"minItems": 1}}}],
     "description": "At least one of from, until, windows",
 }  # fmt: skip
 _LANGUAGE = {

@@ -244,14 +244,15 @@ def _zone(raw: object, path: str) -> str:
 
 def _time(raw: object, path: str) -> TimeCondition:
     item = _object(raw, path, _TIME_KEYS)
-    if not item.keys() & {"from", "until", "windows"}:
-        raise _fail(path, "must give at least one of from, until, windows")
     zone = _zone(item.get("time_zone", "UTC"), f"{path}.time_zone")
     start = _instant(item["from"], f"{path}.from") if item.get("from") is not None else None
     until = _instant(item["until"], f"{path}.until") if item.get("until") is not None else None
     if start is not None and until is not None and start >= until:
         raise _fail(path, "is empty: from must be before until")
     windows = _each(item.get("windows") or [], f"{path}.windows", MAX_WINDOWS, _window, least=0)
+    # On what is left once nulls and empty lists are read: that is what is stored.
+    if start is None and until is None and not windows:
+        raise _fail(path, "must give at least one of from, until, windows")
     _no_overlaps(windows, f"{path}.windows")
     return TimeCondition(
         zone,
@@ -319,6 +320,16 @@ class _Context:
         return target, append_params(target, self.added)
 
 
+def default_variant_id(position: int) -> str:
+    """The id of a variant given none: its letter (a, b, ...); a given id may not
+    take one of these for another variant."""
+    return chr(ord("a") + position)
+
+
+def default_rule_id(position: int) -> str:
+    return f"rule-{position + 1}"
+
+
 def _variants(raw: object, path: str, ctx: _Context) -> tuple[Variant, ...]:
     items = _list(raw, path, MAX_VARIANTS, least=MIN_VARIANTS)
     variants: list[Variant] = []
@@ -328,7 +339,7 @@ def _variants(raw: object, path: str, ctx: _Context) -> tuple[Variant, ...]:
         for key in ("target", "weight"):
             if key not in item:
                 raise _fail(f"{here}.{key}", "is required")
-        ident = _identifier(item["id"], f"{here}.id") if "id" in item else chr(ord("a") + i)
+        ident = _identifier(item["id"], f"{here}.id") if "id" in item else default_variant_id(i)
         if any(v.id == ident for v in variants):
             raise _fail(f"{here}.id", f"{ident!r} is used by another variant")
         weight = _int(item["weight"], f"{here}.weight", 1, MAX_WEIGHT)
@@ -365,7 +376,7 @@ def _rules(raw: object, ctx: _Context) -> tuple[Rule, ...]:
         for key in ("conditions", "action"):
             if key not in item:
                 raise _fail(f"{here}.{key}", "is required")
-        ident = _identifier(item["id"], f"{here}.id") if "id" in item else f"rule-{i + 1}"
+        ident = _identifier(item["id"], f"{here}.id") if "id" in item else default_rule_id(i)
         if any(r.id == ident for r in rules):
             raise _fail(f"{here}.id", f"{ident!r} is used by another rule")
         conditions = _conditions(item["conditions"], f"{here}.conditions")
