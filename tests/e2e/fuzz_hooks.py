@@ -9,7 +9,7 @@ refusal of a schema-valid request still fails the run. Each rule has tests of it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ import schemathesis
 from shortlink.domain.click_erasure import parse_erasure_range
 from shortlink.domain.errors import InvalidRequest, RangeTooLong
 from shortlink.domain.expiry import parse_instant
+from shortlink.domain.link_option_parsing import default_rule_id, default_variant_id
 from shortlink.domain.stats_request import ORDER_REFUSED, parse_stats_request
 
 
@@ -65,10 +66,15 @@ def _windows_fine(windows: object) -> bool:
     return True
 
 
-def _unique_ids(items: object) -> bool:
-    ids = [i.get("id") for i in items if isinstance(i, dict)] if isinstance(items, list) else []
-    present = [i for i in ids if i is not None]
-    return len(present) == len(set(map(str, present)))
+def _unique_ids(items: object, default: Callable[[int], str]) -> bool:
+    """No two items with one id, counting the ids the API gives those without one."""
+    if not isinstance(items, list):
+        return True
+    ids = [
+        str(item["id"]) if isinstance(item, dict) and "id" in item else default(position)
+        for position, item in enumerate(items)
+    ]
+    return len(ids) == len(set(ids))
 
 
 def _rules(link: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -81,10 +87,13 @@ def _link_fine(link: object) -> bool:
         return True
     if not _ordered(link.get("valid_from"), link.get("expires_at")):
         return False
-    if not _unique_ids(link.get("rules")) or not _unique_ids(link.get("variants")):
+    if not _unique_ids(link.get("rules"), default_rule_id):
+        return False
+    if not _unique_ids(link.get("variants"), default_variant_id):
         return False
     for rule in _rules(link):
-        if not _unique_ids(rule.get("variants")):
+        action = rule.get("action")
+        if isinstance(action, dict) and not _unique_ids(action.get("variants"), default_variant_id):
             return False
         time = (
             (rule.get("conditions") or {}).get("time")

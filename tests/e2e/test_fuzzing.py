@@ -86,3 +86,22 @@ def test_the_api_keeps_its_documented_contract_under_fuzzing(
         redirector.stop()
         api.stop()
     assert run.returncode == 0, run.stdout[-12000:] + run.stderr[-2000:]
+
+
+def test_the_hooks_leave_out_what_only_two_fields_together_refuse() -> None:
+    """Cases the hooks must drop (the API refuses them for a rule no schema states),
+    and ones they must keep: a fuzzer that skips too much proves nothing."""
+    from tests.e2e.fuzz_hooks import _erasure_range_fine, _link_fine
+
+    def variants(*ids: str | None) -> list[dict[str, object]]:
+        given = [{"id": i} if i is not None else {} for i in ids]
+        return [{**v, "target": "https://example.com/", "weight": 1} for v in given]
+
+    # A given id taking the letter a variant without one gets (the third: 'c').
+    clash = {"rules": [{"action": {"variants": variants(None, None, None, "c")}}]}
+    assert not _link_fine(clash)
+    assert not _link_fine({"variants": variants("b", None)})
+    assert not _link_fine({"rules": [{"id": "rule-2"}, {}]})
+    assert _link_fine({"rules": [{"action": {"variants": variants(None, None, "x")}}]})
+    assert not _erasure_range_fine({"from": "2026-01-02", "to": "2026-01-01"})
+    assert _erasure_range_fine({"to": "2026-01-01"})
