@@ -210,6 +210,9 @@ def test_csv_of_any_view(
         ({"format": "xml"}, "INVALID_REQUEST"),
         ({"format": "csv", "table": "planets"}, "INVALID_REQUEST"),
         ({"table": "planets"}, "INVALID_REQUEST"),  # with JSON too: the document says so
+        # Given blank is not left out ('?to=' was read as now).
+        ({"to": ""}, "INVALID_REQUEST"),
+        ({"interval": " "}, "INVALID_REQUEST"),
     ],
 )
 @pytest.mark.parametrize("path", ["/v1/urls/st-one/stats", "/v1/stats"])

@@ -65,10 +65,21 @@ async def workspace_realtime(request: ApiRequest) -> HTTPResponse:
     return await _realtime(request, codes, "")
 
 
+def _given(request: ApiRequest) -> dict[str, str]:
+    """The query's parameters, a blank one refused rather than taken as left out (Sanic
+    drops blank values unless asked: '?to=' would read as the default)."""
+    args = request.get_args(keep_blank_values=True)
+    for name in (*STATS_PARAMETERS, "format", "table", "filter"):
+        if name in args and not all(value.strip() for value in args.getlist(name)):
+            raise InvalidRequest(f"'{name}' is empty: leave it out for its default", parameter=name)
+    return {name: args[name][0] for name in args}
+
+
 async def _range_stats(request: ApiRequest, codes: Sequence[str], label: str) -> HTTPResponse:
+    given = _given(request)
     raw_filters = request.args.getlist("filter") or []
     query = parse_stats_request(
-        {name: request.args.get(name, "") for name in STATS_PARAMETERS},
+        {name: given.get(name, "") for name in STATS_PARAMETERS},
         datetime.now(UTC),
         raw_filters,
     )
@@ -89,8 +100,9 @@ async def _range_stats(request: ApiRequest, codes: Sequence[str], label: str) ->
 
 
 async def _realtime(request: ApiRequest, codes: Sequence[str], label: str) -> HTTPResponse:
+    given = _given(request)
     raw_filters = request.args.getlist("filter") or []
-    query = parse_realtime_request({"limit": request.args.get("limit", "")}, raw_filters)
+    query = parse_realtime_request({"limit": given.get("limit", "")}, raw_filters)
     fmt = _format(request)
     now = datetime.now(UTC).timestamp()
     current = await _ask(
