@@ -70,6 +70,9 @@ class StrictHttp(Http):
         if len(request.raw_url) > context.url_bytes:
             raise URITooLong(f"The URL is longer than {context.url_bytes} bytes")
         if context.inspect_request is not None:
+            # Sanic attaches the connection (request.ip) only after this method: the
+            # look needs it now.
+            request.conn_info = self.protocol.conn_info
             context.inspect_request(request)
 
     async def http1_response_header(self, data: bytes, end_stream: bool) -> None:
