@@ -22,7 +22,7 @@ from shortlink.domain.access import (
 )
 from shortlink.domain.workspaces import Role
 from tests.harness import PostgresServer, RedisServer, ServiceProcess
-from tests.harness.stack import API_KEY, start_stack
+from tests.harness.stack import API_KEY, embedded_analytics, start_stack
 from tests.unit.test_access import guarded_routes
 
 WORKSPACE = "matrix"
@@ -167,9 +167,7 @@ def stack(
         postgres_server,
         redis_server,
         logs,
-        SHORTLINK_EVENTS="redis",
-        CLICKHOUSE_URL=f"chdb://{logs / 'chdb'}",
-        SHORTLINK_ANALYTICS_EMBEDDED="true",
+        **embedded_analytics(logs / "chdb", "matrix"),
     )
     yield api, redirector, database_url
     redirector.stop()

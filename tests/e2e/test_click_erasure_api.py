@@ -4,7 +4,6 @@ days of the workspace's, by its admins and owners only, each erasure in the audi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +11,7 @@ import httpx
 import pytest
 
 from tests.harness import PostgresServer, RedisServer, ServiceProcess
-from tests.harness.stack import API_KEY, start_stack
+from tests.harness.stack import API_KEY, embedded_analytics, start_stack
 from tests.support.waiting import wait_for
 
 System = tuple[ServiceProcess, ServiceProcess]
@@ -25,18 +24,11 @@ def system(
     migrated_template: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[System]:
-    suffix = f"erasure-{os.getpid()}"
     api, redirector, _ = start_stack(
         postgres_server,
         redis_server,
         tmp_path_factory.mktemp("erasure-logs"),
-        SHORTLINK_EVENTS="redis",
-        SHORTLINK_CLICKS_TOPIC=f"clicks-{suffix}",
-        SHORTLINK_LINKS_TOPIC=f"links-{suffix}",
-        SHORTLINK_ANALYTICS_GROUP=f"analytics-{suffix}",
-        CLICKHOUSE_URL=f"chdb://{tmp_path_factory.mktemp('erasure-chdb')}",
-        SHORTLINK_ANALYTICS_EMBEDDED="true",
-        SHORTLINK_ANALYTICS_FLUSH_MS="200",
+        **embedded_analytics(tmp_path_factory.mktemp("erasure-chdb"), "erasure"),
     )
     yield api, redirector
     redirector.stop()

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from tests.harness import PostgresServer, RedisServer
-from tests.harness.stack import API_KEY, start_stack
+from tests.harness.stack import API_KEY, embedded_analytics, start_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,9 +47,7 @@ def test_the_api_keeps_its_documented_contract_under_fuzzing(
         tmp_path / "logs",
         SHORTLINK_RATE_LIMIT="100000000/minute",
         SHORTLINK_KEY_MINT_LIMIT="100000000/hour",
-        SHORTLINK_EVENTS="redis",
-        CLICKHOUSE_URL=f"chdb://{tmp_path / 'chdb'}",
-        SHORTLINK_ANALYTICS_EMBEDDED="true",
+        **embedded_analytics(tmp_path / "chdb", "fuzz"),
     )
     try:
         # As an ordinary user: what an admin may send depends on who it is for, which

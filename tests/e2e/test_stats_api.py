@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from tests.harness import PostgresServer, RedisServer, ServiceProcess
-from tests.harness.stack import API_KEY, start_stack
+from tests.harness.stack import API_KEY, embedded_analytics, start_stack
 from tests.support.waiting import wait_for
 
 CHROME = (
@@ -38,19 +37,12 @@ def system(
     migrated_template: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
-    suffix = f"stats-{os.getpid()}"
     api, redirector, _ = start_stack(
         postgres_server,
         redis_server,
         tmp_path_factory.mktemp("stats-logs"),
-        SHORTLINK_EVENTS="redis",
-        SHORTLINK_CLICKS_TOPIC=f"clicks-{suffix}",
-        SHORTLINK_LINKS_TOPIC=f"links-{suffix}",
-        SHORTLINK_ANALYTICS_GROUP=f"analytics-{suffix}",
-        CLICKHOUSE_URL=f"chdb://{tmp_path_factory.mktemp('stats-chdb')}",
-        SHORTLINK_ANALYTICS_EMBEDDED="true",
-        SHORTLINK_ANALYTICS_FLUSH_MS="200",
         SHORTLINK_PROXIES_COUNT="1",  # the test plays the trusted proxy for GeoIP
+        **embedded_analytics(tmp_path_factory.mktemp("stats-chdb"), "stats"),
     )
     yield api, redirector
     redirector.stop()

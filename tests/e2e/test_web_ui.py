@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
 from tests.harness import PostgresServer, RedisServer, ServiceProcess
 from tests.harness.ports import free_port
-from tests.harness.stack import API_KEY, start_stack
+from tests.harness.stack import API_KEY, embedded_analytics, start_stack
 from tests.support.waiting import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -51,19 +51,12 @@ def system(
     migrated_template: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
-    suffix = f"ui-{os.getpid()}"
     api, redirector, _ = start_stack(
         postgres_server,
         redis_server,
         tmp_path_factory.mktemp("ui-logs"),
-        SHORTLINK_EVENTS="redis",
-        SHORTLINK_CLICKS_TOPIC=f"clicks-{suffix}",
-        SHORTLINK_LINKS_TOPIC=f"links-{suffix}",
-        SHORTLINK_ANALYTICS_GROUP=f"analytics-{suffix}",
-        CLICKHOUSE_URL=f"chdb://{tmp_path_factory.mktemp('ui-chdb')}",
-        SHORTLINK_ANALYTICS_EMBEDDED="true",
-        SHORTLINK_ANALYTICS_FLUSH_MS="200",
         SHORTLINK_PROXIES_COUNT="1",  # the test plays the trusted proxy for GeoIP
+        **embedded_analytics(tmp_path_factory.mktemp("ui-chdb"), "ui"),
     )
     yield api, redirector
     redirector.stop()

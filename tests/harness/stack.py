@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,6 +24,23 @@ PORT_VARIABLES = {
     "api": ("SHORTLINK_API_PORT", "SHORTLINK_API_OPS_PORT"),
     "redirector": ("SHORTLINK_REDIRECTOR_PORT", "SHORTLINK_REDIRECTOR_OPS_PORT"),
 }
+
+
+def embedded_analytics(chdb_dir: Path, name: str) -> dict[str, str]:
+    """start_stack's environment for clicks that reach a click store of the stack's own:
+    events over Redis to the ingest loop inside the API, which owns a chDB directory
+    (the one ClickHouse engine to be had here). Topics and consumer group are named per
+    module and run, so stacks sharing the harness's Redis never read each other's."""
+    suffix = f"{name}-{os.getpid()}"
+    return {
+        "SHORTLINK_EVENTS": "redis",
+        "SHORTLINK_CLICKS_TOPIC": f"clicks-{suffix}",
+        "SHORTLINK_LINKS_TOPIC": f"links-{suffix}",
+        "SHORTLINK_ANALYTICS_GROUP": f"analytics-{suffix}",
+        "CLICKHOUSE_URL": f"chdb://{chdb_dir}",
+        "SHORTLINK_ANALYTICS_EMBEDDED": "true",
+        "SHORTLINK_ANALYTICS_FLUSH_MS": "200",
+    }
 
 
 def component_process(
