@@ -41,7 +41,7 @@ def freeze_startup_heap() -> None:
     serving allocated since. A full collection stops the event loop: over the
     redirector's ~100k start-up objects it took 21-23 ms, 44-146 ms under a miss load
     with its local cache filling; with the start-up heap frozen, 14-48 ms
-    (notes/tails.md). Each worker process freezes its own heap."""
+    (measured on this project's 2-core host). Each worker process freezes its own heap."""
     gc.collect()
     gc.freeze()
 
