@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 
 from shortlink.domain.clicks import LATEST_CLICK
 from shortlink.domain.errors import InvalidRequest
+from shortlink.domain.workspaces import whole_days
 
 DAY = 86_400
 _LONGEST_BOUND = 40  # characters: an ISO 8601 instant with an offset fits easily
@@ -73,18 +74,9 @@ MAX_CLICK_RETENTION_DAYS = 36_600
 
 
 def validate_click_retention(value: object) -> int:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # JSON's 30.0 is the integer 30
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not 0 <= value <= MAX_CLICK_RETENTION_DAYS
-    ):
-        raise InvalidRequest(
-            f"click_retention_days must be 0 (keep every click) to {MAX_CLICK_RETENTION_DAYS}",
-            field="click_retention_days",
-        )
-    return value
+    return whole_days(
+        value, "click_retention_days", 0, MAX_CLICK_RETENTION_DAYS, " (keep every click)"
+    )
 
 
 def retention_cutoff(now: float, days: int) -> int:

@@ -89,16 +89,14 @@ def validate_subject(value: object) -> str:
     return require_storable(value.lower(), "member")
 
 
-def validate_retention(value: object) -> int:
+def whole_days(value: object, field: str, least: int, most: int, meaning: str = "") -> int:
+    """A retention in whole days from ``least`` to ``most``, else a 400 naming ``field``."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON's 30.0 is the integer 30
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not MIN_RETENTION_DAYS <= value <= MAX_RETENTION_DAYS
-    ):
-        raise InvalidRequest(
-            f"audit_retention_days must be {MIN_RETENTION_DAYS}-{MAX_RETENTION_DAYS}",
-            field="audit_retention_days",
-        )
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+        raise InvalidRequest(f"{field} must be {least}{meaning} to {most}", field=field)
     return value
+
+
+def validate_retention(value: object) -> int:
+    return whole_days(value, "audit_retention_days", MIN_RETENTION_DAYS, MAX_RETENTION_DAYS)
