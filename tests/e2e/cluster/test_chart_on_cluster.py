@@ -390,9 +390,19 @@ def test_the_analytics_worker_pod_keeps_clicks_in_kafka_without_a_clickhouse(
             response = httpx.get(f"{_service(release, 'redirector')}/{code}", timeout=10)
             assert response.status_code == 302
         assert ready_pods(api, NAMESPACE, selector) == []
-        log = core.read_namespaced_pod_log(
-            restarted[0].metadata.name, NAMESPACE, container="analytics", previous=True
-        )
+
+        def previous_log() -> str | None:
+            # While the kubelet replaces the crashed container, the previous one's log
+            # may be out of reach for a moment (its answer is then this message).
+            try:
+                text = core.read_namespaced_pod_log(
+                    restarted[0].metadata.name, NAMESPACE, container="analytics", previous=True
+                )
+            except client.exceptions.ApiException:
+                return None
+            return None if text.startswith("unable to retrieve container logs") else str(text)
+
+        log = wait_for(previous_log, timeout=60, what="the analytics worker's previous log")
     assert "clickhouse" in log.lower(), log[-2000:]
     try:
         clicks, committed = wait_for(
