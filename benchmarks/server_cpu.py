@@ -34,11 +34,15 @@ class ServerCpu:
         self.seconds = 0.0
         self.requests = 0
 
+    def cpu(self) -> float:
+        """The CPU seconds counted: the server process's own."""
+        return cpu_seconds(self.pid)
+
     def measured(self, run: Callable[[], WrkResult]) -> Callable[[], WrkResult]:
         def run_measured() -> WrkResult:
-            before = cpu_seconds(self.pid)
+            before = self.cpu()
             result = run()
-            self.seconds += cpu_seconds(self.pid) - before
+            self.seconds += self.cpu() - before
             self.requests += result.requests
             return result
 

@@ -23,7 +23,7 @@ from benchmarks.lines import base_line, is_clean, wrk_fields
 from benchmarks.link_rules import extra_redirector
 from benchmarks.lua import write_cycle_paths_script
 from benchmarks.references import WARMUP_S, Reference
-from benchmarks.server_cpu import TICKS_PER_SECOND, cpu_seconds
+from benchmarks.server_cpu import TICKS_PER_SECOND, ServerCpu, cpu_seconds
 from benchmarks.wrk import WrkResult, run_wrk
 
 WORKERS = 2
@@ -69,35 +69,31 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-class TreeCpu:
-    """Like benchmarks.server_cpu.ServerCpu, over a process and its descendants; and
-    the load generator's CPU (wrk shares the cores here), and the wall time of the runs."""
+class TreeCpu(ServerCpu):
+    """ServerCpu over a process and its descendants; and the load generator's CPU (wrk
+    shares the cores here), the machine's, and the wall time of the runs."""
 
     def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.seconds = 0.0
+        super().__init__(pid)
         self.client_seconds = 0.0
         self.wall_seconds = 0.0
         self.host_seconds = 0.0  # every process's CPU time on the machine meanwhile
-        self.requests = 0
+
+    def cpu(self) -> float:
+        return tree_cpu_seconds(self.pid)
 
     def measured(self, run: Callable[[], WrkResult]) -> Callable[[], WrkResult]:
+        server_measured = super().measured(run)
+
         def run_measured() -> WrkResult:
-            before, client_before = tree_cpu_seconds(self.pid), children_cpu_seconds()
-            host_before = cpu_times()[0]
-            result = run()
+            client_before, host_before = children_cpu_seconds(), cpu_times()[0]
+            result = server_measured()
             self.host_seconds += (cpu_times()[0] - host_before) / TICKS_PER_SECOND
-            self.seconds += tree_cpu_seconds(self.pid) - before
             self.client_seconds += children_cpu_seconds() - client_before
             self.wall_seconds += result.duration_s
-            self.requests += result.requests
             return result
 
         return run_measured
-
-    @property
-    def us_per_request(self) -> float:
-        return self.seconds / self.requests * 1e6 if self.requests else 0.0
 
     def fields(self, prefix: str) -> dict[str, float | None]:
         fields = cpu_share_fields(
