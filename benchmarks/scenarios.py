@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from benchmarks.lines import (
     UNLOADED_CONNECTIONS,
     base_line,
     is_clean,
+    loaded_p99_fields,
     unloaded_fields,
     wrk_fields,
 )
@@ -40,6 +42,7 @@ from benchmarks.lua import (
     write_post_unique_urls_script,
 )
 from benchmarks.metrics import difference, redirects_by_source
+from benchmarks.open_loop import OPEN_LOOP_SHARE, PlannedRequest, open_loop_at_share
 from benchmarks.operator_sync import operator_sync_line
 from benchmarks.references import WARMUP_S, Reference, bare_sanic_process, raw_floor_process
 from benchmarks.sequential import BULK_SIZE, bulk_bodies, percentile, run_bulk_sequence
@@ -188,6 +191,16 @@ def active_rps(result: WrkResult) -> float:
     return result.requests / active_seconds(result) if exhausted(result) else result.rps
 
 
+def split_by_weight(items: list[str], weights: tuple[float, ...]) -> list[list[str]]:
+    """``items`` cut in consecutive runs, one per weight, sized by the weights' shares."""
+    total = sum(weights)
+    cuts = [0]
+    for weight in weights:
+        cuts.append(cuts[-1] + weight)
+    bounds = [round(len(items) * cut / total) for cut in cuts]
+    return [items[start:end] for start, end in itertools.pairwise(bounds)]
+
+
 def redirect_miss(context: ScenarioContext) -> dict[str, Any]:
     settings = context.settings
     log(f"  creating {settings.miss_links} links through the bulk API")
@@ -200,21 +213,20 @@ def redirect_miss(context: ScenarioContext) -> dict[str, Any]:
     context.stack.redis.flushall()
     check_problems = follow_each(context.stack.redirector_url, check_links)
 
-    # Separate codes for the two runs, so no code is ever requested twice.
-    unloaded_share = round(
-        len(miss_codes)
-        * settings.unloaded_duration_s
-        / (settings.unloaded_duration_s + settings.miss_duration_s)
+    # Separate codes for the three runs, so no code is ever requested twice; the open
+    # loop's share is what it needs at OPEN_LOOP_SHARE of a loaded run's rate.
+    unloaded_codes, loaded_codes, open_loop_codes = split_by_weight(
+        miss_codes,
+        (
+            settings.unloaded_duration_s,
+            settings.miss_duration_s,
+            OPEN_LOOP_SHARE * settings.miss_duration_s,
+        ),
     )
     runs = []
     for label, codes, connections, duration_s in (
-        (
-            "unloaded",
-            miss_codes[:unloaded_share],
-            UNLOADED_CONNECTIONS,
-            settings.unloaded_duration_s,
-        ),
-        ("loaded", miss_codes[unloaded_share:], settings.connections, settings.miss_duration_s),
+        ("unloaded", unloaded_codes, UNLOADED_CONNECTIONS, settings.unloaded_duration_s),
+        ("loaded", loaded_codes, settings.connections, settings.miss_duration_s),
     ):
         directory = context.scratch_dir(f"miss_{label}")
         script = write_each_path_once_script(directory, write_codes(directory / "codes.txt", codes))
@@ -230,6 +242,13 @@ def redirect_miss(context: ScenarioContext) -> dict[str, Any]:
     # Of the loaded run: every request should have gone to the database.
     answered_by = difference(counted_before, redirects_by_source(context.stack.redirector.ops_url))
     unloaded, loaded = runs
+    open_run = open_loop_at_share(
+        context.stack.redirector_url,
+        [PlannedRequest("GET", f"/{code}", 302) for code in open_loop_codes],
+        active_rps(loaded),
+        duration_s=settings.miss_duration_s,
+        connections=settings.connections,
+    )
     all_from_db = (
         None
         if answered_by is None
@@ -250,6 +269,7 @@ def redirect_miss(context: ScenarioContext) -> dict[str, Any]:
         "redis_keys_after": context.stack.redis.command("DBSIZE").lstrip(":"),
         "redirector_rss_mb": resident_mb(context.stack.redirector),
         "check_problems": check_problems[:5],
+        **loaded_p99_fields(loaded, open_run, settings.connections),
         "target": (
             f"p50 < {MISS_MAX_P50_MS:g} ms unloaded ({UNLOADED_CONNECTIONS} connection), "
             "no errors; loaded figures are at the given connections"
@@ -290,10 +310,23 @@ def create(context: ScenarioContext) -> dict[str, Any]:
 
     unloaded = run("unloaded", UNLOADED_CONNECTIONS, settings.unloaded_duration_s)
     loaded = run("loaded", settings.connections, settings.duration_s)
+    url_prefix = f"https://example.com/{context.run_id}/create/open-loop/"
+    open_run = open_loop_at_share(
+        context.stack.api_url,
+        [
+            PlannedRequest("POST", "/v1/urls", 201, {"original_url": f"{url_prefix}{index}"})
+            for index in range(round(OPEN_LOOP_SHARE * loaded.rps * settings.duration_s))
+        ],
+        loaded.rps,
+        duration_s=settings.duration_s,
+        connections=settings.connections,
+        headers=context.stack.auth_headers,
+    )
     return {
         **base_line("create", context, loaded.rps),
         **wrk_fields(loaded, settings.connections),
         **unloaded_fields(unloaded, unloaded.rps),
+        **loaded_p99_fields(loaded, open_run, settings.connections),
         "api_rss_mb": resident_mb(context.stack.api),
         "postgres_fsync": settings.durable_db,
         "target": (
