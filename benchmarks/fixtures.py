@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,16 @@ from benchmarks.sequential import BULK_SIZE, bulk_bodies, created_codes
 def write_codes(path: Path, codes: list[str]) -> Path:
     path.write_text("".join(f"{code}\n" for code in codes))
     return path
+
+
+def split_by_weight(items: list[str], weights: tuple[float, ...]) -> list[list[str]]:
+    """``items`` cut in consecutive runs, one per weight, sized by the weights' shares."""
+    total = sum(weights)
+    cuts = [0]
+    for weight in weights:
+        cuts.append(cuts[-1] + weight)
+    bounds = [round(len(items) * cut / total) for cut in cuts]
+    return [items[start:end] for start, end in itertools.pairwise(bounds)]
 
 
 def follow_each(redirector_url: str, links: list[tuple[str, str]]) -> list[str]:

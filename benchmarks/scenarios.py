@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from benchmarks.fixtures import (
     create_links_in_bulk,
     create_links_one_by_one,
     follow_each,
+    split_by_weight,
     write_codes,
 )
 from benchmarks.host import log
@@ -189,16 +189,6 @@ def active_seconds(result: WrkResult) -> float:
 
 def active_rps(result: WrkResult) -> float:
     return result.requests / active_seconds(result) if exhausted(result) else result.rps
-
-
-def split_by_weight(items: list[str], weights: tuple[float, ...]) -> list[list[str]]:
-    """``items`` cut in consecutive runs, one per weight, sized by the weights' shares."""
-    total = sum(weights)
-    cuts = [0]
-    for weight in weights:
-        cuts.append(cuts[-1] + weight)
-    bounds = [round(len(items) * cut / total) for cut in cuts]
-    return [items[start:end] for start, end in itertools.pairwise(bounds)]
 
 
 def redirect_miss(context: ScenarioContext) -> dict[str, Any]:

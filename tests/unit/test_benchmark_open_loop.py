@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from benchmarks.fixtures import split_by_weight
 from benchmarks.open_loop import PlannedRequest, intended_starts, open_loop
-from benchmarks.scenarios import split_by_weight
 from benchmarks.sequential import percentile
 
 STALL_S = 0.3
