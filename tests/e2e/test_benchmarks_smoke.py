@@ -38,6 +38,10 @@ def test_quick_benchmark_reports_all_scenarios() -> None:
         assert line.keys() >= WEB_FIELDS, name
         assert line["rps"] > 0 and line["reference_rps"] > 0 and line["nginx_rps"] > 0
         assert line["errors"] == 0, line
+    for name in ("redirect_miss", "create"):  # the tail without coordinated omission too
+        line = lines[name]
+        assert line["open_loop_requests"] > 0 and line["open_loop_errors"] == 0, line
+        assert line["open_loop_p99_ms"] >= line["open_loop_p50_ms"] > 0, line
     hit = lines["redirect_hit"]
     assert hit["answered_by"]["local"] >= hit["requests"]  # hits really came from L1
     assert hit["answered_by"]["db"] == 0
