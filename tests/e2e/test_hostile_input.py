@@ -142,15 +142,14 @@ def test_bodies_over_the_limit_are_413(api: httpx.Client, visitor: httpx.Client)
 
 
 def test_urls_over_the_limit_are_414(api: httpx.Client, visitor: httpx.Client) -> None:
-    assert_error(api.get("/v1/urls", params={"cursor": "a" * 5000}), 414, "URI_TOO_LONG")
+    assert_error(api.get("/v1/urls", params={"cursor": "a" * 13_000}), 414, "URI_TOO_LONG")
     assert_error(visitor.get("/" + "a" * 5000), 414, "URI_TOO_LONG")
     assert visitor.get("/" + "a" * 4000).status_code == 404  # under it: just no such code
 
 
 def test_headers_over_the_limit_are_431(api: httpx.Client, visitor: httpx.Client) -> None:
-    big = {"X-Padding": "x" * 9000}
-    assert_error(api.get("/v1/urls", headers=big), 431, "HEADERS_TOO_LARGE")
-    assert_error(visitor.get("/abc", headers=big), 431, "HEADERS_TOO_LARGE")
+    assert_error(api.get("/v1/urls", headers={"X-Padding": "x" * 17_000}), 431, "HEADERS_TOO_LARGE")
+    assert_error(visitor.get("/abc", headers={"X-Padding": "x" * 9000}), 431, "HEADERS_TOO_LARGE")
 
 
 def test_405_names_the_allowed_methods(api: httpx.Client, visitor: httpx.Client) -> None:

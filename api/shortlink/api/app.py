@@ -23,6 +23,7 @@ from shortlink.api.erasure_routes import erasure
 from shortlink.api.oidc import oidc
 from shortlink.api.oidc_client import OidcClient
 from shortlink.api.openapi import build_openapi
+from shortlink.api.request_constraints import API_LIMITS
 from shortlink.api.routes import v1
 from shortlink.api.sessions import sessions
 from shortlink.api.stats_routes import stats
@@ -35,7 +36,7 @@ from shortlink.domain.rate_limits import parse_rate_limit
 from shortlink.domain.sessions import sealing_key
 from shortlink.http.component import component_app
 from shortlink.http.event_metrics import watch_events
-from shortlink.http.limits import Limits, apply_limits
+from shortlink.http.limits import apply_limits
 from shortlink.services.api_keys import ApiKeyService
 from shortlink.services.bulk_links import BulkLinkService
 from shortlink.services.click_retention import ClickRetention
@@ -66,9 +67,7 @@ def create_app(settings: Settings) -> ApiApp:
         ops_port=settings.api_ops_port,
         ready_when=lambda up: up["postgres"],
     )
-    # A 1,000-item bulk of 2,048-character URLs with aliases, passwords and expiries
-    # is about 2.3 MB of JSON.
-    apply_limits(app, Limits(body_bytes=4 * 1024 * 1024), settings)
+    apply_limits(app, API_LIMITS, settings)
     app.ctx.openapi = build_openapi()
     app.ctx.web_assets = load_assets()
     app.blueprint(v1)

@@ -18,6 +18,7 @@ from shortlink.api.qr_codes import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
 from shortlink.api.representations import RESPONSE_MODELS
 from shortlink.api.request_constraints import (
     ALIAS,
+    API_LIMITS,
     CODE,
     CURSOR,
     END,
@@ -245,8 +246,9 @@ _COMMON_ERRORS = {
     "405": {**_error("METHOD_NOT_ALLOWED: not a method of this path"),
             "headers": {"Allow": {"schema": {"type": "string"},
                                   "description": "The methods this path takes"}}},
-    "414": _error("URI_TOO_LONG: path and query past 4096 bytes"),
-    "431": _error("HEADERS_TOO_LARGE: request line and headers past 8 KiB"),
+    "414": _error(f"URI_TOO_LONG: path and query past {API_LIMITS.url_bytes} bytes"),
+    "431": _error("HEADERS_TOO_LARGE: request line and headers past "
+                  f"{API_LIMITS.header_bytes} bytes"),
     "503": {**_error("DATABASE_UNAVAILABLE (PostgreSQL unreachable), or SESSIONS_UNAVAILABLE "
                      "(Redis, for a browser session), with retry_after"),
             "headers": _RETRY_AFTER},

@@ -20,9 +20,17 @@ from shortlink.domain.passwords import MAX_PASSWORD_CHARS
 from shortlink.domain.stats_request import FIRST_YEAR, LAST_YEAR, STATS_YEAR
 from shortlink.domain.urls import MAX_URL_LENGTH
 from shortlink.domain.workspaces import MEMBER_PATTERN, ROLE_LABELS, SLUG_PATTERN
+from shortlink.http.limits import Limits
 from shortlink.services.bulk_links import MAX_BULK_ITEMS
 
 END = r"(?![\s\S])"
+
+# The API's sizes. Body: a 1,000-item bulk of 2,048-character URLs with aliases,
+# passwords and expiries is about 2.3 MB of JSON. Request line and headers: 16 KiB,
+# Sanic's ceiling; URL: 12 KiB of it, so that a stats query with an oversized
+# filter value (the 10 kB one) reaches the handler and is answered 400
+# INVALID_FILTER naming the parameter, instead of a bare 414/431 from the wire.
+API_LIMITS = Limits(body_bytes=4 * 1024 * 1024, url_bytes=12 * 1024, header_bytes=16 * 1024)
 
 # Text PostgreSQL can store (shortlink.domain.text): no NUL, and no unpaired
 # surrogate, which JSON can escape (\\ud800) but the pattern can't name (regex
