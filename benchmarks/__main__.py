@@ -102,6 +102,12 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         default="",
         help="chDB directory for analytics_stats_100m, kept; clicks already in it are reused",
     )
+    parser.add_argument(
+        "--compare",
+        default="",
+        metavar="REF",
+        help="redirect_rules: also run REF's redirector (a git commit) in the same rounds",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs) afterwards")
     arguments = parser.parse_args(argv)
     if arguments.rounds is not None and arguments.rounds < 1:
@@ -131,6 +137,7 @@ def run(arguments: argparse.Namespace) -> int:
         failover_delay_s=arguments.failover_delay,
         scale_clicks=arguments.clicks,
         scale_dir=arguments.scale_dir,
+        compare=arguments.compare,
     )
     work_dir = Path(tempfile.mkdtemp(prefix="shortlink-bench-"))
     log(f"work dir {work_dir}; scenarios {', '.join(scenarios)}")

@@ -49,6 +49,8 @@ class RunSettings:
     scale_clicks: int = 100_000_000
     # A chDB directory analytics_stats_100m keeps (and reuses if it holds clicks).
     scale_dir: str = ""
+    # A git commit whose redirector redirect_rules also measures, in the same rounds.
+    compare: str = ""
 
     @property
     def miss_duration_s(self) -> float:
@@ -71,6 +73,7 @@ class RunSettings:
         failover_delay_s: float = DEFAULT_FAILOVER_DELAY_S,
         scale_clicks: int | None = None,
         scale_dir: str = "",
+        compare: str = "",
     ) -> RunSettings:
         default_duration = 2.0 if quick else 10.0
         duration = duration_s if duration_s is not None else default_duration
@@ -90,4 +93,5 @@ class RunSettings:
             failover_delay_s=failover_delay_s,
             scale_clicks=scale_clicks or (1_000_000 if quick else 100_000_000),
             scale_dir=scale_dir,
+            compare=compare,
         )

@@ -26,7 +26,8 @@ import httpx
 from sanic import Request
 from sanic.compat import Header
 
-from benchmarks.alternation import alternate, median_round, summed_socket_errors
+from benchmarks.alternation import Alternation, alternate_each, median_round, summed_socket_errors
+from benchmarks.compare import compare_fields, snapshot
 from benchmarks.context import ScenarioContext
 from benchmarks.fixtures import write_codes
 from benchmarks.host import log, pinned
@@ -251,27 +252,38 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
             f"{base_url}/", script, connections=settings.connections, duration_s=settings.duration_s
         )
 
-    with (
-        extra_redirector(context, "rules-redirector", SHORTLINK_PROXIES_COUNT="1") as redirector,
-        bare_sanic_process(context.work_dir, codes_file, settings.cpus.server_cpus) as floor,
-    ):
+    with contextlib.ExitStack() as running:
+        redirector = running.enter_context(
+            extra_redirector(context, "rules-redirector", SHORTLINK_PROXIES_COUNT="1")
+        )
+        floor = running.enter_context(
+            bare_sanic_process(context.work_dir, codes_file, settings.cpus.server_cpus)
+        )
         floor_url, floor_cpu = floor[0], ServerCpu(floor[1])
         assert redirector.process is not None
         subject_cpu = ServerCpu(redirector.process.pid)
+        servers = [(floor_url, floor_cpu)]
+        commit = ""
+        if settings.compare:
+            # REF's redirector, measured between the floor and the subject in each round.
+            commit, code_env = snapshot(settings.compare, context.scratch_dir("compare"))
+            before = running.enter_context(
+                extra_redirector(context, "rules-compare", SHORTLINK_PROXIES_COUNT="1", **code_env)
+            )
+            assert before.process is not None
+            servers.append((before.base_url, ServerCpu(before.process.pid)))
+        servers.append((redirector.base_url, subject_cpu))
         with httpx.Client(base_url=redirector.base_url) as client:
             # Each profile as the load sends it (Referer included): the UK, news-referrer
             # and German rules and the default split are 4 targets at any hour.
             answers = {client.get(f"/{codes[0]}", headers=_profile_headers(*visitor)).headers.get("location")
                        for visitor in VISITORS}  # fmt: skip
-        for base_url in (floor_url, redirector.base_url):
+        for base_url, _ in servers:
             context.wrk(
                 f"{base_url}/", script, connections=settings.connections, duration_s=WARMUP_S
             )
-        runs = alternate(
-            settings.rounds,
-            floor_cpu.measured(load(floor_url)),
-            subject_cpu.measured(load(redirector.base_url)),
-        )
+        results = alternate_each(settings.rounds, [cpu.measured(load(url)) for url, cpu in servers])
+        runs = Alternation(subject=results[-1], reference=results[0])
         rss = resident_mb(redirector)
     evaluator_us = evaluator_microseconds()
     edge_us = edge_evaluation_microseconds()
@@ -289,7 +301,8 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
         **base_line("redirect_rules", context, runs.subject_rps, floor),
         **wrk_fields(median_round(runs.subject), settings.connections),
         "rounds": runs.rounds(),
-        "statistic": f"median of {settings.rounds} alternated rounds (reference, subject, ...)",
+        "statistic": f"median of {settings.rounds} alternated rounds "
+        f"(reference, {'compared ref, ' if commit else ''}subject, ...)",
         "socket_errors": summed_socket_errors(runs.subject),
         "links": len(codes),
         "rules_per_link": len(RULES),
@@ -300,6 +313,17 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
         "edge_evaluation_us_per_request": round(edge_us, 2),
         # CPU per request of each server over its rounds: robust to a busy host.
         **cpu_fields(subject_cpu, floor_cpu),
+        **(
+            compare_fields(
+                commit,
+                runs.subject,
+                results[1],
+                subject_cpu=subject_cpu,
+                reference_cpu=servers[1][1],
+            )
+            if commit
+            else {}
+        ),
         "redirector_rss_mb": rss,
         "target": f"rps >= {RULES_MIN_RATIO}x bare Sanic 302 (same codes, same load), no errors",
         "meets_target": meets,
