@@ -31,12 +31,18 @@ def forwarded_client(headers: Header, proxies_count: int | None, header: str) ->
     lines: list[str] | None = headers.getall(header, None)
     if lines is None:
         return ""
-    entries = [
-        entry for line in lines for entry in (part.strip() for part in line.split(",")) if entry
-    ]
-    if len(entries) < proxies_count:
-        return ""
-    address = entries[-proxies_count]
+    if len(lines) == 1 and "," not in lines[0]:
+        # One proxy in front adds one address (the common case): no list to build.
+        address = lines[0].strip()
+        if not address or proxies_count > 1:
+            return ""
+    else:
+        entries = [
+            entry for line in lines for entry in (part.strip() for part in line.split(",")) if entry
+        ]
+        if len(entries) < proxies_count:
+            return ""
+        address = entries[-proxies_count]
     if address == "unknown":
         return ""
     if address.startswith("_"):
