@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shortlink.domain.accept_language import language_matches
 from shortlink.domain.link_option_parsing import parse_link_options
 from shortlink.domain.link_options import (
     BROWSERS,
@@ -27,6 +28,7 @@ from shortlink.domain.link_options import (
 from shortlink.domain.routing import (
     Decision,
     VisitorFacts,
+    _covered,
     evaluate,
     exhausted,
     pick_variant,
@@ -290,3 +292,26 @@ def test_the_first_matching_rule_serves(document, visitor, now):
     assert decision.rule_id == ""
     expected = {v.id for v in opts.variants} if opts.variants else {""}
     assert decision.variant_id in expected
+
+
+_LABELS = st.sampled_from(["news", "example", "com", "m", "a", "de", "at", "ch", ""])
+
+
+@given(
+    name=st.lists(_LABELS, min_size=1, max_size=4),
+    wanted=st.frozensets(st.lists(_LABELS, min_size=1, max_size=3).map(tuple), max_size=3),
+    separator=st.sampled_from([".", "-"]),
+)
+def test_a_covered_value_is_the_old_per_value_test(
+    name: list[str], wanted: frozenset[tuple[str, ...]], separator: str
+) -> None:
+    """``_covered`` (one cached lookup per visitor fact and condition) answers what
+    testing each wanted value did: a host's own name or a dot-suffix, a language range
+    that is the tag or a hyphen-prefix of it."""
+    joined = separator.join(name)
+    values = frozenset(separator.join(value) for value in wanted)
+    if separator == ".":
+        expected = any(joined == h or joined.endswith("." + h) for h in values)
+    else:
+        expected = any(language_matches(joined, w) for w in values)
+    assert _covered(joined, separator, values) is expected

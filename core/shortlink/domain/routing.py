@@ -17,6 +17,7 @@ number (a keyed hash of the link's code and the anonymised visitor, see
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -112,6 +113,19 @@ def _local_clock(zone: str, epoch_second: int) -> tuple[int, int]:
     return local.weekday(), local.hour * 60 + local.minute
 
 
+@lru_cache(maxsize=4096)
+def _covered(name: str, separator: str, wanted: Collection[str]) -> bool:
+    """Whether ``name`` or a tail (for hosts) or head (for language tags) of it cut at
+    ``separator`` is among ``wanted``: "de" covers "de-at" (RFC 4647 basic filtering,
+    ``language_matches``), "news.example" covers "m.news.example". Worked out once per
+    (name, condition): visitors' languages and referrers repeat, and a lookup is cheaper
+    than testing each wanted value on every click."""
+    if separator == ".":
+        parts = name.split(".")
+        return any(".".join(parts[index:]) in wanted for index in range(len(parts)))
+    return any(language_matches(name, w) for w in wanted)
+
+
 def conditions_hold(c: Conditions, visitor: Visitor, now: float) -> bool:
     """All given conditions hold. Cheap checks first (the clock last); each fact is
     asked for only when a condition needs it."""
@@ -127,7 +141,7 @@ def conditions_hold(c: Conditions, visitor: Visitor, now: float) -> bool:
         return False
     if c.languages:
         preferred = visitor.languages
-        if not preferred or not any(language_matches(preferred[0], w) for w in c.languages):
+        if not preferred or not _covered(preferred[0], "-", c.languages):
             return False
     if c.query:
         query = visitor.query
@@ -141,7 +155,7 @@ def conditions_hold(c: Conditions, visitor: Visitor, now: float) -> bool:
             return False
     if c.referrer_hosts:
         host = visitor.referrer_host
-        if not host or not any(host == h or host.endswith("." + h) for h in c.referrer_hosts):
+        if not host or not _covered(host, ".", c.referrer_hosts):
             return False
     return c.time is None or _time_holds(c.time, now)
 
