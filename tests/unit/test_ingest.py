@@ -250,3 +250,91 @@ async def test_lag_is_measured_from_the_newest_stored_click() -> None:
     )  # fmt: skip
     await ingest.step()
     assert ingest.tally.last_lag == pytest.approx(3.5)
+
+
+class OneRecordSource(ListSource):
+    """Hands out one record per fetch, and remembers each commit in order."""
+
+    def __init__(self, records: list[SourceRecord]) -> None:
+        super().__init__(records)
+        self.commits: list[dict[str, int]] = []
+
+    async def fetch(self, max_records: int, wait: float) -> list[SourceRecord]:
+        return await super().fetch(1, wait)
+
+    async def commit(self, positions: Mapping[str, int]) -> bool:
+        self.commits.append(dict(positions))
+        return await super().commit(positions)
+
+
+class HeldStore(MemoryStore):
+    """Each insert waits until the test lets it through (as a slow ClickHouse would)."""
+
+    def __init__(self, failures: int = 0) -> None:
+        super().__init__(failures)
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def insert(self, rows: Sequence[ClickRow]) -> Sequence[ClickRow]:
+        self.started.set()
+        await self.release.wait()
+        return await super().insert(rows)
+
+
+def _one_event_batches(source: ListSource, store: MemoryStore, decoded: list[int]) -> ClickIngest:
+    def decode(value: bytes | None) -> tuple[list[ClickEvent], int]:
+        events, malformed = decode_clicks(value)
+        decoded.extend(int(e.event_id[2:]) for e in events)
+        return events, malformed
+
+    return ClickIngest(
+        source, store, decode, _row, MemoryCounters(), batch_events=1, flush_interval=0.05
+    )
+
+
+async def test_the_next_batch_is_decoded_while_one_is_stored_and_commits_stay_in_order() -> None:
+    source = OneRecordSource([_record(0, _click(1)), _record(1, _click(2))])
+    store = HeldStore()
+    decoded: list[int] = []
+    ingest = _one_event_batches(source, store, decoded)
+    stop = asyncio.Event()
+    running = asyncio.create_task(ingest.run(stop))
+
+    await asyncio.wait_for(store.started.wait(), 5)
+    for _ in range(50):  # the loop goes on while the first insert is held
+        if decoded == [1, 2]:
+            break
+        await asyncio.sleep(0.01)
+    assert decoded == [1, 2]
+    assert source.commits == []  # nothing committed before its rows are stored
+
+    store.release.set()
+    for _ in range(100):
+        if ingest.tally.stored == 2:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert sorted(store.rows) == ["ev1", "ev2"]
+    assert source.commits == [{"clicks/0": 0}, {"clicks/0": 1}]
+    assert (ingest.tally.batches, ingest.tally.events, ingest.tally.duplicates) == (2, 2, 0)
+
+
+async def test_stop_during_an_outage_leaves_the_stored_and_the_prepared_batch_uncommitted() -> None:
+    source = OneRecordSource([_record(0, _click(1)), _record(1, _click(2))])
+    store = HeldStore(failures=100)
+    decoded: list[int] = []
+    ingest = _one_event_batches(source, store, decoded)
+    stop = asyncio.Event()
+    running = asyncio.create_task(ingest.run(stop))
+
+    await asyncio.wait_for(store.started.wait(), 5)
+    store.release.set()
+    for _ in range(100):
+        if decoded == [1, 2] and ingest.tally.failures:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert decoded == [1, 2] and store.rows == {}
+    assert source.commits == []  # both are replayed by the partitions' next owner

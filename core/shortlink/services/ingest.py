@@ -13,7 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from shortlink.adapters.click_counters import HOT_THRESHOLD
@@ -64,6 +64,18 @@ class IngestTally:
     last_lag: float = 0.0  # seconds from the newest stored click to its storage
 
 
+@dataclass
+class _Batch:
+    """Records gathered and made into rows, waiting to be stored and committed."""
+
+    records: int
+    positions: dict[str, int] = field(default_factory=dict)  # stream -> last offset
+    events: int = 0
+    malformed: int = 0  # events the decoder skipped
+    unenriched: int = 0  # events enrichment failed on
+    rows: list[ClickRow] = field(default_factory=list)
+
+
 class ClickIngest:
     def __init__(
         self,
@@ -96,40 +108,27 @@ class ClickIngest:
         self.tally = IngestTally()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Batch after batch until ``stop`` is set; a batch begun is finished."""
-        while not stop.is_set():
-            await self.step(stop)
+        """Batch after batch until ``stop`` is set; a batch begun is finished.
+
+        The next batch is gathered, decoded and enriched while the previous one is
+        stored: the insert runs in a thread, and chDB and the HTTP client release
+        the GIL while the engine works, so the two overlap. Batches are still stored
+        and committed one at a time, in order."""
+        storing: asyncio.Task[int] | None = None
+        try:
+            while not stop.is_set():
+                batch = self._prepared(await self._gather())
+                if storing is not None:
+                    await storing
+                storing = asyncio.create_task(self._stored(batch, stop))
+        finally:
+            if storing is not None:
+                await storing
 
     async def step(self, stop: asyncio.Event | None = None) -> int:
         """Gather one batch (full, or what arrived within the flush interval),
-        store it, commit it. Returns the number of events stored.
-
-        A batch that fails to store is retried with backoff (the consumer has
-        moved past it, so dropping it would lose it until the next rebalance),
-        until it succeeds or ``stop`` is set; then it is left uncommitted, for
-        whoever owns the partitions next."""
-        records = await self._gather()
-        if not records:
-            stored = 0
-        else:
-            backoff = 0.2
-            while True:
-                try:
-                    stored = await self._process(records)
-                    break
-                except Exception as exc:
-                    self.tally.failures += 1
-                    log.error(
-                        "storing a batch failed; retrying",
-                        extra={"error": repr(exc), "records": len(records), "retry_in": backoff},
-                    )
-                    if stop is not None and stop.is_set():
-                        return 0
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, _MAX_BACKOFF)
-        if time.monotonic() >= self._next_promotion:
-            await self._promote()
-        return stored
+        store it, commit it. Returns the number of events stored."""
+        return await self._stored(self._prepared(await self._gather()), stop)
 
     async def _gather(self) -> list[SourceRecord]:
         records: list[SourceRecord] = []
@@ -147,33 +146,71 @@ class ClickIngest:
             estimate += sum(len(r.value or b"") for r in fetched) // _BYTES_PER_EVENT
         return records
 
-    async def _process(self, records: list[SourceRecord]) -> int:
-        tally = self.tally
-        positions: dict[str, int] = {}
+    def _prepared(self, records: list[SourceRecord]) -> _Batch:
+        """Decoded and enriched rows of ``records``, with the positions to commit.
+        Touches no tally but poison records: a batch being stored meanwhile counts
+        its skipped events by difference."""
+        batch = _Batch(records=len(records))
         events: list[ClickEvent] = []
         for record in records:
-            positions[record.stream] = max(record.offset, positions.get(record.stream, -1))
+            stream, offset = record.stream, record.offset
+            batch.positions[stream] = max(offset, batch.positions.get(stream, -1))
             try:
                 decoded, malformed = self._decode(record.value)
             except ValueError as exc:  # PoisonMessage: skipped, never retried
-                tally.poison_records += 1
+                self.tally.poison_records += 1
                 log.warning(
                     "poison record skipped",
-                    extra={"stream": record.stream, "offset": record.offset, "error": str(exc)},
+                    extra={"stream": stream, "offset": offset, "error": str(exc)},
                 )
                 continue
-            tally.malformed_events += malformed
+            batch.malformed += malformed
             events.extend(decoded)
-        skipped_before = tally.malformed_events
-        stored = await self._insert_isolating(self._enriched(events))
-        await self._count_hot(Counter(row.code for row in stored if row.is_human))
-        await self._source.commit(positions)
+        batch.events = len(events)
+        batch.rows = self._enriched(events, batch)
+        return batch
 
-        skipped = tally.malformed_events - skipped_before
-        tally.records += len(records)
-        tally.events += len(events)
+    async def _stored(self, batch: _Batch, stop: asyncio.Event | None) -> int:
+        """Store ``batch`` and commit it; returns the number of events stored.
+
+        A batch that fails to store is retried with backoff (the consumer has
+        moved past it, so dropping it would lose it until the next rebalance),
+        until it succeeds or ``stop`` is set; then it is left uncommitted, for
+        whoever owns the partitions next."""
+        stored = 0
+        if batch.records:
+            backoff = 0.2
+            while True:
+                try:
+                    stored = await self._store_and_commit(batch)
+                    break
+                except Exception as exc:
+                    self.tally.failures += 1
+                    log.error(
+                        "storing a batch failed; retrying",
+                        extra={"error": repr(exc), "records": batch.records, "retry_in": backoff},
+                    )
+                    if stop is not None and stop.is_set():
+                        return 0
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, _MAX_BACKOFF)
+        if time.monotonic() >= self._next_promotion:
+            await self._promote()
+        return stored
+
+    async def _store_and_commit(self, batch: _Batch) -> int:
+        tally = self.tally
+        refused_before = tally.malformed_events
+        stored = await self._insert_isolating(batch.rows)
+        await self._count_hot(Counter(row.code for row in stored if row.is_human))
+        await self._source.commit(batch.positions)
+
+        refused = tally.malformed_events - refused_before
+        tally.malformed_events += batch.malformed + batch.unenriched
+        tally.records += batch.records
+        tally.events += batch.events
         tally.stored += len(stored)
-        tally.duplicates += len(events) - skipped - len(stored)
+        tally.duplicates += batch.events - batch.unenriched - refused - len(stored)
         tally.batches += 1
         if stored:
             now = self._clock()
@@ -182,13 +219,13 @@ class ClickIngest:
             self._observe_lag(now - min(row.ts for row in stored))
         return len(stored)
 
-    def _enriched(self, events: list[ClickEvent]) -> list[ClickRow]:
+    def _enriched(self, events: list[ClickEvent], batch: _Batch) -> list[ClickRow]:
         rows = []
         for event in events:
             try:
                 rows.append(self._enrich(event))
             except Exception as exc:  # one odd event must not hold the batch
-                self.tally.malformed_events += 1
+                batch.unenriched += 1
                 log.warning("click not enriched; skipped", extra={"error": repr(exc)})
         return rows
 
