@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -26,6 +27,7 @@ from shortlink.domain.failover import (
     synchronous_names_setting,
     synchronous_standbys,
 )
+from shortlink.operator.postgres.status import cluster_config, cluster_status, remembered
 
 MEMBERS = (Member("pg0", "h0"), Member("pg1", "h1"), Member("pg2", "h2"))
 SPEC = ClusterSpec(MEMBERS, failover_delay=10, probe_interval=1)
@@ -397,3 +399,61 @@ def test_lsn_round_trip(text: str) -> None:
 
 def test_lsn_order() -> None:
     assert (parse_lsn("1/0") or 0) > (parse_lsn("0/FFFFFFFF") or 0)
+
+
+# -- a primary restarted without the operator asking (kill -9, a crash, its container)
+
+
+BOOTED = replace(REMEMBERED, primary_started_at="2026-12-07 06:00:00.1+00")
+
+
+def test_a_primary_whose_server_restarted_is_failed_over_at_once() -> None:
+    """Back and healthy within failoverDelay, but on a new postmaster: a failure."""
+    restarted = probes(
+        primary(started_at="2026-12-07 06:00:03.9+00"), standby("pg1"), standby("pg2")
+    )
+    decision = decide(SPEC, restarted, BOOTED, FailureTracker(10), now=0)
+    assert decision.step == "failover" and decision.phase == "FailingOver"
+    assert decision.primary == "pg0"
+    reason, message = decision.problems[0]
+    assert reason == "PrimaryRestarted"
+    assert "06:00:03.9" in message and "06:00:00.1" in message
+
+
+def test_the_same_postmaster_or_none_remembered_is_no_restart() -> None:
+    same = probes(primary(started_at="2026-12-07 06:00:00.1+00"), standby("pg1"), standby("pg2"))
+    assert decide(SPEC, same, BOOTED, FailureTracker(10), now=0).phase == "Healthy"
+    # A status written before primaryStartedAt existed: nothing to compare with.
+    later = probes(primary(started_at="2026-12-07 06:00:03.9+00"), standby("pg1"), standby("pg2"))
+    assert decide(SPEC, later, REMEMBERED, FailureTracker(10), now=0).phase == "Healthy"
+
+
+def test_a_restarted_primary_with_no_eligible_standby_stays_primary() -> None:
+    alone = probes(primary(started_at="2026-12-07 06:00:03.9+00"), down("pg1"), standby("pg2"))
+    decision = decide(SPEC, alone, BOOTED, FailureTracker(10), now=0)
+    # required durability: pg1 (synchronous) unseen, so nobody may be promoted.
+    assert decision.step == "none" and decision.primary == "pg0"
+
+
+def test_the_status_remembers_each_members_start_and_the_primarys_is_compared() -> None:
+    """members[].startedAt as probed; remembered() takes the current primary's, so a
+    newly promoted primary is compared with its own start, never the old one's."""
+    config = cluster_config(
+        {"members": [{"name": m.name, "host": m.host} for m in MEMBERS],
+         "credentialsSecretRef": {"name": "s"}, "failoverDelay": 10}
+    )  # fmt: skip
+    seen = probes(
+        down("pg0"),
+        primary("pg1", timeline=2, started_at="05:00", replicas=(Replica("pg2", True, True),)),
+        standby("pg2", upstream=("h1", 5432), started_at="04:00"),
+    )
+    before = {"currentPrimary": "pg0", "members": [{"name": "pg0", "startedAt": "06:00"}]}
+    decision = decide(config.cluster, seen, remembered(before), FailureTracker(10), now=0)
+    written = cluster_status(config, seen, decision, before, 1, datetime.now(UTC))
+    started = {m["name"]: m.get("startedAt") for m in written["members"]}
+    # pg0 unreachable keeps what was last seen.
+    assert started == {"pg0": "06:00", "pg1": "05:00", "pg2": "04:00"}
+    assert written["currentPrimary"] == "pg1"
+    assert remembered(written).primary_started_at == "05:00"
+    again = decide(config.cluster, seen, remembered(written), FailureTracker(10), now=1)
+    assert again.step == "none" and again.primary == "pg1"

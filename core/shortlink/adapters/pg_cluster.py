@@ -312,7 +312,8 @@ async def _probe(name: str, connection: asyncpg.Connection) -> Probe:
         "SELECT pg_is_in_recovery() AS recovery,"
         " current_setting('default_transaction_read_only') AS read_only,"
         " current_setting('synchronous_standby_names') AS synchronous_names,"
-        " current_setting('primary_conninfo') AS conninfo"
+        " current_setting('primary_conninfo') AS conninfo,"
+        " pg_postmaster_start_time()::text AS started_at"
     )
     assert row is not None
     if row["recovery"]:
@@ -339,6 +340,7 @@ async def _probe_standby(name: str, connection: asyncpg.Connection, row: Any) ->
         received_lsn=received,
         replayed_lsn=replayed,
         upstream=parse_upstream(row["conninfo"]),
+        started_at=row["started_at"],
     )
 
 
@@ -377,6 +379,7 @@ async def _probe_primary(name: str, connection: asyncpg.Connection, row: Any) ->
         fenced=fenced,
         replicas=replicas,
         synchronous_names=synchronous_names,
+        started_at=row["started_at"],
     )
 
 

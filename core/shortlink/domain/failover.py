@@ -16,7 +16,12 @@ The rules (operator/README.md, "PostgreSQL failover", explains why):
   every synchronous standby was seen (otherwise the unseen one may hold the newest
   acknowledged commit); never one more than ``max_lag`` bytes behind;
 - fence first: every writable member that is not the primary is fenced the moment it
-  is seen, and a fenced member is never primary again until it rejoined as a standby.
+  is seen, and a fenced member is never primary again until it rejoined as a standby;
+- a primary whose server restarted without the operator asking (its postmaster start
+  time changed: a crash, a kill -9, its container restarted) has failed: it is fenced
+  and a standby promoted at once, without waiting for ``failover_delay`` (its crash
+  recovery may have replayed commits no client saw acknowledged; a standby that
+  acknowledged every commit is the safer primary). With no eligible standby it stays.
 """
 
 from __future__ import annotations
@@ -92,6 +97,7 @@ class Probe:
     upstream: tuple[str, int] | None = None  # standby: host, port of its primary_conninfo
     replicas: tuple[Replica, ...] = ()  # primary: who streams from it
     synchronous_names: str = ""  # primary: synchronous_standby_names
+    started_at: str | None = None  # pg_postmaster_start_time(): changes on every restart
 
     @property
     def writable(self) -> bool:
@@ -128,6 +134,7 @@ class Remembered:
     synchronous_standbys: tuple[str, ...] = ()
     intent: Intent | None = None
     fenced: frozenset[str] = frozenset()  # members last seen fenced
+    primary_started_at: str | None = None  # its postmaster's start, as last probed
 
 
 # -- failure tracking ------------------------------------------------------------------
@@ -367,6 +374,10 @@ def decide(
     fence = to_fence(probes, primary, intent)
     if intent is not None:
         return _resume(spec, probes, remembered, intent, primary, healthy, fence)
+    if healthy and primary is not None and not found.adopted:
+        restart = _restarted(spec, probes, remembered, primary, fence)
+        if restart is not None:
+            return restart
     if healthy and primary is not None:
         steady = _steady(spec, probes, primary, fence, adopted=found.adopted)
         wanted = spec.switchover_to
@@ -407,6 +418,30 @@ def decide(
         )
     message = f"{old} failed every probe for {failing:.1f}s: {why}"
     return Decision(primary, "FailingOver", (("FailingOver", message),), fence, "failover")
+
+
+def _restarted(
+    spec: ClusterSpec,
+    probes: Mapping[str, Probe],
+    remembered: Remembered,
+    primary: str,
+    fence: tuple[str, ...],
+) -> Decision | None:
+    """The remembered primary back from a restart nobody asked for: fail over now (the
+    failover step fences it first), if a standby may be promoted; otherwise None: it
+    stays the primary."""
+    started = probes[primary].started_at
+    before = remembered.primary_started_at
+    if primary != remembered.current_primary or None in (started, before) or started == before:
+        return None
+    choice = choose_candidate(spec, probes, remembered, primary)
+    if isinstance(choice, Blocked):
+        return None
+    message = (
+        f"{primary} restarted (postmaster started {started}, was {before}) without the"
+        " operator asking: it is replaced"
+    )
+    return Decision(primary, "FailingOver", (("PrimaryRestarted", message),), fence, "failover")
 
 
 def _resume(

@@ -131,6 +131,8 @@ class ClusterLoop:
                 decision.problems[0][1] if decision.problems else "",
             )
 
+        if decision.problems and decision.problems[0][0] == "PrimaryRestarted":
+            await self._report.event(tick, "Warning", "PrimaryRestarted", decision.problems[0][1])
         actions = self._actions
         fenced = await actions.fence(tick, control, decision.fence, cut_replication=True)
         acted = False

@@ -9,7 +9,7 @@ decision becomes the status to write.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -106,6 +106,14 @@ def remembered(status: Mapping[str, Any]) -> Remembered:
             else None
         ),
         fenced=frozenset(str(m["name"]) for m in status.get("members") or [] if m.get("fenced")),
+        primary_started_at=next(
+            (
+                m.get("startedAt")
+                for m in status.get("members") or []
+                if m.get("name") == status.get("currentPrimary")
+            ),
+            None,
+        ),
     )
 
 
@@ -133,14 +141,7 @@ def cluster_status(
     """The status to write after a tick (without failover/lastFailover bookkeeping).
     ``unpublished``: (reason, message) of each Service left alone (not the operator's)."""
     memory = remembered(before)
-    memory = Remembered(
-        memory.current_primary,
-        memory.timeline,
-        memory.primary_lsn,
-        memory.synchronous_standbys,
-        memory.intent,
-        memory.fenced | frozenset(fenced_now),
-    )
+    memory = replace(memory, fenced=memory.fenced | frozenset(fenced_now))
     primary = decision.primary or memory.current_primary
     head = probes.get(primary) if primary is not None else None
     head_ok = head is not None and head.reachable and not head.in_recovery
@@ -173,10 +174,13 @@ def cluster_status(
                 entry["replayedLsn"] = format_lsn(probe.replayed_lsn)
             if probe.timeline is not None:
                 entry["timeline"] = probe.timeline
+            if probe.started_at is not None:
+                entry["startedAt"] = probe.started_at
         else:
-            seen = previous_members.get(view.name, {}).get("lastSeen")
-            if seen:
-                entry["lastSeen"] = seen
+            for kept in ("lastSeen", "startedAt"):
+                seen = previous_members.get(view.name, {}).get(kept)
+                if seen:
+                    entry[kept] = seen
             entry["error"] = (probe.error if probe else None) or "not probed"
         if view.lag_bytes is not None:
             entry["lagBytes"] = view.lag_bytes
