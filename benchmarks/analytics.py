@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,15 +14,17 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from benchmarks.alternation import alternate, median_round
+from benchmarks.alternation import alternate, median_of, median_round
 from benchmarks.context import ScenarioContext
 from benchmarks.fixtures import create_links_one_by_one, follow_each, write_codes
 from benchmarks.host import cpu_affinity, every_cpu, log, pinned
+from benchmarks.ingest_overlap import overlap_ab
 from benchmarks.lines import is_clean, wrk_fields
 from benchmarks.lua import write_cycle_paths_script
 from benchmarks.metrics import counter_by_label
 from benchmarks.references import WARMUP_S
 from benchmarks.sequential import percentile
+from benchmarks.server_cpu import cpu_seconds
 from benchmarks.stack import resident_mb, shortlink_command
 from benchmarks.wrk import WrkResult
 from shortlink.adapters.clickhouse import ClickStore
@@ -146,10 +149,14 @@ def _metrics(base_url: str) -> str:
 
 def analytics_ingest(context: ScenarioContext) -> dict[str, Any]:
     """A backlog of N click events in Kafka, drained by one `shortlink analytics`
-    worker (enrichment + chDB) on the server CPU; then a steady stream, for lag."""
+    worker (enrichment + chDB) on the server CPU, alternated with the reference
+    (consume + decode only, on the same CPU), each round a fresh consumer group and
+    a fresh chDB directory; then a steady stream, for lag; then the overlap A/B."""
     settings = context.settings
     count = 100_000 if settings.quick else 1_000_000
+    rounds = max(2, settings.rounds)
     codes = [f"bench{n:04d}" for n in range(1000)]
+    load_before = os.getloadavg()
     with kafka_broker(context, "ingest") as broker:
         log(f"  producing {count} click events")
         start = time.time() - 3600
@@ -160,23 +167,52 @@ def analytics_ingest(context: ScenarioContext) -> dict[str, Any]:
         ]
         del events
         asyncio.run(_produce(broker.bootstrap_servers, records))
-        reference_eps = asyncio.run(_drain_and_decode(broker.bootstrap_servers, count))
-        log(f"  reference: consume + decode only, {reference_eps:,.0f} events/s")
-        with _analytics_worker(context, broker) as worker:
-            drain = _wait_until_stored(worker, count)
-            lag = _steady_stream_lag(context, broker, worker, codes, stored_before=count)
-            peak_rss = _peak_rss_mb(worker)
-    eps = count / drain["seconds"]
+        reference: list[tuple[float, float]] = []
+        drains: list[tuple[float, float]] = []
+        for n in range(rounds):  # A B A B: drift on the host hits both alike
+            with cpu_affinity(settings.cpus.server_cpus):
+                reference.append(asyncio.run(_drain_and_decode(broker.bootstrap_servers, count)))
+            log(f"  round {n}: consume + decode only, {reference[-1][0]:,.0f} events/s")
+            with _analytics_worker(context, broker, f"{n}") as worker:
+                drains.append(_drain(worker, count))
+                log(f"  round {n}: worker, {drains[-1][0]:,.0f} events/s")
+                if n == rounds - 1:
+                    lag = _steady_stream_lag(context, broker, worker, codes, stored_before=count)
+                    peak_rss = _peak_rss_mb(worker)
+        overlap = overlap_ab(
+            _worker_env(context, broker, free_port()),
+            context.scratch_dir("chdb-overlap"),
+            min(count, 200_000),
+            rounds,
+            context.run_id,
+        )
+    eps = median_of([rate for rate, _ in drains])
+    reference_eps = median_of([rate for rate, _ in reference])
+    cpu_us = median_of([cpu for _, cpu in drains])
     return {
         "scenario": "analytics_ingest",
         "events": count,
         "events_per_s": round(eps, 1),
-        "drain_s": round(drain["seconds"], 3),
-        "reference": "aiokafka consume + decode only (no enrichment, no storage)",
+        "reference": "aiokafka consume + decode only (no enrichment, no storage), same CPU",
         "reference_events_per_s": round(reference_eps, 1),
         "ratio": round(eps / reference_eps, 3),
+        "worker_cpu_us_per_event": round(cpu_us, 1),
+        "reference_cpu_us_per_event": round(median_of([cpu for _, cpu in reference]), 1),
+        "events_per_worker_cpu_s": round(1e6 / cpu_us, 1),
+        "rounds": {
+            "events_per_s": [round(rate, 1) for rate, _ in drains],
+            "reference_events_per_s": [round(rate, 1) for rate, _ in reference],
+            "worker_cpu_us_per_event": [round(cpu, 1) for _, cpu in drains],
+        },
+        "statistic": f"median of {rounds} alternated rounds (reference, worker, ...)",
+        "load_before": [round(v, 2) for v in load_before],
+        "load_after": [round(v, 2) for v in os.getloadavg()],
         "lag": lag,
         "worker_peak_rss_mb": peak_rss,
+        **overlap,
+        "engine": "chDB inside the worker: the insert and its materialized views run on "
+        "the worker's CPU (worker_cpu_us_per_event counts them); with a ClickHouse "
+        "server they run server-side",
         "quick": settings.quick,
         "target": f">= {INGEST_MIN_EVENTS_PER_S:,} events/s with one worker, "
         f"end-to-end lag p99 < {LAG_MAX_P99_S:g} s",
@@ -200,7 +236,8 @@ async def _produce(bootstrap: str, records: list[bytes]) -> None:
         await producer.stop()
 
 
-async def _drain_and_decode(bootstrap: str, count: int) -> float:
+async def _drain_and_decode(bootstrap: str, count: int) -> tuple[float, float]:
+    """(events/s, process CPU µs per event) to consume and decode ``count`` events."""
     consumer = AIOKafkaConsumer(
         CLICKS_TOPIC, bootstrap_servers=bootstrap, group_id=f"reference-{time.time_ns()}",
         auto_offset_reset="earliest", enable_auto_commit=False,
@@ -209,33 +246,43 @@ async def _drain_and_decode(bootstrap: str, count: int) -> float:
     await consumer.start()
     try:
         decoded = 0
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         while decoded < count:
             batches = await consumer.getmany(timeout_ms=1000, max_records=1000)
             for messages in batches.values():
                 for message in messages:
                     decoded += len(decode_clicks(message.value)[0])
-        return decoded / (time.perf_counter() - started)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        return decoded / wall, cpu / decoded * 1e6
     finally:
         await consumer.stop()
 
 
+def _worker_env(context: ScenarioContext, broker: KafkaServer, port: int) -> dict[str, str]:
+    return {
+        "REDIS_URL": context.stack.redis.url,
+        "SHORTLINK_SECRET_KEY": context.stack.redirector.env["SHORTLINK_SECRET_KEY"],
+        "SHORTLINK_HOST": "127.0.0.1",
+        "SHORTLINK_ANALYTICS_PORT": str(port),
+        "SHORTLINK_EVENTS": "kafka",
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "SHORTLINK_CLICKS_TOPIC": CLICKS_TOPIC,
+        "SHORTLINK_LOG_LEVEL": "WARNING",
+    }
+
+
 @contextlib.contextmanager
-def _analytics_worker(context: ScenarioContext, broker: KafkaServer) -> Iterator[ServiceProcess]:
+def _analytics_worker(
+    context: ScenarioContext, broker: KafkaServer, name: str
+) -> Iterator[ServiceProcess]:
+    """A worker of its own consumer group and chDB directory (``name``)."""
     port = free_port()
     worker = ServiceProcess(
         pinned(shortlink_command("analytics"), context.settings.cpus.server_cpus),
         env={
-            "REDIS_URL": context.stack.redis.url,
-            "SHORTLINK_SECRET_KEY": context.stack.redirector.env["SHORTLINK_SECRET_KEY"],
-            "SHORTLINK_HOST": "127.0.0.1",
-            "SHORTLINK_ANALYTICS_PORT": str(port),
-            "SHORTLINK_EVENTS": "kafka",
-            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-            "SHORTLINK_CLICKS_TOPIC": CLICKS_TOPIC,
-            "SHORTLINK_ANALYTICS_GROUP": f"bench-{context.run_id}",
-            "CLICKHOUSE_URL": f"chdb://{context.scratch_dir('chdb')}",
-            "SHORTLINK_LOG_LEVEL": "WARNING",
+            **_worker_env(context, broker, port),
+            "SHORTLINK_ANALYTICS_GROUP": f"bench-{context.run_id}-{name}",
+            "CLICKHOUSE_URL": f"chdb://{context.scratch_dir(f'chdb-{name}')}",
         },
         port=port,
         log_dir=context.work_dir / "logs",
@@ -244,6 +291,15 @@ def _analytics_worker(context: ScenarioContext, broker: KafkaServer) -> Iterator
     )
     with worker:
         yield worker
+
+
+def _drain(worker: ServiceProcess, count: int) -> tuple[float, float]:
+    """(events/s, the worker's CPU µs per event) from its readiness (it starts
+    consuming then) to ``count`` stored; its CPU counts chDB's threads too."""
+    assert worker.process is not None
+    cpu = cpu_seconds(worker.process.pid)
+    seconds = _wait_until_stored(worker, count)["seconds"]
+    return count / seconds, (cpu_seconds(worker.process.pid) - cpu) / count * 1e6
 
 
 def _stored(worker: ServiceProcess) -> float:
