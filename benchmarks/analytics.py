@@ -182,7 +182,7 @@ def analytics_ingest(context: ScenarioContext) -> dict[str, Any]:
         overlap = overlap_ab(
             _worker_env(context, broker, free_port()),
             context.scratch_dir("chdb-overlap"),
-            min(count, 200_000),
+            50_000 if settings.quick else 200_000,  # a --quick run stays short
             rounds,
             context.run_id,
         )
