@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 import pytest
 
@@ -83,12 +85,19 @@ def test_malformed_events_are_dropped_and_counted_the_rest_kept() -> None:
                 {**good, "event_id": None},
                 {k: v for k, v in good.items() if k != "method"},
                 "not an object",
+                {**good, "ip": 7},
+                {**good, "rule_id": None},
+                {**good, "tags": "a"},
+                {**good, "tags": ["a", 1]},
+                {**good, "timestamp": [1]},
+                {**good, "event_id": "e2", "timestamp": 1_700_000_000, "tags": ["a"]},
             ],
         }
     )
     decoded, malformed = decode_clicks(record)
-    assert decoded == [_click(1)]
-    assert malformed == 6
+    whole_second = replace(_click(1), event_id="e2", timestamp=1_700_000_000.0, tags=("a",))
+    assert decoded == [_click(1), whole_second]
+    assert malformed == 11
 
 
 def test_link_events_carry_type_owner_codes_and_count() -> None:

