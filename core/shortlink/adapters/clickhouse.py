@@ -20,6 +20,7 @@ import asyncio
 import logging
 import math
 import re
+import time
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -30,6 +31,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
 from shortlink.adapters import clickhouse_filtered as raw
+from shortlink.adapters import clickhouse_rollups as rollups
 from shortlink.adapters.clickhouse_cluster import clustered
 from shortlink.domain.analytics import (
     BREAKDOWNS,
@@ -52,6 +54,7 @@ from shortlink.domain.stats_buckets import (
     uses_aggregates,
 )
 from shortlink.domain.stats_filters import Filter
+from shortlink.domain.workspace_rollups import late_days
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +152,11 @@ _WHOLE_DAYS: Final = (
     "day >= toDate(toDateTime({day_from:UInt32}, 'UTC'))"
     " AND day < toDate(toDateTime({day_to:UInt32}, 'UTC'))"
 )
+# The whole days read from the links' own daily rows: those not read from the
+# workspace rollups (``rolled``: empty unless a whole workspace is asked about).
+_LINK_DAYS: Final = (
+    f"code IN {{codes:Array(String)}} AND {_WHOLE_DAYS} AND day NOT IN {{rolled:Array(Date)}}"
+)
 # Up to two hour ranges outside the whole days; an unused one is empty (from == to).
 _EDGE_HOURS: Final = (
     "(hour >= toDateTime({e0_from:UInt32}, 'UTC') AND hour < toDateTime({e0_to:UInt32}, 'UTC'))"
@@ -237,6 +245,9 @@ class ClickStore:
             self._client.insert(
                 "clicks", _columns(batch), column_names=COLUMNS, column_oriented=True
             )
+            if rollups.rollable_store(self._cluster):
+                # Stored after its day was rolled up: that rollup misses it until rolled again.
+                rollups.invalidate(self._client, late_days((r.ts for r in batch), time.time()))
         return batch
 
     def _stored_among(self, rows: dict[str, ClickRow]) -> set[str]:
@@ -371,13 +382,16 @@ class ClickStore:
         label: str = "",
         rank_links: bool = False,
         raw_rows: bool = False,
+        workspace: str = "",
     ) -> LinkStats:
         """Stats of ``codes`` together (one link, or a workspace's links: then with
         ``rank_links``, their ranking as the ``links`` breakdown). Unfiltered in UTC:
         from the aggregates (the queries run side by side, each in a thread: chdb and
         the HTTP client both release the GIL while they wait). Otherwise from the raw
         clicks (stats_buckets). ``raw_rows``: from the raw clicks whatever the query (the
-        reference the benchmarks time the aggregates against)."""
+        reference the benchmarks time the aggregates against). ``workspace``: ``codes``
+        are all of that workspace's links, so its whole days that are rolled up are read
+        from the workspace aggregates (clickhouse_rollups) instead of the links' rows."""
         span = stats_range(_epoch(start), _epoch(end), interval)
         if not codes:
             starts = bucket_starts(span.start, span.end, interval, timezone)
@@ -387,6 +401,12 @@ class ClickStore:
                 codes, span.start, span.end, interval, timezone, filters, limit, label, rank_links
             )
         params = _range_params(codes, span)
+        params["workspace"] = workspace
+        params["rolled"] = (
+            await asyncio.to_thread(rollups.valid_days, self._client, *span.days)
+            if workspace
+            else []
+        )
         series_of = (
             asyncio.to_thread(self._series, span, params)
             if uses_aggregates(timezone, filters)
@@ -488,9 +508,10 @@ class ClickStore:
         else:
             source = (
                 "SELECT toDateTime(day, 'UTC') AS t, clicks, bot_clicks FROM daily_stats"
-                f" WHERE code IN {{codes:Array(String)}} AND {_WHOLE_DAYS}"
+                f" WHERE {_LINK_DAYS}"
                 " UNION ALL SELECT toStartOfDay(hour) AS t, clicks, bot_clicks"
                 f" FROM hourly_stats WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS})"
+                + _rolled(params, "toDateTime(day, 'UTC') AS t, clicks, bot_clicks", "stats")
             )
         result = self._client.query(
             f"SELECT toUnixTimestamp(t), sum(clicks), sum(bot_clicks) FROM ({source}) GROUP BY t",
@@ -542,9 +563,10 @@ class ClickStore:
         uniques = self._client.query(
             "SELECT uniqMerge(visitors) FROM ("
             " SELECT visitors FROM daily_stats"
-            f" WHERE code IN {{codes:Array(String)}} AND {_WHOLE_DAYS}"
+            f" WHERE {_LINK_DAYS}"
             " UNION ALL SELECT visitors FROM hourly_stats"
-            f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS}))",
+            f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS})"
+            f"{_rolled(params, 'visitors', 'stats')})",
             parameters=params,
         ).result_rows
         return int(uniques[0][0]) if uniques else 0
@@ -553,9 +575,10 @@ class ClickStore:
         result = self._client.query(
             "SELECT dimension, value, sum(clicks) AS total FROM ("
             " SELECT dimension, value, clicks FROM daily_breakdowns"
-            f" WHERE code IN {{codes:Array(String)}} AND {_WHOLE_DAYS}"
+            f" WHERE {_LINK_DAYS}"
             " UNION ALL SELECT dimension, value, clicks FROM hourly_breakdowns"
-            f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS}))"
+            f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS})"
+            f"{_rolled(params, 'dimension, value, clicks', 'breakdowns')})"
             " GROUP BY dimension, value HAVING total > 0"
             " ORDER BY dimension, total DESC, value LIMIT {limit:UInt32} BY dimension",
             parameters={**params, "limit": limit},
@@ -569,13 +592,26 @@ class ClickStore:
         result = self._client.query(
             "SELECT code, sum(clicks) AS total FROM ("
             " SELECT code, clicks FROM daily_stats"
-            f" WHERE code IN {{codes:Array(String)}} AND {_WHOLE_DAYS}"
+            f" WHERE {_LINK_DAYS}"
             " UNION ALL SELECT code, clicks FROM hourly_stats"
-            f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS}))"
+            f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS})"
+            f"{_rolled(params, 'code, clicks', 'links')})"
             " GROUP BY code HAVING total > 0 ORDER BY total DESC, code LIMIT {limit:UInt32}",
             parameters={**params, "limit": limit},
         )
         return [Count(str(code), int(total)) for code, total in result.result_rows]
+
+
+def _rolled(params: dict[str, Any], columns: str, table: str) -> str:
+    """The UNION ALL branch reading ``columns`` of the rolled-up days from
+    ``workspace_daily_<table>``; "" when no day is rolled up (a link's stats)."""
+    if not params["rolled"]:
+        return ""
+    links_only = " AND code IN {codes:Array(String)}" if table == "links" else ""
+    return (
+        f" UNION ALL SELECT {columns} FROM workspace_daily_{table}"
+        " WHERE workspace = {workspace:String} AND day IN {rolled:Array(Date)}" + links_only
+    )
 
 
 def _counts(rows: Sequence[Sequence[Any]]) -> dict[str, list[Count]]:

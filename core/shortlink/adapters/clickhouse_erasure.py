@@ -13,6 +13,8 @@ only parsed here (no ClickHouse server on this machine), see the tests.
 The range is whole UTC days (domain.click_erasure): hourly and daily rows are then
 erased exactly with the clicks they count. A click for an erased day arriving after
 the erasure (a late replay from the bus older than 7 days) would be stored again.
+The whole-workspace rollups of the days where the links had rows are invalidated and
+deleted (every workspace's: a day is rolled whole), and rolled again by the next sweep.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Final
 
+from shortlink.adapters import clickhouse_rollups as rollups
 from shortlink.adapters.clickhouse import ClickStore
 from shortlink.domain.click_erasure import ErasureRange
 
@@ -44,11 +47,26 @@ def erase_clicks_sync(store: ClickStore, codes: Sequence[str], erasure: ErasureR
     if not codes:
         return
     start, end = erasure.bounds()
+    parameters = {"codes": list(codes), "start": start, "end": end}
+    rolled = rollups.rollable_store(store.cluster)
+    touched = _days_with_rows(store, parameters) if rolled else []
     for table, moment in TABLES.items():
-        store.client.command(
-            erasure_statement(table, moment, store.cluster),
-            parameters={"codes": list(codes), "start": start, "end": end},
-        )
+        store.client.command(erasure_statement(table, moment, store.cluster), parameters=parameters)
+    if rolled:  # after the deletes: a rollup that read before them stays invalid
+        rollups.forget(store.client, touched)
+
+
+def _days_with_rows(store: ClickStore, parameters: dict[str, object]) -> list[int]:
+    """The UTC days (starts) in the range where these links have daily rows: the
+    workspace rollups of those days hold their clicks."""
+    rows = store.client.query(
+        "SELECT DISTINCT toUnixTimestamp(toDateTime(day, 'UTC')) FROM daily_stats"
+        f" WHERE code IN {{codes:Array(String)}} AND {TABLES['daily_stats']} >= "
+        "toDateTime({start:UInt32}, 'UTC')"
+        f" AND {TABLES['daily_stats']} < toDateTime({{end:UInt32}}, 'UTC')",
+        parameters=parameters,
+    ).result_rows
+    return [int(day) for (day,) in rows]
 
 
 def erasure_statement(table: str, moment: str, cluster: str) -> str:

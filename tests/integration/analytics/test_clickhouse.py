@@ -100,6 +100,7 @@ async def test_migrations_are_idempotent(click_store: ClickStore) -> None:
         "0001_clicks",
         "0002_link_rules",
         "0004_recent_clicks",
+        "0005_workspace_rollups",
     ]
     tables = {
         name

@@ -1,0 +1,67 @@
+"""Whole-workspace rollups (clickhouse_rollups) answer a workspace's stats exactly as
+its links' own rows do: after rolling, after an erasure, after a late click, in chDB."""
+
+from __future__ import annotations
+
+from shortlink.adapters import clickhouse_rollups as rollups
+from shortlink.adapters.clickhouse import ClickStore
+from shortlink.adapters.clickhouse_erasure import erase_clicks
+from shortlink.domain.analytics import ClickRow, LinkStats
+from shortlink.domain.click_erasure import ErasureRange
+from tests.harness.synthetic_scale import Mix, generate_clicks
+
+DAY = 86_400
+HOUR = 3_600
+END = 1_760_054_400  # a UTC midnight
+MIX = Mix(clicks=20_000, links=60, end=END, days=20)
+OWNERS = [(f"L{rank}", f"w{rank % 3}") for rank in range(MIX.links)]
+W1 = [code for code, workspace in OWNERS if workspace == "w1"]
+# Ragged at both ends: whole days in the middle, edge hours read from hourly rows.
+START, STOP = END - 15 * DAY + 5 * HOUR, END - 2 * DAY + 3 * HOUR
+
+
+async def _asked(store: ClickStore, workspace: str, interval: str = "day") -> LinkStats:
+    return await store.stats_of(
+        W1, START, STOP, interval, limit=100, rank_links=True, workspace=workspace
+    )
+
+
+def _roll(store: ClickStore, now: float = END + DAY) -> int:
+    with rollups.owners_table(store.client, OWNERS) as owners:
+        days = rollups.days_to_roll(store.client, now)
+        for day in days:
+            rollups.roll_up_day(store.client, day, owners)
+    return len(days)
+
+
+async def test_a_workspaces_rolled_days_answer_as_its_links_rows(click_store: ClickStore) -> None:
+    generate_clicks(click_store.client, MIX)
+    expected = {interval: await _asked(click_store, "", interval) for interval in ("day", "hour")}
+    assert expected["day"].totals.clicks > 0 and expected["day"].links
+    assert _roll(click_store) == 20  # every day with clicks, all closed a day later
+    assert _roll(click_store) == 0  # rolled days stay rolled
+    assert len(rollups.valid_days(click_store.client, END - 14 * DAY, END - 2 * DAY)) == 12
+    for interval, answer in expected.items():
+        assert await _asked(click_store, "w1", interval) == answer, interval
+    # The rolled days are read from the workspace's rows: another workspace's differ.
+    assert await _asked(click_store, "w2") != expected["day"]
+
+
+async def test_an_erasure_or_a_late_click_is_never_answered_from_a_stale_rollup(
+    click_store: ClickStore,
+) -> None:
+    generate_clicks(click_store.client, MIX)
+    _roll(click_store)
+    await erase_clicks(click_store, ["L1"], ErasureRange(END - 10 * DAY, END - 6 * DAY))
+    erased = await _asked(click_store, "")
+    assert await _asked(click_store, "w1") == erased
+    assert _roll(click_store) == 4  # the erased days, rolled again
+    assert await _asked(click_store, "w1") == erased
+    late = ClickRow("late-1", "L4", END - 9 * DAY + 60, "GET", "", 7, "FR", "Paris", None, None,
+                    "mobile", "iOS", "Safari", "x", "", "", False, True)  # fmt: skip
+    assert click_store.insert_sync([late]) == [late]
+    with_late = await _asked(click_store, "")
+    assert with_late.totals.clicks == erased.totals.clicks + 1
+    assert await _asked(click_store, "w1") == with_late
+    assert _roll(click_store) == 1
+    assert await _asked(click_store, "w1") == with_late
