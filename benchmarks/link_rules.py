@@ -255,9 +255,7 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
         )
 
     with contextlib.ExitStack() as running:
-        redirector = running.enter_context(
-            extra_redirector(context, "rules-redirector", SHORTLINK_PROXIES_COUNT="1")
-        )
+        redirector = running.enter_context(extra_redirector(context, "rules-redirector"))
         floor = running.enter_context(
             bare_sanic_process(context.work_dir, codes_file, settings.cpus.server_cpus)
         )
@@ -269,9 +267,7 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
         if settings.compare:
             # REF's redirector, measured between the floor and the subject in each round.
             commit, code_env = snapshot(settings.compare, context.scratch_dir("compare"))
-            before = running.enter_context(
-                extra_redirector(context, "rules-compare", SHORTLINK_PROXIES_COUNT="1", **code_env)
-            )
+            before = running.enter_context(extra_redirector(context, "rules-compare", **code_env))
             assert before.process is not None
             servers.append((before.base_url, ServerCpu(before.process.pid)))
         servers.append((redirector.base_url, subject_cpu))

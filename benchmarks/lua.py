@@ -15,10 +15,12 @@ _CYCLE_PATHS = """\
 local paths = {}
 for line in io.lines(%(codes_file)s) do paths[#paths + 1] = "/" .. line end
 local next_index = 0
+-- What the ingress in front adds (the chart trusts one proxy: SHORTLINK_PROXIES_COUNT=1).
+local forwarded = {["X-Forwarded-For"] = "81.2.69.142"}
 
 function request()
     next_index = next_index %% #paths + 1
-    return wrk.format("GET", paths[next_index])
+    return wrk.format("GET", paths[next_index], forwarded)
 end
 """
 

@@ -66,6 +66,9 @@ def service_environment(database_url: str, redis_url: str, redirector_port: int)
         "SHORTLINK_RATE_LIMIT": UNLIMITED_RATE,
         "SHORTLINK_LOG_LEVEL": "WARNING",
         "SHORTLINK_WORKERS": "1",
+        # As the chart runs them (config.proxiesCount): behind one trusted proxy, so a
+        # redirect works out the client from X-Forwarded-For as in production.
+        "SHORTLINK_PROXIES_COUNT": "1",
     }
 
 
