@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sanic.compat import Header
+from sanic.response import HTTPResponse
+
 from shortlink.domain.links import Destination
 from shortlink.redirector.responses import (
     BodilessResponse,
@@ -51,3 +54,19 @@ def test_response_sends_its_headers_then_sanics_and_cookies_without_content_type
     assert sent[b"Set-Cookie"].startswith(b"unlock_token=")
     assert b"\r" not in sent[b"Set-Cookie"] and b"\n" not in sent[b"Set-Cookie"]
     assert b"content-type" not in {name.lower() for name in sent}
+
+
+def test_a_bodiless_response_starts_as_sanics_own_response_does() -> None:
+    """BodilessResponse sets Sanic's attributes itself (one Header, not two chained
+    initialisers): every slot Sanic's response classes declare holds what
+    HTTPResponse(status=...) would, so an upgrade adding one fails here."""
+    ours = BodilessResponse(307, encode_headers({"Location": "https://e.com/"}))
+    sanics = HTTPResponse(status=307)
+    slots = [name for cls in type(sanics).__mro__ for name in getattr(cls, "__slots__", ())]
+    assert slots
+    for name in slots:
+        mine, theirs = getattr(ours, name), getattr(sanics, name)
+        if isinstance(theirs, Header):
+            assert isinstance(mine, Header) and dict(mine) == dict(theirs), name
+        else:
+            assert mine == theirs, name

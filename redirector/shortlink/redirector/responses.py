@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 
+from sanic.compat import Header
 from sanic.response import HTTPResponse
 
 from shortlink.domain.links import Destination, redirect_cache_control
@@ -53,7 +54,16 @@ class BodilessResponse(HTTPResponse):
     __slots__ = ("_encoded",)
 
     def __init__(self, status: int, encoded: EncodedHeaders) -> None:
-        super().__init__(status=status)
+        # What HTTPResponse(status=status) sets, without its two chained initialisers,
+        # each building a Header (one is dropped at once): a redirect is answered with
+        # one. test_responses holds the attributes to Sanic's own.
+        self.asgi = False
+        self.body = b""
+        self.content_type = None
+        self.stream = None
+        self.status = status
+        self.headers = Header()
+        self._cookies = None
         self._encoded = encoded
 
     @property
