@@ -23,7 +23,10 @@ def storable_timestamp(value: float) -> bool:
     return EARLIEST_CLICK <= value < LATEST_CLICK  # False for NaN and ±inf too
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, unlike the domain's other values: every redirect builds one, and a frozen
+# dataclass sets each of its ten fields through object.__setattr__ (1.45 µs a click
+# against 0.55). Nothing changes an event once built.
+@dataclass(slots=True)
 class ClickEvent:
     event_id: str  # unique per click, so downstream can deduplicate at-least-once delivery
     code: str
