@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
+from shortlink.adapters import clickhouse_rollups as rollups
 from shortlink.adapters.clickhouse_erasure import erase_clicks
 from shortlink.adapters.redis_counters import WindowCounter
 from shortlink.adapters.redis_sessions import login_attempt_store, session_store
@@ -44,6 +45,7 @@ from shortlink.services.login_attempts import LoginAttempts
 from shortlink.services.password_hashing import HASHER
 from shortlink.services.rate_limiter import RateLimiter
 from shortlink.services.sessions import SessionService
+from shortlink.services.workspace_rollups import WorkspaceRollups
 from shortlink.services.workspaces import WorkspaceService
 from shortlink.wiring import audit_relay, click_store, link_service, unlock_service
 
@@ -120,11 +122,18 @@ def create_app(settings: Settings) -> ApiApp:
             backends.workspaces, backends.links, lambda codes, span: _erase(app, codes, span)
         )
         app.ctx.click_retention.start()
+        app.ctx.workspace_rollups = WorkspaceRollups(
+            backends.links,
+            lambda now: _rollups_pending(app, now),
+            lambda days, owners: _roll_up(app, days, owners),
+        )
+        app.ctx.workspace_rollups.start()
 
     @app.before_server_stop
     async def stop(app: ApiApp) -> None:
         await app.ctx.audit_relay.stop()
         await app.ctx.click_retention.stop()
+        await app.ctx.workspace_rollups.stop()
         if app.ctx.oidc is not None:
             await app.ctx.oidc.close()
         if app.ctx.token_reviews is not None:
@@ -217,6 +226,20 @@ async def _connect_in_background(app: ApiApp, settings: Settings) -> None:
             )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
+
+
+async def _rollups_pending(app: ApiApp, now: float) -> Sequence[int] | None:
+    """The days the workspace rollup sweep should roll; None without a (single-server)
+    ClickHouse connected."""
+    store = app.ctx.clicks
+    if store is None or not rollups.rollable_store(store.cluster):
+        return None
+    return await asyncio.to_thread(rollups.days_to_roll, store.client, now)
+
+
+async def _roll_up(app: ApiApp, days: Sequence[int], owners: Sequence[tuple[str, str]]) -> None:
+    if app.ctx.clicks is not None:
+        await asyncio.to_thread(rollups.roll_up, app.ctx.clicks.client, days, owners)
 
 
 async def _erase(app: ApiApp, codes: Sequence[str], span: ErasureRange) -> bool:

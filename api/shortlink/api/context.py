@@ -20,6 +20,7 @@ from shortlink.services.login_attempts import LoginAttempts
 from shortlink.services.rate_limiter import RateLimiter
 from shortlink.services.sessions import SessionService
 from shortlink.services.unlocks import UnlockService
+from shortlink.services.workspace_rollups import WorkspaceRollups
 from shortlink.services.workspaces import WorkspaceService
 
 if TYPE_CHECKING:  # serving's handlers take ApiRequest
@@ -51,6 +52,7 @@ class ApiContext(ComponentContext):
     connecting: asyncio.Task[None] | None
     ingest: IngestRunner | None
     click_retention: ClickRetention  # erases clicks past each workspace's retention
+    workspace_rollups: WorkspaceRollups  # rolls closed days up per workspace
 
 
 ApiApp: TypeAlias = Sanic[Any, ApiContext]

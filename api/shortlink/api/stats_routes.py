@@ -48,7 +48,7 @@ async def workspace_stats(request: ApiRequest) -> HTTPResponse:
     key = principal_of(request)
     _ = _format(request)  # refuse a bad format before reading the workspace
     codes = await request.app.ctx.links.codes(key.workspace)
-    return await _range_stats(request, codes, "")
+    return await _range_stats(request, codes, "", key.workspace)
 
 
 @stats.get("/urls/<code:str>/stats/realtime", name="url_realtime")
@@ -75,7 +75,10 @@ def _given(request: ApiRequest) -> dict[str, str]:
     return {name: args[name][0] for name in args}
 
 
-async def _range_stats(request: ApiRequest, codes: Sequence[str], label: str) -> HTTPResponse:
+async def _range_stats(
+    request: ApiRequest, codes: Sequence[str], label: str, workspace: str = ""
+) -> HTTPResponse:
+    """``workspace``: ``codes`` are all of its links (its rollups may answer)."""
     given = _given(request)
     raw_filters = request.args.getlist("filter") or []
     query = parse_stats_request(
@@ -88,7 +91,7 @@ async def _range_stats(request: ApiRequest, codes: Sequence[str], label: str) ->
     def over(start: datetime, end: datetime) -> Query:
         return lambda store: store.stats_of(
             codes, start, end, query.interval, limit=query.limit, timezone=query.timezone,
-            filters=query.filters, label=label, rank_links=not label,
+            filters=query.filters, label=label, rank_links=not label, workspace=workspace,
         )  # fmt: skip
 
     store = _store(request)

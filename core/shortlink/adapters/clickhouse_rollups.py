@@ -77,6 +77,15 @@ def days_to_roll(client: Client, now: float) -> list[int]:
     return [int(day) for (day,) in rows]
 
 
+def roll_up(client: Client, day_starts: Sequence[int], owners: Sequence[tuple[str, str]]) -> None:
+    """Roll these days up with these (code, workspace) pairs (what a sweep does)."""
+    if not day_starts:
+        return
+    with owners_table(client, owners) as table:
+        for day_start in day_starts:
+            roll_up_day(client, day_start, table)
+
+
 def roll_up_day(client: Client, day_start: int, owners: str) -> None:
     """Replace the workspace rows of the day starting at ``day_start`` and mark it valid."""
     day = date.fromordinal(_EPOCH_ORDINAL + day_start // DAY)

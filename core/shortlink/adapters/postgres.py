@@ -261,6 +261,14 @@ class LinkRepository:
         )
         return [row["code"] for row in rows]
 
+    async def link_workspaces(self) -> list[tuple[str, str]]:
+        """(code, workspace) of every link with a workspace, deleted ones aside (as
+        ``codes_of``): what the whole-workspace click rollups group by."""
+        rows = await self._db.fetch(
+            "SELECT code, owner FROM links WHERE owner IS NOT NULL AND deleted_at IS NULL"
+        )
+        return [(row["code"], row["owner"]) for row in rows]
+
     async def update(self, code: str, owner: str, changes: dict[str, Any]) -> Link | None:
         unknown = set(changes) - _UPDATABLE
         if unknown:

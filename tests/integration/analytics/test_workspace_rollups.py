@@ -3,11 +3,17 @@ its links' own rows do: after rolling, after an erasure, after a late click, in 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import asyncpg
+
 from shortlink.adapters import clickhouse_rollups as rollups
 from shortlink.adapters.clickhouse import ClickStore
 from shortlink.adapters.clickhouse_erasure import erase_clicks
 from shortlink.domain.analytics import ClickRow, LinkStats
 from shortlink.domain.click_erasure import ErasureRange
+from shortlink.services.workspace_rollups import WorkspaceRollups
+from shortlink.wiring import Backends
 from tests.harness.synthetic_scale import Mix, generate_clicks
 
 DAY = 86_400
@@ -27,10 +33,8 @@ async def _asked(store: ClickStore, workspace: str, interval: str = "day") -> Li
 
 
 def _roll(store: ClickStore, now: float = END + DAY) -> int:
-    with rollups.owners_table(store.client, OWNERS) as owners:
-        days = rollups.days_to_roll(store.client, now)
-        for day in days:
-            rollups.roll_up_day(store.client, day, owners)
+    days = rollups.days_to_roll(store.client, now)
+    rollups.roll_up(store.client, days, OWNERS)
     return len(days)
 
 
@@ -65,3 +69,49 @@ async def test_an_erasure_or_a_late_click_is_never_answered_from_a_stale_rollup(
     assert await _asked(click_store, "w1") == with_late
     assert _roll(click_store) == 1
     assert await _asked(click_store, "w1") == with_late
+
+
+async def test_the_sweep_rolls_closed_days_with_postgresqls_workspaces(
+    backends: Backends, click_store: ClickStore, database_url: str
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("INSERT INTO workspaces (slug, name) VALUES ('wr-a', 'wr-a')")
+        for code in ("L0", "L1", "L2"):
+            await conn.execute(
+                "INSERT INTO links (code, target, owner) VALUES ($1, 'https://x.example/', 'wr-a')",
+                code,
+            )
+        await conn.execute("UPDATE links SET deleted_at = now() WHERE code = 'L2'")
+    finally:
+        await conn.close()
+    assert sorted(await backends.links.link_workspaces()) == [("L0", "wr-a"), ("L1", "wr-a")]
+    generate_clicks(click_store.client, MIX)
+    client = click_store.client
+
+    async def pending(now: float) -> list[int]:
+        return rollups.days_to_roll(client, now)
+
+    async def roll(days: Sequence[int], owners: Sequence[tuple[str, str]]) -> None:
+        rollups.roll_up(client, days, owners)
+
+    sweep = WorkspaceRollups(backends.links, pending, roll, clock=lambda: END + 2 * HOUR)
+    assert await sweep.sweep() == 20 and await sweep.sweep() == 0
+    codes = ["L0", "L1"]
+    asked = await click_store.stats_of(codes, START, STOP, rank_links=True, workspace="wr-a")
+    assert asked == await click_store.stats_of(codes, START, STOP, rank_links=True)
+    assert asked.totals.clicks > 0
+
+
+async def test_no_pending_days_read_no_links() -> None:
+    class Unread:
+        async def link_workspaces(self) -> list[tuple[str, str]]:
+            raise AssertionError("read PostgreSQL with nothing to roll")
+
+    async def nothing(now: float) -> None:
+        return None
+
+    async def roll(days: Sequence[int], owners: Sequence[tuple[str, str]]) -> None:
+        raise AssertionError("rolled with nothing to roll")
+
+    assert await WorkspaceRollups(Unread(), nothing, roll).sweep() == 0
