@@ -6,7 +6,6 @@ container runs as Pod Security "restricted" says, read from inside it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -15,14 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from kubernetes import client
 from playwright.sync_api import expect, sync_playwright
 
-from shortlink.adapters.event_codec import decode_clicks
-from tests.harness import PostgresServer, RedisServer, argocd
+from tests.harness import argocd
 from tests.harness.cluster import Cluster, network
 from tests.harness.cluster.helm import CHART, helm, project_image_tag
+from tests.harness.cluster.host_services import clicks_in_kafka
+from tests.harness.cluster.host_services import host_services as external_services
 from tests.harness.cluster.workloads import (
     describe_pods,
     pod_exec,
@@ -30,7 +29,6 @@ from tests.harness.cluster.workloads import (
     wait_for,
     wait_ready,
 )
-from tests.harness.kafka import KafkaServer
 from tests.harness.ports import free_port
 from tests.harness.processes import HarnessError
 from tests.harness.shortlinks import Cluster as ShortLinks
@@ -40,7 +38,6 @@ NAMESPACE = "shortlink"
 RELEASE = "sl"
 API_KEY = "sl_cluster_e2e_key_0123456789"
 SECRET = "cluster-e2e-secret-0123456789-0123456789"
-CLICKS_TOPIC = "shortlink.clicks"
 INSTALL_TIMEOUT = "240s"
 LEASE_SECONDS = 5
 # A standby takes over when the leader's pod is deleted: the leader releases the Lease on
@@ -55,44 +52,9 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 def host_services(
     cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
-    """PostgreSQL, Redis and Kafka on the host, listening on loopback and on the bridge's
-    host address (pods reach them there; nothing else can)."""
-    base = tmp_path_factory.mktemp("host-services")
-    hba = base / "pg_hba.conf"
-    hba.write_text(
-        "local all all trust\nhost all all 127.0.0.1/32 trust\n"
-        f"host all all {network.POD_CIDR} trust\n"
-    )
-    hba.chmod(0o644)
-    base.chmod(0o755)
-    postgres = PostgresServer(
-        base / "postgres",
-        settings={"listen_addresses": f"127.0.0.1,{network.BRIDGE_IP}", "hba_file": str(hba)},
-    )
-    redis = RedisServer(base / "redis", bind=("127.0.0.1", network.BRIDGE_IP))
-    kafka_pods_port = free_port()
-    kafka = KafkaServer(base / "kafka")
-    kafka.extra_properties.update(_kafka_pod_listener(kafka, kafka_pods_port))
-    with postgres, redis, kafka:
-        database = "chart_cluster"
-        postgres.execute(f"CREATE DATABASE {database}")
-        yield {
-            "database": f"postgresql://shortlink@{network.BRIDGE_IP}:{postgres.port}/{database}",
-            "redis": f"redis://{network.BRIDGE_IP}:{redis.port}/0",
-            "kafka": f"{network.BRIDGE_IP}:{kafka_pods_port}",
-            "kafka_from_host": kafka.bootstrap_servers,
-        }
-
-
-def _kafka_pod_listener(kafka: KafkaServer, port: int) -> dict[str, str]:
-    """A second PLAINTEXT listener, PODS, on the bridge address: pods bootstrap there
-    and are told that address; host clients keep the loopback one."""
-    own = kafka.server_properties()
-    return {
-        "listeners": f"{own['listeners']},PODS://{network.BRIDGE_IP}:{port}",
-        "advertised.listeners": f"{own['advertised.listeners']},PODS://{network.BRIDGE_IP}:{port}",
-        "listener.security.protocol.map": f"{own['listener.security.protocol.map']},PODS:PLAINTEXT",
-    }
+    """PostgreSQL, Redis and Kafka on the host (tests/harness/cluster/host_services.py)."""
+    with external_services(tmp_path_factory.mktemp("host-services"), "chart_cluster") as urls:
+        yield urls
 
 
 def chart_values(services: dict[str, str]) -> dict[str, Any]:
@@ -368,7 +330,7 @@ def test_the_analytics_worker_pod_keeps_clicks_in_kafka_without_a_clickhouse(
     in Kafka, no offset committed by its consumer group, until a store is reachable."""
     no_clickhouse = f"http://{network.BRIDGE_IP}:{free_port()}/shortlink"
     code = new_link_at(_service(release, "api"), "https://example.com/clicked", API_KEY)
-    before = _clicks_in_kafka(host_services["kafka_from_host"], code)
+    before = clicks_in_kafka(host_services["kafka_from_host"], {code})
     helm(
         cluster, "upgrade", RELEASE, str(CHART), "--namespace", NAMESPACE,
         "--values", str(values_file), "--set", "analytics.enabled=true",
@@ -406,12 +368,12 @@ def test_the_analytics_worker_pod_keeps_clicks_in_kafka_without_a_clickhouse(
     assert "clickhouse" in log.lower(), log[-2000:]
     try:
         clicks, committed = wait_for(
-            lambda: (found := _clicks_in_kafka(host_services["kafka_from_host"], code))[0]
+            lambda: (found := clicks_in_kafka(host_services["kafka_from_host"], {code}))[0]
             >= before[0] + 20 and found,
             timeout=60, what="the 20 clicks in Kafka",
         )  # fmt: skip
     except HarnessError as error:
-        now = _clicks_in_kafka(host_services["kafka_from_host"], code)
+        now = clicks_in_kafka(host_services["kafka_from_host"], {code})
         with cluster.api_client() as api:
             logs = [
                 client.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, NAMESPACE)[-3000:]
@@ -420,37 +382,3 @@ def test_the_analytics_worker_pod_keeps_clicks_in_kafka_without_a_clickhouse(
         raise AssertionError(f"{error}: before {before}, now {now}\n" + "\n".join(logs)) from None
     assert committed == 0  # the worker never consumed a click it could not store
     print(f"clicks in Kafka: {before[0]} -> {clicks}; committed by the worker: {committed}")
-
-
-def _clicks_in_kafka(bootstrap: str, code: str) -> tuple[int, int]:
-    """(clicks on ``code`` in the clicks topic, offsets committed by the analytics group).
-    Clicks, not messages: the publisher packs the clicks of one linger into one record."""
-
-    async def count() -> tuple[int, int]:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            group_id="shortlink-analytics",  # only to read its commits: assign() joins nothing
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        try:
-            if CLICKS_TOPIC not in await consumer.topics():  # also loads the metadata
-                return 0, 0
-            # Auto-created with the broker's num.partitions (the harness's default, 4).
-            partitions = [TopicPartition(CLICKS_TOPIC, number) for number in range(4)]
-            ends = await consumer.end_offsets(partitions)
-            committed = [await consumer.committed(tp) for tp in partitions]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            clicks = 0
-            while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-                batches = await consumer.getmany(timeout_ms=1000)
-                for records in batches.values():
-                    for record in records:
-                        events, _ = decode_clicks(record.value)
-                        clicks += sum(1 for event in events if event.code == code)
-        finally:
-            await consumer.stop()
-        return clicks, sum(offset or 0 for offset in committed)
-
-    return asyncio.run(count())
