@@ -3,6 +3,8 @@
 - the pause image: `pause/main.go` compiled static (Go, no cgo) and packed by umoci;
 - the project image: scripts/build-image's OCI layout (tests/harness/image.py), named
   as the chart names it by default, so `helm install` needs no image values;
+- a second build of the project image (`next_project_layout`), for `helm upgrade`: the
+  first one plus a layer of its own and another version, so another image the pods run;
 - the in-chart PostgreSQL's image: scripts/build-postgres-image's layout (Debian's
   PostgreSQL 15 to the official postgres image's entrypoint contract), imported on demand
   as `shortlink.local/postgres:15-bookworm` — not under the chart's default name
@@ -33,6 +35,10 @@ IMAGES_DIR = CACHE_DIR / "cluster" / "images"
 POSTGRES_BUILD = REPO_ROOT / "scripts" / "build-postgres-image"
 POSTGRES_LAYOUT = CACHE_DIR / "image" / "postgres-oci"
 POSTGRES_NAME = "shortlink.local/postgres"
+NEXT_LAYOUT = IMAGES_DIR / "project-next"
+NEXT_SUFFIX = "-next"
+# What the second build adds (the pods show which build they run by reading it).
+NEXT_MARKER = "/opt/shortlink/BUILD"
 
 
 def pause_layout() -> Path:
@@ -69,6 +75,48 @@ def pause_layout() -> Path:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return layout
+
+
+def next_project_layout(first: Path) -> Path:
+    """A second build of the project image, for `helm upgrade`: `first`'s tag plus
+    NEXT_SUFFIX, one small layer more (NEXT_MARKER naming the build), its version label
+    changed. Another manifest and config digest, the same app inside (an upgrade
+    that can only fail by the rollout itself). Made once per build of `first`
+    (a second or two: blobs are hard-linked, only the layer is new)."""
+    [(tag, digest)] = image_digests(first).items()
+    IMAGES_DIR.mkdir(parents=True, exist_ok=True)
+    with (IMAGES_DIR / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = NEXT_LAYOUT / ".from"
+        if stamp.exists() and stamp.read_text() == digest:
+            return NEXT_LAYOUT
+        shutil.rmtree(NEXT_LAYOUT, ignore_errors=True)
+        work = Path(tempfile.mkdtemp(prefix="project-next-", dir=IMAGES_DIR))
+        try:
+            partial = work / "layout"
+            with Path(f"{first}.lock").open("a") as first_lock:
+                fcntl.flock(first_lock, fcntl.LOCK_SH)  # scripts/build-image writes it
+                # Blobs are written once and never changed: linked; the index umoci
+                # rewrites is copied, so `first` stays as it is.
+                _run(["cp", "-al", str(first), str(partial)])
+                (partial / "index.json").unlink()
+                shutil.copy2(first / "index.json", partial / "index.json")
+            marker = work / "BUILD"
+            marker.write_text(f"{tag}{NEXT_SUFFIX}\n")
+            marker.chmod(0o644)
+            source, target = f"{partial}:{tag}", f"{tag}{NEXT_SUFFIX}"
+            _run(["umoci", "insert", "--image", source, "--tag", target, str(marker), NEXT_MARKER])
+            _run(
+                ["umoci", "config", "--image", f"{partial}:{target}",
+                 "--config.label", f"org.opencontainers.image.version={target}"]
+            )  # fmt: skip
+            _run(["umoci", "rm", "--image", source])
+            _run(["umoci", "gc", "--layout", str(partial)])
+            (partial / ".from").write_text(digest)
+            partial.rename(NEXT_LAYOUT)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return NEXT_LAYOUT
 
 
 def postgres_layout() -> Path:
