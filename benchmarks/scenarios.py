@@ -51,7 +51,8 @@ from benchmarks.stack import resident_mb
 from benchmarks.workers import redirect_hit_workers
 from benchmarks.wrk import WrkResult
 
-HIT_MIN_RATIO = 0.8
+# Issue 22: links without rules stay >= 0.9x the floor (the first target was 0.8x).
+HIT_MIN_RATIO = 0.9
 HIT_MAX_P99_MS = 10.0
 # Against the raw uvloop floor (issue 23): half its rps, its p99 within 1.25x.
 RAW_FLOOR_MIN_RATIO = 0.5
