@@ -246,5 +246,5 @@ def _on_primary(
     old = str(chart_pg.status(api, RELEASE)["currentPrimary"])
     started = time.time()
     event(cluster, RELEASE, old)
-    new = chart_pg.primary_back(api, RELEASE, running.load, time.time())
+    new = chart_pg.primary_back(api, RELEASE, running.load, time.time(), old)
     return started, f"{old} -> {new}"

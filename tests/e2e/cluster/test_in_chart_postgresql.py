@@ -9,13 +9,17 @@ redirector Service. Redis is on the host; Kafka is left out (click events off).
 
 Last, failover on the cluster (issue 18, proof 3) under creates through the api Service
 and warm redirects through the redirector Service: the primary's container killed -9
-through the runtime, then the primary's pod deleted. The deleted primary comes back
-fenced (read-only; a commit on it is never acknowledged); not shown yet: it coming back
-as a standby by itself (the chart runs no rejoin for it)."""
+through the runtime, then the primary's pod deleted. Each time a standby is promoted
+(a restarted primary is a failed one: operator/README.md), and the old primary comes
+back as a streaming standby of the new one by itself: the chart's start script rewinds
+it (pg_rewind) when it finds another member taking writes, and its liveness check
+restarts it once it is fenced."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -36,6 +40,7 @@ from tests.harness.cluster.in_chart_postgres import (
     import_postgres_image,
     installed,
     kill_container,
+    operator_events,
     read_write_service_reaches,
     status,
     stored,
@@ -186,10 +191,43 @@ def test_a_link_created_through_the_api_service_redirects_through_the_redirector
 # --- Failover on the cluster (issue 18, proof 3): last in the module, they move the primary.
 
 
+# An old primary back as a standby: the kubelet's restart (after its liveness check saw
+# it fenced: up to 3 x 5 s, then the restart back-off, 10 s for a second restart) and
+# pg_rewind, or the deleted pod's replacement scheduled and rewound.
+REJOIN_TIMEOUT = 90
+
+
+def _timeline(api: client.ApiClient, failover: Failover) -> str:
+    """Where the seconds went, relative to the event: the operator's detection and
+    promotion (status.lastFailover), and the clients' outage (the longest gap without
+    an acknowledged create)."""
+    last = status(api, RELEASE).get("lastFailover") or {}
+
+    def at(stamp: str | None) -> str:
+        if not stamp:
+            return "?"
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        return f"{moment - failover.event_at:+.2f}s"
+
+    window = failover.outage
+    outage = (
+        f"{window[0] - failover.event_at:+.2f}s..{window[1] - failover.event_at:+.2f}s"
+        if window
+        else "?"
+    )
+    events = ", ".join(operator_events(api, RELEASE, failover.event_at))
+    return (
+        f"detected {at(last.get('detectedAt'))}, promoted {at(last.get('promotedAt'))}"
+        f" ({last.get('seconds')}s after detection), no acknowledged create {outage};"
+        f" operator events: {events}"
+    )
+
+
 def _check(cluster: Cluster, failover: Failover, prefix: str, what: str) -> None:
-    """Every acknowledged create stored once on the primary, every warm redirect
-    answered, the read-write Service on the primary through kube-proxy; the RTO
-    against failoverDelay + 3 s."""
+    """A standby promoted; every acknowledged create stored once on the new primary,
+    every warm redirect answered, the read-write Service on it through kube-proxy; the
+    old primary a streaming standby of the new one, by itself; the RTO against
+    failoverDelay + 3 s."""
     with cluster.api_client() as api:
         found = stored(api, RELEASE, failover.new, prefix)
         wait_for(
@@ -197,6 +235,14 @@ def _check(cluster: Cluster, failover: Failover, prefix: str, what: str) -> None
             timeout=10,
             what=f"the read-write Service to reach {failover.new} through kube-proxy",
         )
+        timeline = _timeline(api, failover)
+        started = time.monotonic()
+        wait_for(
+            lambda: failover.old in streaming_standbys(api, RELEASE, failover.new),
+            timeout=REJOIN_TIMEOUT,
+            what=f"{failover.old} streaming from {failover.new}",
+        )
+        rejoined = time.monotonic() - started + (time.time() - failover.recovered_at)
         members = {
             m["name"].rsplit("-", 1)[1]: f"{m.get('role')}"
             f"{'' if m.get('reachable') else ' unreachable'}"
@@ -204,21 +250,19 @@ def _check(cluster: Cluster, failover: Failover, prefix: str, what: str) -> None
         }
     result = outcome(failover.answers, found)
     print(
-        f"{what}: primary {failover.old} -> {failover.new}, RTO {failover.rto:.1f}s, creates"
-        f" {dict(result.statuses)}, {len(result.acknowledged)} acknowledged, lost"
+        f"{what}: primary {failover.old} -> {failover.new}, RTO {failover.rto:.1f}s ({timeline}),"
+        f" creates {dict(result.statuses)}, {len(result.acknowledged)} acknowledged, lost"
         f" {len(result.lost)}, doubled {result.duplicate_rows}; warm redirects"
-        f" {failover.redirects.total}, failed {len(failover.redirects.failures)}; members after:"
-        f" {members}"
+        f" {failover.redirects.total}, failed {len(failover.redirects.failures)}; old primary"
+        f" streaming from the new one {rejoined:.0f}s after recovery; members after: {members}"
     )
+    assert failover.new != failover.old
     assert result.acknowledged
     assert result.lost == {}
     assert result.duplicate_rows == 0
     assert failover.redirects.failures == []
     assert failover.redirects.total > 0
     if failover.rto > RTO_TARGET:
-        # The issue's target, mostly not met on this 2-core host (the kill 5.0-5.2 s, the
-        # deletion 3.5-8.0 s so far): shown as an expected failure with the figure, every
-        # other promise above holding.
         pytest.xfail(f"RTO {failover.rto:.1f}s > failoverDelay + 3 s ({RTO_TARGET:g}s)")
 
 
@@ -226,8 +270,8 @@ def test_the_primarys_container_killed_9_through_the_runtime_under_load(
     cluster: Cluster, release: dict[str, str]
 ) -> None:
     """SIGKILL to the primary's container through containerd (ctr): the kubelet
-    restarts it at once, mostly before failoverDelay ran out (then nothing is
-    promoted, as the CRD says); either way nothing acknowledged is lost."""
+    restarts it at once, mostly before failoverDelay ran out; the operator sees a new
+    server (members[].startedAt) and promotes a standby all the same."""
 
     def kill(primary: str) -> None:
         kill_container(cluster, RELEASE, primary)
@@ -240,11 +284,10 @@ def test_the_primarys_container_killed_9_through_the_runtime_under_load(
 def test_a_standby_is_promoted_when_the_primarys_pod_is_deleted_under_load(
     cluster: Cluster, release: dict[str, str]
 ) -> None:
-    """The primary's pod deleted and its replacement kept from starting (the node
-    cordoned, as when a node is lost): a standby is promoted and the read-write Service
-    follows it. A replacement back within failoverDelay would promote nothing (the
-    CRD's contract, the path the kill -9 above mostly takes): on a quiet host it was
-    back that soon, so the cordon makes this test say what it claims."""
+    """The primary's pod deleted and its replacement kept from starting for
+    failoverDelay and more (the node cordoned, as when a node is lost): a standby is
+    promoted and the read-write Service follows it; uncordoned, the replacement finds
+    the new primary and starts as its standby."""
 
     def delete(primary: str) -> None:
         delete_pod(cluster, RELEASE, primary)
@@ -252,14 +295,4 @@ def test_a_standby_is_promoted_when_the_primarys_pod_is_deleted_under_load(
     prefix = "https://deleted.cluster.test/"
     with cluster.cordoned():
         failover = under_load(cluster, RELEASE, release, prefix, delete)
-    assert failover.new != failover.old
-    with cluster.api_client() as api:
-
-        def old_primary_fenced() -> bool:
-            members = {m["name"]: m for m in status(api, RELEASE).get("members") or []}
-            seen = members.get(failover.old) or {}
-            return bool(seen.get("reachable") and seen.get("fenced"))
-
-        # Uncordoned, its replacement starts it as a primary on the old timeline: fenced.
-        wait_for(old_primary_fenced, timeout=90, what=f"{failover.old} back and fenced")
     _check(cluster, failover, prefix, "pod deleted")

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -302,6 +303,30 @@ def diagnose(api: client.ApiClient, release: Release) -> str:
     )
 
 
+def operator_events(api: client.ApiClient, release: Release, since: float) -> list[str]:
+    """The events the operator's HA loop logged from a second before `since` (epoch
+    seconds) on, as "+seconds reason" relative to it: where a failover's seconds went."""
+    core = client.CoreV1Api(api)
+    [operator] = core.list_namespaced_pod(
+        release.namespace, label_selector="app.kubernetes.io/component=operator"
+    ).items
+    log = core.read_namespaced_pod_log(
+        operator.metadata.name, release.namespace, container="operator"
+    )
+    found = []
+    for line in log.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict) or entry.get("msg") != "postgres cluster event":
+            continue
+        moment = datetime.fromisoformat(entry["ts"].replace("Z", "+00:00")).timestamp()
+        if moment >= since - 1:
+            found.append(f"{moment - since:+.2f}s {entry.get('reason')}")
+    return found
+
+
 # --- The events ------------------------------------------------------------------
 
 
@@ -412,16 +437,28 @@ class Failover:
     def rto(self) -> float:
         return longest_gap(self.answers, self.event_at)
 
+    @property
+    def outage(self) -> tuple[float, float] | None:
+        return outage_window(self.answers, self.event_at)
 
-def longest_gap(answers: list[CreateAnswer], event_at: float, until: float | None = None) -> float:
+
+def outage_window(
+    answers: list[CreateAnswer], event_at: float, until: float | None = None
+) -> tuple[float, float] | None:
     """The longest time without an acknowledged create from shortly before the event
-    on (steady, the gaps are milliseconds: the longest is the outage)."""
+    on (steady, the gaps are milliseconds: the longest is the outage): the last
+    acknowledged before it and the first after (epoch seconds)."""
     times = sorted(
         a.answered_at
         for a in answers
         if a.acknowledged and event_at - 1 < a.answered_at <= (until or float("inf"))
     )
-    return max((b - a for a, b in itertools.pairwise(times)), default=float("inf"))
+    return max(itertools.pairwise(times), key=lambda pair: pair[1] - pair[0], default=None)
+
+
+def longest_gap(answers: list[CreateAnswer], event_at: float, until: float | None = None) -> float:
+    window = outage_window(answers, event_at, until)
+    return float("inf") if window is None else window[1] - window[0]
 
 
 @dataclass
@@ -479,17 +516,19 @@ async def traffic(
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def primary_back(api: client.ApiClient, release: Release, load: CreateLoad, done_at: float) -> str:
-    """After an event on the primary (done by `done_at`): failoverDelay, then until the
-    PostgresCluster is Ready (writable) with a create acknowledged since; its primary.
-    Whether a standby was promoted is the operator's call: a primary back within
-    failoverDelay triggers nothing (the CRD's contract)."""
-    time.sleep(FAILOVER_DELAY)
+def primary_back(
+    api: client.ApiClient, release: Release, load: CreateLoad, done_at: float, old: str
+) -> str:
+    """After an event on the primary `old` (done by `done_at`): until the PostgresCluster
+    is Ready (writable) on another member, with a create acknowledged since; its primary.
+    The operator promotes a standby whether the old primary stays down for
+    failoverDelay or comes back restarted (the CRD's contract)."""
 
     def recovered() -> str | None:
         found = status(api, release)
         served = any(a.acknowledged and a.sent_at > done_at for a in list(load.answers.values()))
-        return str(found["currentPrimary"]) if served and writable(found) else None
+        moved = found.get("currentPrimary") not in (None, old)
+        return str(found["currentPrimary"]) if served and moved and writable(found) else None
 
     return wait_for(recovered, timeout=90, what="the cluster Ready and writable")
 
@@ -512,7 +551,9 @@ def under_load(
                 await asyncio.sleep(STEADY_S)
                 event_at = time.time()
                 await asyncio.to_thread(event, old)
-                new = await asyncio.to_thread(primary_back, api, release, running.load, time.time())
+                new = await asyncio.to_thread(
+                    primary_back, api, release, running.load, time.time(), old
+                )
                 recovered_at = time.time()
                 await asyncio.sleep(STEADY_S)
             return Failover(old, new, event_at, recovered_at, running.answers, running.warm)
