@@ -102,6 +102,18 @@ def test_a_primary_back_within_the_delay_resets_the_clock() -> None:
     assert decide(SPEC, dead, REMEMBERED, tracker, now=20).step == "failover"
 
 
+def test_a_probe_that_timed_out_counts_its_whole_wait_as_failure() -> None:
+    """Sent at 100, given up at 102 (probeTimeout 2): the primary answered nothing for
+    2 s, so with failoverDelay 2 this round fails over, not the next one."""
+    tracker = FailureTracker(2)
+    spec = replace(SPEC, failover_delay=2)
+    dead = probes(down("pg0"), standby("pg1"), standby("pg2"))
+    assert decide(spec, dead, REMEMBERED, tracker, now=102, probed_at=100).step == "failover"
+    # Without it, the failure counts from when the answer came: one more round.
+    later = FailureTracker(2)
+    assert decide(spec, dead, REMEMBERED, later, now=102).step == "none"
+
+
 def test_a_primary_that_answers_but_cannot_commit_is_failing() -> None:
     tracker = FailureTracker(2)
     stuck = probes(

@@ -356,15 +356,19 @@ def decide(
     remembered: Remembered,
     tracker: FailureTracker,
     now: float,
+    *,
+    probed_at: float | None = None,
 ) -> Decision:
     """What to do after a round of probes. ``tracker`` is updated (it is the one piece
-    of state that lives only in memory); ``now`` is the monotonic clock."""
+    of state that lives only in memory); ``now`` is the monotonic clock, ``probed_at``
+    when the probes were sent (default ``now``): a primary whose probe failed only when
+    it timed out answered nothing since it was sent, so its failure counts from then."""
     found = identify_primary(probes, remembered)
     primary = found.name
     intent = remembered.intent
     probe = probes.get(primary) if primary is not None else None
     healthy = probe is not None and probe.healthy_primary
-    tracker.observe(primary, not healthy, now)
+    tracker.observe(primary, not healthy, now if probed_at is None else probed_at)
     if found.ambiguous:
         return Decision(
             None,

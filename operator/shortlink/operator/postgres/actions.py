@@ -86,16 +86,24 @@ class Actions:
                 f"{intent.from_member} failed for {tick.spec.failover_delay:g}s; failing over",
             )
         old = intent.from_member
-        if old is not None and old not in fenced:
-            fenced += await self.fence(tick, control, (old,), cut_replication=True)
-            if old not in fenced:
-                await self._report.event(
-                    tick, "Warning", "FenceDeferred", f"{old} unreachable; fenced as soon as seen"
-                )
-        # No standby streams from the old primary any more: unfenced, it still can't
-        # get a synchronous acknowledgement.
-        await self._detach(tick, control, exclude={old})
-        fresh = await probe_all(control, tick.spec.members)
+        # Fence the old primary and detach every standby at once: an unreachable old
+        # primary costs one probeTimeout, not one before the detaching too. Once no
+        # standby streams from it, an old primary not fenced still can't get a
+        # synchronous acknowledgement.
+        fencing = old is not None and old not in fenced
+        newly, _ = await asyncio.gather(
+            self.fence(tick, control, (old,) if fencing and old else (), cut_replication=True),
+            self._detach(tick, control, exclude={old}),
+        )
+        fenced += newly
+        if fencing and old not in fenced:
+            await self._report.event(
+                tick, "Warning", "FenceDeferred", f"{old} unreachable; fenced as soon as seen"
+            )
+        # Re-probe the standbys to choose among them; the old primary is not a
+        # candidate, and one that didn't answer would cost another probeTimeout here.
+        others = tuple(m for m in tick.spec.members if m.name != old)
+        fresh = {**tick.probes, **await probe_all(control, others)}
         choice = choose_candidate(tick.spec, fresh, memory, old)
         if isinstance(choice, Blocked):
             await self._report.blocked(tick, choice)

@@ -117,12 +117,15 @@ class ClusterLoop:
         except ClusterControlError as exc:
             await self._report.refused(tick, "InvalidSecret", f"'{CA_KEY}': {exc}")
             return max(5.0, config.cluster.probe_interval)
+        probed_at = self._clock()
         tick.probes = await probe_all(control, config.cluster.members)
         memory = remembered(tick.status)
         tracker = self._trackers.setdefault(ref.key, FailureTracker(config.cluster.failover_delay))
         tracker.delay = config.cluster.failover_delay
         was_failing = tracker.since is not None
-        decision = decide(config.cluster, tick.probes, memory, tracker, self._clock())
+        decision = decide(
+            config.cluster, tick.probes, memory, tracker, self._clock(), probed_at=probed_at
+        )
         if tracker.since is not None and not was_failing:
             await self._report.event(
                 tick,
