@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,41 @@ def snapshot(ref: str, directory: Path) -> tuple[str, dict[str, str]]:
     subprocess.run(["tar", "-x", "-C", str(directory)], input=archive, check=True)
     path = os.pathsep.join(str(directory / folder) for folder in NAMESPACE_FOLDERS)
     return commit, {"PYTHONPATH": path}
+
+
+@dataclass(frozen=True)
+class Compared:
+    """REF's redirector while it runs, or none (no ``--compare``)."""
+
+    commit: str = ""
+    base_url: str = ""
+    cpu: ServerCpu | None = None
+    results: list[WrkResult] = field(default_factory=list)
+
+    @property
+    def urls(self) -> list[str]:
+        return [self.base_url] if self.cpu is not None else []
+
+    def runs(self, load: Callable[[str], Callable[[], WrkResult]]) -> list[Callable[[], WrkResult]]:
+        """REF's measured run for a round (none without REF); its results are kept."""
+        if self.cpu is None:
+            return []
+        measured = self.cpu.measured(load(self.base_url))
+
+        def run() -> WrkResult:
+            result = measured()
+            self.results.append(result)
+            return result
+
+        return [run]
+
+    def fields(self, subject: list[WrkResult], subject_cpu: ServerCpu) -> dict[str, Any]:
+        """``compare_fields`` once the rounds ran; nothing without REF."""
+        if self.cpu is None:
+            return {}
+        return compare_fields(
+            self.commit, subject, self.results, subject_cpu=subject_cpu, reference_cpu=self.cpu
+        )
 
 
 def compare_fields(

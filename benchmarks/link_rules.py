@@ -27,7 +27,7 @@ from sanic import Request
 from sanic.compat import Header
 
 from benchmarks.alternation import Alternation, alternate_each, median_round, summed_socket_errors
-from benchmarks.compare import compare_fields, snapshot
+from benchmarks.compare import Compared, snapshot
 from benchmarks.context import ScenarioContext
 from benchmarks.fixtures import write_codes
 from benchmarks.host import log, pinned
@@ -162,6 +162,18 @@ def extra_redirector(
         yield running
 
 
+@contextlib.contextmanager
+def compared_redirector(context: ScenarioContext, name: str) -> Iterator[Compared]:
+    """``--compare REF``'s redirector on the stack (nothing without a REF)."""
+    if not context.settings.compare:
+        yield Compared()
+        return
+    commit, code_env = snapshot(context.settings.compare, context.scratch_dir("compare"))
+    with extra_redirector(context, name, **code_env) as service:
+        assert service.process is not None
+        yield Compared(commit, service.base_url, ServerCpu(service.process.pid))
+
+
 def _create(context: ScenarioContext, body: dict[str, Any]) -> str:
     with context.api_client() as client:
         response = client.post("/v1/urls", json=body)
@@ -262,26 +274,26 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
         floor_url, floor_cpu = floor[0], ServerCpu(floor[1])
         assert redirector.process is not None
         subject_cpu = ServerCpu(redirector.process.pid)
-        servers = [(floor_url, floor_cpu)]
-        commit = ""
-        if settings.compare:
-            # REF's redirector, measured between the floor and the subject in each round.
-            commit, code_env = snapshot(settings.compare, context.scratch_dir("compare"))
-            before = running.enter_context(extra_redirector(context, "rules-compare", **code_env))
-            assert before.process is not None
-            servers.append((before.base_url, ServerCpu(before.process.pid)))
-        servers.append((redirector.base_url, subject_cpu))
+        compared = running.enter_context(compared_redirector(context, "rules-compare"))
         with httpx.Client(base_url=redirector.base_url) as client:
             # Each profile as the load sends it (Referer included): the UK, news-referrer
             # and German rules and the default split are 4 targets at any hour.
             answers = {client.get(f"/{codes[0]}", headers=_profile_headers(*visitor)).headers.get("location")
                        for visitor in VISITORS}  # fmt: skip
-        for base_url, _ in servers:
+        for base_url in (floor_url, *compared.urls, redirector.base_url):
             context.wrk(
                 f"{base_url}/", script, connections=settings.connections, duration_s=WARMUP_S
             )
-        results = alternate_each(settings.rounds, [cpu.measured(load(url)) for url, cpu in servers])
-        runs = Alternation(subject=results[-1], reference=results[0])
+        # REF's redirector, if any, is measured between the floor and the subject.
+        floor_runs, *_, subject_runs = alternate_each(
+            settings.rounds,
+            [
+                floor_cpu.measured(load(floor_url)),
+                *compared.runs(load),
+                subject_cpu.measured(load(redirector.base_url)),
+            ],
+        )
+        runs = Alternation(subject=subject_runs, reference=floor_runs)
         rss = resident_mb(redirector)
     evaluator_us = evaluator_microseconds()
     edge_us = edge_evaluation_microseconds()
@@ -300,7 +312,7 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
         **wrk_fields(median_round(runs.subject), settings.connections),
         "rounds": runs.rounds(),
         "statistic": f"median of {settings.rounds} alternated rounds "
-        f"(reference, {'compared ref, ' if commit else ''}subject, ...)",
+        f"(reference, {'compared ref, ' if compared.commit else ''}subject, ...)",
         "socket_errors": summed_socket_errors(runs.subject),
         "links": len(codes),
         "rules_per_link": len(RULES),
@@ -311,17 +323,7 @@ def redirect_rules(context: ScenarioContext) -> dict[str, Any]:
         "edge_evaluation_us_per_request": round(edge_us, 2),
         # CPU per request of each server over its rounds: robust to a busy host.
         **cpu_fields(subject_cpu, floor_cpu),
-        **(
-            compare_fields(
-                commit,
-                runs.subject,
-                results[1],
-                subject_cpu=subject_cpu,
-                reference_cpu=servers[1][1],
-            )
-            if commit
-            else {}
-        ),
+        **compared.fields(runs.subject, subject_cpu),
         "redirector_rss_mb": rss,
         "target": f"rps >= {RULES_MIN_RATIO}x bare Sanic 302 (same codes, same load), no errors",
         "meets_target": meets,

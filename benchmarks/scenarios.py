@@ -35,7 +35,7 @@ from benchmarks.lines import (
     unloaded_fields,
     wrk_fields,
 )
-from benchmarks.link_rules import redirect_limited, redirect_rules
+from benchmarks.link_rules import compared_redirector, redirect_limited, redirect_rules
 from benchmarks.lua import (
     write_cycle_paths_script,
     write_each_path_once_script,
@@ -82,6 +82,7 @@ def redirect_hit(context: ScenarioContext) -> dict[str, Any]:
     with (
         raw_floor_process(context.work_dir, codes_file, server_cpus) as raw,
         bare_sanic_process(context.work_dir, codes_file, server_cpus) as sanic,
+        compared_redirector(context, "hit-compare") as compared,
     ):
         floor_url, floor_cpu = sanic[0], ServerCpu(sanic[1])
         raw_url, raw_cpu = raw[0], ServerCpu(raw[1])
@@ -89,16 +90,17 @@ def redirect_hit(context: ScenarioContext) -> dict[str, Any]:
         assert redirector is not None
         subject_cpu = ServerCpu(redirector.pid)  # taskset execs the service: its pid
         # Warm up all first, outside the counters, so answered_by covers measured runs only.
-        for base_url in (raw_url, floor_url, context.stack.redirector_url):
+        for base_url in (raw_url, floor_url, *compared.urls, context.stack.redirector_url):
             context.wrk(
                 f"{base_url}/", script, connections=settings.connections, duration_s=WARMUP_S
             )
         counted_before = redirects_by_source(context.stack.redirector.ops_url)
-        raw_runs, floor_runs, subject_runs = alternate_each(
+        raw_runs, floor_runs, *_, subject_runs = alternate_each(
             settings.rounds,
             [
                 raw_cpu.measured(load(raw_url)),
                 floor_cpu.measured(load(floor_url)),
+                *compared.runs(load),  # REF's redirector (--compare), if any
                 subject_cpu.measured(load(context.stack.redirector_url)),
             ],
         )
@@ -130,12 +132,14 @@ def redirect_hit(context: ScenarioContext) -> dict[str, Any]:
         "non_2xx_3xx": sum(result.non_2xx_3xx for result in runs.subject),
         "rounds": {**runs.rounds(), "raw_floor_rps": raw_floor.rounds()["reference_rps"]},
         "statistic": (
-            f"median of {settings.rounds} alternated rounds (raw floor, reference, subject, ...)"
+            f"median of {settings.rounds} alternated rounds (raw floor, reference, "
+            f"{'compared ref, ' if compared.commit else ''}subject, ...)"
         ),
         "links": len(links),
         "answered_by": answered_by,
         # CPU per request of each server over its rounds: robust to a busy host.
         **cpu_fields(subject_cpu, floor_cpu),
+        **compared.fields(runs.subject, subject_cpu),
         "redirector_rss_mb": resident_mb(context.stack.redirector),
         "warmup_problems": warmup_problems[:5],
         "target": (

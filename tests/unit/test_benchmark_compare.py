@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.compare import NAMESPACE_FOLDERS, compare_fields, snapshot
+from benchmarks.compare import NAMESPACE_FOLDERS, Compared, compare_fields, snapshot
 from benchmarks.host import REPO_ROOT
 from benchmarks.server_cpu import ServerCpu
 from benchmarks.wrk import WrkResult
@@ -58,3 +60,25 @@ def test_compare_fields_are_the_subject_against_the_ref_by_rps_and_by_cpu() -> N
     assert fields["ref_server_cpu_us_per_request"] == 75.0
     assert fields["server_cpu_ratio"] == 1.25  # the subject needs 0.8x the ref's CPU
     assert fields["ref_rounds_rps"] == [800, 1000, 5000]
+
+
+def test_compared_runs_are_measured_and_kept_for_its_fields() -> None:
+    compared = Compared("abc", "http://ref", ServerCpu(pid=os.getpid()))
+    loaded: list[str] = []
+
+    def load(url: str) -> Callable[[], WrkResult]:
+        loaded.append(url)
+        return lambda: result(500)
+
+    (run,) = compared.runs(load)
+    run(), run()
+    assert loaded == ["http://ref"] and compared.urls == ["http://ref"]
+    assert compared.results == [result(500), result(500)]
+    fields = compared.fields([result(1000)], subject_cpu=cpu(0.001, 1000))["compare"]
+    assert fields["ref_rps"] == 500 and fields["rps_ratio"] == 2.0
+
+
+def test_without_a_ref_nothing_is_run_or_reported() -> None:
+    nothing = Compared()
+    assert nothing.runs(lambda url: lambda: result(1)) == [] and nothing.urls == []
+    assert nothing.fields([result(1000)], subject_cpu=cpu(0.001, 1000)) == {}
