@@ -22,10 +22,16 @@ import chdb  # type: ignore[import-untyped]
 from benchmarks.config import RunSettings
 from benchmarks.host import cpu_affinity, every_cpu, log
 from benchmarks.scale_figures import MAX_P50_MS, MAX_P99_MS, bytes_per_million, question_figures
+from shortlink.adapters import clickhouse_rollups as rollups
 from shortlink.adapters.clickhouse import COLUMNS, ClickStore
 from shortlink.domain.stats_buckets import realtime_range
 from shortlink.domain.stats_filters import Filter
-from tests.harness.synthetic_scale import Mix, generate_clicks, workspace_codes
+from tests.harness.synthetic_scale import (
+    Mix,
+    generate_clicks,
+    synthetic_owners,
+    workspace_codes,
+)
 
 LINKS = 100_000
 DAY = 86_400
@@ -70,6 +76,11 @@ def analytics_stats_100m(
                 generate_s = time.perf_counter() - began
                 log(f"  generated in {generate_s:.0f} s")
             _as_if_running(store, end)
+            began = time.perf_counter()
+            rolled = rollups.days_to_roll(store.client, end)
+            rollups.roll_up(store.client, rolled, synthetic_owners(LINKS))
+            rollup_s = time.perf_counter() - began
+            log(f"  {len(rolled)} days rolled up per workspace in {rollup_s:.0f} s")
             disk = _bytes_on_disk(store)
             loop = asyncio.new_event_loop()
             try:
@@ -88,6 +99,7 @@ def analytics_stats_100m(
         "days": 365,
         "generate_s": None if generate_s is None else round(generate_s, 1),
         "reused": generate_s is None,
+        "workspace_rollup": {"days": len(rolled), "seconds": round(rollup_s, 1)},
         "questions": figures,
         "disk_bytes": disk,
         "disk_bytes_per_million_clicks": bytes_per_million(disk, clicks),
@@ -191,8 +203,17 @@ def _questions(store: ClickStore, loop: asyncio.AbstractEventLoop, end: int) -> 
         ),
         Question(
             "workspace_top10_30d",
-            "stats_of(w0's 1,000 codes, 30 days, day, limit 10): its 'links' ranking and"
-            " every breakdown, from daily_stats/daily_breakdowns by code",
+            "stats_of(w0's 1,000 codes, 30 days, day, limit 10, workspace w0) as GET"
+            " /v1/stats: its 'links' ranking and every breakdown; rolled-up days from"
+            " workspace_daily_*, the open days and edge hours from the links' rows",
+            raw,
+            stats(codes, month, "day", rank_links=True, workspace=f"w{HOT_WORKSPACE}"),
+            stats(codes, month, "day", raw_rows=True, rank_links=True),
+        ),
+        Question(
+            "workspace_top10_30d_link_rows",
+            "the same without the workspace rollups (before migration 0005): every day"
+            " from daily_stats/daily_breakdowns by the 1,000 codes",
             raw,
             stats(codes, month, "day", rank_links=True),
             stats(codes, month, "day", raw_rows=True, rank_links=True),

@@ -186,6 +186,12 @@ def _reading(select: str, database: str, table: str, staged: str) -> str:
     return re.sub(rf"\bFROM\s+(?:`?{database}`?\.)?`?{table}`?(\s|$)", rf"FROM {staged}\1", select)
 
 
+def synthetic_owners(links: int) -> list[tuple[str, str]]:
+    """(code, workspace) of every link (``L<rank>`` in ``w<rank // 1,000>``): what
+    PostgreSQL would tell the workspace rollups (adapters.clickhouse_rollups)."""
+    return [(f"L{rank}", f"w{rank // LINKS_PER_WORKSPACE}") for rank in range(links)]
+
+
 def workspace_codes(workspace: int, links: int) -> list[str]:
     """The codes of workspace ``w<workspace>`` (see the module docstring)."""
     first = workspace * LINKS_PER_WORKSPACE

@@ -1,4 +1,4 @@
-"""Whole-workspace aggregates rolled up from the per-link daily rows, one closed UTC
+"""Whole-workspace aggregates rolled up from the per-link daily rows, per closed UTC
 day at a time (clickhouse_migrations/0005, domain.workspace_rollups).
 
 A day's rollup: each table's rows for the day are built in a staging table (the links'
@@ -28,22 +28,23 @@ _BUILDS = {
     "workspace_daily_stats": (
         "SELECT o.workspace, d.day, sum(d.clicks), sum(d.bot_clicks), sum(d.events),"
         " uniqMergeState(d.visitors) FROM daily_stats AS d INNER JOIN {owners} AS o"
-        " ON d.code = o.code WHERE d.day = {{day:Date}} GROUP BY o.workspace, d.day"
+        " ON d.code = o.code WHERE d.day IN {{days:Array(Date)}} GROUP BY o.workspace, d.day"
     ),
     "workspace_daily_breakdowns": (
         "SELECT o.workspace, d.dimension, d.day, d.value, sum(d.clicks) AS total"
         " FROM daily_breakdowns AS d INNER JOIN {owners} AS o ON d.code = o.code"
-        " WHERE d.day = {{day:Date}} GROUP BY o.workspace, d.dimension, d.day, d.value"
+        " WHERE d.day IN {{days:Array(Date)}} GROUP BY o.workspace, d.dimension, d.day, d.value"
         " HAVING total > 0"
     ),
     "workspace_daily_links": (
         "SELECT o.workspace, d.day, d.code, sum(d.clicks) AS total"
         " FROM daily_stats AS d INNER JOIN {owners} AS o ON d.code = o.code"
-        " WHERE d.day = {{day:Date}} GROUP BY o.workspace, d.day, d.code HAVING total > 0"
+        " WHERE d.day IN {{days:Array(Date)}} GROUP BY o.workspace, d.day, d.code HAVING total > 0"
     ),
 }
 TABLES = tuple(_BUILDS)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+DAYS_PER_STATEMENT = 7
 
 
 def rollable_store(cluster: str) -> bool:
@@ -78,17 +79,19 @@ def days_to_roll(client: Client, now: float) -> list[int]:
 
 
 def roll_up(client: Client, day_starts: Sequence[int], owners: Sequence[tuple[str, str]]) -> None:
-    """Roll these days up with these (code, workspace) pairs (what a sweep does)."""
+    """Roll these days up with these (code, workspace) pairs (what a sweep does), a
+    week of days per statement: the join's table of owners is built once per week."""
     if not day_starts:
         return
     with owners_table(client, owners) as table:
-        for day_start in day_starts:
-            roll_up_day(client, day_start, table)
+        ordered = sorted(day_starts)
+        for first in range(0, len(ordered), DAYS_PER_STATEMENT):
+            _roll_up_days(client, ordered[first : first + DAYS_PER_STATEMENT], table)
 
 
-def roll_up_day(client: Client, day_start: int, owners: str) -> None:
-    """Replace the workspace rows of the day starting at ``day_start`` and mark it valid."""
-    day = date.fromordinal(_EPOCH_ORDINAL + day_start // DAY)
+def _roll_up_days(client: Client, day_starts: Sequence[int], owners: str) -> None:
+    """Replace the workspace rows of these days (epoch s, UTC midnights), mark them valid."""
+    days = [date.fromordinal(_EPOCH_ORDINAL + start // DAY) for start in day_starts]
     began = client.query("SELECT now64(3, 'UTC')").result_rows[0][0]
     token = secrets.token_hex(6)
     for table, build in _BUILDS.items():
@@ -96,14 +99,17 @@ def roll_up_day(client: Client, day_start: int, owners: str) -> None:
         client.command(f"CREATE TABLE {staged} AS {table}")
         try:
             client.command(
-                f"INSERT INTO {staged} {build.format(owners=owners)}", parameters={"day": day}
+                f"INSERT INTO {staged} {build.format(owners=owners)}", parameters={"days": days}
             )
-            # A partition is named by a literal (an ISO date made here, not a caller's text).
-            client.command(f"ALTER TABLE {table} REPLACE PARTITION '{day}' FROM {staged}")
+            for day in days:  # a day without rows replaces the day's partition with none
+                # A partition is named by a literal (an ISO date made here, not a caller's).
+                client.command(f"ALTER TABLE {table} REPLACE PARTITION '{day}' FROM {staged}")
         finally:
             client.command(f"DROP TABLE IF EXISTS {staged}")
     client.insert(
-        "workspace_rollups", [[day, True, began]], column_names=["day", "valid", "version"]
+        "workspace_rollups",
+        [[day, True, began] for day in days],
+        column_names=["day", "valid", "version"],
     )
 
 
