@@ -19,6 +19,13 @@ from benchmarks.context import ScenarioContext
 from benchmarks.fixtures import create_links_one_by_one, follow_each, write_codes
 from benchmarks.host import cpu_affinity, every_cpu, log, pinned
 from benchmarks.ingest_overlap import overlap_ab
+from benchmarks.ingest_workers import (
+    CLICKS_TOPIC,
+    analytics_worker,
+    replicas_ab,
+    stored,
+    worker_env,
+)
 from benchmarks.lines import is_clean, wrk_fields
 from benchmarks.lua import write_cycle_paths_script
 from benchmarks.metrics import counter_by_label
@@ -33,13 +40,11 @@ from tests.harness import ServiceProcess, free_port
 from tests.harness.kafka import KafkaServer
 from tests.harness.stack import component_process
 from tests.harness.synthetic_clicks import click_events, insert_million_style
-from tests.support.prometheus import scrape
 
 KAFKA_MIN_RATIO = 0.95
 INGEST_MIN_EVENTS_PER_S = 50_000
 LAG_MAX_P99_S = 5.0
 STATS_MAX_P50_MS = 50.0
-CLICKS_TOPIC = "bench.clicks"
 EVENTS_PER_RECORD = 500
 LAG_METRIC = "shortlink_analytics_batch_lag_seconds_bucket"
 
@@ -151,7 +156,8 @@ def analytics_ingest(context: ScenarioContext) -> dict[str, Any]:
     """A backlog of N click events in Kafka, drained by one `shortlink analytics`
     worker (enrichment + chDB) on the server CPU, alternated with the reference
     (consume + decode only, on the same CPU), each round a fresh consumer group and
-    a fresh chDB directory; then a steady stream, for lag; then the overlap A/B."""
+    a fresh chDB directory; then a steady stream, for lag; then the overlap A/B
+    (benchmarks/ingest_overlap.py) and the replicas A/B (benchmarks/ingest_workers.py)."""
     settings = context.settings
     count = 100_000 if settings.quick else 1_000_000
     rounds = max(2, settings.rounds)
@@ -173,19 +179,21 @@ def analytics_ingest(context: ScenarioContext) -> dict[str, Any]:
             with cpu_affinity(settings.cpus.server_cpus):
                 reference.append(asyncio.run(_drain_and_decode(broker.bootstrap_servers, count)))
             log(f"  round {n}: consume + decode only, {reference[-1][0]:,.0f} events/s")
-            with _analytics_worker(context, broker, f"{n}") as worker:
+            worker_cpus = settings.cpus.server_cpus
+            with analytics_worker(context, broker, f"{n}", f"{n}", worker_cpus) as worker:
                 drains.append(_drain(worker, count))
                 log(f"  round {n}: worker, {drains[-1][0]:,.0f} events/s")
                 if n == rounds - 1:
                     lag = _steady_stream_lag(context, broker, worker, codes, stored_before=count)
                     peak_rss = _peak_rss_mb(worker)
         overlap = overlap_ab(
-            _worker_env(context, broker, free_port()),
+            worker_env(context, broker, free_port()),
             context.scratch_dir("chdb-overlap"),
             50_000 if settings.quick else 200_000,  # a --quick run stays short
             rounds,
             context.run_id,
         )
+        replicas = replicas_ab(context, broker, count, rounds)
     eps = median_of([rate for rate, _ in drains])
     reference_eps = median_of([rate for rate, _ in reference])
     cpu_us = median_of([cpu for _, cpu in drains])
@@ -210,6 +218,7 @@ def analytics_ingest(context: ScenarioContext) -> dict[str, Any]:
         "lag": lag,
         "worker_peak_rss_mb": peak_rss,
         **overlap,
+        **replicas,
         "engine": "chDB inside the worker: the insert and its materialized views run on "
         "the worker's CPU (worker_cpu_us_per_event counts them); with a ClickHouse "
         "server they run server-side",
@@ -258,41 +267,6 @@ async def _drain_and_decode(bootstrap: str, count: int) -> tuple[float, float]:
         await consumer.stop()
 
 
-def _worker_env(context: ScenarioContext, broker: KafkaServer, port: int) -> dict[str, str]:
-    return {
-        "REDIS_URL": context.stack.redis.url,
-        "SHORTLINK_SECRET_KEY": context.stack.redirector.env["SHORTLINK_SECRET_KEY"],
-        "SHORTLINK_HOST": "127.0.0.1",
-        "SHORTLINK_ANALYTICS_PORT": str(port),
-        "SHORTLINK_EVENTS": "kafka",
-        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-        "SHORTLINK_CLICKS_TOPIC": CLICKS_TOPIC,
-        "SHORTLINK_LOG_LEVEL": "WARNING",
-    }
-
-
-@contextlib.contextmanager
-def _analytics_worker(
-    context: ScenarioContext, broker: KafkaServer, name: str
-) -> Iterator[ServiceProcess]:
-    """A worker of its own consumer group and chDB directory (``name``)."""
-    port = free_port()
-    worker = ServiceProcess(
-        pinned(shortlink_command("analytics"), context.settings.cpus.server_cpus),
-        env={
-            **_worker_env(context, broker, port),
-            "SHORTLINK_ANALYTICS_GROUP": f"bench-{context.run_id}-{name}",
-            "CLICKHOUSE_URL": f"chdb://{context.scratch_dir(f'chdb-{name}')}",
-        },
-        port=port,
-        log_dir=context.work_dir / "logs",
-        name="shortlink-analytics",
-        startup_timeout=120,
-    )
-    with worker:
-        yield worker
-
-
 def _drain(worker: ServiceProcess, count: int) -> tuple[float, float]:
     """(events/s, the worker's CPU µs per event) from its readiness (it starts
     consuming then) to ``count`` stored; its CPU counts chDB's threads too."""
@@ -302,16 +276,12 @@ def _drain(worker: ServiceProcess, count: int) -> tuple[float, float]:
     return count / seconds, (cpu_seconds(worker.process.pid) - cpu) / count * 1e6
 
 
-def _stored(worker: ServiceProcess) -> float:
-    return scrape(worker.base_url, "shortlink_analytics_stored_total")
-
-
 def _wait_until_stored(worker: ServiceProcess, count: int, within: float = 600) -> dict[str, float]:
     """Seconds from the worker's readiness (it starts consuming then) to ``count`` stored."""
     started = time.perf_counter()
-    while _stored(worker) < count:
+    while stored(worker) < count:
         if time.perf_counter() - started > within:
-            raise RuntimeError(f"the worker stored {_stored(worker)} of {count} in {within}s")
+            raise RuntimeError(f"the worker stored {stored(worker)} of {count} in {within}s")
         time.sleep(0.05)
     return {"seconds": time.perf_counter() - started}
 
@@ -340,7 +310,7 @@ def _steady_stream_lag(
         "rate_events_per_s": rate,
         "seconds": seconds,
         "sent": sent,
-        "stored": int(_stored(worker)) - stored_before,
+        "stored": int(stored(worker)) - stored_before,
         "batches": int(batches),
         "p99_s_upper_bound": p99,
         "method": "histogram bucket holding the 99th percentile of per-batch oldest-click lag",
