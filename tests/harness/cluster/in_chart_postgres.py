@@ -167,7 +167,7 @@ def installed(
                 "--timeout", INSTALL_TIMEOUT, timeout=600,
             )  # fmt: skip
             took = time.monotonic() - started
-            print(f"helm install --wait with postgresql.enabled: {took:.0f}s", file=sys.stderr)
+            print(f"helm install --wait of {release.name}: {took:.0f}s", file=sys.stderr)
             core = client.CoreV1Api(api)
             services = {
                 service.metadata.name: f"http://{service.spec.cluster_ip}:{service.spec.ports[0].port}"
@@ -296,8 +296,12 @@ def diagnose(api: client.ApiClient, release: Release) -> str:
             except ApiException as error:
                 text = f"({error.reason})"
             members.append(f"{member} log{' (previous)' if previous else ''}:\n{text[-1500:]}")
+    try:
+        found = json.dumps(status(api, release), indent=1)
+    except ApiException as error:  # a release without the in-chart PostgreSQL
+        found = f"({error.reason})"
     return (
-        f"status: {json.dumps(status(api, release), indent=1)}\n"
+        f"status: {found}\n"
         f"{describe_pods(api, release.namespace)}\n"
         f"operator log:\n{log[-6000:]}\n" + "\n".join(members)
     )
