@@ -21,6 +21,7 @@ from benchmarks.host import cpu_affinity, every_cpu, log, pinned
 from benchmarks.ingest_overlap import overlap_ab
 from benchmarks.ingest_workers import (
     CLICKS_TOPIC,
+    POLL_S,
     analytics_worker,
     replicas_ab,
     stored,
@@ -282,7 +283,7 @@ def _wait_until_stored(worker: ServiceProcess, count: int, within: float = 600) 
     while stored(worker) < count:
         if time.perf_counter() - started > within:
             raise RuntimeError(f"the worker stored {stored(worker)} of {count} in {within}s")
-        time.sleep(0.05)
+        time.sleep(POLL_S)
     return {"seconds": time.perf_counter() - started}
 
 
