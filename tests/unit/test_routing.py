@@ -315,3 +315,12 @@ def test_a_covered_value_is_the_old_per_value_test(
     else:
         expected = any(language_matches(joined, w) for w in values)
     assert _covered(joined, separator, values) is expected
+
+
+def test_sticky_key_is_stable_across_releases():
+    """Pinned: a visitor keeps their variant through an upgrade only if the keyed
+    BLAKE2b of (code, network, user agent) never changes."""
+    assert sticky_key("abc", "203.0.113.0", "UA", SALT) == 18224187206877419274
+    assert sticky_key("abc", "203.0.113.0", "UA", SALT) == sticky_key(
+        "abc", "203.0.113.0", "UA", SALT
+    )  # the keyed state is copied, never consumed

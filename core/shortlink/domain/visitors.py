@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from functools import lru_cache
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -197,10 +198,11 @@ def sticky_key(code: str, anonymized_ip: str, user_agent: str, salt: bytes) -> i
     and the anonymised visitor (network part of the IP, user agent). One person keeps
     one variant without a cookie; without the secret nobody can steer their bucket,
     and the code makes a visitor's bucket independent from link to link."""
-    digest = hashlib.blake2b(
-        f"{code}\x00{anonymized_ip}\x00{user_agent}".encode(errors="replace"),
-        digest_size=8,
-        key=salt[:64],
-        person=b"ab-split",
-    ).digest()
-    return int.from_bytes(digest, "big")
+    keyed = _keyed_blake2b(salt).copy()  # a copy of a keyed state: no re-keying per click
+    keyed.update(f"{code}\x00{anonymized_ip}\x00{user_agent}".encode(errors="replace"))
+    return int.from_bytes(keyed.digest(), "big")
+
+
+@lru_cache(maxsize=8)
+def _keyed_blake2b(salt: bytes) -> hashlib.blake2b:
+    return hashlib.blake2b(digest_size=8, key=salt[:64], person=b"ab-split")
