@@ -24,6 +24,7 @@ from shortlink.domain.failover import (
     member_views,
     parse_lsn,
     parse_synchronous_names,
+    promotion_waits_for_fence,
     synchronous_names_setting,
     synchronous_standbys,
 )
@@ -469,3 +470,16 @@ def test_the_status_remembers_each_members_start_and_the_primarys_is_compared() 
     assert remembered(written).primary_started_at == "05:00"
     again = decide(config.cluster, seen, remembered(written), FailureTracker(10), now=1)
     assert again.step == "none" and again.primary == "pg1"
+
+
+def test_a_failover_waits_for_the_fence_unless_an_unanswering_primary_cant_commit() -> None:
+    """In `required` durability an old primary that didn't answer can't get a
+    synchronous acknowledgement once its standbys are detached: its fence isn't waited
+    for. One that answered, or any in `preferred` (it may commit alone), is."""
+    silent, answering = Probe("pg0", reachable=False), Probe("pg0", reachable=True)
+    preferred = replace(SPEC, durability="preferred")
+    assert not promotion_waits_for_fence(SPEC, silent)
+    assert promotion_waits_for_fence(SPEC, answering)
+    assert promotion_waits_for_fence(preferred, silent)
+    assert promotion_waits_for_fence(preferred, answering)
+    assert promotion_waits_for_fence(SPEC, None)  # no old primary: nothing to wait for

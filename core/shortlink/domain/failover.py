@@ -275,6 +275,16 @@ def to_fence(
     return tuple(sorted(p.name for p in probes.values() if p.writable and p.name not in keep))
 
 
+def promotion_waits_for_fence(spec: ClusterSpec, old: Probe | None) -> bool:
+    """Whether a failover promotes only once its attempt to fence the old primary
+    ended. In ``required`` durability an old primary that didn't answer this round's
+    probe is not waited for: with its standbys detached it can't get a synchronous
+    acknowledgement, and its fence would cost a whole probeTimeout (a deleted pod's
+    address answers nothing). It is fenced when it answers. In ``preferred`` it could
+    commit alone, so the fence comes first."""
+    return old is None or old.reachable or spec.durability != "required"
+
+
 # -- synchronous replication ---------------------------------------------------------
 
 

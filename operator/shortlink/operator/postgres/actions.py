@@ -23,6 +23,7 @@ from shortlink.domain.failover import (
     Remembered,
     caught_up,
     choose_candidate,
+    promotion_waits_for_fence,
     synchronous_standbys,
 )
 from shortlink.operator.postgres.reporting import Reporter
@@ -46,6 +47,8 @@ class Actions:
         self._report = report
         self._clock = clock
         self._wall = wall
+        # Fences of an unreachable old primary still trying while its failover goes on.
+        self._background: set[asyncio.Future[None]] = set()
 
     async def fence(
         self, tick: Tick, control: ClusterControl, names: tuple[str, ...], *, cut_replication: bool
@@ -83,23 +86,22 @@ class Actions:
                 tick,
                 "Warning",
                 "FailoverStarted",
-                f"{intent.from_member} failed for {tick.spec.failover_delay:g}s; failing over",
+                f"failing over from {intent.from_member}",
             )
         old = intent.from_member
-        # Fence the old primary and detach every standby at once: an unreachable old
-        # primary costs one probeTimeout, not one before the detaching too. Once no
-        # standby streams from it, an old primary not fenced still can't get a
-        # synchronous acknowledgement.
+        # Fence the old primary and detach every standby at once; whether the promotion
+        # waits for the fence is the domain's call (promotion_waits_for_fence). One not
+        # waited for goes on in the background, and what it fenced is recorded as usual.
         fencing = old is not None and old not in fenced
-        newly, _ = await asyncio.gather(
-            self.fence(tick, control, (old,) if fencing and old else (), cut_replication=True),
-            self._detach(tick, control, exclude={old}),
+        fence = asyncio.ensure_future(
+            self._fence_old(tick, control, old if fencing else None, fenced)
         )
-        fenced += newly
-        if fencing and old not in fenced:
-            await self._report.event(
-                tick, "Warning", "FenceDeferred", f"{old} unreachable; fenced as soon as seen"
-            )
+        await self._detach(tick, control, exclude={old})
+        if promotion_waits_for_fence(tick.spec, tick.probes.get(old) if old else None):
+            await fence
+        else:
+            self._background.add(fence)
+            fence.add_done_callback(self._background.discard)
         # Re-probe the standbys to choose among them; the old primary is not a
         # candidate, and one that didn't answer would cost another probeTimeout here.
         others = tuple(m for m in tick.spec.members if m.name != old)
@@ -112,6 +114,17 @@ class Actions:
         await self._report.record(tick, {"failover": intent_status(intent)})
         tick.probes = fresh
         return await self.promote(tick, control, intent, fenced, detached=True)
+
+    async def _fence_old(
+        self, tick: Tick, control: ClusterControl, old: str | None, fenced: list[str]
+    ) -> None:
+        if old is None:
+            return
+        fenced += await self.fence(tick, control, (old,), cut_replication=True)
+        if old not in fenced:
+            await self._report.event(
+                tick, "Warning", "FenceDeferred", f"{old} unreachable; fenced as soon as seen"
+            )
 
     async def _detach(self, tick: Tick, control: ClusterControl, exclude: set[str | None]) -> None:
         standbys = [
