@@ -159,31 +159,42 @@ def _serving(pod: Any) -> bool:
 
 @dataclass
 class ReadyWatch:
-    """Ready pods per component, sampled every POLL_S from a thread of its own."""
+    """Ready pods per component, sampled every POLL_S from a thread of its own; a
+    sample that failed is kept (`error`), so a blind watch can't pass for a good roll."""
 
     cluster: Cluster
     fewest: dict[str, int] = field(default_factory=dict)
     samples: int = 0
+    error: Exception | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     POLL_S = 0.2
 
     def run(self) -> None:
-        with self.cluster.api_client() as api:
-            core = client.CoreV1Api(api)
-            while not self._stop.is_set():
-                counts = dict.fromkeys(ROLLED, 0)
-                for pod in core.list_namespaced_pod(NAMESPACE).items:
-                    component = pod.metadata.labels.get("app.kubernetes.io/component")
-                    if component in counts and _serving(pod):
-                        counts[component] += 1
-                for component, count in counts.items():
-                    self.fewest[component] = min(self.fewest.get(component, count), count)
-                self.samples += 1
-                self._stop.wait(self.POLL_S)
+        try:
+            with self.cluster.api_client() as api:
+                core = client.CoreV1Api(api)
+                while not self._stop.is_set():
+                    self._sample(core)
+                    self._stop.wait(self.POLL_S)
+        except Exception as error:  # any: reported by stop()
+            self.error = error
 
-    def stop(self) -> None:
+    def _sample(self, core: client.CoreV1Api) -> None:
+        counts = dict.fromkeys(ROLLED, 0)
+        for pod in core.list_namespaced_pod(NAMESPACE).items:
+            component = pod.metadata.labels.get("app.kubernetes.io/component")
+            if component in counts and _serving(pod):
+                counts[component] += 1
+        for component, count in counts.items():
+            self.fewest[component] = min(self.fewest.get(component, count), count)
+        self.samples += 1
+
+    def stop(self, thread: threading.Thread) -> None:
         self._stop.set()
+        thread.join(timeout=10)
+        if self.error is not None:
+            raise AssertionError(f"the Ready watch failed: {self.error!r}") from self.error
 
 
 def _pods(api: client.ApiClient) -> list[Any]:
@@ -235,8 +246,7 @@ async def _roll(cluster: Cluster, command: list[str], build: Build) -> Roll:
         # the load on a little longer.
         await asyncio.sleep(STEADY_S)
     finally:
-        watch.stop()
-        watcher.join(timeout=10)
+        watch.stop(watcher)
     return Roll(took, helm_took, watch.fewest, watch.samples)
 
 
