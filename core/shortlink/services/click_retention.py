@@ -11,15 +11,12 @@ costs one key-bounded DELETE per table per workspace.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from shortlink.domain.click_erasure import ErasureRange, retention_cutoff
-
-log = logging.getLogger(__name__)
+from shortlink.services.periodic import PeriodicSweep
 
 SWEEP_EVERY = 6 * 3600.0  # seconds; retention is counted in whole days
 Erase = Callable[[Sequence[str], ErasureRange], Awaitable[bool]]  # False: no store yet
@@ -33,7 +30,9 @@ class Codes(Protocol):
     async def codes_of(self, owner: str) -> list[str]: ...
 
 
-class ClickRetention:
+class ClickRetention(PeriodicSweep):
+    NAME = "click retention sweep"
+
     def __init__(
         self,
         workspaces: Retentions,
@@ -46,8 +45,7 @@ class ClickRetention:
         self._links = links
         self._erase = erase
         self._clock = clock
-        self._every = every
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(every)
 
     async def sweep(self) -> dict[str, int]:
         """Erase what is past each workspace's retention; returns slug -> the UTC
@@ -61,23 +59,3 @@ class ClickRetention:
                 break  # no ClickHouse (yet): the next sweep
             done[slug] = cutoff
         return done
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                swept = await self.sweep()
-                if swept:
-                    log.info("click retention applied", extra={"workspaces": len(swept)})
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # PostgreSQL or ClickHouse down: the next sweep
-                log.warning("click retention sweep failed", extra={"error": repr(exc)})
-            await asyncio.sleep(self._every)

@@ -8,13 +8,11 @@ were rolled; one deleted after its days were rolled still counts in those days.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-log = logging.getLogger(__name__)
+from shortlink.services.periodic import PeriodicSweep
 
 SWEEP_EVERY = 600.0  # seconds; a closed day waits up to this long after its grace
 Pending = Callable[[float], Awaitable[Sequence[int] | None]]  # None: no store yet
@@ -25,7 +23,9 @@ class Owners(Protocol):
     async def link_workspaces(self) -> list[tuple[str, str]]: ...
 
 
-class WorkspaceRollups:
+class WorkspaceRollups(PeriodicSweep):
+    NAME = "workspace click rollup sweep"
+
     def __init__(
         self,
         owners: Owners,
@@ -38,8 +38,7 @@ class WorkspaceRollups:
         self._pending = pending
         self._roll = roll
         self._clock = clock
-        self._every = every
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(every)
 
     async def sweep(self) -> int:
         """Roll up the days waiting; returns how many."""
@@ -48,23 +47,3 @@ class WorkspaceRollups:
             return 0
         await self._roll(days, await self._owners.link_workspaces())
         return len(days)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                rolled = await self.sweep()
-                if rolled:
-                    log.info("workspace click rollups made", extra={"days": rolled})
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # PostgreSQL or ClickHouse down: the next sweep
-                log.warning("workspace rollup sweep failed", extra={"error": repr(exc)})
-            await asyncio.sleep(self._every)
