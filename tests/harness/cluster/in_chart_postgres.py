@@ -279,15 +279,19 @@ def read_write_service_reaches(api: client.ApiClient, release: Release, member: 
     return result.returncode == 0 and result.stdout.strip() == f"f|{pod_ip}"
 
 
-def diagnose(api: client.ApiClient, release: Release) -> str:
-    """The PostgresCluster's status, the namespace's pods and events, the operator's log."""
+def operator_log(api: client.ApiClient, release: Release) -> str:
     core = client.CoreV1Api(api)
     [operator] = core.list_namespaced_pod(
         release.namespace, label_selector="app.kubernetes.io/component=operator"
     ).items
-    log = core.read_namespaced_pod_log(
-        operator.metadata.name, release.namespace, container="operator"
-    )
+    name = operator.metadata.name
+    return str(core.read_namespaced_pod_log(name, release.namespace, container="operator"))
+
+
+def diagnose(api: client.ApiClient, release: Release) -> str:
+    """The PostgresCluster's status, the namespace's pods and events, the operator's log."""
+    core = client.CoreV1Api(api)
+    log = operator_log(api, release)
     members = []
     for member in release.members:
         for previous in (True, False):
@@ -310,13 +314,7 @@ def diagnose(api: client.ApiClient, release: Release) -> str:
 def operator_events(api: client.ApiClient, release: Release, since: float) -> list[str]:
     """The events the operator's HA loop logged from a second before `since` (epoch
     seconds) on, as "+seconds reason" relative to it: where a failover's seconds went."""
-    core = client.CoreV1Api(api)
-    [operator] = core.list_namespaced_pod(
-        release.namespace, label_selector="app.kubernetes.io/component=operator"
-    ).items
-    log = core.read_namespaced_pod_log(
-        operator.metadata.name, release.namespace, container="operator"
-    )
+    log = operator_log(api, release)
     found = []
     for line in log.splitlines():
         try:
