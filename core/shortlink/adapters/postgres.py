@@ -59,8 +59,18 @@ def _options(raw: str | None) -> LinkOptions:
     return NO_OPTIONS if raw is None else parse_link_options(json.loads(raw), _STORED)
 
 
+async def await_durable(db: Executor) -> None:
+    """Make this transaction's commit wait for what it read to be durable: a row an
+    earlier try committed may sit on the primary alone (its connection died before the
+    synchronous standby confirmed, or the primary restarted), and a transaction that
+    only reads commits without waiting. A transactional WAL record gives the commit an
+    LSN past that row, and the commit waits for a synchronous standby to hold it."""
+    await db.execute("SELECT pg_logical_emit_message(true, 'shortlink', 'durable read')")
+
+
 def _link(row: asyncpg.Record) -> Link:
-    fields = dict(row.items())  # _LINK_COLUMNS are Link's fields
+    # _LINK_COLUMNS are Link's fields (insert's rows also say whether they are `fresh`)
+    fields = {name: value for name, value in row.items() if name != "fresh"}
     fields["options"] = _options(fields["options"])
     return Link(**fields)
 
@@ -93,8 +103,9 @@ class LinkRepository:
     async def insert(self, link: NewLink, code: str, token: UUID) -> Link | None:
         """Insert under ``code``, created by request ``token``; None if the code is
         another's (the unique index decides). A row already there with our token is
-        returned: an earlier try of this request committed it."""
-        async with audited(self._db) as db:
+        returned: an earlier try of this request committed it, maybe on the primary
+        alone (see ``await_durable``)."""
+        async with audited_transaction(self._db) as db:
             row = await db.fetchrow(
                 f"""WITH inserted AS (
                     INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
@@ -102,9 +113,9 @@ class LinkRepository:
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
                     ON CONFLICT (code) DO NOTHING
                     RETURNING {_LINK_COLUMNS})
-                SELECT * FROM inserted
+                SELECT *, true AS fresh FROM inserted
                 UNION ALL
-                SELECT {_LINK_COLUMNS} FROM links WHERE code = $1 AND creation_token = $8
+                SELECT {_LINK_COLUMNS}, false FROM links WHERE code = $1 AND creation_token = $8
                 LIMIT 1""",
                 code,
                 link.target,
@@ -116,6 +127,8 @@ class LinkRepository:
                 token,
                 options_json(link.options),
             )
+            if row is not None and not row["fresh"]:
+                await await_durable(db)
         return _link(row) if row else None
 
     async def insert_many(self, items: Sequence[tuple[str, NewLink]], token: UUID) -> list[Link]:
@@ -142,10 +155,14 @@ class LinkRepository:
         return [_link(row) for row in rows]
 
     async def created_by(self, token: UUID) -> list[Link]:
-        """The links request ``token`` created (an earlier, committed try of it)."""
-        rows = await self._db.fetch(
-            f"SELECT {_LINK_COLUMNS} FROM links WHERE creation_token = $1", token
-        )
+        """The links request ``token`` created (an earlier, committed try of it,
+        answered only once durable: ``await_durable``)."""
+        async with audited_transaction(self._db) as db:
+            rows = await db.fetch(
+                f"SELECT {_LINK_COLUMNS} FROM links WHERE creation_token = $1", token
+            )
+            if rows:
+                await await_durable(db)
         return [_link(row) for row in rows]
 
     async def stored_response(self, owner: str, key: str, ttl: timedelta) -> StoredResponse | None:
@@ -159,6 +176,7 @@ class LinkRepository:
         )
         if row is None:
             return None
+        await await_durable(self._db)  # a replay answers only with a durable response
         return StoredResponse(row["fingerprint"], row["status"], json.loads(row["body"]))
 
     async def store_response(
