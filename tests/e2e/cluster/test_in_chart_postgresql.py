@@ -258,12 +258,28 @@ def _check(cluster: Cluster, failover: Failover, prefix: str, what: str) -> None
     )
     assert failover.new != failover.old
     assert result.acknowledged
-    assert result.lost == {}
+    assert result.lost == {}, _lost_details(failover, result.lost, found)
     assert result.duplicate_rows == 0
     assert failover.redirects.failures == []
     assert failover.redirects.total > 0
     if failover.rto > RTO_TARGET:
         pytest.xfail(f"RTO {failover.rto:.1f}s > failoverDelay + 3 s ({RTO_TARGET:g}s)")
+
+
+def _lost_details(failover: Failover, lost: dict[str, str], found: list[Any]) -> str:
+    """When each lost create was sent and answered, and what the new primary holds for
+    its target, relative to the event (seconds): where to look for the cause."""
+    answers = {a.target: a for a in failover.answers if a.target in lost}
+    rows = {row.target: row for row in found if row.target in lost}
+    lines = []
+    for target, code in lost.items():
+        answer, row = answers[target], rows.get(target)
+        held = f"{row.code} created {row.created_at - failover.event_at:+.2f}s" if row else "no row"
+        lines.append(
+            f"{target} -> {code}: sent {answer.sent_at - failover.event_at:+.2f}s, answered"
+            f" {answer.answered_at - failover.event_at:+.2f}s; {failover.new} holds {held}"
+        )
+    return "; ".join(lines)
 
 
 def test_the_primarys_container_killed_9_through_the_runtime_under_load(
