@@ -262,8 +262,7 @@ def _check(cluster: Cluster, failover: Failover, prefix: str, what: str) -> None
     assert result.duplicate_rows == 0
     assert failover.redirects.failures == []
     assert failover.redirects.total > 0
-    if failover.rto > RTO_TARGET:
-        pytest.xfail(f"RTO {failover.rto:.1f}s > failoverDelay + 3 s ({RTO_TARGET:g}s)")
+    assert failover.rto <= RTO_TARGET, f"RTO {failover.rto:.1f}s > failoverDelay + 3 s"
 
 
 def _lost_details(failover: Failover, lost: dict[str, str], found: list[Any]) -> str:
