@@ -806,3 +806,79 @@ def test_network_policy_egress_opens_every_port_the_urls_name() -> None:
         assert not {6390, 5999} & ports, component
     default = _dependency_ports(render(set_values={"networkPolicy.enabled": "true"}), "api")
     assert default == {5432, 6379, 26379, 9092, 8123, 8443}
+
+
+def test_a_dependency_in_the_namespace_admits_only_the_releases_components(
+    tmp_path: Path,
+) -> None:
+    """networkPolicy.dependencies: Redis as a pod beside the release is fenced to the
+    components (ingress on its port from them only), and they may reach it even when
+    dependencyEgress narrows the external services to a CIDR."""
+    redis = {"matchLabels": {"app": "redis"}}
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        yaml.safe_dump(
+            {
+                "networkPolicy": {
+                    "enabled": True,
+                    "dependencyEgress": [{"ipBlock": {"cidr": "192.0.2.0/24"}}],
+                    "dependencies": [{"name": "redis", "podSelector": redis, "ports": [6379]}],
+                },
+            }
+        )
+    )
+    manifests = render(CHART / "ci" / "full-values.yaml", values)  # every component on
+    (fence,) = find(manifests, "NetworkPolicy", "sl-shortlink-dependency-redis")
+    assert fence["spec"]["podSelector"] == redis
+    assert fence["spec"]["policyTypes"] == ["Ingress"]
+    (rule,) = fence["spec"]["ingress"]
+    assert rule["ports"] == [{"port": 6379, "protocol": "TCP"}]
+    (peer,) = rule["from"]
+    assert peer == {
+        "podSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": "shortlink",
+                "app.kubernetes.io/instance": "sl",
+            },
+            "matchExpressions": [
+                {
+                    "key": "app.kubernetes.io/component",
+                    "operator": "In",
+                    "values": ["api", "redirector", "analytics", "operator"],
+                }
+            ],
+        }
+    }
+    for component in ("api", "redirector", "analytics", "operator"):
+        (policy,) = find(manifests, "NetworkPolicy", f"sl-shortlink-{component}")
+        assert {
+            "to": [{"podSelector": redis}],
+            "ports": [{"port": 6379, "protocol": "TCP"}],
+        } in policy["spec"]["egress"], component
+    assert not find(
+        render(set_values={"networkPolicy.enabled": "true"}),
+        "NetworkPolicy",
+        "sl-shortlink-dependency-redis",
+    )
+
+
+def test_a_dependency_without_ports_is_refused(tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        yaml.safe_dump(
+            {
+                "networkPolicy": {
+                    "enabled": True,
+                    "dependencies": [
+                        {
+                            "name": "redis",
+                            "podSelector": {"matchLabels": {"app": "redis"}},
+                            "ports": [],
+                        }
+                    ],
+                }
+            }
+        )
+    )
+    with pytest.raises(HelmError, match="ports"):
+        render(values)
