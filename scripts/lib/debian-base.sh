@@ -1,7 +1,8 @@
-# Sourced by scripts/build-image and scripts/build-postgres-image: the Debian bookworm
-# root filesystem both images start from (mmdebstrap, then image/recipe.sh's `system`
-# phase), built once and cached in .cache/image/base-KEY (KEY: the recipe and the
-# mirror), and `in_root`, which runs a command as root inside a root filesystem.
+# Sourced by scripts/build-image, scripts/build-postgres-image and scripts/build-redis-image:
+# the Debian bookworm root filesystem the images start from (mmdebstrap, then
+# image/recipe.sh's `system` phase), built once and cached in .cache/image/base-KEY (KEY:
+# the recipe and the mirror), `in_root`, which runs a command as root inside a root
+# filesystem, and `pack_layout`, which makes a root filesystem an OCI layout.
 # Sourced from the repository's root.
 
 SUITE=bookworm
@@ -61,4 +62,19 @@ ensure_base() {
         mv "$BASE.partial" "$BASE"
         say "base rootfs built in $((SECONDS - started))s"
     ) 8>"$CACHE/base.lock"
+}
+
+# ROOTFS as the single layer of a new OCI layout OUT tagged TAG (umoci, unpacked in
+# BUNDLE, a directory that must not exist yet), then `umoci config` with the remaining
+# arguments (user, entrypoint, env, labels, ...).
+pack_layout() {
+    local rootfs=$1 out=$2 tag=$3 bundle=$4; shift 4
+    rm -rf "$out"
+    umoci init --layout "$out"
+    umoci new --image "$out:$tag"
+    umoci unpack --image "$out:$tag" "$bundle" >/dev/null
+    cp -a "$rootfs/." "$bundle/rootfs/"
+    umoci repack --image "$out:$tag" "$bundle"
+    umoci config --image "$out:$tag" "$@"
+    umoci gc --layout "$out"
 }
