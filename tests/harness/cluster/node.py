@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -741,4 +742,5 @@ def _machine_lock() -> Any:
 
 
 def _say(message: str) -> None:
-    print(f"[cluster harness] {message}", flush=True)
+    # stderr: a benchmark's stdout carries only its JSON lines
+    print(f"[cluster harness] {message}", file=sys.stderr, flush=True)
