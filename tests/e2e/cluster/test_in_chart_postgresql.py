@@ -311,3 +311,19 @@ def test_a_standby_is_promoted_when_the_primarys_pod_is_deleted_under_load(
     with cluster.cordoned():
         failover = under_load(cluster, RELEASE, release, prefix, delete)
     _check(cluster, failover, prefix, "pod deleted")
+
+
+def test_a_standby_is_promoted_when_the_primarys_pod_is_deleted_and_comes_straight_back(
+    cluster: Cluster, release: dict[str, str]
+) -> None:
+    """The primary's pod deleted with the node schedulable: the StatefulSet's
+    replacement starts at once with the old primary's data, maybe before the operator
+    promoted anyone. A standby is promoted all the same (a restarted primary is a
+    failed one), and the replacement finds it and becomes its standby."""
+
+    def delete(primary: str) -> None:
+        delete_pod(cluster, RELEASE, primary)
+
+    prefix = "https://replaced.cluster.test/"
+    failover = under_load(cluster, RELEASE, release, prefix, delete)
+    _check(cluster, failover, prefix, "pod deleted, replaced at once")
