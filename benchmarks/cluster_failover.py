@@ -62,7 +62,7 @@ READ_MAX_LAG_S = 5
 
 
 @contextlib.contextmanager
-def _node() -> Iterator[Cluster]:
+def cluster_node() -> Iterator[Cluster]:
     """The cluster left up by hand, or one of this run's own."""
     if STATE.exists():
         log("  using the cluster that is up")
@@ -81,7 +81,7 @@ def cluster_failover_line(
 ) -> dict[str, Any]:
     work_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as running, cpu_affinity(every_cpu()):
-        cluster = running.enter_context(_node())
+        cluster = running.enter_context(cluster_node())
         postgres_image = chart_pg.import_postgres_image(cluster)
         redis = running.enter_context(
             RedisServer(work_dir / "redis", bind=("127.0.0.1", network.BRIDGE_IP))

@@ -1,4 +1,6 @@
-"""The cluster_failover benchmark's figures from what it recorded (pure: no I/O).
+"""The cluster benchmarks' figures from what they recorded (pure: no I/O): an event
+(cluster_failover's members dying, cluster_upgrade's rolls) beside the quiet period
+before it.
 
 Times are epoch seconds on this machine's clock (the client's sent/answered stamps).
 """
@@ -7,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,14 +28,21 @@ class Period:
     note: str = ""
 
 
-def _p99(latencies: list[float]) -> float | None:
-    return round(percentile(latencies, 99), 1) if latencies else None
+def _percentile(latencies: list[float], percent: float) -> float | None:
+    return round(percentile(latencies, percent), 1) if latencies else None
+
+
+def _latencies(name: str, latencies: list[float]) -> dict[str, float | None]:
+    return {
+        f"{name}_p50_ms": _percentile(latencies, 50),
+        f"{name}_p99_ms": _percentile(latencies, 99),
+    }
 
 
 def period_figures(
     period: Period, answers: list[CreateAnswer], warm: Redirects, cold: Redirects
 ) -> dict[str, Any]:
-    """What was sent during `period`: counts, failures and p99 latencies."""
+    """What was sent during `period`: counts, failures and p50/p99 latencies."""
     creates = [a for a in answers if period.start <= a.sent_at <= period.end]
     warm_in, cold_in = (
         warm.between(period.start, period.end),
@@ -42,13 +52,13 @@ def period_figures(
         "seconds": round(period.end - period.start, 1),
         "creates": len(creates),
         "failed_creates": sum(1 for a in creates if not a.acknowledged),
-        "create_p99_ms": _p99([a.latency_ms for a in creates]),
+        **_latencies("create", [a.latency_ms for a in creates]),
         "warm_redirects": warm_in.total,
         "failed_warm_redirects": len(warm_in.failures),
-        "warm_redirect_p99_ms": _p99([ms for _, ms, _ in warm_in.sent]),
+        **_latencies("warm_redirect", [ms for _, ms, _ in warm_in.sent]),
         "cold_redirects": cold_in.total,
         "failed_cold_redirects": len(cold_in.failures),
-        "cold_redirect_p99_ms": _p99([ms for _, ms, _ in cold_in.sent]),
+        **_latencies("cold_redirect", [ms for _, ms, _ in cold_in.sent]),
     }
 
 
@@ -96,9 +106,12 @@ def meets_target(event: dict[str, Any]) -> bool:
     )
 
 
-def summary(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per kind of event, over its rounds: the RTOs, the failures summed, and the
-    medians of the p99s during the events beside those of their quiet periods."""
+def summary(
+    events: list[dict[str, Any]], judge: Callable[[dict[str, Any]], bool] = meets_target
+) -> dict[str, dict[str, Any]]:
+    """Per kind of event, over its rounds: the RTOs, the failures summed, the medians
+    of the latencies during the events beside those of their quiet periods, and
+    whether every round met its target (`judge`)."""
     kinds: dict[str, list[dict[str, Any]]] = {}
     for event in events:
         kinds.setdefault(event["event"], []).append(event)
@@ -122,8 +135,9 @@ def summary(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                     "during": median(key, "during"),
                     "quiet": median(key, "quiet_reference"),
                 }
-                for key in ("create_p99_ms", "warm_redirect_p99_ms", "cold_redirect_p99_ms")
+                for key in rounds[0]["during"]
+                if key.endswith("_ms")
             },
-            "meets_target": all(meets_target(r) for r in rounds),
+            "meets_target": all(judge(r) for r in rounds),
         }
     return found

@@ -20,7 +20,7 @@ SCENARIOS = (
     "redirect_hit_workers",
 )
 # Run only when named: they need a stack (or a cluster) of their own, and kill things.
-ON_DEMAND_SCENARIOS = ("failover", "cluster_failover", "analytics_stats_100m")
+ON_DEMAND_SCENARIOS = ("failover", "cluster_failover", "cluster_upgrade", "analytics_stats_100m")
 ALL_SCENARIOS = SCENARIOS + ON_DEMAND_SCENARIOS
 # The CRD's default failoverDelay.
 DEFAULT_FAILOVER_DELAY_S = 10.0

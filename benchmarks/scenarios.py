@@ -16,6 +16,7 @@ from benchmarks.alternation import (
 from benchmarks.analytics import analytics_ingest, analytics_stats, redirect_hit_with_kafka
 from benchmarks.analytics_scale import analytics_stats_100m
 from benchmarks.cluster_failover import cluster_failover_line
+from benchmarks.cluster_upgrade import cluster_upgrade_line
 from benchmarks.config import RunSettings
 from benchmarks.context import ScenarioContext
 from benchmarks.failover import failover_line
@@ -400,9 +401,16 @@ def cluster_failover(settings: RunSettings, work_dir: Path, busy: float | None) 
     return cluster_failover_line(work_dir, settings.rounds, busy)
 
 
+def cluster_upgrade(settings: RunSettings, work_dir: Path, busy: float | None) -> dict[str, Any]:
+    """helm upgrade to a second image build and helm rollback on the cluster (its module)."""
+    log(f"scenario cluster_upgrade ({settings.rounds} rounds)")
+    return cluster_upgrade_line(work_dir, settings.rounds, busy)
+
+
 # Scenarios that bring their own stack (and run only when named).
 ON_DEMAND_RUNNERS: dict[str, Callable[[RunSettings, Path, float | None], dict[str, Any]]] = {
     "failover": failover,
     "cluster_failover": cluster_failover,
+    "cluster_upgrade": cluster_upgrade,
     "analytics_stats_100m": analytics_stats_100m,
 }

@@ -47,12 +47,15 @@ def test_the_event_beside_its_quiet_reference() -> None:
         "seconds": 10.0,
         "creates": 4,
         "failed_creates": 1,
+        "create_p50_ms": 100.0,  # of 10, 100, 110, 5000 ms
         "create_p99_ms": 5000.0,
         "warm_redirects": 2,
         "failed_warm_redirects": 1,
+        "warm_redirect_p50_ms": 2.0,
         "warm_redirect_p99_ms": 900.0,
         "cold_redirects": 1,
         "failed_cold_redirects": 0,
+        "cold_redirect_p50_ms": 2100.0,
         "cold_redirect_p99_ms": 2100.0,
     }
     assert found["quiet_reference"]["creates"] == 2
