@@ -1,19 +1,21 @@
 """NetworkPolicies enforced (issue 18, proof 7): the chart installed with
-`networkPolicy.enabled` and its in-chart PostgreSQL (one member: a PostgreSQL that is a
-pod, which a policy can fence; Redis is on the host), then kube-network-policies, the
-agent built here from its Go module (tests/harness/kube/netpol), started on the node.
+`networkPolicy.enabled`, its in-chart PostgreSQL (one member) and Redis as a pod in the
+release's namespace (tests/harness/cluster/redis_pod.py, the image of
+scripts/build-redis-image) guarded by `networkPolicy.dependencies`, then
+kube-network-policies, the agent built here from its Go module
+(tests/harness/kube/netpol), started on the node.
 
 A pod in another namespace, outside every policy of the release, first reaches
-PostgreSQL and every ops port (policies alone are only objects: nothing enforces them),
-then, with the agent on, none of them, while the release's own flows still pass: its pods
-restarted under the policies migrate PostgreSQL and come Ready, a link created through
-the api Service redirects through the redirector Service, also from that pod (the
-public ports admit anyone by default), and the PostgresCluster stays Ready.
+PostgreSQL, Redis and every ops port (policies alone are only objects: nothing enforces
+them), then, with the agent on, none of them, while the release's own flows still pass:
+its pods restarted under the policies migrate PostgreSQL and come Ready, a link created
+through the api Service redirects through the redirector Service, also from that pod
+(the public ports admit anyone by default), the link is in Redis (the release's pods
+reached it through the fence), and the PostgresCluster stays Ready.
 
-Not fenced, and not a NetworkPolicy's to fence: Redis (and PostgreSQL or Kafka) outside
-the cluster, here on the node's host. A NetworkPolicy selects pods; a service that is
-not a pod is reached by any pod the network routes to it, and is fenced by its own
-firewall and AUTH. The outside pod's reach to the host's Redis is printed, not asserted.
+Not a NetworkPolicy's to fence: a Redis (or PostgreSQL, Kafka) outside the cluster. A
+policy selects pods; a server that is not a pod is reached by any pod the network routes
+to it, and is fenced by its own firewall and AUTH.
 """
 
 from __future__ import annotations
@@ -27,8 +29,7 @@ import httpx
 import pytest
 from kubernetes import client
 
-from tests.harness import RedisServer
-from tests.harness.cluster import Cluster, images, network
+from tests.harness.cluster import Cluster, images, redis_pod
 from tests.harness.cluster.helm import project_image_tag
 from tests.harness.cluster.in_chart_postgres import (
     API_KEY,
@@ -94,27 +95,37 @@ except urllib.error.HTTPError as error:
 """
 
 
-@pytest.fixture(scope="module")
-def host_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Redis on the host, reached by the pods at the bridge's host address."""
-    with RedisServer(
-        tmp_path_factory.mktemp("redis") / "redis", bind=("127.0.0.1", network.BRIDGE_IP)
-    ) as redis:
-        yield f"redis://{network.BRIDGE_IP}:{redis.port}/0"
-
-
 def _values(redis_url: str, postgres_image: str, storage_class: str) -> dict[str, Any]:
     values = chart_values(redis_url, postgres_image, storage_class)
     values["postgresql"]["instances"] = 1
     # The chart's defaults: public ports from anyone, ops ports from no pod (the
-    # kubelet's probes come from the node, which policies don't govern).
-    values["networkPolicy"] = {"enabled": True}
+    # kubelet's probes come from the node, which policies don't govern); the Redis pod
+    # admits the release's components only.
+    values["networkPolicy"] = {
+        "enabled": True,
+        "dependencies": [
+            {
+                "name": "redis",
+                "podSelector": {"matchLabels": redis_pod.LABELS},
+                "ports": [redis_pod.PORT],
+            }
+        ],
+    }
     return values
 
 
 @pytest.fixture(scope="module")
+def redis(cluster: Cluster) -> Iterator[redis_pod.RedisPod]:
+    """Redis as a pod in the release's namespace, up before the release that uses it."""
+    with cluster.api_client() as api:
+        create_namespace(api, NAMESPACE)
+    with redis_pod.redis_pod(cluster, NAMESPACE) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
 def release(
-    cluster: Cluster, host_redis: str, tmp_path_factory: pytest.TempPathFactory
+    cluster: Cluster, redis: redis_pod.RedisPod, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
     postgres_image = import_postgres_image(cluster)
     values_file = tmp_path_factory.mktemp("values") / "values.json"
@@ -124,7 +135,7 @@ def release(
             cluster,
             RELEASE,
             values_file,
-            lambda storage_class: _values(host_redis, postgres_image, storage_class),
+            lambda storage_class: _values(redis.url, postgres_image, storage_class),
         ) as services,
     ):
         yield services
@@ -184,7 +195,8 @@ def _probe_pod() -> dict[str, Any]:
 
 def _targets(api: client.ApiClient) -> dict[str, tuple[str, int]]:
     """What the outside pod must not reach: PostgreSQL (the member and its read-write
-    Service) and each component's ops port (its pod and its Service)."""
+    Service), Redis (its pod and its Service) and each component's ops port (its pod
+    and its Service)."""
     core = client.CoreV1Api(api)
     # The operator makes the read-write Service; it may trail `helm install --wait`.
     read_write = f"{RELEASE.postgres}-rw"
@@ -201,6 +213,8 @@ def _targets(api: client.ApiClient) -> dict[str, tuple[str, int]]:
             continue
         if component == "postgresql":
             found[f"postgresql pod {pod.metadata.name}"] = (pod.status.pod_ip, 5432)
+        elif pod.metadata.labels.get("app") == redis_pod.NAME:
+            found[f"redis pod {pod.metadata.name}"] = (pod.status.pod_ip, redis_pod.PORT)
         elif component in COMPONENTS:
             [ops] = [
                 port.container_port
@@ -216,13 +230,14 @@ def _targets(api: client.ApiClient) -> dict[str, tuple[str, int]]:
         ):
             continue
         for port in service.spec.ports:
-            if port.name == "ops" or port.port == 5432:
+            if port.name == "ops" or port.port in (5432, redis_pod.PORT):
                 found[f"service {service.metadata.name}:{port.name or port.port}"] = (
                     service.spec.cluster_ip,
                     port.port,
                 )
-    assert {name.split()[0] for name in found} >= {"postgresql", *COMPONENTS}, found
+    assert {name.split()[0] for name in found} >= {"postgresql", "redis", *COMPONENTS}, found
     assert any(read_write in name for name in found), found
+    assert f"service {redis_pod.NAME}:redis" in found, found
     return found
 
 
@@ -241,11 +256,6 @@ def _connect(api: client.ApiClient, targets: dict[str, tuple[str, int]]) -> dict
     return result
 
 
-def _host_redis(redis_url: str) -> dict[str, tuple[str, int]]:
-    url = httpx.URL(redis_url)
-    return {"redis on the host (not a pod)": (str(url.host), int(url.port or 6379))}
-
-
 def test_the_chart_renders_a_policy_for_every_pod(
     cluster: Cluster, release: dict[str, str]
 ) -> None:
@@ -256,28 +266,29 @@ def test_the_chart_renders_a_policy_for_every_pod(
     for pod in pods:
         labels = pod.metadata.labels
         assert any(selector.items() <= labels.items() for selector in selectors), labels
-    assert {tuple(p.spec.policy_types) for p in policies} == {("Ingress", "Egress")}
+    # The Redis pod's: ingress only (what a dependency reaches is not the chart's to know).
+    assert {tuple(p.spec.policy_types) for p in policies} == {("Ingress", "Egress"), ("Ingress",)}
 
 
 def test_without_the_agent_the_outside_pod_reaches_everything(
-    cluster: Cluster, release: dict[str, str], probe: str, host_redis: str
+    cluster: Cluster, release: dict[str, str], probe: str
 ) -> None:
     """The policies are in place, nothing enforces them: the check below can fail."""
     with cluster.api_client() as api:
         targets = {**_targets(api), **_public(release)}
-        reached = _connect(api, {**targets, **_host_redis(host_redis)})
+        reached = _connect(api, targets)
     print(f"without the agent: {reached}")
-    assert {name: reached[name] for name in targets} == dict.fromkeys(targets, "ok")
+    assert reached == dict.fromkeys(targets, "ok")
 
 
 def test_with_the_agent_the_outside_pod_reaches_no_database_and_no_ops_port(
-    cluster: Cluster, release: dict[str, str], probe: str, agent: None, host_redis: str
+    cluster: Cluster, release: dict[str, str], probe: str, agent: None
 ) -> None:
     with cluster.api_client() as api:
         fenced = _targets(api)
         public = _public(release)
         started = time.monotonic()
-        reached = _connect(api, {**fenced, **public, **_host_redis(host_redis)})
+        reached = _connect(api, {**fenced, **public})
     print(f"with the agent ({time.monotonic() - started:.1f}s): {reached}")
     # Dropped by the agent's verdict: the connect hears nothing back.
     assert {name: reached[name] for name in fenced} == dict.fromkeys(fenced, "timeout")
@@ -291,7 +302,8 @@ def test_the_releases_own_flows_pass_under_the_policies(
     """Every pod of the release replaced with the agent on: the new pods connect
     afresh (the migrate init containers and the operator to PostgreSQL, each component
     to DNS and Redis) and come Ready; a link is created through the api Service and
-    followed through the redirector Service, from the host and from the outside pod."""
+    followed through the redirector Service, from the host and from the outside pod;
+    the redirector cached it in Redis (through the fence)."""
     with cluster.api_client() as api:
         core = client.CoreV1Api(api)
         old = {
@@ -340,6 +352,10 @@ def test_the_releases_own_flows_pass_under_the_policies(
         )
         response = httpx.get(f"{redirector_url}/{code}", timeout=10)
         assert (response.status_code, response.headers["location"]) == (302, target)
+        # The redirector's cache entry (core/shortlink/adapters/redis_cache.py), read in
+        # the Redis pod: the release's pods reached Redis under the policies.
+        cached = redis_pod.redis_cli(cluster, NAMESPACE, "EXISTS", f"short:{code}")
+        assert cached == "1", cached
 
         # From the outside pod: pod -> Service -> pod, each connection given a verdict.
         output = pod_exec(

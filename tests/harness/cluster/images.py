@@ -8,7 +8,9 @@
 - the in-chart PostgreSQL's image: scripts/build-postgres-image's layout (Debian's
   PostgreSQL 15 to the official postgres image's entrypoint contract), imported on demand
   as `shortlink.local/postgres:15-bookworm` — not under the chart's default name
-  (docker.io/library/postgres:16): it is not that image, so the test sets the values.
+  (docker.io/library/postgres:16): it is not that image, so the test sets the values;
+- a Redis image: scripts/build-redis-image's layout (Debian's redis-server), imported on
+  demand as `shortlink.local/redis:7-bookworm` for the tests that need Redis as a pod.
 
 Nothing is pulled: containerd's registry configuration sends every registry to a
 closed loopback port (see node.py), so a missing image fails here, never off the machine.
@@ -20,7 +22,10 @@ import fcntl
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.harness.kube.binaries import CACHE_DIR, REPO_ROOT, go_environ, go_executable
@@ -35,6 +40,9 @@ IMAGES_DIR = CACHE_DIR / "cluster" / "images"
 POSTGRES_BUILD = REPO_ROOT / "scripts" / "build-postgres-image"
 POSTGRES_LAYOUT = CACHE_DIR / "image" / "postgres-oci"
 POSTGRES_NAME = "shortlink.local/postgres"
+REDIS_BUILD = REPO_ROOT / "scripts" / "build-redis-image"
+REDIS_LAYOUT = CACHE_DIR / "image" / "redis-oci"
+REDIS_NAME = "shortlink.local/redis"
 NEXT_LAYOUT = IMAGES_DIR / "project-next"
 NEXT_SUFFIX = "-next"
 # What the second build adds (the pods show which build they run by reading it).
@@ -124,6 +132,28 @@ def postgres_layout() -> Path:
     changed (about 1.5 min on a cached base), else kept as is (a fraction of a second)."""
     _run([str(POSTGRES_BUILD), str(POSTGRES_LAYOUT)], cwd=REPO_ROOT, timeout=900)
     return POSTGRES_LAYOUT
+
+
+def redis_layout() -> Path:
+    """scripts/build-redis-image's layout: built when its recipe, configuration or base
+    changed (5-25 s on a cached base), else kept as is."""
+    _run([str(REDIS_BUILD), str(REDIS_LAYOUT)], cwd=REPO_ROOT, timeout=900)
+    return REDIS_LAYOUT
+
+
+def build_and_import(ctr: list[str], layout: Callable[[], Path], name: str) -> str:
+    """`layout()` (built or checked) imported as `name`; its one image reference. The
+    times of both parts on stderr (a benchmark's stdout is its JSON lines)."""
+    started = time.monotonic()
+    built = layout()
+    checked = time.monotonic()
+    [reference] = import_layout(ctr, built, name)
+    print(
+        f"{name}: build/check {checked - started:.1f}s,"
+        f" import {time.monotonic() - checked:.1f}s ({reference})",
+        file=sys.stderr,
+    )
+    return reference
 
 
 def image_digests(layout: Path) -> dict[str, str]:

@@ -2,8 +2,9 @@
 two standbys) on the node, and traffic through its Services while members die.
 
 Shared by the e2e test (tests/e2e/cluster/test_in_chart_postgresql.py) and the
-`cluster_failover` benchmark: plain Python, no pytest. Redis is on the host (reached
-at the bridge's host address); Kafka is left out (click events off).
+`cluster_failover` benchmark: plain Python, no pytest. Redis is where the caller's URL
+says (the host's, at the bridge's address, or a pod: redis_pod.py); Kafka is left out
+(click events off).
 """
 
 from __future__ import annotations
@@ -76,16 +77,7 @@ class Release:
 
 def import_postgres_image(cluster: Cluster) -> str:
     """scripts/build-postgres-image's layout imported into the node's containerd."""
-    started = time.monotonic()
-    layout = images.postgres_layout()
-    built = time.monotonic()
-    [reference] = images.import_layout(cluster.ctr, layout, images.POSTGRES_NAME)
-    print(
-        f"postgres image: build/check {built - started:.1f}s,"
-        f" import {time.monotonic() - built:.1f}s ({reference})",
-        file=sys.stderr,  # a benchmark's stdout is its JSON lines
-    )
-    return reference
+    return images.build_and_import(cluster.ctr, images.postgres_layout, images.POSTGRES_NAME)
 
 
 def _crds_present(api: client.ApiClient) -> bool:
@@ -217,11 +209,14 @@ def _delete_postgres_cluster(api: client.ApiClient, release: Release) -> None:
 
 
 def _wait_pods_gone(api: client.ApiClient, release: Release) -> None:
+    """The release's pods, not all of its namespace's (a test's Redis pod stays beside
+    it until after: test_network_policies.py)."""
     core = client.CoreV1Api(api)
+    selector = f"app.kubernetes.io/instance={release.name}"
     wait_for(
-        lambda: not core.list_namespaced_pod(release.namespace).items,
+        lambda: not core.list_namespaced_pod(release.namespace, label_selector=selector).items,
         timeout=120,
-        what=f"the pods of {release.namespace} to go",
+        what=f"the pods of release {release.name} in {release.namespace} to go",
     )
 
 
