@@ -42,7 +42,13 @@ import httpx
 import orjson
 from kubernetes import client
 
-from benchmarks.cluster_failover_figures import Period, event_figures, meets_target, summary
+from benchmarks.cluster_failover_figures import (
+    Period,
+    event_figures,
+    meets_target,
+    run_figures,
+    summary,
+)
 from benchmarks.host import cpu_affinity, every_cpu, log
 from tests.harness import RedisServer
 from tests.harness.cluster import Cluster, network
@@ -126,10 +132,7 @@ def cluster_failover_line(
         "summary": summary(events),
         "events": events,
         "rounds": rounds,
-        "acked_writes": len(result.acknowledged),
-        "acked_writes_lost": len(result.lost),
-        "duplicate_rows": result.duplicate_rows,
-        "creates": len(answers),
+        **run_figures(result, answers),
         "warm_redirects": running.warm.total,
         "cold_redirects": running.cold.total,
         "failover_delay_s": chart_pg.FAILOVER_DELAY,

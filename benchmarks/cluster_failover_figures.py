@@ -141,3 +141,13 @@ def summary(
             "meets_target": all(judge(r) for r in rounds),
         }
     return found
+
+
+def run_figures(result: Outcome, answers: list[CreateAnswer]) -> dict[str, int]:
+    """The creates of the whole run: acknowledged, lost, doubled, sent."""
+    return {
+        "acked_writes": len(result.acknowledged),
+        "acked_writes_lost": len(result.lost),
+        "duplicate_rows": result.duplicate_rows,
+        "creates": len(answers),
+    }

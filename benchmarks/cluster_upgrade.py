@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.cluster_failover import cluster_node
-from benchmarks.cluster_failover_figures import Period, event_figures, summary
+from benchmarks.cluster_failover_figures import Period, event_figures, run_figures, summary
 from benchmarks.cluster_upgrade_figures import meets_target, roll_figures
 from benchmarks.host import cpu_affinity, every_cpu, log
 from tests.harness.cluster import Cluster, upgrade
@@ -86,10 +86,7 @@ def cluster_upgrade_line(work_dir: Path, rounds: int, busy_percent: float | None
         "summary": summary(events, meets_target),
         "events": events,
         "rounds": rounds,
-        "acked_writes": len(result.acknowledged),
-        "acked_writes_lost": len(result.lost),
-        "duplicate_rows": result.duplicate_rows,
-        "creates": len(answers),
+        **run_figures(result, answers),
         "warm_redirects": traffic.warm.total,
         "clicks_served": served,
         "clicks_in_kafka": received,

@@ -12,6 +12,7 @@ from shortlink.adapters.audit import AuditOutbox
 from shortlink.adapters.event_codec import encode_audit_entry
 from shortlink.adapters.event_publisher import Transport
 from shortlink.domain.audit import AuditEntry
+from shortlink.services.periodic import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ BATCH = 500
 RETENTION_EVERY = 3600.0  # seconds between retention sweeps
 
 
-class AuditRelay:
+class AuditRelay(BackgroundLoop):
     def __init__(
         self,
         outbox: AuditOutbox,
@@ -31,16 +32,10 @@ class AuditRelay:
         self._transport = transport  # None: no bus, retention only
         self._topic = topic
         self._interval = interval
-        self._task: asyncio.Task[None] | None = None
         self._last_sweep = float("-inf")
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await super().stop()
         if self._transport is not None:
             await self._transport.stop()
 

@@ -12,16 +12,13 @@ from collections.abc import Sized
 log = logging.getLogger(__name__)
 
 
-class PeriodicSweep(ABC):
-    NAME = "sweep"  # in the log lines: "<NAME> done" / "<NAME> failed"
+class BackgroundLoop(ABC):
+    """``_run`` as a task from ``start`` until ``stop`` cancels it."""
 
-    def __init__(self, every: float) -> None:
-        self._every = every
-        self._task: asyncio.Task[None] | None = None
+    _task: asyncio.Task[None] | None = None
 
     @abstractmethod
-    async def sweep(self) -> int | Sized:
-        """One sweep; how much it did, or what (nothing: not logged)."""
+    async def _run(self) -> None: ...
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -30,6 +27,17 @@ class PeriodicSweep(ABC):
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+class PeriodicSweep(BackgroundLoop):
+    NAME = "sweep"  # in the log lines: "<NAME> done" / "<NAME> failed"
+
+    def __init__(self, every: float) -> None:
+        self._every = every
+
+    @abstractmethod
+    async def sweep(self) -> int | Sized:
+        """One sweep; how much it did, or what (nothing: not logged)."""
 
     async def _run(self) -> None:
         while True:
