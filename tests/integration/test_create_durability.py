@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from shortlink.adapters.postgres import LinkRepository
-from shortlink.domain.links import NewLink
+from shortlink.domain.links import Link, NewLink
 from tests.harness.pg_cluster import PostgresCluster
 
 DATABASE = "shortlink"
@@ -40,8 +40,17 @@ def _on_standby(cluster: PostgresCluster, code: str) -> bool:
     return found == "1"
 
 
+async def _insert_in_a_transaction(
+    repo: LinkRepository, link: NewLink, code: str, token: uuid.UUID
+) -> Link | None:
+    """As a create under an Idempotency-Key runs it: inside the repository's transaction."""
+    async with repo.transaction() as tx:
+        return await tx.insert(link, code, token)
+
+
+@pytest.mark.parametrize("in_transaction", [False, True], ids=["alone", "in a transaction"])
 async def test_a_retried_create_answers_only_once_a_synchronous_standby_has_its_row(
-    cluster: tuple[PostgresCluster, asyncpg.Pool],
+    cluster: tuple[PostgresCluster, asyncpg.Pool], in_transaction: bool
 ) -> None:
     pg, pool = cluster
     repo = LinkRepository(pool)
@@ -53,7 +62,8 @@ async def test_a_retried_create_answers_only_once_a_synchronous_standby_has_its_
         await conn.execute("SET synchronous_commit = local")
         first = await LinkRepository(conn).insert(link, code, token)
     assert first is not None and not _on_standby(pg, code)
-    retry = asyncio.ensure_future(repo.insert(link, code, token))
+    insert = _insert_in_a_transaction if in_transaction else LinkRepository.insert
+    retry = asyncio.ensure_future(insert(repo, link, code, token))
     await asyncio.sleep(1.0)
     assert not retry.done(), "the retry answered with a row no synchronous standby has"
     pg.standbys[0].resume_wal_receiver()
