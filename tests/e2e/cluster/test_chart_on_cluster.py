@@ -20,7 +20,7 @@ from playwright.sync_api import expect, sync_playwright
 from tests.harness import argocd
 from tests.harness.cluster import Cluster, network
 from tests.harness.cluster.helm import CHART, helm, project_image_tag
-from tests.harness.cluster.host_services import clicks_in_kafka
+from tests.harness.cluster.host_services import chart_on_host_services, clicks_in_kafka
 from tests.harness.cluster.host_services import host_services as external_services
 from tests.harness.cluster.workloads import (
     describe_pods,
@@ -59,13 +59,7 @@ def host_services(
 
 def chart_values(services: dict[str, str]) -> dict[str, Any]:
     return {
-        "image": {"tag": project_image_tag(), "pullPolicy": "Never"},
-        "config": {"baseUrl": "http://sho.rt.test", "rateLimit": "1000/minute"},
-        "database": {"url": services["database"]},
-        "redis": {"url": services["redis"]},
-        "kafka": {"bootstrapServers": services["kafka"]},
-        "secretKey": {"value": SECRET},
-        "initialApiKey": {"value": API_KEY},
+        **chart_on_host_services(services, project_image_tag(), SECRET, API_KEY, "1000/minute"),
         "api": {"replicas": 1},
         "redirector": {"replicas": 2},
         # Two replicas: one leads through the Lease, one stands by (proof 6).

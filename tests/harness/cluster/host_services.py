@@ -97,3 +97,19 @@ def clicks_in_kafka(bootstrap: str, codes: Collection[str]) -> tuple[int, int]:
         return clicks, sum(offset or 0 for offset in committed)
 
     return asyncio.run(count())
+
+
+def chart_on_host_services(
+    urls: dict[str, str], tag: str, secret: str, api_key: str, rate_limit: str
+) -> dict[str, object]:
+    """The chart's values for `host_services`' `urls`: image `tag` (imported, never
+    pulled), the release's secret key and first API key; replicas are the caller's."""
+    return {
+        "image": {"tag": tag, "pullPolicy": "Never"},
+        "config": {"baseUrl": "http://sho.rt.test", "rateLimit": rate_limit},
+        "database": {"url": urls["database"]},
+        "redis": {"url": urls["redis"]},
+        "kafka": {"bootstrapServers": urls["kafka"]},
+        "secretKey": {"value": secret},
+        "initialApiKey": {"value": api_key},
+    }

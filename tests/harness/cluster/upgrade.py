@@ -24,7 +24,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.harness.cluster import images
 from tests.harness.cluster.helm import CHART, helm, project_image_tag
-from tests.harness.cluster.host_services import clicks_in_kafka
+from tests.harness.cluster.host_services import chart_on_host_services, clicks_in_kafka
 from tests.harness.cluster.in_chart_postgres import API_KEY, SECRET, STEADY_S, Release
 from tests.harness.cluster.node import Cluster
 from tests.harness.cluster.workloads import wait_for
@@ -61,13 +61,7 @@ def builds(cluster: Cluster) -> tuple[Build, Build]:
 def chart_values(urls: dict[str, str], tag: str) -> dict[str, Any]:
     """The chart on host_services' `urls`, REPLICAS of each component, the image `tag`."""
     return {
-        "image": {"tag": tag, "pullPolicy": "Never"},
-        "config": {"baseUrl": "http://sho.rt.test", "rateLimit": "100000/minute"},
-        "database": {"url": urls["database"]},
-        "redis": {"url": urls["redis"]},
-        "kafka": {"bootstrapServers": urls["kafka"]},
-        "secretKey": {"value": SECRET},
-        "initialApiKey": {"value": API_KEY},
+        **chart_on_host_services(urls, tag, SECRET, API_KEY, "100000/minute"),
         **{component: {"replicas": count} for component, count in REPLICAS.items()},
     }
 
