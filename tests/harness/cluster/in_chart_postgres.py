@@ -14,6 +14,7 @@ import base64
 import contextlib
 import itertools
 import json
+import re
 import subprocess
 import sys
 import time
@@ -290,10 +291,7 @@ def diagnose(api: client.ApiClient, release: Release) -> str:
     members = []
     for member in release.members:
         for previous in (True, False):
-            try:
-                text = core.read_namespaced_pod_log(member, release.namespace, previous=previous)
-            except ApiException as error:
-                text = f"({error.reason})"
+            text = _member_log(core, release, member, previous=previous)
             members.append(f"{member} log{' (previous)' if previous else ''}:\n{text[-1500:]}")
     try:
         found = json.dumps(status(api, release), indent=1)
@@ -306,9 +304,12 @@ def diagnose(api: client.ApiClient, release: Release) -> str:
     )
 
 
-def operator_events(api: client.ApiClient, release: Release, since: float) -> list[str]:
+def operator_events(
+    api: client.ApiClient, release: Release, since: float, *, details: bool = False
+) -> list[str]:
     """The events the operator's HA loop logged from a second before `since` (epoch
-    seconds) on, as "+seconds reason" relative to it: where a failover's seconds went."""
+    seconds) on, as "+seconds reason" relative to it (with each one's message if
+    ``details``): where a failover's seconds went."""
     log = operator_log(api, release)
     found = []
     for line in log.splitlines():
@@ -320,8 +321,31 @@ def operator_events(api: client.ApiClient, release: Release, since: float) -> li
             continue
         moment = datetime.fromisoformat(entry["ts"].replace("Z", "+00:00")).timestamp()
         if moment >= since - 1:
-            found.append(f"{moment - since:+.2f}s {entry.get('reason')}")
+            detail = f": {entry.get('detail')}" if details else ""
+            found.append(f"{moment - since:+.2f}s {entry.get('reason')}{detail}")
     return found
+
+
+def member_logs(api: client.ApiClient, release: Release, since: float) -> str:
+    """Each member's PostgreSQL log from two seconds before `since` (epoch seconds) on,
+    its last lines: what a standby did between a promotion and its next stream."""
+    core = client.CoreV1Api(api)
+    seconds = int(time.time() - since) + 2
+    found = []
+    for member in release.members:
+        text = _member_log(core, release, member, since_seconds=seconds)
+        found.append(f"{member}:\n{text[-5000:]}")
+    return "\n".join(found)
+
+
+def _member_log(core: client.CoreV1Api, release: Release, member: str, **options: Any) -> str:
+    """A member's log, its passwords blanked (PostgreSQL logs each primary_conninfo it
+    is given, password and all)."""
+    try:
+        text = str(core.read_namespaced_pod_log(member, release.namespace, **options))
+    except ApiException as error:
+        return f"({error.reason})"
+    return re.sub(r"password='[^']*'", "password=<redacted>", text)
 
 
 # --- The events ------------------------------------------------------------------
