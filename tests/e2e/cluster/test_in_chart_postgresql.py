@@ -40,6 +40,7 @@ from tests.harness.cluster.in_chart_postgres import (
     import_postgres_image,
     installed,
     kill_container,
+    member_logs,
     operator_events,
     read_write_service_reaches,
     status,
@@ -124,6 +125,19 @@ def test_every_member_runs_the_built_image_and_the_start_script(
             # 0700 (the setgid bit comes from the volume's fsGroup directory; PostgreSQL
             # checks only the permission bits).
             assert (uid, int(mode, 8) & 0o777) == ("999", 0o700), owner
+            # What the operator needs of its members (operator/README.md): without the
+            # retry interval a repointed standby may wait 5 s to reconnect, and the new
+            # primary's writes with it.
+            settings = pod_exec(
+                api, NAMESPACE, pod.metadata.name,
+                [*PSQL, "SELECT string_agg(name || '=' || setting || unit, ',' ORDER BY name)"
+                        " FROM pg_settings WHERE name IN ('wal_retrieve_retry_interval',"
+                        " 'wal_receiver_timeout', 'wal_sender_timeout')"],
+            ).strip()  # fmt: skip
+            assert settings == (
+                "wal_receiver_timeout=5000ms,wal_retrieve_retry_interval=500ms,"
+                "wal_sender_timeout=5000ms"
+            ), settings
 
 
 def test_the_standbys_cloned_the_primary_and_stream_from_it(
@@ -243,6 +257,14 @@ def _check(cluster: Cluster, failover: Failover, prefix: str, what: str) -> None
             what=f"{failover.old} streaming from {failover.new}",
         )
         rejoined = time.monotonic() - started + (time.time() - failover.recovered_at)
+        # A late recovery says why: the operator's events in full, each member's log.
+        evidence = (
+            "\n".join(operator_events(api, RELEASE, failover.event_at, details=True))
+            + "\n"
+            + member_logs(api, RELEASE, failover.event_at)
+            if failover.rto > RTO_TARGET
+            else ""
+        )
         members = {
             m["name"].rsplit("-", 1)[1]: f"{m.get('role')}"
             f"{'' if m.get('reachable') else ' unreachable'}"
@@ -262,7 +284,7 @@ def _check(cluster: Cluster, failover: Failover, prefix: str, what: str) -> None
     assert result.duplicate_rows == 0
     assert failover.redirects.failures == []
     assert failover.redirects.total > 0
-    assert failover.rto <= RTO_TARGET, f"RTO {failover.rto:.1f}s > failoverDelay + 3 s"
+    assert failover.rto <= RTO_TARGET, f"RTO {failover.rto:.1f}s > failoverDelay + 3 s\n{evidence}"
 
 
 def _lost_details(failover: Failover, lost: dict[str, str], found: list[Any]) -> str:
