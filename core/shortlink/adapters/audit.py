@@ -58,9 +58,14 @@ async def audited(db: Executor) -> AsyncIterator[Executor]:
 
 
 @asynccontextmanager
-async def audited_transaction(db: Executor) -> AsyncIterator[Connection]:
-    """A connection in a transaction (a savepoint, if ``db`` is one already in a
-    transaction) carrying the current context, if there is one."""
+async def audited_transaction(db: Executor, *, savepoint: bool = True) -> AsyncIterator[Connection]:
+    """A connection in a transaction carrying the current context, if there is one.
+    If ``db`` is a connection in a transaction already (which has the context): a
+    savepoint in it, or without ``savepoint`` that transaction itself (two round trips
+    fewer, for work that needs no partial rollback)."""
+    if not isinstance(db, asyncpg.Pool) and not savepoint and db.is_in_transaction():
+        yield db
+        return
     if isinstance(db, asyncpg.Pool):
         async with db.acquire() as conn, conn.transaction():
             context = audit_context.get()

@@ -59,18 +59,6 @@ def _options(raw: str | None) -> LinkOptions:
     return NO_OPTIONS if raw is None else parse_link_options(json.loads(raw), _STORED)
 
 
-@asynccontextmanager
-async def _atomic(db: Executor) -> AsyncIterator[Executor]:
-    """``db`` itself when it is a connection inside a transaction already (a savepoint
-    would cost two round trips for nothing), else a transaction carrying the audit
-    context: what ``await_durable`` needs to share the lookup's commit."""
-    if not isinstance(db, asyncpg.Pool) and db.is_in_transaction():
-        yield db
-        return
-    async with audited_transaction(db) as conn:
-        yield conn
-
-
 async def await_durable(db: Executor) -> None:
     """Make this transaction's commit wait for what it read to be durable: a row an
     earlier try committed may sit on the primary alone (its connection died before the
@@ -117,7 +105,7 @@ class LinkRepository:
         another's (the unique index decides). A row already there with our token is
         returned: an earlier try of this request committed it, maybe on the primary
         alone (see ``await_durable``)."""
-        async with _atomic(self._db) as db:
+        async with audited_transaction(self._db, savepoint=False) as db:
             row = await db.fetchrow(
                 f"""WITH inserted AS (
                     INSERT INTO links (code, target, owner, is_custom_alias, password_hash,
@@ -169,7 +157,7 @@ class LinkRepository:
     async def created_by(self, token: UUID) -> list[Link]:
         """The links request ``token`` created (an earlier, committed try of it,
         answered only once durable: ``await_durable``)."""
-        async with _atomic(self._db) as db:
+        async with audited_transaction(self._db, savepoint=False) as db:
             rows = await db.fetch(
                 f"SELECT {_LINK_COLUMNS} FROM links WHERE creation_token = $1", token
             )
