@@ -683,8 +683,19 @@ class KafkaCluster(Managed):
 
 
 async def _leaders(bootstrap_servers: str, topic: str) -> dict[int, int]:
+    from aiokafka.errors import KafkaError
+
     async def describe(admin: Any) -> dict[int, int]:
-        (described,) = await admin.describe_topics([topic])
-        return {p["partition"]: p["leader"] for p in described["partitions"]}
+        # The admin client asks a random broker of its metadata, which names a killed
+        # broker until its session expires: such a refusal is asked again elsewhere.
+        while True:
+            try:
+                (described,) = await admin.describe_topics([topic])
+            except KafkaError as error:
+                if not error.retriable:
+                    raise
+                await asyncio.sleep(0.05)
+                continue
+            return {p["partition"]: p["leader"] for p in described["partitions"]}
 
     return await _with_admin(bootstrap_servers, ADMIN_TIMEOUT, describe)

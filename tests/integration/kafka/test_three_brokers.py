@@ -139,3 +139,18 @@ async def test_no_click_is_lost_or_counted_twice_across_a_broker_kill_restart_an
     assert distinct == sent, f"{sent - distinct} clicks lost"
     assert rows == distinct, f"{rows - distinct} clicks stored twice"
     assert caught_up < CATCH_UP, f"ingest lag {caught_up:.1f} s after the load ended"
+
+
+def test_the_leaders_are_read_while_a_broker_is_down(kafka_cluster: KafkaCluster) -> None:
+    """The harness's leader query asks a live broker even while the metadata still
+    names a killed one (CI's NodeNotReadyError: it had asked a random broker)."""
+    topic = f"leaders-{uuid.uuid4().hex[:8]}"
+    kafka_cluster.create_topic(topic)
+    victim = kafka_cluster.nodes[0]
+    victim.kill()
+    try:
+        for _ in range(30):  # a killed broker is listed until its session expires (3 s)
+            leaders = kafka_cluster.leaders(topic)
+            assert len(leaders) == 6, leaders
+    finally:
+        victim.start()
