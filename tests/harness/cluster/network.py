@@ -24,6 +24,11 @@ from tests.harness.processes import HarnessError
 BRIDGE = "slk0"
 POD_CIDR = "10.217.0.0/24"
 BRIDGE_IP = "10.217.0.1"
+# Set, not left to the kernel: a bridge whose address was never set takes its lowest
+# port's MAC, so the pod on that port going would change the gateway's MAC under every
+# other pod (their neighbour entries keep the old one: DNS and Services black-holed for
+# up to a minute). Locally administered (02:...), so no vendor's.
+BRIDGE_MAC = "02:53:4c:00:00:01"
 SERVICE_CIDR = SERVICE_CLUSTER_IP_RANGE
 FENCE_CHAIN = "SHORTLINK-FENCE"
 # The NetworkPolicy agent's packets: new connections from or to pods go to this
@@ -74,7 +79,7 @@ def write_sysctls(values: dict[str, str]) -> None:
 
 def create_bridge() -> None:
     prefix = POD_CIDR.split("/")[1]
-    run("ip", "link", "add", BRIDGE, "type", "bridge")
+    run("ip", "link", "add", BRIDGE, "address", BRIDGE_MAC, "type", "bridge")
     run("ip", "addr", "add", f"{BRIDGE_IP}/{prefix}", "dev", BRIDGE)
     run("ip", "link", "set", BRIDGE, "up")
     run("ip", "route", "add", SERVICE_CIDR, "dev", BRIDGE, "src", BRIDGE_IP)
