@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import redis
@@ -82,9 +84,15 @@ class RedisServer(Managed):
         if self.replica_of is not None:
             command += ["--replicaof", "127.0.0.1", str(self.replica_of)]
         if self.cluster:
-            # A 1 s node timeout: a dead master is failed over in ~2 s, not 15.
+            # A 1 s node timeout (NODE_TIMEOUT_MS): a dead master is failed over in ~2 s,
+            # not 15.
             command += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
-            command += ["--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0"]
+            command += [
+                "--cluster-node-timeout",
+                str(NODE_TIMEOUT_MS),
+                "--cluster-replica-validity-factor",
+                "0",
+            ]
             # The bus port is the port + 10000 unless named: name a free one.
             command += ["--cluster-port", str(self.cluster_port)]
         if self.user is not None:
@@ -276,6 +284,7 @@ class RedisSentinelGroup(Managed):
 
 
 CLUSTER_SLOTS = 16384
+NODE_TIMEOUT_MS = 1000
 
 
 def _cluster_client(port: int) -> redis.Redis:
@@ -361,20 +370,41 @@ class RedisClusterGroup(Managed):
         return [s for s in self.live() if _is_master(s)]
 
     def wait_until_replicas_listed(self, timeout: float = 30.0) -> None:
-        """Until CLUSTER SLOTS lists a replica for every slot range (it lists those
-        that could be promoted with data: not failed, something replicated)."""
+        """Until every live node's CLUSTER SLOTS lists a replica for every slot range
+        (it lists those that could be promoted with data: not failed, something
+        replicated). Every node's: a client learns its map from whichever node it
+        asks, and each learns the replicas' state by gossip, at its own pace."""
         deadline = time.monotonic() + timeout
 
-        def listed() -> bool:
-            with _cluster_client(self.live()[0].port) as client:
+        def listed_by(server: RedisServer) -> bool:
+            with _cluster_client(server.port) as client:
                 ranges = client.execute_command("CLUSTER SLOTS")
             # [start, end, master, replica, ...]
             return all(len(shard) >= 3 + self.replicas for shard in ranges)
+
+        def listed() -> bool:
+            return all(listed_by(server) for server in self.live())
 
         while not listed():
             if time.monotonic() > deadline:
                 raise HarnessError(f"CLUSTER SLOTS never listed every replica in {timeout:g} s")
             time.sleep(0.2)
+
+    @contextlib.contextmanager
+    def node_timeout(self, milliseconds: int) -> Iterator[None]:
+        """Every live node's cluster-node-timeout set to ``milliseconds`` for the block,
+        then back: a stall shorter than it is not a failure to the cluster (a node
+        unanswering for NODE_TIMEOUT_MS is flagged, and CLUSTER SLOTS leaves it out)."""
+        live = self.live()
+        for server in live:
+            assert (
+                server.command("CONFIG", "SET", "cluster-node-timeout", str(milliseconds)) == "+OK"
+            )
+        try:
+            yield
+        finally:
+            for server in live:
+                server.command("CONFIG", "SET", "cluster-node-timeout", str(NODE_TIMEOUT_MS))
 
     def replicas_of(self, master: RedisServer) -> list[RedisServer]:
         with _cluster_client(master.port) as client:
