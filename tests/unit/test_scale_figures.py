@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.scale_figures import bytes_per_million, question_figures
@@ -32,3 +34,15 @@ def test_a_slow_tail_misses_the_target() -> None:
 def test_bytes_per_million_clicks_per_table_and_in_all() -> None:
     per_million = bytes_per_million({"clicks": 3_000_000, "daily_stats": 500_000}, clicks=2_000_000)
     assert per_million == {"clicks": 1_500_000, "daily_stats": 250_000, "total": 1_750_000}
+
+
+def test_a_kept_directory_is_reused_only_once_its_generation_finished(tmp_path: Path) -> None:
+    from benchmarks.analytics_scale import COMPLETE, _check_complete
+
+    with pytest.raises(SystemExit, match="did not finish"):
+        _check_complete(tmp_path, 30_000_000)  # interrupted after 3 chunks: no marker
+    (tmp_path / COMPLETE).write_text("100000000\n")
+    with pytest.raises(SystemExit, match="says 100000000"):
+        _check_complete(tmp_path, 30_000_000)
+    (tmp_path / COMPLETE).write_text("30000000\n")
+    _check_complete(tmp_path, 30_000_000)
