@@ -137,7 +137,7 @@ def test_an_edit_the_masters_replica_has_not_taken_is_not_acknowledged(
     assert cluster_stack.readyz(cluster_stack.api)["status"] == "ready"
     # The edit retries its invalidation for ~2 s, past the 1 s node timeout: a
     # readiness round in between relearned a map without the (flagged) replicas, and
-    # the last try went through unheld (CI's flake, 4 of 8 runs here).
+    # the last try went through unheld (a rehearsal's flake; 4 of 8 runs here).
     with cluster.node_timeout(10_000):
         cluster_stack.assert_edit_refused_while_stalled("https://example.com/cluster", replicas)
 

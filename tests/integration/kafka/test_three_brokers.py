@@ -142,8 +142,8 @@ async def test_no_click_is_lost_or_counted_twice_across_a_broker_kill_restart_an
 
 
 def test_the_leaders_are_read_while_a_broker_is_down(kafka_cluster: KafkaCluster) -> None:
-    """The harness's leader query asks a live broker even while the metadata still
-    names a killed one (CI's NodeNotReadyError: it had asked a random broker)."""
+    """The harness's leader query answers while the metadata still names a killed
+    broker (CI's NodeNotReadyError: aiokafka had sent it to that broker)."""
     topic = f"leaders-{uuid.uuid4().hex[:8]}"
     kafka_cluster.create_topic(topic)
     victim = kafka_cluster.nodes[0]
