@@ -21,7 +21,14 @@ import chdb  # type: ignore[import-untyped]
 
 from benchmarks.config import RunSettings
 from benchmarks.host import cpu_affinity, every_cpu, log
-from benchmarks.scale_figures import MAX_P50_MS, MAX_P99_MS, bytes_per_million, question_figures
+from benchmarks.scale_figures import (
+    GENERATED,
+    MAX_P50_MS,
+    MAX_P99_MS,
+    bytes_per_million,
+    check_generation_complete,
+    question_figures,
+)
 from shortlink.adapters import clickhouse_rollups as rollups
 from shortlink.adapters.clickhouse import COLUMNS, ClickStore
 from shortlink.domain.stats_buckets import realtime_range
@@ -40,9 +47,6 @@ REFERENCE_SAMPLES = 2  # per round: a raw scan of 100M rows takes seconds
 TYPICAL_LINK = "L100"  # ~0.09 % of all clicks
 HOT_LINK = "L0"  # the hottest, ~6 %
 HOT_WORKSPACE = 0  # w0: the 1,000 hottest links, ~60 % of all clicks
-# Written into a kept directory once every click is in: generation goes a 10M chunk
-# at a time, so an interrupted run leaves a directory that holds only some of them.
-COMPLETE = "GENERATED"
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def analytics_stats_100m(
             ).result_rows[0]
             generate_s: float | None = None
             if stored:  # a kept directory: its clicks, its year
-                _check_complete(directory, int(stored))
+                check_generation_complete(directory, int(stored))
                 clicks, end = int(stored), (int(newest) // 60 + 1) * 60
                 log(f"  reusing {clicks:,} clicks in {directory}")
             else:
@@ -78,7 +82,7 @@ def analytics_stats_100m(
                 began = time.perf_counter()
                 generate_clicks(store.client, Mix(clicks, LINKS, end))
                 generate_s = time.perf_counter() - began
-                (directory / COMPLETE).write_text(f"{clicks}\n")
+                (directory / GENERATED).write_text(f"{clicks}\n")
                 log(f"  generated in {generate_s:.0f} s")
             _as_if_running(store, end)
             began = time.perf_counter()
@@ -121,17 +125,6 @@ def analytics_stats_100m(
         "target": f"p50 < {MAX_P50_MS:g} ms and p99 < {MAX_P99_MS:g} ms for each question",
         "meets_target": all(one["meets_target"] for one in figures.values()),
     }
-
-
-def _check_complete(directory: Path, stored: int) -> None:
-    marker = directory / COMPLETE
-    written = marker.read_text().strip() if marker.exists() else ""
-    if written != str(stored):
-        raise SystemExit(
-            f"{directory} holds {stored:,} clicks but its generation did not finish"
-            f" ({COMPLETE} {'says ' + written if written else 'missing'}): delete it"
-            " and run again"
-        )
 
 
 def _as_if_running(store: ClickStore, end: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 from typing import Any
 
 from benchmarks.sequential import percentile
@@ -39,3 +40,20 @@ def bytes_per_million(bytes_by_table: dict[str, int], clicks: int) -> dict[str, 
     scale = 1_000_000 / clicks
     per_table = {table: round(size * scale) for table, size in bytes_by_table.items()}
     return {**per_table, "total": sum(per_table.values())}
+
+
+# Written into a kept directory once every click is in: generation goes a 10M chunk
+# at a time, so an interrupted run leaves a directory that holds only some of them.
+GENERATED = "GENERATED"
+
+
+def check_generation_complete(directory: Path, stored: int) -> None:
+    """SystemExit unless ``directory``'s GENERATED names the ``stored`` clicks."""
+    marker = directory / GENERATED
+    written = marker.read_text().strip() if marker.exists() else ""
+    if written != str(stored):
+        raise SystemExit(
+            f"{directory} holds {stored:,} clicks but its generation did not finish"
+            f" ({GENERATED} {'says ' + written if written else 'missing'}): delete it"
+            " and run again"
+        )

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.scale_figures import bytes_per_million, question_figures
+from benchmarks.scale_figures import (
+    GENERATED,
+    bytes_per_million,
+    check_generation_complete,
+    question_figures,
+)
 
 
 def test_percentiles_pool_every_round_and_the_ratio_compares_medians_of_rounds() -> None:
@@ -37,12 +42,10 @@ def test_bytes_per_million_clicks_per_table_and_in_all() -> None:
 
 
 def test_a_kept_directory_is_reused_only_once_its_generation_finished(tmp_path: Path) -> None:
-    from benchmarks.analytics_scale import COMPLETE, _check_complete
-
     with pytest.raises(SystemExit, match="did not finish"):
-        _check_complete(tmp_path, 30_000_000)  # interrupted after 3 chunks: no marker
-    (tmp_path / COMPLETE).write_text("100000000\n")
+        check_generation_complete(tmp_path, 30_000_000)  # interrupted after 3 chunks: no marker
+    (tmp_path / GENERATED).write_text("100000000\n")
     with pytest.raises(SystemExit, match="says 100000000"):
-        _check_complete(tmp_path, 30_000_000)
-    (tmp_path / COMPLETE).write_text("30000000\n")
-    _check_complete(tmp_path, 30_000_000)
+        check_generation_complete(tmp_path, 30_000_000)
+    (tmp_path / GENERATED).write_text("30000000\n")
+    check_generation_complete(tmp_path, 30_000_000)
