@@ -28,6 +28,7 @@ from tests.harness.cluster.workloads import (
     ready_pods,
     wait_for,
     wait_ready,
+    wait_until_answering,
 )
 from tests.harness.ports import free_port
 from tests.harness.processes import HarnessError
@@ -92,6 +93,7 @@ def release(cluster: Cluster, values_file: Path) -> Iterator[dict[str, str]]:
             service.metadata.name: f"http://{service.spec.cluster_ip}:{service.spec.ports[0].port}"
             for service in core.list_namespaced_service(NAMESPACE).items
         }
+    wait_until_answering(_service(services, c) for c in ("api", "redirector"))
     yield services
     helm(cluster, "uninstall", RELEASE, "--namespace", NAMESPACE, "--wait", "--timeout", "120s")
 

@@ -21,7 +21,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from tests.harness.cluster import images
 from tests.harness.cluster.helm import CHART, helm, project_image_tag
 from tests.harness.cluster.node import Cluster
 from tests.harness.cluster.storage import local_volumes
-from tests.harness.cluster.workloads import describe_pods, pod_exec, wait_for
+from tests.harness.cluster.workloads import describe_pods, pod_exec, wait_for, wait_until_answering
 from tests.harness.create_load import CreateAnswer, CreateLoad, StoredLink
 from tests.harness.kube.binaries import REPO_ROOT
 from tests.harness.processes import HarnessError
@@ -167,11 +166,7 @@ def installed(
                 for service in core.list_namespaced_service(release.namespace).items
                 if service.spec.cluster_ip not in (None, "None")
             }
-            for component in ("api", "redirector"):
-                # On a cluster just up, kube-proxy may not have the Service's rules yet
-                # when `--wait` returns (seen: connection refused).
-                url = release.service(services, component)
-                wait_for(partial(_answers, url), timeout=60, what=f"{url} to answer")
+            wait_until_answering(release.service(services, c) for c in ("api", "redirector"))
             yield services
         except AssertionError as error:
             raise AssertionError(f"{error}\n{describe_pods(api, release.namespace)}") from None
@@ -180,14 +175,6 @@ def installed(
             helm(cluster, "uninstall", release.name, "--namespace", release.namespace, "--wait",
                  "--timeout", "180s", "--ignore-not-found")  # fmt: skip
             _wait_pods_gone(api, release)
-
-
-def _answers(url: str) -> bool:
-    try:
-        httpx.get(f"{url}/", timeout=2)
-    except httpx.HTTPError:
-        return False
-    return True
 
 
 def _delete_postgres_cluster(api: client.ApiClient, release: Release) -> None:

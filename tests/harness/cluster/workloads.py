@@ -4,9 +4,11 @@ deadline and says what it waited for."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
+import httpx
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
@@ -110,3 +112,19 @@ def pod_exec(
 def _ready(pod: Any) -> bool:
     conditions = pod.status.conditions or []
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+
+def wait_until_answering(urls: Iterable[str], *, timeout: float = 60) -> None:
+    """Until each Service URL answers over HTTP: on a cluster just up, kube-proxy may
+    not have a Service's rules yet when `helm install --wait` returns (seen:
+    connection refused)."""
+
+    def answers(url: str) -> bool:
+        try:
+            httpx.get(f"{url}/", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return True
+
+    for url in urls:
+        wait_for(partial(answers, url), timeout=timeout, what=f"{url} to answer")
