@@ -63,15 +63,15 @@ async def audited_transaction(db: Executor, *, savepoint: bool = True) -> AsyncI
     If ``db`` is a connection in a transaction already (which has the context): a
     savepoint in it, or without ``savepoint`` that transaction itself (two round trips
     fewer, for work that needs no partial rollback)."""
-    if not isinstance(db, asyncpg.Pool) and not savepoint and db.is_in_transaction():
-        yield db
-        return
     if isinstance(db, asyncpg.Pool):
         async with db.acquire() as conn, conn.transaction():
             context = audit_context.get()
             if context is not None:
                 await apply_context(conn, context)
             yield conn
+        return
+    if not savepoint and db.is_in_transaction():
+        yield db
         return
     context = None if db.is_in_transaction() else audit_context.get()
     async with db.transaction():
