@@ -30,7 +30,8 @@ from benchmarks.scale_figures import (
     question_figures,
 )
 from shortlink.adapters import clickhouse_rollups as rollups
-from shortlink.adapters.clickhouse import COLUMNS, ClickStore
+from shortlink.adapters.clickhouse import ClickStore
+from shortlink.adapters.clickhouse_batches import COLUMNS
 from shortlink.domain.stats_buckets import realtime_range
 from shortlink.domain.stats_filters import Filter
 from tests.harness.synthetic_scale import (

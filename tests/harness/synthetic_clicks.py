@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 
 from clickhouse_connect.driver.client import Client
 
-from shortlink.adapters.clickhouse import COLUMNS
+from shortlink.adapters.clickhouse_batches import COLUMNS
 from shortlink.domain.clicks import ClickEvent
 
 # The columns the generated SELECT fills; the later ones (rule_id, variant_id, tags:

@@ -48,6 +48,18 @@ def test_an_alter_changes_the_local_and_the_distributed_table() -> None:
     ]
 
 
+def test_a_storage_setting_changes_only_the_local_table() -> None:
+    assert clustered("ALTER TABLE clicks MODIFY SETTING x = 1", "c") == [
+        "ALTER TABLE clicks_local ON CLUSTER 'c' MODIFY SETTING x = 1"
+    ]
+
+
+def test_a_view_is_dropped_on_every_server() -> None:
+    assert clustered("DROP VIEW IF EXISTS click_ids_mv", "c") == [
+        "DROP VIEW IF EXISTS click_ids_mv ON CLUSTER 'c'"
+    ]
+
+
 def test_every_shipped_migration_statement_has_a_clustered_form() -> None:
     for _, _, statements in available_migrations():
         for statement in statements:

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from shortlink.adapters import clickhouse_batches as batches
 from shortlink.adapters import clickhouse_filtered as raw
 from shortlink.adapters import clickhouse_rollups as rollups
 from shortlink.adapters.clickhouse_cluster import clustered
@@ -59,29 +60,6 @@ from shortlink.domain.workspace_rollups import late_days
 log = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE: Final = "clickhouse_migrations"
-COLUMNS: Final = (
-    "event_id",
-    "code",
-    "ts",
-    "method",
-    "ip",
-    "visitor_id",
-    "country",
-    "city",
-    "lat",
-    "lon",
-    "device",
-    "os",
-    "browser",
-    "user_agent",
-    "referrer",
-    "referrer_host",
-    "is_bot",
-    "is_human",
-    "rule_id",
-    "variant_id",
-    "tags",
-)
 # breakdown dimension stored in ClickHouse → LinkStats field
 _DIMENSIONS: Final = {
     "country": "countries",
@@ -232,8 +210,9 @@ class ClickStore:
         """Store the rows not stored before; returns those it stored.
 
         Replays (at-least-once delivery) are dropped by event_id: duplicates within the
-        batch, and ids already in ``click_ids``. The aggregates are exact as long as one
-        writer handles a given event at a time (Kafka gives a partition to one consumer)."""
+        batch, and ids a landed batch holds (clickhouse_batches: a batch a crash cut
+        short is finished first). The aggregates are exact as long as one writer
+        handles a given event at a time (Kafka gives a partition to one consumer)."""
         fresh: dict[str, ClickRow] = {}
         for row in rows:
             fresh.setdefault(row.event_id, row)
@@ -242,9 +221,7 @@ class ClickStore:
         stored = self._stored_among(fresh)
         batch = [row for event_id, row in fresh.items() if event_id not in stored]
         if batch:
-            self._client.insert(
-                "clicks", _columns(batch), column_names=COLUMNS, column_oriented=True
-            )
+            batches.write(self._client, batch)
             if rollups.rollable_store(self._cluster):
                 # Stored after its day was rolled up: that rollup misses it until rolled again.
                 rollups.invalidate(self._client, late_days((r.ts for r in batch), time.time()))
@@ -253,7 +230,7 @@ class ClickStore:
     def _stored_among(self, rows: dict[str, ClickRow]) -> set[str]:
         """Which of these rows' ids are stored. Shipping thousands of ids into a query is
         slow (~5-10 µs each, as parameters or literals alike), so this reads back every id
-        stored within the batch's time windows instead and intersects here (<1 µs a
+        named within the batch's time windows instead and intersects here (<1 µs a
         row): a replay carries its original timestamp. A batch's clicks are dense in
         time; one scattered over many windows falls back to the id list."""
         windows = _time_windows(sorted(row.ts for row in rows.values()))
@@ -265,8 +242,8 @@ class ClickStore:
             f" AND ts <= fromUnixTimestamp64Milli({hi}, 'UTC'))"
             for lo, hi in windows
         )
-        result = self._client.query(f"SELECT event_id FROM click_ids WHERE {where}")
-        return {row[0] for row in result.result_rows if row[0] in rows}
+        result = self._client.query(f"SELECT event_id, batch FROM click_ids WHERE {where}")
+        return batches.landed_among(self._client, _named(result.result_rows, rows))
 
     async def existing_event_ids(
         self, event_ids: Collection[str], *, since: float | None = None, until: float | None = None
@@ -293,12 +270,10 @@ class ClickStore:
             where.append("ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')")
             params["until"] = math.ceil(until * 1000)
         result = self._client.query(
-            f"SELECT DISTINCT event_id FROM click_ids WHERE {' AND '.join(where)}",
+            f"SELECT event_id, batch FROM click_ids WHERE {' AND '.join(where)}",
             parameters=params,
         )
-        return {row[0] for row in result.result_rows}
-
-    # -- reads --------------------------------------------------------------------------
+        return batches.landed_among(self._client, _named(result.result_rows, event_ids))
 
     async def link_total(self, code: str) -> int:
         return await asyncio.to_thread(self.link_total_sync, code)
@@ -642,6 +617,15 @@ def _link_stats(
     )
 
 
+def _named(found: Sequence[Sequence[Any]], wanted: Collection[str]) -> dict[str, set[str]]:
+    """(event_id, batch) rows of ``click_ids`` → the batches naming each wanted id."""
+    named: dict[str, set[str]] = {}
+    for event_id, token in found:
+        if event_id in wanted:
+            named.setdefault(event_id, set()).add(token)
+    return named
+
+
 def _time_windows(stamps: list[float]) -> list[tuple[int, int]]:
     """Sorted timestamps → inclusive millisecond windows, split where clicks pause."""
     windows: list[tuple[int, int]] = []
@@ -678,29 +662,3 @@ def _epoch(value: datetime | float) -> float:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     return float(value)
-
-
-def _columns(rows: Sequence[ClickRow]) -> list[list[Any]]:
-    return [
-        [r.event_id for r in rows],
-        [r.code for r in rows],
-        [round(r.ts * 1000) for r in rows],
-        [r.method for r in rows],
-        [r.ip for r in rows],
-        [r.visitor_id for r in rows],
-        [r.country for r in rows],
-        [r.city for r in rows],
-        [r.lat for r in rows],
-        [r.lon for r in rows],
-        [r.device for r in rows],
-        [r.os for r in rows],
-        [r.browser for r in rows],
-        [r.user_agent for r in rows],
-        [r.referrer for r in rows],
-        [r.referrer_host for r in rows],
-        [r.is_bot for r in rows],
-        [r.is_human for r in rows],
-        [r.rule_id for r in rows],
-        [r.variant_id for r in rows],
-        [list(r.tags) for r in rows],
-    ]

@@ -8,7 +8,9 @@ statement rewritten for a cluster of shards and replicas.
   link's clicks (and a replayed click) land on one shard and deduplicate there;
 - materialized views read and write the ``_local`` tables (each shard aggregates what
   it stores);
-- ``ALTER TABLE t`` alters ``t_local`` and ``t`` ON CLUSTER.
+- ``ALTER TABLE t`` alters ``t_local`` and ``t`` ON CLUSTER; ``MODIFY SETTING`` only
+  ``t_local`` (storage settings mean nothing to a Distributed table);
+- ``DROP VIEW`` drops the view ON CLUSTER.
 
 Only parsing (EXPLAIN AST in chDB) and a local rehearsal of the non-replicated
 shape are tested here: no ClickHouse server or Keeper can be had on this machine.
@@ -29,6 +31,7 @@ _VIEW = re.compile(
 )
 _FROM = re.compile(r"\bFROM (\w+)")
 _ALTER = re.compile(r"^ALTER TABLE (?P<name>\w+) (?P<rest>.*)$", re.S)
+_DROP_VIEW = re.compile(r"^DROP VIEW IF EXISTS (?P<name>\w+)$")
 # Which rows of a Distributed table go to which shard, when written through it.
 SHARDING_KEYS = {"clicks": "cityHash64(code)"}
 
@@ -59,5 +62,10 @@ def clustered(statement: str, cluster: str) -> list[str]:
         ]
     if alter := _ALTER.match(statement):
         name, rest = alter["name"], alter["rest"]
-        return [f"ALTER TABLE {name}_local {on} {rest}", f"ALTER TABLE {name} {on} {rest}"]
+        local = f"ALTER TABLE {name}_local {on} {rest}"
+        if rest.startswith("MODIFY SETTING"):
+            return [local]
+        return [local, f"ALTER TABLE {name} {on} {rest}"]
+    if drop := _DROP_VIEW.match(statement):
+        return [f"DROP VIEW IF EXISTS {drop['name']} {on}"]
     raise UnclusterableStatement(f"no clustered form for: {statement[:80]}")

@@ -101,6 +101,7 @@ async def test_migrations_are_idempotent(click_store: ClickStore) -> None:
         "0002_link_rules",
         "0004_recent_clicks",
         "0005_workspace_rollups",
+        "0006_batch_tokens",
     ]
     tables = {
         name
@@ -110,6 +111,7 @@ async def test_migrations_are_idempotent(click_store: ClickStore) -> None:
     }
     assert {"clicks", "click_ids", "daily_stats", "hourly_stats", "daily_breakdowns"} <= tables
     assert {"hourly_breakdowns", "daily_stats_mv", "hourly_breakdowns_mv"} <= tables
+    assert "click_ids_mv" not in tables  # 0001 made it again, 0006 dropped it again
 
 
 async def test_stats_count_human_gets_only_and_rank_breakdowns(click_store: ClickStore) -> None:
