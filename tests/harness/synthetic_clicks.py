@@ -2,22 +2,54 @@
 
 ``insert_million_style`` fills ClickHouse directly (fast: generated inside the
 engine); ``click_events`` makes realistic raw events for the bus, with a
-heavy-tailed mix of user agents, addresses and referrers.
+heavy-tailed mix of user agents, addresses and referrers; ``click_row`` makes one
+stored click for a test to vary.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from clickhouse_connect.driver.client import Client
 
 from shortlink.adapters.clickhouse_batches import COLUMNS
+from shortlink.domain.analytics import ClickRow
 from shortlink.domain.clicks import ClickEvent
 
 # The columns the generated SELECT fills; the later ones (rule_id, variant_id, tags:
 # issue 22) take their defaults.
 COLUMNS_BEFORE_RULES = COLUMNS[: COLUMNS.index("rule_id")]
+
+_PORTLAND_CHROME = ClickRow(
+    event_id="",
+    code="abc1234",
+    ts=0,
+    method="GET",
+    ip="203.0.113.0",
+    visitor_id=0,
+    country="US",
+    city="Portland",
+    lat=45.5,
+    lon=-122.6,
+    device="desktop",
+    os="Windows",
+    browser="Chrome",
+    user_agent="Mozilla/5.0",
+    referrer="https://www.google.com/",
+    referrer_host="google.com",
+    is_bot=False,
+    is_human=True,
+)
+
+
+def click_row(n: int, ts: float, **fields: object) -> ClickRow:
+    """Click ``ev-<n>`` by visitor ``n`` at ``ts``: a person on desktop Chrome in
+    Portland from Google, unless ``fields`` say otherwise."""
+    chosen = {"event_id": f"ev-{n}", "ts": ts, "visitor_id": n, **fields}
+    return replace(_PORTLAND_CHROME, **chosen)  # type: ignore[arg-type]
+
 
 USER_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

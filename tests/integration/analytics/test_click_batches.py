@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 
 import pytest
 
 from shortlink.adapters.clickhouse import ClickStore
 from shortlink.domain.analytics import HOUR, ClickRow
+from tests.harness.synthetic_clicks import click_row
 
 T0 = 1_709_683_200  # 2024-03-06 00:00 UTC
 # Every table an insert into `clicks` writes, with what sums to the clicks it holds.
@@ -23,37 +23,14 @@ COUNTED = {
     "clicks": "SELECT count() FROM clicks FINAL",
     "hourly_stats": "SELECT sum(events) FROM hourly_stats",
     "daily_stats": "SELECT sum(events) FROM daily_stats",
-    "hourly_breakdowns": "SELECT sum(clicks) FROM hourly_breakdowns WHERE dimension = 'device'",
-    "daily_breakdowns": "SELECT sum(clicks) FROM daily_breakdowns WHERE dimension = 'device'",
+    "hourly_breakdowns": "SELECT sum(clicks) FROM hourly_breakdowns WHERE dimension = 'os'",
+    "daily_breakdowns": "SELECT sum(clicks) FROM daily_breakdowns WHERE dimension = 'os'",
 }
 
 
 def _rows(first: int, count: int) -> list[ClickRow]:
-    base = ClickRow(
-        event_id="",
-        code="cut1234",
-        ts=0,
-        method="GET",
-        ip="",
-        visitor_id=0,
-        country="",
-        city="",
-        lat=None,
-        lon=None,
-        device="mobile",
-        os="iOS",
-        browser="Safari",
-        user_agent="ua",
-        referrer="",
-        referrer_host="",
-        is_bot=False,
-        is_human=True,
-    )
     # 30 s apart: a batch of 300 spans hours, so hourly tables get several parts
-    return [
-        replace(base, event_id=f"cut-{n}", ts=T0 + 30 * n + 0.25, visitor_id=n)
-        for n in range(first, first + count)
-    ]
+    return [click_row(n, T0 + 30 * n + 0.25, code="cut1234") for n in range(first, first + count)]
 
 
 def _counts(store: ClickStore) -> dict[str, int]:
@@ -85,7 +62,7 @@ async def test_a_batch_cut_between_views_is_finished_by_its_replay(
     replayed = await click_store.insert(cut[:150])
     replayed += await click_store.insert([*cut[150:], *_rows(400, 50)])
 
-    assert sorted(row.event_id for row in replayed) == [f"cut-{n}" for n in range(400, 450)]
+    assert sorted(row.event_id for row in replayed) == [f"ev-{n}" for n in range(400, 450)]
     assert _counts(click_store) == dict.fromkeys(COUNTED, 450)
     stats = await click_store.stats("cut1234", T0, T0 + 6 * HOUR, "hour")
     assert stats.totals.clicks == 450 and stats.totals.unique_visitors == 450
@@ -108,7 +85,7 @@ async def test_a_batch_cut_before_clicks_took_it_is_stored_afresh(
 
 async def test_a_batch_spanning_two_months_is_written_as_two(click_store: ClickStore) -> None:
     end_of_february = T0 - 5 * 86_400 - 60  # 2024-02-29 23:59 UTC
-    rows = [replace(row, ts=end_of_february + i * 30) for i, row in enumerate(_rows(0, 4))]
+    rows = [click_row(n, end_of_february + n * 30) for n in range(4)]
     await click_store.insert(rows)
     settled = click_store.client.query(
         "SELECT count(), countIf(landed) FROM stored_batches"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from shortlink.adapters.clickhouse import ClickStore, available_migrations
@@ -17,33 +16,10 @@ from shortlink.domain.analytics import (
     LinkStats,
     stats_range,
 )
+from tests.harness.synthetic_clicks import click_row as _row
 from tests.harness.synthetic_clicks import insert_million_style
 
 T0 = int(datetime(2024, 3, 5, tzinfo=UTC).timestamp())  # a Tuesday, 00:00 UTC
-
-
-def _row(n: int, ts: float, **fields: object) -> ClickRow:
-    base = ClickRow(
-        event_id=f"ev-{n}",
-        code="abc1234",
-        ts=ts,
-        method="GET",
-        ip="203.0.113.0",
-        visitor_id=n,
-        country="US",
-        city="Portland",
-        lat=45.5,
-        lon=-122.6,
-        device="desktop",
-        os="Windows",
-        browser="Chrome",
-        user_agent="Mozilla/5.0",
-        referrer="https://www.google.com/",
-        referrer_host="google.com",
-        is_bot=False,
-        is_human=True,
-    )
-    return replace(base, **fields)  # type: ignore[arg-type]
 
 
 def _expected(
