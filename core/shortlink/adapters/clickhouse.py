@@ -17,6 +17,7 @@ whole UTC days from ``daily_*``, the ragged hours at either end from ``hourly_*`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
@@ -148,6 +149,7 @@ class ClickStore:
         self._client = client
         self._cluster = cluster
         self._recent_from: float | None = None
+        self._batches = batches.ClickBatches(client)
 
     @classmethod
     def connect(cls, url: str, cluster: str = "") -> ClickStore:
@@ -167,6 +169,9 @@ class ClickStore:
         return self._cluster
 
     def close(self) -> None:
+        # Best effort: a batch left unmarked is settled through `clicks` if replayed.
+        with contextlib.suppress(Exception):
+            self._batches.mark()
         self._client.close()
 
     # -- migrations ---------------------------------------------------------------------
@@ -221,7 +226,7 @@ class ClickStore:
         stored = self._stored_among(fresh)
         batch = [row for event_id, row in fresh.items() if event_id not in stored]
         if batch:
-            batches.write(self._client, batch)
+            self._batches.write(batch)
             if rollups.rollable_store(self._cluster):
                 # Stored after its day was rolled up: that rollup misses it until rolled again.
                 rollups.invalidate(self._client, late_days((r.ts for r in batch), time.time()))
@@ -243,7 +248,7 @@ class ClickStore:
             for lo, hi in windows
         )
         result = self._client.query(f"SELECT event_id, batch FROM click_ids WHERE {where}")
-        return batches.landed_among(self._client, _named(result.result_rows, rows))
+        return self._batches.landed_among(_named(result.result_rows, rows))
 
     async def existing_event_ids(
         self, event_ids: Collection[str], *, since: float | None = None, until: float | None = None
@@ -273,7 +278,7 @@ class ClickStore:
             f"SELECT event_id, batch FROM click_ids WHERE {' AND '.join(where)}",
             parameters=params,
         )
-        return batches.landed_among(self._client, _named(result.result_rows, event_ids))
+        return self._batches.landed_among(_named(result.result_rows, event_ids))
 
     async def link_total(self, code: str) -> int:
         return await asyncio.to_thread(self.link_total_sync, code)

@@ -15,7 +15,7 @@ So a batch is named before it is written, and written so that it can be written 
    table the insert reaches remembers the last tokens written to it
    (``non_replicated_deduplication_window``), so the same batch written again fills
    the tables that missed it and leaves the others alone;
-3. the token goes into ``stored_batches``, landed.
+3. the token goes into ``stored_batches``, landed (a few batches at a time).
 
 A replayed click named by a landed batch is a duplicate. One named only by batches not
 yet settled was cut short: such a batch is settled first. ``clicks`` is written before
@@ -30,7 +30,8 @@ machine).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Final
 
 from clickhouse_connect.driver.client import Client
@@ -78,54 +79,86 @@ _WINDOW: Final = (
 )
 
 
-def write(client: Client, rows: Sequence[ClickRow]) -> None:
-    """Store ``rows``, none of them stored before, in ``clicks`` and every view of it."""
-    for group in monthly(rows):
-        token = new_token(group)
-        columns = _columns_of(group)
-        client.insert(
-            "click_ids",
-            [columns[_TS], columns[_EVENT_ID], [token] * len(group)],
-            column_names=["ts", "event_id", "batch"],
-            column_oriented=True,
+class ClickBatches:
+    """Writes click batches for one ClickStore; one writer at a time (the ingest stores
+    a batch after another). Landed batches are marked in ``stored_batches`` a few at a
+    time, every ``MARK_EVERY`` seconds: a mark costs an insert, as dear as a batch's
+    ids. Until then this process knows them, and after a crash a replay of one is
+    settled through ``clicks`` (written again under its token: a no-op)."""
+
+    MARK_EVERY: Final = 10.0
+
+    def __init__(self, client: Client, clock: Callable[[], float] = time.monotonic) -> None:
+        self._client = client
+        self._clock = clock
+        self._unmarked: list[str] = []  # landed, not yet in stored_batches
+        self._marked_at = clock()
+
+    def write(self, rows: Sequence[ClickRow]) -> None:
+        """Store ``rows``, none stored before, in ``clicks`` and every view of it."""
+        for group in monthly(rows):
+            token = new_token(group)
+            columns = _columns_of(group)
+            self._client.insert(
+                "click_ids",
+                [columns[_TS], columns[_EVENT_ID], [token] * len(group)],
+                column_names=["ts", "event_id", "batch"],
+                column_oriented=True,
+            )
+            _insert_clicks(self._client, token, columns)
+            self._unmarked.append(token)
+        if self._clock() - self._marked_at >= self.MARK_EVERY:
+            self.mark()
+
+    def mark(self) -> None:
+        """Write the marks of the batches landed since the last time."""
+        if self._unmarked:
+            self._settle(self._unmarked, landed=True)
+            self._unmarked = []
+        self._marked_at = self._clock()
+
+    def landed_among(self, named: Mapping[str, Collection[str]]) -> set[str]:
+        """Which event ids are stored, given the batches ``click_ids`` names each one in.
+        Batches cut short are settled on the way."""
+        tokens = {token for batch_tokens in named.values() for token in batch_tokens}
+        known = tokens & {UNNAMED, *self._unmarked}
+        if not tokens - known:
+            return landed_ids(named, known)
+        found = self._client.query(
+            "SELECT batch, argMax(landed, settled_at) FROM stored_batches"
+            " WHERE batch IN {tokens:Array(String)} GROUP BY batch",
+            parameters={"tokens": sorted(tokens - known)},
         )
-        _insert_clicks(client, token, columns)
-        _settle(client, token, landed=True)
+        settled: dict[str, bool] = {token: bool(ok) for token, ok in found.result_rows}
+        landed = known | {token for token, ok in settled.items() if ok}
+        for token in tokens - known - settled.keys():
+            if self._complete(token):
+                landed.add(token)
+        return landed_ids(named, landed)
 
+    def _complete(self, token: str) -> bool:
+        """Finish a batch a crash cut short; whether it had landed in ``clicks``. Settled
+        at once either way: a batch that never landed must not be finished later from
+        the rows its clicks were stored afresh as."""
+        low, high = token_window(token)
+        found = self._client.query(
+            f"SELECT {', '.join(COLUMNS)} FROM clicks WHERE {_WINDOW} AND event_id IN"
+            f" (SELECT event_id FROM click_ids WHERE {_WINDOW} AND batch = {{token:String}})"
+            " ORDER BY ts, event_id LIMIT 1 BY event_id",
+            parameters={"low": low, "high": high, "token": token},
+        )
+        landed = bool(found.result_rows)
+        if landed:
+            _insert_clicks(self._client, token, found.result_columns)
+        self._settle([token], landed=landed)
+        return landed
 
-def landed_among(client: Client, named: Mapping[str, Collection[str]]) -> set[str]:
-    """Which event ids are stored, given the batches ``click_ids`` names each one in.
-    Batches cut short are settled on the way."""
-    tokens = {token for batch_tokens in named.values() for token in batch_tokens}
-    if not tokens:
-        return set()
-    found = client.query(
-        "SELECT batch, argMax(landed, settled_at) FROM stored_batches"
-        " WHERE batch IN {tokens:Array(String)} GROUP BY batch",
-        parameters={"tokens": sorted(tokens)},
-    )
-    settled: dict[str, bool] = {token: bool(ok) for token, ok in found.result_rows}
-    landed = {token for token, ok in settled.items() if ok} | (tokens & {UNNAMED})
-    for token in tokens - settled.keys() - {UNNAMED}:
-        if _complete(client, token):
-            landed.add(token)
-    return landed_ids(named, landed)
-
-
-def _complete(client: Client, token: str) -> bool:
-    """Finish a batch a crash cut short; whether it had landed in ``clicks``."""
-    low, high = token_window(token)
-    found = client.query(
-        f"SELECT {', '.join(COLUMNS)} FROM clicks WHERE {_WINDOW} AND event_id IN"
-        f" (SELECT event_id FROM click_ids WHERE {_WINDOW} AND batch = {{token:String}})"
-        " ORDER BY ts, event_id LIMIT 1 BY event_id",
-        parameters={"low": low, "high": high, "token": token},
-    )
-    landed = bool(found.result_rows)
-    if landed:
-        _insert_clicks(client, token, found.result_columns)
-    _settle(client, token, landed=landed)
-    return landed
+    def _settle(self, tokens: Sequence[str], *, landed: bool) -> None:
+        self._client.insert(
+            "stored_batches",
+            [[token, landed] for token in tokens],
+            column_names=["batch", "landed"],
+        )
 
 
 def _insert_clicks(client: Client, token: str, data: Sequence[Sequence[Any]]) -> None:
@@ -136,10 +169,6 @@ def _insert_clicks(client: Client, token: str, data: Sequence[Sequence[Any]]) ->
         column_oriented=True,
         settings={"insert_deduplication_token": token, **_DEPENDENT_VIEWS_TOO},
     )
-
-
-def _settle(client: Client, token: str, *, landed: bool) -> None:
-    client.insert("stored_batches", [[token, landed]], column_names=["batch", "landed"])
 
 
 def _columns_of(rows: Sequence[ClickRow]) -> list[list[Any]]:

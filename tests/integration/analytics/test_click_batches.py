@@ -87,8 +87,39 @@ async def test_a_batch_spanning_two_months_is_written_as_two(click_store: ClickS
     end_of_february = T0 - 5 * 86_400 - 60  # 2024-02-29 23:59 UTC
     rows = [click_row(n, end_of_february + n * 30) for n in range(4)]
     await click_store.insert(rows)
-    settled = click_store.client.query(
-        "SELECT count(), countIf(landed) FROM stored_batches"
-    ).result_rows
-    assert settled == [(2, 2)]
-    assert _counts(click_store)["daily_stats"] == 4
+    named = click_store.client.query("SELECT uniqExact(batch) FROM click_ids").result_rows
+    assert named == [(2,)]
+    assert _counts(click_store) == dict.fromkeys(COUNTED, 4)
+
+
+async def test_a_landed_batch_its_writer_died_before_marking_is_known_after(
+    click_store: ClickStore, clickhouse_url: str
+) -> None:
+    rows = _rows(0, 300)
+    await click_store.insert(rows)  # landed; its mark waits for the next MARK_EVERY
+    assert click_store.client.query("SELECT count() FROM stored_batches").result_rows == [(0,)]
+
+    restarted = ClickStore.connect(clickhouse_url)  # the writer after a crash
+    try:
+        assert await restarted.insert(rows[100:]) == []  # written again: a no-op
+        assert _counts(restarted) == dict.fromkeys(COUNTED, 300)
+        marks = restarted.client.query("SELECT landed FROM stored_batches").result_rows
+        assert marks == [(True,)]
+        assert await restarted.insert(rows) == []  # settled: no second look at `clicks`
+    finally:
+        restarted.close()
+    assert _counts(click_store) == dict.fromkeys(COUNTED, 300)
+
+
+async def test_closing_a_store_marks_what_it_landed(clickhouse_url: str) -> None:
+    writer = ClickStore.connect(clickhouse_url)
+    await writer.apply_migrations()
+    await writer.insert(_rows(0, 10))
+    await writer.insert(_rows(10, 10))
+    writer.close()
+    reader = ClickStore.connect(clickhouse_url)
+    try:
+        marks = reader.client.query("SELECT count(), countIf(landed) FROM stored_batches")
+        assert marks.result_rows == [(2, 2)]
+    finally:
+        reader.close()
