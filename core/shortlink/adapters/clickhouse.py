@@ -280,6 +280,8 @@ class ClickStore:
         )
         return self._batches.landed_among(_named(result.result_rows, event_ids))
 
+    # -- reads --------------------------------------------------------------------------
+
     async def link_total(self, code: str) -> int:
         return await asyncio.to_thread(self.link_total_sync, code)
 
