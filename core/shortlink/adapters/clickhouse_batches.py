@@ -31,7 +31,7 @@ machine).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
 from clickhouse_connect.driver.client import Client
@@ -88,11 +88,10 @@ class ClickBatches:
 
     MARK_EVERY: Final = 10.0
 
-    def __init__(self, client: Client, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: Client) -> None:
         self._client = client
-        self._clock = clock
         self._unmarked: list[str] = []  # landed, not yet in stored_batches
-        self._marked_at = clock()
+        self._marked_at = time.monotonic()
 
     def write(self, rows: Sequence[ClickRow]) -> None:
         """Store ``rows``, none stored before, in ``clicks`` and every view of it."""
@@ -107,7 +106,7 @@ class ClickBatches:
             )
             _insert_clicks(self._client, token, columns)
             self._unmarked.append(token)
-        if self._clock() - self._marked_at >= self.MARK_EVERY:
+        if time.monotonic() - self._marked_at >= self.MARK_EVERY:
             self.mark()
 
     def mark(self) -> None:
@@ -115,7 +114,7 @@ class ClickBatches:
         if self._unmarked:
             self._settle(self._unmarked, landed=True)
             self._unmarked = []
-        self._marked_at = self._clock()
+        self._marked_at = time.monotonic()
 
     def landed_among(self, named: Mapping[str, Collection[str]]) -> set[str]:
         """Which event ids are stored, given the batches ``click_ids`` names each one in.
