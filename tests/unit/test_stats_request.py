@@ -161,6 +161,19 @@ def test_compare_with_a_chosen_period() -> None:
         )  # fmt: skip
 
 
+def test_a_comparison_range_without_compare_custom_is_refused_not_ignored() -> None:
+    # A malformed compare_from once came back 200 (the fuzzer's ST201): a parameter the
+    # request gives is read, never silently dropped.
+    for args in (
+        {"compare_from": "0"},
+        {"compare_to": "2025-11-08"},
+        {"compare": "previous_period", "compare_from": "2025-11-01", "compare_to": "2025-11-08"},
+    ):
+        with pytest.raises(InvalidRequest) as refused:
+            parse_stats_request(args, NOW)
+        assert refused.value.details["parameter"] == "compare"
+
+
 def test_limit_and_filters() -> None:
     query = parse_stats_request({"limit": "25"}, NOW, ["country:is:US"])
     assert query.limit == 25

@@ -168,9 +168,9 @@ _STATS_RANGE: list[dict[str, Any]] = [
      "description": "previous_period: the as-long period just before; custom: "
                     "compare_from to compare_to. Its totals and series come as 'comparison'"},
     {"name": "compare_from", "in": "query", "schema": STATS_INSTANT,
-     "description": "With compare=custom (required then), as 'from'"},
+     "description": "With compare=custom (required then; without it a 400), as 'from'"},
     {"name": "compare_to", "in": "query", "schema": STATS_INSTANT,
-     "description": "With compare=custom (required then), as 'to'"},
+     "description": "With compare=custom (required then; without it a 400), as 'to'"},
 ]  # fmt: skip
 _STATS_VIEW: list[dict[str, Any]] = [
     {"name": "filter", "in": "query", "style": "form", "explode": True,

@@ -58,6 +58,11 @@ def parse_stats_request(
     zone = parse_timezone(args.get("timezone") or "UTC")
     start, end = _range(args, now, interval, zone, "from", "to")
     compare: tuple[datetime, datetime] | None = None
+    if (args.get("compare_from") or args.get("compare_to")) and args.get("compare") != "custom":
+        # Dropping them would answer a question not asked, and hide a typo in 'compare'.
+        raise InvalidRequest(
+            "compare_from and compare_to go with compare=custom", parameter="compare"
+        )
     match args.get("compare") or "":
         case "":
             pass
