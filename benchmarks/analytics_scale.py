@@ -87,10 +87,13 @@ def analytics_stats_100m(
                 log(f"  generated in {generate_s:.0f} s")
             _as_if_running(store, end)
             began = time.perf_counter()
-            rolled = rollups.days_to_roll(store.client, end)
-            rollups.roll_up(store.client, rolled, synthetic_owners(LINKS))
+            rolled = rollups.pending(store.client, end)
+            rollups.roll_up_work(store.client, rolled, synthetic_owners(LINKS))
             rollup_s = time.perf_counter() - began
-            log(f"  {len(rolled)} days rolled up per workspace in {rollup_s:.0f} s")
+            log(
+                f"  {len(rolled.days)} days rolled up per workspace, {len(rolled.months)}"
+                f" months per link, in {rollup_s:.0f} s"
+            )
             disk = _bytes_on_disk(store)
             loop = asyncio.new_event_loop()
             try:
@@ -109,7 +112,11 @@ def analytics_stats_100m(
         "days": 365,
         "generate_s": None if generate_s is None else round(generate_s, 1),
         "reused": generate_s is None,
-        "workspace_rollup": {"days": len(rolled), "seconds": round(rollup_s, 1)},
+        "rollups": {
+            "workspace_days": len(rolled.days),
+            "link_months": len(rolled.months),
+            "seconds": round(rollup_s, 1),
+        },
         "questions": figures,
         "disk_bytes": disk,
         "disk_bytes_per_million_clicks": bytes_per_million(disk, clicks),
@@ -206,7 +213,9 @@ def _questions(store: ClickStore, loop: asyncio.AbstractEventLoop, end: int) -> 
         ),
         Question(
             "hot_link_1y_by_day",
-            f"stats_of([{HOT_LINK}], 365 days, day): daily_stats, daily_breakdowns",
+            f"stats_of([{HOT_LINK}], 365 days, day): the day series from daily_stats; visitors"
+            " and breakdowns from monthly_stats/monthly_breakdowns for the whole rolled months,"
+            " daily_* and hourly_* for the ragged ends",
             raw,
             stats([HOT_LINK], year, "day"),
             stats([HOT_LINK], year, "day", raw_rows=True),

@@ -35,6 +35,7 @@ from shortlink.config import Settings
 from shortlink.domain.click_erasure import ErasureRange
 from shortlink.domain.rate_limits import parse_rate_limit
 from shortlink.domain.sessions import sealing_key
+from shortlink.domain.workspace_rollups import RollupWork
 from shortlink.http.component import component_app
 from shortlink.http.event_metrics import watch_events
 from shortlink.http.limits import apply_limits
@@ -125,7 +126,7 @@ def create_app(settings: Settings) -> ApiApp:
         app.ctx.workspace_rollups = WorkspaceRollups(
             backends.links,
             lambda now: _rollups_pending(app, now),
-            lambda days, owners: _roll_up(app, days, owners),
+            lambda work, owners: _roll_up(app, work, owners),
         )
         app.ctx.workspace_rollups.start()
 
@@ -228,18 +229,18 @@ async def _connect_in_background(app: ApiApp, settings: Settings) -> None:
             backoff = min(backoff * 2, 30.0)
 
 
-async def _rollups_pending(app: ApiApp, now: float) -> Sequence[int] | None:
-    """The days the workspace rollup sweep should roll; None without a (single-server)
+async def _rollups_pending(app: ApiApp, now: float) -> RollupWork | None:
+    """The days and months the rollup sweep should roll; None without a (single-server)
     ClickHouse connected."""
     store = app.ctx.clicks
     if store is None or not rollups.rollable_store(store.cluster):
         return None
-    return await asyncio.to_thread(rollups.days_to_roll, store.client, now)
+    return await asyncio.to_thread(rollups.pending, store.client, now)
 
 
-async def _roll_up(app: ApiApp, days: Sequence[int], owners: Sequence[tuple[str, str]]) -> None:
+async def _roll_up(app: ApiApp, work: RollupWork, owners: Sequence[tuple[str, str]]) -> None:
     if app.ctx.clicks is not None:
-        await asyncio.to_thread(rollups.roll_up, app.ctx.clicks.client, days, owners)
+        await asyncio.to_thread(rollups.roll_up_work, app.ctx.clicks.client, work, owners)
 
 
 async def _erase(app: ApiApp, codes: Sequence[str], span: ErasureRange) -> bool:

@@ -56,7 +56,7 @@ from shortlink.domain.stats_buckets import (
     uses_aggregates,
 )
 from shortlink.domain.stats_filters import Filter
-from shortlink.domain.workspace_rollups import late_days
+from shortlink.domain.workspace_rollups import late_days, whole_months
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,10 @@ _WHOLE_DAYS: Final = (
 _LINK_DAYS: Final = (
     f"code IN {{codes:Array(String)}} AND {_WHOLE_DAYS} AND day NOT IN {{rolled:Array(Date)}}"
 )
+# The same but for the days of the months read from the links' monthly rollups
+# (``months``: empty unless a range holds whole rolled months), for every question but
+# the day series.
+_SUMMED_DAYS: Final = f"{_LINK_DAYS} AND toStartOfMonth(day) NOT IN {{months:Array(Date)}}"
 # Up to two hour ranges outside the whole days; an unused one is empty (from == to).
 _EDGE_HOURS: Final = (
     "(hour >= toDateTime({e0_from:UInt32}, 'UTC') AND hour < toDateTime({e0_to:UInt32}, 'UTC'))"
@@ -384,10 +388,8 @@ class ClickStore:
             )
         params = _range_params(codes, span)
         params["workspace"] = workspace
-        params["rolled"] = (
-            await asyncio.to_thread(rollups.valid_days, self._client, *span.days)
-            if workspace
-            else []
+        params["rolled"], params["months"] = await asyncio.to_thread(
+            self._rolled_periods, span, workspace
         )
         series_of = (
             asyncio.to_thread(self._series, span, params)
@@ -402,6 +404,13 @@ class ClickStore:
         )
         counts["links"] = links
         return _link_stats(label, span, Totals(clicks, bots, uniques), series, counts)
+
+    def _rolled_periods(self, span: StatsRange, workspace: str) -> tuple[list[date], list[date]]:
+        """(the whole-workspace days, the links' months) of the range rolled up. A month
+        only for links asked about on their own: a workspace's days are rolled already."""
+        if workspace:
+            return rollups.valid_days(self._client, *span.days), []
+        return [], rollups.valid_months(self._client, whole_months(*span.days))
 
     async def realtime(
         self,
@@ -493,7 +502,7 @@ class ClickStore:
                 f" WHERE {_LINK_DAYS}"
                 " UNION ALL SELECT toStartOfDay(hour) AS t, clicks, bot_clicks"
                 f" FROM hourly_stats WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS})"
-                + _rolled(params, "toDateTime(day, 'UTC') AS t, clicks, bot_clicks", "stats")
+                + _rolled(params, "toDateTime(day, 'UTC') AS t, clicks, bot_clicks", "stats", False)
             )
         result = self._client.query(
             f"SELECT toUnixTimestamp(t), sum(clicks), sum(bot_clicks) FROM ({source}) GROUP BY t",
@@ -545,7 +554,7 @@ class ClickStore:
         uniques = self._client.query(
             "SELECT uniqMerge(visitors) FROM ("
             " SELECT visitors FROM daily_stats"
-            f" WHERE {_LINK_DAYS}"
+            f" WHERE {_SUMMED_DAYS}"
             " UNION ALL SELECT visitors FROM hourly_stats"
             f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS})"
             f"{_rolled(params, 'visitors', 'stats')})",
@@ -557,7 +566,7 @@ class ClickStore:
         result = self._client.query(
             "SELECT dimension, value, sum(clicks) AS total FROM ("
             " SELECT dimension, value, clicks FROM daily_breakdowns"
-            f" WHERE {_LINK_DAYS}"
+            f" WHERE {_SUMMED_DAYS}"
             " UNION ALL SELECT dimension, value, clicks FROM hourly_breakdowns"
             f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS})"
             f"{_rolled(params, 'dimension, value, clicks', 'breakdowns')})"
@@ -574,7 +583,7 @@ class ClickStore:
         result = self._client.query(
             "SELECT code, sum(clicks) AS total FROM ("
             " SELECT code, clicks FROM daily_stats"
-            f" WHERE {_LINK_DAYS}"
+            f" WHERE {_SUMMED_DAYS}"
             " UNION ALL SELECT code, clicks FROM hourly_stats"
             f" WHERE code IN {{codes:Array(String)}} AND ({_EDGE_HOURS})"
             f"{_rolled(params, 'code, clicks', 'links')})"
@@ -584,16 +593,24 @@ class ClickStore:
         return [Count(str(code), int(total)) for code, total in result.result_rows]
 
 
-def _rolled(params: dict[str, Any], columns: str, table: str) -> str:
-    """The UNION ALL branch reading ``columns`` of the rolled-up days from
-    ``workspace_daily_<table>``; "" when no day is rolled up (a link's stats)."""
-    if not params["rolled"]:
-        return ""
-    links_only = " AND code IN {codes:Array(String)}" if table == "links" else ""
-    return (
-        f" UNION ALL SELECT {columns} FROM workspace_daily_{table}"
-        " WHERE workspace = {workspace:String} AND day IN {rolled:Array(Date)}" + links_only
-    )
+def _rolled(params: dict[str, Any], columns: str, table: str, by_month: bool = True) -> str:
+    """The UNION ALL branches reading ``columns`` of the rolled-up periods: the
+    workspace's days from ``workspace_daily_<table>``, the links' months (``by_month``)
+    from their monthly rows; "" when none is rolled up."""
+    branches = ""
+    if params["rolled"]:
+        links_only = " AND code IN {codes:Array(String)}" if table == "links" else ""
+        branches += (
+            f" UNION ALL SELECT {columns} FROM workspace_daily_{table}"
+            " WHERE workspace = {workspace:String} AND day IN {rolled:Array(Date)}" + links_only
+        )
+    if by_month and params["months"]:
+        monthly = "monthly_breakdowns" if table == "breakdowns" else "monthly_stats"
+        branches += (
+            f" UNION ALL SELECT {columns} FROM {monthly}"
+            " WHERE code IN {codes:Array(String)} AND month IN {months:Array(Date)}"
+        )
+    return branches
 
 
 def _counts(rows: Sequence[Sequence[Any]]) -> dict[str, list[Count]]:

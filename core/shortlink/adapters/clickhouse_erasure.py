@@ -13,8 +13,9 @@ only parsed here (no ClickHouse server on this machine), see the tests.
 The range is whole UTC days (domain.click_erasure): hourly and daily rows are then
 erased exactly with the clicks they count. A click for an erased day arriving after
 the erasure (a late replay from the bus older than 7 days) would be stored again.
-The whole-workspace rollups of the days where the links had rows are invalidated and
-deleted (every workspace's: a day is rolled whole), and rolled again by the next sweep.
+The whole-workspace rollups of the days where the links had rows, and the links'
+monthly rollups of those days' months, are invalidated and deleted (every workspace's and
+link's: a period is rolled whole), and rolled again by the next sweep.
 """
 
 from __future__ import annotations

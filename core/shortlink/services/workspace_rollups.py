@@ -1,6 +1,7 @@
-"""The whole-workspace click rollups' sweep (issue 23): every few minutes, the closed
-UTC days not yet rolled up (or invalidated since: an erasure, a late click) are rolled
-up from the per-link daily rows, with each link's workspace as PostgreSQL has it now
+"""The click rollups' sweep (issue 23): every few minutes, the closed UTC days not yet
+rolled up (or invalidated since: an erasure, a late click) are rolled up from the
+per-link daily rows into whole-workspace rows, with each link's workspace as PostgreSQL
+has it now, and the closed months into each link's monthly rows
 (adapters.clickhouse_rollups). Every API replica may run it: a day rolled twice is
 replaced, not doubled. A link's clicks count for the workspace it had when its days
 were rolled; one deleted after its days were rolled still counts in those days.
@@ -12,11 +13,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from shortlink.domain.workspace_rollups import RollupWork
 from shortlink.services.periodic import PeriodicSweep
 
 SWEEP_EVERY = 600.0  # seconds; a closed day waits up to this long after its grace
-Pending = Callable[[float], Awaitable[Sequence[int] | None]]  # None: no store yet
-Roll = Callable[[Sequence[int], Sequence[tuple[str, str]]], Awaitable[None]]
+Pending = Callable[[float], Awaitable[RollupWork | None]]  # None: no store yet
+Roll = Callable[[RollupWork, Sequence[tuple[str, str]]], Awaitable[None]]
 
 
 class Owners(Protocol):
@@ -41,9 +43,11 @@ class WorkspaceRollups(PeriodicSweep):
         super().__init__(every)
 
     async def sweep(self) -> int:
-        """Roll up the days waiting; returns how many."""
-        days = await self._pending(self._clock())
-        if not days:
+        """Roll up the days and months waiting; returns how many."""
+        work = await self._pending(self._clock())
+        if not work:
             return 0
-        await self._roll(days, await self._owners.link_workspaces())
-        return len(days)
+        # Only days are rolled per workspace: months alone need no owners.
+        owners = await self._owners.link_workspaces() if work.days else []
+        await self._roll(work, owners)
+        return len(work)

@@ -78,6 +78,7 @@ async def test_migrations_are_idempotent(click_store: ClickStore) -> None:
         "0004_recent_clicks",
         "0005_workspace_rollups",
         "0006_batch_tokens",
+        "0007_monthly_rollups",
     ]
     tables = {
         name
