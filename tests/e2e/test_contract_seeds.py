@@ -54,3 +54,24 @@ def test_create_targets(api: ApiClient, original_url: str) -> None:
     for path, sent in (("/v1/urls", body), ("/v1/urls/bulk", {"urls": [body]})):
         answer = api.http.post(path, json=sent, headers=AUTH)
         assert answer.status_code == (201 if valid else 400), (path, original_url, answer.text)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"query_params": False}, {"variants": 0}, {"fallbacks": False}, {"valid_from": ""},
+     {"variants": []}, {"fallbacks": {}}, {"query_params": {}}],
+)  # fmt: skip
+def test_create_options(api: ApiClient, options: dict[str, Any]) -> None:
+    """A falsy value of the wrong type was read as absent (the fuzzer's ST201 on bulk)."""
+    schema = {
+        **api.spec["components"]["schemas"]["CreateUrl"],
+        "components": api.spec["components"],
+    }
+    body = {"original_url": "https://a.example/", **options}
+    valid = Draft202012Validator(schema).is_valid(body)
+    checked = api.http.post(
+        "/v1/urls/bulk", params={"dry_run": "true"}, json={"urls": [body]}, headers=AUTH
+    )
+    assert checked.status_code == (200 if valid else 400), (options, checked.text)
+    created = api.http.post("/v1/urls", json=body, headers=AUTH)
+    assert created.status_code == (201 if valid else 400), (options, created.text)

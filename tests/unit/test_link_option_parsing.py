@@ -214,6 +214,19 @@ def test_bad_input_names_the_exact_field(doc, field, says):
     assert says in error.message
 
 
+@pytest.mark.parametrize("field", ["query_params", "variants", "fallbacks", "valid_from"])
+@pytest.mark.parametrize("falsy", [False, 0, ""])
+def test_a_falsy_value_of_the_wrong_type_is_refused_not_read_as_absent(field, falsy):
+    # {"query_params": false} was taken as no parameters (the fuzzer's ST201 on bulk).
+    assert refused({field: falsy}).details["field"] == field
+
+
+def test_empty_variants_fallbacks_and_query_params_are_none():
+    """As the representation shows them: a document sent back as read is accepted."""
+    empty = parse_link_options({"variants": [], "fallbacks": {}, "query_params": {}}, POLICY)
+    assert empty == NO_OPTIONS
+
+
 def test_integral_numbers_are_integers_as_json_says():
     options = parse_link_options({"max_clicks": 5.0, "variants": variants(1.0, 2)}, POLICY)
     assert options.max_clicks == 5 and [v.weight for v in options.variants] == [1, 2]

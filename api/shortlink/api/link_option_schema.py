@@ -179,10 +179,12 @@ RULE = {
     },
 }  # fmt: skip
 _UTM_KEYS = "|".join(UTM_FIELDS)
+# [] is no split, as a link shows it: a document read back is a document to send.
+_VARIANTS_OR_NONE = {"anyOf": [VARIANTS, {"type": "array", "maxItems": 0}]}
 PROPERTIES: dict[str, dict[str, Any]] = {
     "rules": _nullable({"type": "array", "items": RULE, "maxItems": MAX_RULES,
                         "description": f"Evaluated in order, first match wins; at most {MAX_RULES}"}),
-    "variants": _nullable(VARIANTS),
+    "variants": _nullable(_VARIANTS_OR_NONE),
     "max_clicks": _nullable({"type": "integer", "minimum": 1, "maximum": MAX_CLICKS,
                              "description": "Human GET redirects served, exactly across pods; "
                              "then the exhausted fallback, else 410"}),
@@ -223,7 +225,7 @@ def _response(schema: dict[str, Any]) -> dict[str, Any]:
 RESPONSE_PROPERTIES: dict[str, dict[str, Any]] = {
     **PROPERTIES,
     "rules": _response(PROPERTIES["rules"]),
-    "variants": {"anyOf": [VARIANTS, {"type": "array", "maxItems": 0}]},
+    "variants": _VARIANTS_OR_NONE,
     "fallbacks": _response(PROPERTIES["fallbacks"]),
     "utm": _response(PROPERTIES["utm"]),
     "query_params": _response(PROPERTIES["query_params"]),

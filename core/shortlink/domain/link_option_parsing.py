@@ -451,10 +451,11 @@ def parse_link_options(
     """The options in a document (absent or null fields take their defaults); other
     keys of ``raw`` (the link's own ``original_url``, ...) are not looked at."""
     utm = _utm(raw["utm"]) if raw.get("utm") is not None else ()
-    query_params = _query_params(raw["query_params"]) if raw.get("query_params") else ()
+    query_params = _query_params(raw["query_params"]) if raw.get("query_params") is not None else ()
     ctx = _Context(policy, utm + query_params)
     max_clicks = raw.get("max_clicks")
-    valid_from = _instant(raw["valid_from"], "valid_from") if raw.get("valid_from") else None
+    given_from = raw.get("valid_from")
+    valid_from = _instant(given_from, "valid_from") if given_from is not None else None
     if valid_from is not None and expires_at is not None and valid_from >= expires_at:
         raise _fail("valid_from", "must be before expires_at (the link would never be valid)")
     pass_query = raw.get("pass_query", False)
@@ -462,12 +463,17 @@ def parse_link_options(
         raise _fail("pass_query", "must be true or false")
     return LinkOptions(
         rules=_rules(raw["rules"], ctx) if raw.get("rules") is not None else (),
-        variants=_variants(raw["variants"], "variants", ctx) if raw.get("variants") else (),
+        # [] is no split, as the representation shows it (any other falsy value is refused).
+        variants=_variants(raw["variants"], "variants", ctx)
+        if raw.get("variants") not in (None, [])
+        else (),
         max_clicks=_int(max_clicks, "max_clicks", 1, MAX_CLICKS)
         if max_clicks is not None
         else None,
         valid_from=valid_from,
-        fallbacks=_fallbacks(raw["fallbacks"], policy) if raw.get("fallbacks") else Fallbacks(),
+        fallbacks=_fallbacks(raw["fallbacks"], policy)
+        if raw.get("fallbacks") is not None
+        else Fallbacks(),
         utm=utm,
         query_params=query_params,
         pass_query=bool(pass_query),
