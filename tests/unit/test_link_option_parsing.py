@@ -221,6 +221,16 @@ def test_a_falsy_value_of_the_wrong_type_is_refused_not_read_as_absent(field, fa
     assert refused({field: falsy}).details["field"] == field
 
 
+@pytest.mark.parametrize("key", ["country", "device", "os", "browser", "time"])
+@pytest.mark.parametrize("value", [None, False, []])
+def test_a_condition_given_must_be_a_condition(key, value):
+    """The document has no null, false or empty condition: each is refused by name, not
+    read as absent (which the fuzzer would find as a schema-violating request accepted)."""
+    conditions = {"ip": ["192.0.2.0/24"], key: value}
+    error = refused({"rules": [rule(conditions)]})
+    assert error.details["field"] == f"rules[0].conditions.{key}"
+
+
 def test_empty_variants_fallbacks_and_query_params_are_none():
     """As the representation shows them: a document sent back as read is accepted."""
     empty = parse_link_options({"variants": [], "fallbacks": {}, "query_params": {}}, POLICY)

@@ -285,24 +285,25 @@ def _conditions(raw: object, path: str) -> Conditions:
             path, "must give at least one condition (the link's own target is the catch-all)"
         )
 
+    # A condition given is read, whatever its value: null, false or [] is refused (the
+    # document has none of them), never taken for a condition left out.
     def several(key: str, most: int, parse: Callable[[object, str], T]) -> list[T]:
-        return _each(c[key], f"{path}.{key}", most, parse) if c.get(key) is not None else []
+        return _each(c[key], f"{path}.{key}", most, parse) if key in c else []
+
+    def choices(key: str, allowed: tuple[str, ...]) -> frozenset[str]:
+        return _choices(c[key], f"{path}.{key}", allowed) if key in c else frozenset()
 
     return Conditions(
         countries=frozenset(several("country", len(COUNTRY_CODES), _country)),
         cities=frozenset(several("city", MAX_VALUES, _city)),
-        devices=_choices(c["device"], f"{path}.device", DEVICE_TYPES)
-        if c.get("device")
-        else frozenset(),
-        oses=_choices(c["os"], f"{path}.os", OPERATING_SYSTEMS) if c.get("os") else frozenset(),
-        browsers=_choices(c["browser"], f"{path}.browser", BROWSERS)
-        if c.get("browser")
-        else frozenset(),
+        devices=choices("device", DEVICE_TYPES),
+        oses=choices("os", OPERATING_SYSTEMS),
+        browsers=choices("browser", BROWSERS),
         languages=tuple(dict.fromkeys(several("language", MAX_VALUES, _language))),
         query=tuple(several("query", MAX_QUERY_CONDITIONS, _query_condition)),
         networks=tuple(several("ip", MAX_VALUES, _network)),
         referrer_hosts=frozenset(several("referrer_host", MAX_VALUES, _host)),
-        time=_time(c["time"], f"{path}.time") if c.get("time") is not None else None,
+        time=_time(c["time"], f"{path}.time") if "time" in c else None,
     )
 
 
