@@ -154,7 +154,7 @@ def test_tags_are_deduplicated_case_insensitively_and_folder_trimmed():
         # Given but saying nothing: stored, they would read back as the case above
         # (and every listing of the workspace would be refused).
         ({"rules": [rule({"time": {"windows": []}})]}, "rules[0].conditions.time", "at least one of"),
-        ({"rules": [rule({"time": {"from": None}})]}, "rules[0].conditions.time", "at least one of"),
+        ({"rules": [rule({"time": {"from": None}})]}, "rules[0].conditions.time.from", "ISO 8601"),  # null is no instant
         ({"rules": [rule({"time": {"from": "2026-02-01T00:00:00Z", "until": "2026-02-01T00:00:00Z"}})]}, "rules[0].conditions.time", "empty"),
         ({"rules": [rule({"time": {"windows": [{"start": "10:00", "end": "10:00"}]}})]}, "rules[0].conditions.time.windows[0]", "empty"),
         ({"rules": [rule({"time": {"windows": [{"start": "22:00", "end": "02:00"}]}})]}, "rules[0].conditions.time.windows[0]", "empty"),
@@ -229,6 +229,23 @@ def test_a_condition_given_must_be_a_condition(key, value):
     conditions = {"ip": ["192.0.2.0/24"], key: value}
     error = refused({"rules": [rule(conditions)]})
     assert error.details["field"] == f"rules[0].conditions.{key}"
+
+
+@pytest.mark.parametrize(
+    ("conditions", "action", "field"),
+    [
+        ({"time": {"from": "2026-01-01T00:00:00Z", "until": None}}, None, "rules[0].conditions.time.until"),
+        ({"time": {"from": None, "until": "2026-01-01T00:00:00Z"}}, None, "rules[0].conditions.time.from"),
+        ({"time": {"from": "2026-01-01T00:00:00Z", "windows": None}}, None, "rules[0].conditions.time.windows"),
+        ({"query": [{"param": "a", "equals": None}]}, None, "rules[0].conditions.query[0].equals"),
+        (None, {"target": None, "variants": variants(1, 1)}, "rules[0].action"),
+        (None, {"target": A, "variants": None}, "rules[0].action"),
+    ],
+)  # fmt: skip
+def test_a_null_inside_a_rule_is_refused_where_the_document_has_none(conditions, action, field):
+    """The fuzzer's ST201: time.until null was accepted as no end."""
+    error = refused({"rules": [rule(conditions, **(action or {"target": A}))]})
+    assert error.details["field"] == field
 
 
 def test_empty_variants_fallbacks_and_query_params_are_none():

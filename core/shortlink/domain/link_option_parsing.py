@@ -183,9 +183,9 @@ def _query_condition(raw: object, path: str) -> QueryCondition:
     if "param" not in item:
         raise _fail(f"{path}.param", "is required")
     param = _text(item["param"], f"{path}.param", MAX_PARAM_KEY)
-    equals = item.get("equals")
-    if equals is not None:
-        equals = _text(equals, f"{path}.equals", MAX_PARAM_VALUE, least=0)
+    equals = None
+    if "equals" in item:  # null is not "any value": leave the key out for that
+        equals = _text(item["equals"], f"{path}.equals", MAX_PARAM_VALUE, least=0)
     return QueryCondition(param, equals)
 
 
@@ -245,12 +245,12 @@ def _zone(raw: object, path: str) -> str:
 def _time(raw: object, path: str) -> TimeCondition:
     item = _object(raw, path, _TIME_KEYS)
     zone = _zone(item.get("time_zone", "UTC"), f"{path}.time_zone")
-    start = _instant(item["from"], f"{path}.from") if item.get("from") is not None else None
-    until = _instant(item["until"], f"{path}.until") if item.get("until") is not None else None
+    start = _instant(item["from"], f"{path}.from") if "from" in item else None
+    until = _instant(item["until"], f"{path}.until") if "until" in item else None
     if start is not None and until is not None and start >= until:
         raise _fail(path, "is empty: from must be before until")
-    windows = _each(item.get("windows") or [], f"{path}.windows", MAX_WINDOWS, _window, least=0)
-    # On what is left once nulls and empty lists are read: that is what is stored.
+    windows = _each(item.get("windows", []), f"{path}.windows", MAX_WINDOWS, _window, least=0)
+    # On what is left once empty lists are read: that is what is stored.
     if start is None and until is None and not windows:
         raise _fail(path, "must give at least one of from, until, windows")
     _no_overlaps(windows, f"{path}.windows")
@@ -357,7 +357,7 @@ def _redirect_type(raw: object, path: str) -> int:
 
 def _action(raw: object, path: str, ctx: _Context) -> Action:
     item = _object(raw, path, _ACTION_KEYS)
-    has_target, has_variants = item.get("target") is not None, item.get("variants") is not None
+    has_target, has_variants = "target" in item, "variants" in item
     if has_target == has_variants:
         raise _fail(path, "must give exactly one of target or variants")
     redirect_type = None
