@@ -452,19 +452,20 @@ class ClickStore:
                 sql.replace(" FROM clicks ", f" FROM {table} "), parameters=parameters
             )
 
-        totals, series, breakdowns, tags = await asyncio.gather(
-            asyncio.to_thread(query, raw.totals_sql(condition, chosen), parameters=params),
+        summary, breakdowns, tags = await asyncio.gather(
             asyncio.to_thread(
-                query, raw.series_sql(condition, chosen, interval), parameters=params
+                query, raw.summary_sql(condition, chosen, interval), parameters=params
             ),
             asyncio.to_thread(
                 query, raw.breakdowns_sql(condition, chosen, rank_links), parameters=params
             ),
             asyncio.to_thread(query, raw.tags_sql(condition, chosen), parameters=params),
         )
-        ((clicks, bots, uniques),) = totals.result_rows or [(0, 0, 0)]
+        # The empty grouping set's row comes even over no rows; the default only guards.
+        clicks, bots, uniques = next((row[2:] for row in summary.result_rows if row[0]), (0, 0, 0))
         starts = bucket_starts(start, end, interval, timezone)
-        points = place({int(t): int(n) for t, n in series.result_rows}, starts)
+        per_bucket = {int(row[1]): int(row[2]) for row in summary.result_rows if not row[0]}
+        points = place({t: n for t, n in per_bucket.items() if n}, starts)
         counts = _counts([*breakdowns.result_rows, *tags.result_rows])
         span = StatsRange(start, end, interval, (start, start), ())  # type: ignore[arg-type]
         return _link_stats(

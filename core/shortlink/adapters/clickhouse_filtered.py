@@ -84,17 +84,14 @@ def counted(filters: Sequence[Filter]) -> str:
     return COUNTED[counted_visitors(filters)]
 
 
-def totals_sql(condition: str, chosen: str) -> str:
+def summary_sql(condition: str, chosen: str, interval: str) -> str:
+    """The totals and the series in one pass over the rows (a scan each was ~40 % of a
+    filtered question at 100M clicks): rows of (whole, t, counted, bots, visitors),
+    ``whole`` = 1 on the one row of totals, 0 on each bucket's."""
     return (
-        f"SELECT countIf({chosen}), countIf(is_bot), uniqIf(visitor_id, {chosen})"
-        f" FROM clicks WHERE {condition}"
-    )
-
-
-def series_sql(condition: str, chosen: str, interval: str) -> str:
-    return (
-        f"SELECT toUnixTimestamp({BUCKETS[interval]}) AS t, count() FROM clicks"
-        f" WHERE {condition} AND {chosen} GROUP BY t"
+        f"SELECT grouping(t) AS whole, toUnixTimestamp({BUCKETS[interval]}) AS t,"
+        f" countIf({chosen}), countIf(is_bot), uniqIf(visitor_id, {chosen})"
+        f" FROM clicks WHERE {condition} GROUP BY GROUPING SETS ((t), ())"
     )
 
 
