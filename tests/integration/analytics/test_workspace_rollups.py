@@ -140,7 +140,7 @@ async def test_months_alone_are_rolled_without_reading_the_links() -> None:
 
 # 2025-07-27 to 2025-10-10: July ragged, August and September whole, October open.
 MONTHS_MIX = Mix(clicks=30_000, links=20, end=END, days=75)
-AUGUST, SEPTEMBER, OCTOBER = 1_754_006_400, 1_756_684_800, 1_759_276_800
+AUGUST, SEPTEMBER = 1_754_006_400, 1_756_684_800
 HOT = ["L0", "L3"]
 # Ragged: July's last days and an edge hour before the two whole months, October after.
 MONTHS_FROM, MONTHS_TO = END - 72 * DAY + 7 * HOUR, END - 3 * HOUR
